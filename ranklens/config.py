@@ -1,0 +1,64 @@
+"""Settings: one frozen object read from RANKLENS_* environment variables and defaults.
+
+Every piece of state RankLens keeps lives under Settings.home.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HOME = REPO_ROOT / ".ranklens"
+DEMO_DIR = REPO_ROOT / "data" / "demo"
+DEMO_CORPUS = "python-docs"
+BEIR_BASE_URL = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = DEFAULT_HOME
+    chroma_host: str | None = None
+    chroma_port: int | None = None
+    judgments_url: str | None = None  # SQLAlchemy URL; default SQLite under home
+    beir_base_url: str = BEIR_BASE_URL
+    batch_size: int = 64
+    demo_models: tuple[str, ...] = field(default=("bm25", "all-MiniLM-L6-v2"))
+
+    @property
+    def corpora_dir(self) -> Path:
+        return self.home / "corpora"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def db_url(self) -> str:
+        return self.judgments_url or f"sqlite:///{self.home / 'judgments.sqlite3'}"
+
+    @property
+    def uses_chroma_server(self) -> bool:
+        return bool(self.chroma_host)
+
+
+def get_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read settings from the environment (or the mapping given), with defaults."""
+    env = dict(os.environ if env is None else env)
+    port = env.get("RANKLENS_CHROMA_PORT")
+    host = env.get("RANKLENS_CHROMA_HOST") or (None if not port else "127.0.0.1")
+    models = env.get("RANKLENS_DEMO_MODELS")
+    return Settings(
+        home=Path(env.get("RANKLENS_HOME") or DEFAULT_HOME).expanduser().resolve(),
+        chroma_host=host,
+        chroma_port=int(port) if port else (8000 if host else None),
+        judgments_url=env.get("RANKLENS_DB_URL") or None,
+        beir_base_url=env.get("RANKLENS_BEIR_URL", BEIR_BASE_URL).rstrip("/"),
+        batch_size=int(env.get("RANKLENS_BATCH_SIZE", "64")),
+        demo_models=tuple(models.split()) if models else ("bm25", "all-MiniLM-L6-v2"),
+    )

@@ -1,0 +1,615 @@
+"""Corpora on disk: passages, the BM25 index beside them, one Chroma collection per model.
+
+Ingestion is staged (bad input never touches a stored corpus) and resumable (a rerun embeds only
+the passages a collection lacks); a corpus is ready only when every index it names is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import models as model_registry
+from .chunking import ChunkSettings, chunk_documents, index_text
+from .config import Settings, get_settings
+from .errors import InputError, NotFoundError, RankLensError
+from .formats import Fields, open_source, read_queries, unique_docs, write_queries
+from .types import Passage, Qrel, Query
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+MANIFEST = "manifest.json"
+COMPLETE, INDEXING = "complete", "indexing"
+ADD_BATCH = 256
+
+
+@dataclass(frozen=True)
+class BM25Settings:
+    k1: float = 0.9
+    b: float = 0.4
+    method: str = "lucene"
+    stopwords: str | None = "en"
+    stemmer: str | None = "english"  # a PyStemmer language, or None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Progress:
+    """Where an ingestion stands, for a progress bar."""
+
+    stage: str  # "read", "bm25" or a model name
+    done: int
+    total: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        return (self.total - self.done) / self.rate if self.rate > 0 else None
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name or ""):
+        raise RankLensError(
+            f"invalid corpus name {name!r}: use 1-63 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def _atomic_write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def collection_name(corpus: str, model: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-._") or "model"
+    digest = hashlib.sha1(model.encode()).hexdigest()[:8]
+    return f"rl-{corpus}--{slug[:80]}-{digest}"
+
+
+_clients: dict[tuple, object] = {}
+_clients_lock = threading.Lock()
+
+
+def chroma_client(settings: Settings):
+    """Chroma: an embedded PersistentClient under home, or an HttpClient for a server."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    key = (settings.chroma_host, settings.chroma_port, str(settings.chroma_dir))
+    with _clients_lock:
+        if key not in _clients:
+            chroma_settings = ChromaSettings(anonymized_telemetry=False)
+            if settings.uses_chroma_server:
+                _clients[key] = chromadb.HttpClient(
+                    host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+                )
+            else:
+                settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+                _clients[key] = chromadb.PersistentClient(
+                    path=str(settings.chroma_dir), settings=chroma_settings
+                )
+        return _clients[key]
+
+
+@contextlib.contextmanager
+def _corpus_lock(settings: Settings, name: str) -> Iterator[None]:
+    settings.corpora_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = settings.corpora_dir / f".{name}.lock"
+    with open(lock_path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RankLensError(
+                f"corpus {name!r} is being indexed or deleted by another process; try again later"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------- passages store
+
+
+_SCHEMA = """
+CREATE TABLE passages (
+    ord INTEGER PRIMARY KEY,
+    passage_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    source TEXT NOT NULL,
+    position INTEGER NOT NULL
+);
+CREATE INDEX passages_doc ON passages(doc_id);
+"""
+
+
+def _write_passages(
+    db_path: Path, passages: Iterable[Passage], progress: ProgressFn | None
+) -> dict:
+    """Store passages; returns counts and a fingerprint of ids and texts."""
+    con = sqlite3.connect(db_path)
+    con.executescript(_SCHEMA)
+    digest = hashlib.sha256()
+    docs: set[str] = set()
+    n = 0
+    start = time.monotonic()
+    batch: list[tuple] = []
+    for p in passages:
+        batch.append((n, p.passage_id, p.doc_id, p.title, p.text, p.source, p.position))
+        digest.update(f"{p.passage_id}\x1f{p.title}\x1f{p.text}\x1e".encode())
+        docs.add(p.doc_id)
+        n += 1
+        if len(batch) >= 2000:
+            con.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?)", batch)
+            batch.clear()
+            if progress:
+                progress(Progress("read", n, 0, time.monotonic() - start))
+    con.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?)", batch)
+    con.commit()
+    con.close()
+    return {"documents": len(docs), "passages": n, "fingerprint": digest.hexdigest()}
+
+
+def _row_to_passage(row: tuple) -> Passage:
+    return Passage(row[0], row[1], row[3], row[2], row[4], row[5])
+
+
+# ---------------------------------------------------------------- the corpus
+
+
+class Corpus:
+    """A stored corpus: its manifest, passages, query sets, labels that came with it, indexes."""
+
+    def __init__(self, name: str, settings: Settings) -> None:
+        self.name = name
+        self.settings = settings
+        self.dir = settings.corpora_dir / name
+        if not (self.dir / MANIFEST).exists():
+            raise NotFoundError(f"no corpus named {name!r}")
+        self._local = threading.local()
+
+    # -- manifest
+    @property
+    def manifest(self) -> dict:
+        return json.loads((self.dir / MANIFEST).read_text(encoding="utf-8"))
+
+    def _update_manifest(self, fn: Callable[[dict], None]) -> None:
+        data = self.manifest
+        fn(data)
+        _atomic_write_json(self.dir / MANIFEST, data)
+
+    @property
+    def documents(self) -> int:
+        return int(self.manifest["documents"])
+
+    @property
+    def passages(self) -> int:
+        return int(self.manifest["passages"])
+
+    def indexes(self) -> dict[str, dict]:
+        """Every index the corpus names: model -> {status, count, ...}."""
+        return self.manifest.get("indexes", {})
+
+    def models(self) -> list[str]:
+        """The models whose index is complete (bm25 first)."""
+        done = [m for m, info in self.indexes().items() if info.get("status") == COMPLETE]
+        return sorted(done, key=lambda m: (m != model_registry.BM25, m))
+
+    def dense_models(self) -> list[str]:
+        return [m for m in self.models() if m != model_registry.BM25]
+
+    @property
+    def status(self) -> str:
+        idx = self.indexes()
+        return (
+            "ready" if idx and all(i.get("status") == COMPLETE for i in idx.values()) else INDEXING
+        )
+
+    def summary(self) -> dict:
+        m = self.manifest
+        return {
+            "name": self.name,
+            "documents": m["documents"],
+            "passages": m["passages"],
+            "models": self.models(),
+            "indexes": {k: v.get("status") for k, v in m.get("indexes", {}).items()},
+            "query_sets": {k: len(v) for k, v in self.query_sets().items()},
+            "status": self.status,
+            "source": m.get("source", ""),
+            "chunking": m.get("chunking", {}),
+        }
+
+    # -- passages
+    def _db(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            uri = f"file:{self.dir / 'passages.sqlite3'}?mode=ro"
+            con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            self._local.con = con
+        return con
+
+    _COLS = "passage_id, doc_id, title, text, source, position"
+
+    def iter_passages(self) -> Iterator[Passage]:
+        for row in self._db().execute(f"SELECT {self._COLS} FROM passages ORDER BY ord"):
+            yield _row_to_passage(row)
+
+    def passage_ids(self) -> list[str]:
+        return [r[0] for r in self._db().execute("SELECT passage_id FROM passages ORDER BY ord")]
+
+    def doc_ids(self) -> set[str]:
+        return {r[0] for r in self._db().execute("SELECT DISTINCT doc_id FROM passages")}
+
+    def get_passages(self, passage_ids: Sequence[str]) -> dict[str, Passage]:
+        out: dict[str, Passage] = {}
+        ids = list(passage_ids)
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT {self._COLS} FROM passages WHERE passage_id IN ({marks})"
+            for row in self._db().execute(sql, chunk):
+                out[row[0]] = _row_to_passage(row)
+        return out
+
+    def passages_at(self, ords: Sequence[int]) -> list[Passage]:
+        """Passages by their position in the corpus (as the BM25 index numbers them)."""
+        found: dict[int, Passage] = {}
+        ords = [int(o) for o in ords]
+        for i in range(0, len(ords), 900):
+            chunk = ords[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT ord, {self._COLS} FROM passages WHERE ord IN ({marks})"
+            for row in self._db().execute(sql, chunk):
+                found[row[0]] = _row_to_passage(row[1:])
+        return [found[o] for o in ords]
+
+    def passages_of_doc(self, doc_id: str) -> list[Passage]:
+        sql = f"SELECT {self._COLS} FROM passages WHERE doc_id = ? ORDER BY position"
+        return [_row_to_passage(r) for r in self._db().execute(sql, (doc_id,))]
+
+    # -- queries and shipped labels
+    def query_sets(self) -> dict[str, list[Query]]:
+        qdir = self.dir / "queries"
+        if not qdir.is_dir():
+            return {}
+        return {p.stem: read_queries(p) for p in sorted(qdir.glob("*.jsonl"))}
+
+    def add_query_set(self, name: str, queries: Sequence[Query]) -> None:
+        """Store (or replace) a query set of this corpus."""
+        check_name(name)
+        if not queries:
+            raise InputError(None, f"query set {name!r} is empty")
+        qdir = self.dir / "queries"
+        qdir.mkdir(exist_ok=True)
+        tmp = qdir / f".{name}.jsonl.tmp"
+        write_queries(queries, tmp)
+        os.replace(tmp, qdir / f"{name}.jsonl")
+
+    def shipped_qrels(self) -> dict[str, list[Qrel]]:
+        """Labels that came with the corpus (a BEIR folder's qrels), by query set."""
+        from .formats import read_qrels
+
+        qdir = self.dir / "qrels"
+        if not qdir.is_dir():
+            return {}
+        return {p.stem: [q for _, q in read_qrels(p, "beir")] for p in sorted(qdir.glob("*.tsv"))}
+
+    # -- indexes
+    def collection(self, model: str):
+        info = self.indexes().get(model)
+        if info is None or model == model_registry.BM25:
+            raise NotFoundError(f"model {model!r} is not indexed for corpus {self.name!r}")
+        return chroma_client(self.settings).get_collection(info["collection"])
+
+    def bm25_settings(self) -> BM25Settings:
+        info = self.indexes().get(model_registry.BM25)
+        if info is None:
+            raise NotFoundError(f"corpus {self.name!r} has no BM25 index")
+        return BM25Settings(**info["params"])
+
+    def bm25_dir(self) -> Path:
+        return self.dir / "bm25"
+
+
+def open_corpus(name: str, settings: Settings | None = None) -> Corpus:
+    """A stored corpus by name; NotFoundError when there is none."""
+    return Corpus(name, settings or get_settings())
+
+
+def list_corpora(settings: Settings | None = None) -> list[dict]:
+    """Summaries of every stored corpus, by name."""
+    settings = settings or get_settings()
+    out = []
+    if settings.corpora_dir.is_dir():
+        for d in sorted(settings.corpora_dir.iterdir()):
+            if d.is_dir() and not d.name.startswith(".") and (d / MANIFEST).exists():
+                out.append(Corpus(d.name, settings).summary())
+    return out
+
+
+# ---------------------------------------------------------------- ingestion
+
+
+def _stage(
+    source_path: str | Path,
+    staging: Path,
+    fmt: str | None,
+    fields: Fields | None,
+    chunking: ChunkSettings,
+    beir_base_url: str,
+    cache_dir: Path,
+    progress: ProgressFn | None,
+) -> dict:
+    """Read, check and chunk a source into a staging folder; returns the manifest."""
+    from .formats import download_beir, write_qrels
+
+    path_str = str(source_path)
+    if path_str.startswith("beir:"):
+        path = download_beir(path_str[5:], beir_base_url, cache_dir / "beir")
+        fmt = "beir"
+    else:
+        path = Path(path_str).expanduser()
+    source = open_source(path, fmt, fields)
+    try:
+        staging.mkdir(parents=True)
+        docs = unique_docs(source.docs(), path)
+        counts = _write_passages(
+            staging / "passages.sqlite3", chunk_documents(docs, chunking), progress
+        )
+        if counts["passages"] == 0:
+            raise InputError(path, "no documents found")
+        if source.query_sets:
+            (staging / "queries").mkdir()
+            for name, queries in source.query_sets.items():
+                if queries:
+                    write_queries(queries, staging / "queries" / f"{name}.jsonl")
+        if source.qrels:
+            (staging / "qrels").mkdir()
+            for name, labels in source.qrels.items():
+                write_qrels(labels, staging / "qrels" / f"{name}.tsv", "beir")
+    finally:
+        source.cleanup()
+    return {
+        **counts,
+        "source": path_str,
+        "format": source.format,
+        "chunking": chunking.as_dict(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "indexes": {},
+    }
+
+
+def _existing_ids(collection) -> set[str]:
+    n = collection.count()
+    ids: set[str] = set()
+    page = 5000
+    for offset in range(0, n, page):
+        ids.update(collection.get(include=[], limit=page, offset=offset)["ids"])
+    return ids
+
+
+def _index_dense(corpus: Corpus, model: str, progress: ProgressFn | None) -> None:
+    encoder = model_registry.load_encoder(model)
+    name = collection_name(corpus.name, model)
+    client = chroma_client(corpus.settings)
+
+    def mark(data: dict) -> None:
+        entry = data["indexes"].setdefault(model, {})
+        entry.update({"status": INDEXING, "collection": name, "dim": encoder.dim, "kind": "dense"})
+
+    corpus._update_manifest(mark)
+    collection = client.get_or_create_collection(
+        name,
+        configuration={"hnsw": {"space": "cosine"}},
+        metadata={"ranklens_corpus": corpus.name, "model": model},
+        embedding_function=None,
+    )
+    have = _existing_ids(collection) if collection.count() else set()
+    todo = [p for p in corpus.iter_passages() if p.passage_id not in have]
+    total, done = len(todo), 0
+    start = time.monotonic()
+    if progress:
+        progress(Progress(model, 0, total, 0.0))
+    batch = max(8, corpus.settings.batch_size)
+    for i in range(0, total, batch):
+        chunk = todo[i : i + batch]
+        vectors = encoder.encode_documents([index_text(p) for p in chunk])
+        collection.add(
+            ids=[p.passage_id for p in chunk],
+            embeddings=np.asarray(vectors, dtype=np.float32),
+            metadatas=[{"doc_id": p.doc_id, "position": p.position} for p in chunk],
+        )
+        done += len(chunk)
+        if progress:
+            progress(Progress(model, done, total, time.monotonic() - start))
+    count = collection.count()
+    if count != corpus.passages:
+        raise RankLensError(
+            f"index for {model} holds {count} vectors, expected {corpus.passages}; run ingest again"
+        )
+
+    def complete(data: dict) -> None:
+        data["indexes"][model].update({"status": COMPLETE, "count": count})
+
+    corpus._update_manifest(complete)
+
+
+def _bm25_tokenize(texts: list[str], params: BM25Settings):
+    import bm25s
+
+    stemmer = None
+    if params.stemmer:
+        import Stemmer
+
+        stemmer = Stemmer.Stemmer(params.stemmer)
+    return bm25s.tokenize(texts, stopwords=params.stopwords, stemmer=stemmer, show_progress=False)
+
+
+def bm25_query_tokens(queries: list[str], params: BM25Settings) -> list[list[str]]:
+    """Queries tokenised as the BM25 index was (strings, mapped to ids by the retriever)."""
+    import bm25s
+
+    stemmer = None
+    if params.stemmer:
+        import Stemmer
+
+        stemmer = Stemmer.Stemmer(params.stemmer)
+    return bm25s.tokenize(
+        queries, stopwords=params.stopwords, stemmer=stemmer, return_ids=False, show_progress=False
+    )
+
+
+def _index_bm25(corpus: Corpus, params: BM25Settings, progress: ProgressFn | None) -> None:
+    import bm25s
+
+    corpus._update_manifest(
+        lambda d: (
+            d["indexes"]
+            .setdefault(model_registry.BM25, {})
+            .update({"status": INDEXING, "params": params.as_dict(), "kind": "sparse"})
+        )
+    )
+    start = time.monotonic()
+    texts = [index_text(p) for p in corpus.iter_passages()]
+    if progress:
+        progress(Progress(model_registry.BM25, 0, len(texts), 0.0))
+    tokens = _bm25_tokenize(texts, params)
+    retriever = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
+    retriever.index(tokens, show_progress=False)
+    tmp = corpus.dir / ".bm25.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    retriever.save(str(tmp))
+    final = corpus.bm25_dir()
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    if progress:
+        progress(Progress(model_registry.BM25, len(texts), len(texts), time.monotonic() - start))
+    corpus._update_manifest(
+        lambda d: d["indexes"][model_registry.BM25].update(
+            {"status": COMPLETE, "count": len(texts)}
+        )
+    )
+
+
+def _clean_stale(settings: Settings, name: str) -> None:
+    for d in settings.corpora_dir.glob(f".staging-{name}-*"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def ingest(
+    path: str | Path | None,
+    corpus: str,
+    models: Sequence[str] = ("bm25", model_registry.DEFAULT_DENSE),
+    settings: Settings | None = None,
+    fmt: str | None = None,
+    fields: Fields | None = None,
+    chunking: ChunkSettings | None = None,
+    bm25: BM25Settings | None = None,
+    progress: ProgressFn | None = None,
+) -> Corpus:
+    """Load a source into a corpus (or add models to an existing one) and build its indexes.
+
+    path may be a file, a folder, a BEIR zip, or "beir:NAME" to download a BEIR dataset; it may
+    be None for an existing corpus. Bad input raises InputError before anything stored changes.
+    Interrupted, the same call finishes the work: only passages a collection lacks are embedded.
+    """
+    settings = settings or get_settings()
+    check_name(corpus)
+    models = list(dict.fromkeys(models))
+    if not models:
+        raise RankLensError("choose at least one model (e.g. bm25)")
+    for m in models:
+        if m != model_registry.BM25 and model_registry.model_info(m).kind == "reranker":
+            raise RankLensError(f"{m} is a reranker; it scores pairs at query time, not an index")
+    with _corpus_lock(settings, corpus):
+        _clean_stale(settings, corpus)
+        target = settings.corpora_dir / corpus
+        exists = (target / MANIFEST).exists()
+        if path is None and not exists:
+            raise NotFoundError(f"no corpus named {corpus!r}; give a PATH to create it")
+        if path is not None:
+            staging = settings.corpora_dir / f".staging-{corpus}-{os.getpid()}"
+            try:
+                manifest = _stage(
+                    path,
+                    staging,
+                    fmt,
+                    fields,
+                    chunking or ChunkSettings(),
+                    settings.beir_base_url,
+                    settings.cache_dir,
+                    progress,
+                )
+                if exists:
+                    old = Corpus(corpus, settings).manifest
+                    if old["fingerprint"] != manifest["fingerprint"]:
+                        raise RankLensError(
+                            f"corpus {corpus!r} already exists with other content "
+                            f"({old['documents']} documents from {old.get('source', '?')}); delete it "
+                            "first or choose another name"
+                        )
+                else:
+                    _atomic_write_json(staging / MANIFEST, manifest)
+                    os.replace(staging, target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        store = Corpus(corpus, settings)
+        for model in models:
+            if store.indexes().get(model, {}).get("status") == COMPLETE:
+                continue
+            if model == model_registry.BM25:
+                _index_bm25(store, bm25 or BM25Settings(), progress)
+            else:
+                _index_dense(store, model, progress)
+        return store
+
+
+def delete_corpus(name: str, settings: Settings | None = None) -> None:
+    """Remove a corpus: its folder, its Chroma collections."""
+    settings = settings or get_settings()
+    store = open_corpus(name, settings)
+    with _corpus_lock(settings, name):
+        collections = [i["collection"] for i in store.indexes().values() if "collection" in i]
+        trash = settings.corpora_dir / f".deleting-{name}-{os.getpid()}"
+        os.replace(store.dir, trash)
+        client = chroma_client(settings) if collections else None
+        for c in collections:
+            with contextlib.suppress(Exception):
+                client.delete_collection(c)
+        shutil.rmtree(trash, ignore_errors=True)
