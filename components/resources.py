@@ -1,0 +1,47 @@
+"""Cached resources for the pages: settings, Chroma-backed corpora, models.
+
+st.cache_resource keeps one instance per process (shared, thread-safe objects only).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import state
+from ranklens import index, models
+from ranklens.config import Settings, get_settings
+
+
+@st.cache_resource
+def settings() -> Settings:
+    return get_settings()
+
+
+def corpus_names() -> list[str]:
+    return [c["name"] for c in index.list_corpora(settings())]
+
+
+def open_corpus(name: str) -> index.Corpus:
+    """A corpus handle (cheap: reads its manifest; passages are read lazily)."""
+    return index.open_corpus(name, settings())
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def encoder(name: str) -> models.Encoder:
+    return models.load_encoder(name)
+
+
+@st.cache_resource(show_spinner="Loading reranker…")
+def reranker(name: str) -> models.Scorer:
+    return models.load_reranker(name)
+
+
+def select_corpus(label: str = "Corpus", key: str = state.CORPUS) -> str | None:
+    """A corpus picker shared by every page (the choice is kept across pages)."""
+    names = corpus_names()
+    if not names:
+        st.info("No corpus yet: add one on the Corpus page.")
+        return None
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = names[0]
+    return st.selectbox(label, names, key=key)
