@@ -1,0 +1,26 @@
+"""RankLens: the Streamlit entry point. It only routes to the pages.
+
+Run: streamlit run app.py (scripts/start.sh sets everything up first).
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+from components import bootstrap
+
+PAGES = [
+    ("pages/1_corpus.py", "Corpus", "📚"),
+    ("pages/2_search.py", "Search", "🔎"),
+    ("pages/3_judge.py", "Judge", "⚖️"),
+    ("pages/4_evaluate.py", "Evaluate", "📊"),
+    ("pages/5_learn.py", "Learn", "🎓"),
+]
+HERE = Path(__file__).resolve().parent
+
+st.set_page_config(page_title="RankLens", page_icon="🔎", layout="wide")
+nav = st.navigation(
+    [st.Page(path, title=title, icon=icon) for path, title, icon in PAGES if (HERE / path).exists()]
+)
+bootstrap.ensure_demo()
+nav.run()
