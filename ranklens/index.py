@@ -445,7 +445,7 @@ def _index_dense(corpus: Corpus, model: str, progress: ProgressFn | None) -> Non
     start = time.monotonic()
     if progress:
         progress(Progress(model, 0, total, 0.0))
-    batch = max(8, corpus.settings.batch_size)
+    batch = max(1, corpus.settings.batch_size)
     for i in range(0, total, batch):
         chunk = todo[i : i + batch]
         vectors = encoder.encode_documents([index_text(p) for p in chunk])

