@@ -12,8 +12,8 @@ from ranklens import index, models
 from ranklens.config import Settings, get_settings
 
 
-@st.cache_resource
 def settings() -> Settings:
+    """Read from the environment on each call (cheap), so RANKLENS_HOME changes are seen."""
     return get_settings()
 
 

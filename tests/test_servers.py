@@ -1,0 +1,145 @@
+"""Against real servers on 127.0.0.1: a `chroma run` server, and BEIR zips over HTTP.
+
+Each test starts its server and stops it; nothing leaves this machine.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ranklens import index
+from ranklens.config import get_settings
+from ranklens.errors import InputError
+
+from .conftest import free_port, write_jsonl
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    exe = Path(sys.executable).parent / "chroma"
+    if not exe.exists():
+        exe = Path(shutil.which("chroma") or "chroma")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(exe),
+            "run",
+            "--path",
+            str(tmp_path / "server"),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("chroma server did not start") from None
+                time.sleep(0.3)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_ingest_into_chroma_server(
+    home, monkeypatch, chroma_server, small_jsonl, fake_encoder, tmp_path
+):
+    monkeypatch.setenv("RANKLENS_CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("RANKLENS_CHROMA_PORT", str(chroma_server))
+    settings = get_settings()
+    assert settings.uses_chroma_server
+    c = index.ingest(small_jsonl, "remote", ["bm25", "fake-encoder"], settings)
+    assert c.status == "ready"
+    import chromadb
+
+    direct = chromadb.HttpClient(host="127.0.0.1", port=chroma_server)
+    names = [col.name for col in direct.list_collections()]
+    assert c.indexes()["fake-encoder"]["collection"] in names
+    assert direct.get_collection(c.indexes()["fake-encoder"]["collection"]).count() == 6
+    assert not (settings.home / "chroma").exists()  # nothing embedded locally
+    index.delete_corpus("remote", settings)
+    assert direct.list_collections() == []
+
+
+def _tiny_beir_zip(folder: Path) -> Path:
+    root = folder / "tinybeir"
+    (root / "qrels").mkdir(parents=True)
+    write_jsonl(
+        root / "corpus.jsonl",
+        [{"_id": "d1", "title": "A", "text": "alpha"}, {"_id": "d2", "text": "beta"}],
+    )
+    write_jsonl(root / "queries.jsonl", [{"_id": "q1", "text": "alpha?"}])
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    served = folder / "www"
+    served.mkdir()
+    with zipfile.ZipFile(served / "tinybeir.zip", "w") as zf:
+        for f in root.rglob("*"):
+            zf.write(f, f.relative_to(folder))
+    return served
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    served = _tiny_beir_zip(tmp_path)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_beir_dataset_by_name_downloads_once(home, monkeypatch, http_server):
+    monkeypatch.setenv("RANKLENS_BEIR_URL", http_server)
+    settings = get_settings()
+    c = index.ingest("beir:tinybeir", "tb", ["bm25"], settings)
+    assert c.documents == 2 and [q.query_id for q in c.query_sets()["test"]] == ["q1"]
+    assert (settings.cache_dir / "beir" / "tinybeir.zip").exists()
+    with pytest.raises(InputError, match="cannot download BEIR dataset 'nosuch'"):
+        index.ingest("beir:nosuch", "nb", ["bm25"], settings)
+    assert not (settings.cache_dir / "beir" / "nosuch.zip").exists()
+
+
+def test_cli_beir_by_name(home, monkeypatch, http_server, capsys):
+    from ranklens.cli import main
+
+    monkeypatch.setenv("RANKLENS_BEIR_URL", http_server)
+    assert (
+        main(
+            [
+                "ingest",
+                "--beir",
+                "tinybeir",
+                "--corpus",
+                "tb2",
+                "--models",
+                "bm25",
+                "--quiet",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert '"documents": 2' in capsys.readouterr().out
