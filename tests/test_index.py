@@ -174,3 +174,61 @@ def test_real_model_ingest_end_to_end(home, small_jsonl):
     got = c.collection("all-MiniLM-L6-v2").get(ids=["moon#0"], include=["embeddings"])
     v = np.asarray(got["embeddings"][0])
     assert v.shape == (384,) and abs(float(np.linalg.norm(v)) - 1) < 1e-4
+
+
+KILLED_WRITER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from tests.conftest import FakeEncoder
+from ranklens import index, models
+from ranklens.config import get_settings
+
+class Slow(FakeEncoder):
+    def encode_documents(self, texts):
+        time.sleep(0.05)
+        return super().encode_documents(texts)
+
+models.register_encoder(Slow("fake-killed"))
+def report(p):
+    if p.stage == "fake-killed":
+        print(p.done, flush=True)
+index.ingest({path!r}, "killed", ["bm25", "fake-killed"], get_settings(), progress=report)
+"""
+
+
+def test_ingest_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from ranklens import models
+
+    from .conftest import ROOT
+
+    records = [
+        {"_id": f"d{i}", "text": f"document number {i} about topic {i % 7}"} for i in range(400)
+    ]
+    path = write_jsonl(tmp_path / "many.jsonl", records)
+    monkeypatch.setenv("RANKLENS_BATCH_SIZE", "4")
+    script = KILLED_WRITER.format(root=str(ROOT), path=str(path))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, env={**os.environ}, text=True
+    )
+    done = 0
+    for line in proc.stdout:
+        done = int(line)
+        if done >= 40:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 40 <= done < 400
+    c = index.open_corpus("killed", index.get_settings())
+    assert c.status == "indexing"
+    enc = FakeEncoder("fake-killed")
+    models.register_encoder(enc)
+    index.ingest(None, "killed", ["fake-killed"], index.get_settings())
+    assert c.status == "ready"
+    assert enc.documents_encoded <= 400 - done  # what was stored before the kill is not redone
+    ids = c.collection("fake-killed").get(include=[])["ids"]
+    assert len(ids) == len(set(ids)) == 400 and set(ids) == set(c.passage_ids())
