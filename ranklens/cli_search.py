@@ -1,0 +1,164 @@
+"""CLI commands `search` (one query, rankers side by side) and `run` (TREC run files per ranker).
+
+Bad input (empty query, unknown ranker, model not indexed, k out of range) is one line on
+stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+from . import index, rankers
+from .config import get_settings
+from .errors import InputError, RankLensError
+from .formats import read_queries, trec_run_lines
+from .types import Query, doc_level
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def run_file_name(ranker_name: str) -> str:
+    """A file name for a ranker's run: its recipe made safe, plus a short hash when changed."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ranker_name).strip("_") or "ranker"
+    if safe != ranker_name:
+        safe += "-" + hashlib.sha1(ranker_name.encode()).hexdigest()[:6]
+    return f"{safe[:120]}.run"
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    try:
+        text = (args.query or "").strip()
+        if not text:
+            raise RankLensError("the query is empty: give --query TEXT")
+        rankers.check_k(args.k)
+        corpus = index.open_corpus(args.corpus, get_settings())
+        chosen = rankers.make_rankers(args.rankers, corpus)
+        result = rankers.compare(chosen, [Query("q", text)], args.k)
+        hits = [h for run in result.runs.values() for h in run.get("q", [])]
+        passages = corpus.get_passages(sorted({h.passage_id for h in hits}))
+    except RankLensError as exc:
+        return _fail(str(exc))
+    out = {
+        "corpus": corpus.name,
+        "query": text,
+        "k": args.k,
+        "rankers": {
+            name: {
+                "latency_ms": round(result.latency_ms[name], 2),
+                "hits": [
+                    {
+                        "rank": h.rank,
+                        "doc_id": h.doc_id,
+                        "passage_id": h.passage_id,
+                        "score": h.score,
+                        "title": passages[h.passage_id].title,
+                        "text": passages[h.passage_id].text,
+                    }
+                    for h in run.get("q", [])
+                ],
+            }
+            for name, run in result.runs.items()
+        },
+    }
+    if args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    for name, block in out["rankers"].items():
+        print(f"== {name}  ({block['latency_ms']:.1f} ms, {len(block['hits'])} hits)")
+        for h in block["hits"]:
+            snippet = " ".join(h["text"].split())
+            snippet = snippet[:90] + ("…" if len(snippet) > 90 else "")
+            title = f"{h['title']}: " if h["title"] else ""
+            print(f"{h['rank']:>4}  {h['score']:9.4f}  {h['passage_id']}  {title}{snippet}")
+        print()
+    return 0
+
+
+def _load_queries(spec: str, corpus: index.Corpus) -> list[Query]:
+    path = Path(spec).expanduser()
+    if path.is_file():
+        queries = read_queries(path)
+    else:
+        sets = corpus.query_sets()
+        if spec not in sets:
+            known = ", ".join(sets) or "none"
+            raise InputError(
+                spec, f"no such file, nor a query set of corpus {corpus.name!r} (sets: {known})"
+            )
+        queries = sets[spec]
+    empty = [q.query_id for q in queries if not q.text.strip()]
+    if empty:
+        raise InputError(spec, f"empty query text for query id(s) {', '.join(empty[:5])}")
+    return queries
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        rankers.check_k(args.k)
+        corpus = index.open_corpus(args.corpus, get_settings())
+        queries = _load_queries(args.queries, corpus)
+        chosen = rankers.make_rankers(args.rankers, corpus)
+        out_dir = Path(args.out).expanduser()
+        if out_dir.exists() and not out_dir.is_dir():
+            raise RankLensError(f"{out_dir} exists and is not a folder")
+        result = rankers.compare(chosen, queries, args.k)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, run in result.runs.items():
+            if args.level == "document":
+                run = doc_level(run)
+            else:  # the run file's docid column holds the passage id
+                run = {
+                    q: [h._replace(doc_id=h.passage_id) for h in hits] for q, hits in run.items()
+                }
+            target = out_dir / run_file_name(name)
+            tmp = target.with_name(f".{target.name}.tmp")
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.writelines(trec_run_lines(run, name))
+            os.replace(tmp, target)
+            per_query = result.latency_ms[name] / max(1, len(queries))
+            print(f"{target}\t{name}\t{len(run)} queries\t{per_query:.1f} ms/query")
+    except RankLensError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write run files: {exc}")
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    """Add `search` and `run` to the CLI's subparsers."""
+    recipe_help = (
+        "ranker recipes separated by spaces: bm25, a dense model indexed for the corpus, "
+        "rrf(A,B[,k=60]), wsum(A:0.3,B:0.7), rerank(A,ms-marco-MiniLM-L-12-v2,50)"
+    )
+    p = subparsers.add_parser("search", help="rank one query with several rankers side by side")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--query", required=True, help="the query text")
+    p.add_argument("--rankers", nargs="+", default=["bm25"], metavar="RANKER", help=recipe_help)
+    p.add_argument("--k", type=int, default=10, help=f"hits per ranker, 1-{rankers.MAX_K}")
+    p.add_argument("--json", action="store_true", help="print JSON: per ranker, its hits")
+    p.set_defaults(func=cmd_search)
+
+    p = subparsers.add_parser("run", help="write one TREC run file per ranker for a query set")
+    p.add_argument("--corpus", required=True)
+    p.add_argument(
+        "--queries", required=True, help="a queries file (JSONL or TSV) or a query set's name"
+    )
+    p.add_argument("--rankers", nargs="+", default=["bm25"], metavar="RANKER", help=recipe_help)
+    p.add_argument("--k", type=int, default=100, help=f"hits per query, 1-{rankers.MAX_K}")
+    p.add_argument("--out", required=True, help="folder for the run files")
+    p.add_argument(
+        "--level",
+        choices=("document", "passage"),
+        default="document",
+        help="document: best passage per document (default); passage: passage ids",
+    )
+    p.set_defaults(func=cmd_run)

@@ -1,0 +1,169 @@
+"""CLI `search` and `run`: JSON per ranker, TREC run files, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ranklens import index, models
+from ranklens.cli import main
+from ranklens.cli_search import run_file_name
+from ranklens.formats import read_run, write_queries
+from ranklens.types import Query
+
+from .conftest import ROOT, FakeEncoder, write_jsonl
+
+FAKE = "fake-cli-enc"
+DOCS = [
+    ("bread", "Sourdough", "Sourdough bread rises with wild yeast. " * 40),  # two passages
+    ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
+    ("moon", "The Moon", "The Moon orbits the Earth and causes the tides."),
+    ("rust", "Rust", "Rust guarantees memory safety through ownership."),
+    ("html", "<i>Markup</i>", "<script>alert(1)</script> bread & butter"),
+]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RANKLENS_HOME", str(root / "home"))
+        for var in ("RANKLENS_CHROMA_HOST", "RANKLENS_CHROMA_PORT", "RANKLENS_DB_URL"):
+            mp.delenv(var, raising=False)
+        from ranklens.config import get_settings
+
+        settings = get_settings()
+        models.register_encoder(FakeEncoder(FAKE))
+        path = write_jsonl(
+            root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
+        )
+        c = index.ingest(path, "tiny", ["bm25", FAKE], settings)
+        c.add_query_set("test", [Query("1", "sourdough bread"), Query("2", "tea temperature")])
+        yield root
+
+
+def cli(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_search_json_per_ranker(home, capsys):
+    code, out, err = cli(
+        capsys,
+        *("search", "--corpus", "tiny", "--query", "bread", "--k", "3", "--json"),
+        *("--rankers", "bm25", FAKE, f"rrf(bm25, {FAKE})"),
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["corpus"], data["query"], data["k"]) == ("tiny", "bread", 3)
+    assert list(data["rankers"]) == ["bm25", FAKE, f"rrf(bm25,{FAKE})"]
+    bm25 = data["rankers"]["bm25"]
+    assert bm25["latency_ms"] > 0
+    hits = bm25["hits"]
+    assert set(hits[0]) == {"rank", "doc_id", "passage_id", "score", "title", "text"}
+    assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1)) and len(hits) <= 3
+    assert hits[0]["doc_id"] == "bread" and hits[0]["passage_id"].startswith("bread#")
+    assert {h["doc_id"] for h in hits} == {"bread", "html"}
+    html = next(h for h in hits if h["doc_id"] == "html")
+    assert html["title"] == "<i>Markup</i>" and html["text"].startswith("<script>")
+    assert all(len(r["hits"]) == 3 for n, r in data["rankers"].items() if n != "bm25")
+
+
+def test_search_text_output(home, capsys):
+    code, out, _ = cli(capsys, "search", "--corpus", "tiny", "--query", "moon", "--rankers", "bm25")
+    assert code == 0
+    assert out.startswith("== bm25") and "moon#0" in out and "The Moon" in out
+
+
+def test_run_writes_trec_files(home, tmp_path, capsys):
+    queries = tmp_path / "q.jsonl"
+    write_queries([Query("a", "bread"), Query("b", "memory safety")], queries)
+    out_dir = tmp_path / "runs"
+    code, out, err = cli(
+        capsys,
+        *("run", "--corpus", "tiny", "--queries", str(queries), "--k", "10"),
+        *("--rankers", "bm25", f"rrf(bm25,{FAKE})", "--out", str(out_dir)),
+    )
+    assert code == 0, err
+    files = sorted(p.name for p in out_dir.iterdir())
+    assert files == sorted([run_file_name("bm25"), run_file_name(f"rrf(bm25,{FAKE})")])
+    assert run_file_name("bm25") == "bm25.run"
+    run = read_run(out_dir / "bm25.run")
+    # document level: one line per document, the bread document's two passages are one
+    assert [h.doc_id for h in run["a"]][:1] == ["bread"]
+    assert len({h.doc_id for h in run["a"]}) == len(run["a"])
+    assert run["b"][0].doc_id == "rust"
+    lines = (out_dir / run_file_name(f"rrf(bm25,{FAKE})")).read_text().splitlines()
+    assert lines[0].split()[1] == "Q0" and lines[0].split()[5] == f"rrf(bm25,{FAKE})"
+    scores = [float(line.split()[4]) for line in lines if line.startswith("a ")]
+    assert scores == sorted(scores, reverse=True)
+    assert str(out_dir / "bm25.run") in out
+
+
+def test_run_passage_level_and_query_set_name(home, tmp_path, capsys):
+    out_dir = tmp_path / "p"
+    code, _, err = cli(
+        capsys,
+        *("run", "--corpus", "tiny", "--queries", "test", "--rankers", "bm25"),
+        *("--out", str(out_dir), "--level", "passage"),
+    )
+    assert code == 0, err
+    run = read_run(out_dir / "bm25.run")
+    assert {h.doc_id for h in run["1"][:2]} == {"bread#0", "bread#1"}
+    assert set(run) == {"1", "2"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["search", "--corpus", "tiny", "--query", "   "], "query is empty"),
+        (["search", "--corpus", "tiny", "--query", "x", "--rankers", "nope"], "unknown ranker"),
+        (
+            ["search", "--corpus", "tiny", "--query", "x", "--rankers", "multilingual-e5-small"],
+            "not indexed for corpus 'tiny'",
+        ),
+        (["search", "--corpus", "tiny", "--query", "x", "--k", "0"], "k must be"),
+        (["search", "--corpus", "tiny", "--query", "x", "--k", "5000"], "k must be"),
+        (["search", "--corpus", "nope", "--query", "x"], "no corpus named 'nope'"),
+        (["search", "--corpus", "tiny", "--query", "x", "--rankers", "rrf(bm25"], "expected"),
+        (["run", "--corpus", "tiny", "--queries", "missing.tsv", "--out", "o"], "missing.tsv"),
+        (["run", "--corpus", "tiny", "--queries", "test", "--out", "o", "--k", "0"], "k must"),
+    ],
+)
+def test_errors_are_one_line_exit_2(home, capsys, argv, message):
+    code, out, err = cli(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_queries_file_names_file_and_line(home, tmp_path, capsys):
+    bad = tmp_path / "q.tsv"
+    bad.write_text("1\tgood query\n2 no tab here\n")
+    code, _, err = cli(
+        capsys, "run", "--corpus", "tiny", "--queries", str(bad), "--out", str(tmp_path / "o")
+    )
+    assert code == 2 and "q.tsv, line 2" in err and not (tmp_path / "o").exists()
+
+
+def test_module_entry_point_has_no_traceback(home):
+    env = {**os.environ, "RANKLENS_HOME": str(home / "home")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ranklens", "search", "--corpus", "tiny", "--query", "bread"]
+        + ["--rankers", "bm25", "unknown-model"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+        and "unknown ranker 'unknown-model'" in proc.stderr
+    )
