@@ -1,0 +1,253 @@
+"""`python -m ranklens judgments ...`: import, export, agreement and scale of relevance labels.
+
+Each handler returns an exit code (0 ok, 2 error) and reports errors as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from .config import Settings, get_settings
+from .errors import RankLensError
+from .formats import QRELS_FORMATS
+from .judgments import (
+    DEFAULT_IMPORT_ANNOTATOR,
+    EXPORT_FORMATS,
+    LEVELS,
+    RULES,
+    JudgmentStore,
+    Scale,
+    check_rule,
+)
+
+ERROR = 2
+
+
+def _open_corpus(name: str, settings: Settings):  # -> ranklens.index.Corpus
+    """The corpus (imported lazily: the index pulls in Chroma, which the other commands skip)."""
+    from .index import open_corpus
+
+    return open_corpus(name, settings)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return getattr(args, "settings", None) or get_settings()
+
+
+def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a handler; any failure becomes one line on stderr and exit code 2, never a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except RankLensError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            print(f"error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        except Exception as exc:  # the database, or a bug: still one line, with its type
+            message = " ".join(str(exc).split())[:500]
+            print(f"error: {type(exc).__name__}: {message}", file=sys.stderr)
+        return ERROR
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def _query_ids(store: JudgmentStore, corpus: str, query_set: str | None, settings: Settings):
+    """Query ids of a query set (the store's copy, else the corpus's), or None for all."""
+    if query_set is None:
+        return None
+    stored = store.query_set(corpus, query_set).queries
+    if stored:
+        return {q.query_id for q in stored}
+    sets = _open_corpus(corpus, settings).query_sets()
+    if query_set not in sets:
+        raise RankLensError(
+            f"corpus {corpus!r} has no query set {query_set!r}; it has: {', '.join(sets) or 'none'}"
+        )
+    return {q.query_id for q in sets[query_set]}
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a qrels file into the judgment store, all or nothing."""
+    settings = _settings(args)
+    corpus = _open_corpus(args.corpus, settings)
+    known_queries = {q.query_id for qs in corpus.query_sets().values() for q in qs}
+    with JudgmentStore(settings.db_url) as store:
+        report = store.import_qrels(
+            args.corpus,
+            args.file,
+            args.format,
+            annotator=args.annotator,
+            query_set=args.query_set,
+            known_doc_ids=corpus.doc_ids(),
+            known_passage_ids=set(corpus.passage_ids()),
+            known_query_ids=known_queries,
+            keep_unknown=args.keep_unknown,
+        )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(report.summary())
+    return 0
+
+
+def _check_corpus(store: JudgmentStore, name: str, settings: Settings) -> None:
+    """A corpus with no labels in the store must at least exist (catches typos)."""
+    if name not in store.corpora():
+        _open_corpus(name, settings)  # NotFoundError for an unknown name
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export the final qrels of a corpus (TREC or BEIR, document or passage level)."""
+    settings = _settings(args)
+    check_rule(args.rule)
+    with JudgmentStore(settings.db_url) as store:
+        _check_corpus(store, args.corpus, settings)
+        query_ids = _query_ids(store, args.corpus, args.query_set, settings)
+        n = store.export_qrels(
+            args.corpus,
+            args.file,
+            args.format,
+            level=args.level,
+            rule=args.rule,
+            query_ids=query_ids,
+        )
+    print(
+        f"wrote {n} {args.level}-level qrels of corpus {args.corpus!r} to {args.file} "
+        f"({args.format}, rule {args.rule})"
+    )
+    if n == 0:
+        print(f"note: corpus {args.corpus!r} has no labels yet", file=sys.stderr)
+    return 0
+
+
+def _fmt(x: float | None) -> str:
+    return "  n/a" if x is None else f"{x:5.3f}"
+
+
+def cmd_agreement(args: argparse.Namespace) -> int:
+    """Inter-annotator agreement of a corpus's labels (kappa per pair, alpha)."""
+    settings = _settings(args)
+    with JudgmentStore(settings.db_url) as store:
+        _check_corpus(store, args.corpus, settings)
+        query_ids = _query_ids(store, args.corpus, args.query_set, settings)
+        report = store.agreement(args.corpus, query_ids=query_ids)
+        suggestions = store.suggestion_agreement(args.corpus)
+        disagreements = store.disagreements(args.corpus, query_ids=query_ids)
+    if args.json:
+        data = report.to_dict()
+        data["corpus"] = args.corpus
+        data["disagreements"] = len(disagreements)
+        data["suggestions"] = vars(suggestions)
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    print(
+        f"corpus {args.corpus!r}: {report.labels} graded labels by {len(report.annotators)} "
+        f"annotators; {report.units} units graded by two or more"
+    )
+    print(f"Krippendorff's alpha ({report.level}): {_fmt(report.alpha)}")
+    kind = f"{report.weights}-weighted" if report.weights else "unweighted"
+    for p in report.pairs:
+        print(f"  {p.a} / {p.b}: n={p.n} exact={_fmt(p.exact)} kappa ({kind})={_fmt(p.kappa)}")
+    print(f"{len(disagreements)} units with disagreement (not yet adjudicated)")
+    if suggestions.n:
+        print(
+            f"suggestions vs humans: n={suggestions.n} exact={_fmt(suggestions.exact)} "
+            f"kappa={_fmt(suggestions.kappa)}"
+        )
+    return 0
+
+
+def cmd_scale(args: argparse.Namespace) -> int:
+    """Show a corpus's grading scale, or set one of N grades (0..N-1)."""
+    settings = _settings(args)
+    with JudgmentStore(settings.db_url) as store:
+        if args.grades is not None:
+            _check_corpus(store, args.corpus, settings)
+            store.set_scale(args.corpus, Scale.of(args.grades))
+        scale = store.scale(args.corpus)
+    if args.json:
+        print(json.dumps([vars(g) for g in scale.grades], indent=2, ensure_ascii=False))
+    else:
+        for g in scale.grades:
+            print(f"{g.value}  {g.label:<16} {g.colour}  {g.guideline}")
+    return 0
+
+
+def _help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    def show(_args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return ERROR
+
+    return show
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `judgments` command group (import, export, agreement, scale)."""
+    group = subparsers.add_parser(
+        "judgments", help="import, export and measure agreement of relevance labels"
+    )
+    group.set_defaults(func=_help(group))
+    sub = group.add_subparsers(dest="judgments_command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "import",
+        help="import qrels (all or nothing)",
+        description="Import a qrels file as one annotator's labels. Any bad line stops the "
+        "import with its line number and leaves the store as it was.",
+    )
+    p.add_argument("file", help="the qrels file")
+    p.add_argument(
+        "--format", choices=QRELS_FORMATS, default=None, help="default: from the file's name"
+    )
+    p.add_argument("--corpus", required=True)
+    p.add_argument(
+        "--annotator",
+        default=DEFAULT_IMPORT_ANNOTATOR,
+        help=f"who the labels are attributed to (default {DEFAULT_IMPORT_ANNOTATOR!r})",
+    )
+    p.add_argument("--query-set", default=None, help="record the labels under this query set")
+    p.add_argument(
+        "--keep-unknown",
+        action="store_true",
+        help="keep labels of document ids the corpus does not have (and list them)",
+    )
+    p.add_argument("--json", action="store_true", help="print the import report as JSON")
+    p.set_defaults(func=_guarded(cmd_import))
+
+    p = sub.add_parser(
+        "export",
+        help="export the final qrels",
+        description="Write the final labels: adjudicated, else the rule. At document level a "
+        "document's grade is its best passage's grade.",
+    )
+    p.add_argument("file", help="where to write")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="trec")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--level", choices=LEVELS, default="doc")
+    p.add_argument(
+        "--rule",
+        default="majority",
+        help=f"{', '.join(RULES)} or annotator:NAME (default majority; ties fall to the mean "
+        "rounded half up)",
+    )
+    p.add_argument("--query-set", default=None, help="only this query set's queries")
+    p.set_defaults(func=_guarded(cmd_export))
+
+    p = sub.add_parser("agreement", help="Cohen's kappa per pair and Krippendorff's alpha")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--query-set", default=None, help="only this query set's queries")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_guarded(cmd_agreement))
+
+    p = sub.add_parser("scale", help="show or set a corpus's grading scale")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--grades", type=int, default=None, help="set a scale of N grades, 0..N-1")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_guarded(cmd_scale))
