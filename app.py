@@ -10,11 +10,11 @@ import streamlit as st
 from components import bootstrap
 
 PAGES = [
-    ("pages/1_corpus.py", "Corpus", "📚"),
-    ("pages/2_search.py", "Search", "🔎"),
-    ("pages/3_judge.py", "Judge", "⚖️"),
-    ("pages/4_evaluate.py", "Evaluate", "📊"),
-    ("pages/5_learn.py", "Learn", "🎓"),
+    ("pages/1_corpus.py", "Corpus", ":material/library_books:"),
+    ("pages/2_search.py", "Search", ":material/search:"),
+    ("pages/3_judge.py", "Judge", ":material/gavel:"),
+    ("pages/4_evaluate.py", "Evaluate", ":material/monitoring:"),
+    ("pages/5_learn.py", "Learn", ":material/school:"),
 ]
 HERE = Path(__file__).resolve().parent
 

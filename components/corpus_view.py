@@ -18,6 +18,7 @@ from ranklens.chunking import ChunkSettings
 from ranklens.errors import RankLensError
 from ranklens.formats import CORPUS_FORMATS
 
+TEXTLIKE = {".txt", ".md", ".pdf"}
 SOURCES = ["Upload files", "Path on this machine", "BEIR dataset by name"]
 
 
@@ -109,6 +110,13 @@ def new_corpus_form() -> None:
     if source == SOURCES[0]:
         if not files:
             st.error("Choose at least one file.")
+            return
+        structured = [f.name for f in files if Path(f.name).suffix.lower() not in TEXTLIKE]
+        if len(files) > 1 and structured:
+            st.error(
+                f"Upload one JSONL, CSV, TSV or zip file at a time ({', '.join(structured)}); "
+                "several files are read as a folder of .txt, .md and .pdf documents."
+            )
             return
         target = _save_uploads(files)
     elif source == SOURCES[1]:

@@ -28,3 +28,26 @@ def test_first_start_indexes_the_demo(start_app, browser_page, tmp_path):
     page.goto(app.url)
     page.get_by_role("heading", name="Corpora").wait_for()
     assert page.get_by_text("indexing the bundled demo corpus").count() == 0
+
+
+def test_upload_a_corpus_in_the_browser(start_app, browser_page, tmp_path, small_jsonl):
+    app = start_app({"RANKLENS_DEMO": "0"})
+    page = browser_page
+    page.goto(app.url)
+    page.get_by_role("heading", name="Corpora").wait_for()
+    page.get_by_label("Corpus name").fill("uploaded")
+    page.locator('input[type="file"]').set_input_files(str(small_jsonl))
+    page.get_by_text("small.jsonl").first.wait_for()
+    page.get_by_role("button", name="Add corpus").click()
+    page.get_by_text("uploaded: 5 documents, 6 passages").wait_for(timeout=120_000)
+    # a bad upload shows the file, the line and what was expected
+    bad = tmp_path / "broken.jsonl"
+    bad.write_text('{"_id": "a", "text": "fine"}\n{"_id": "b"}\n')
+    page.goto(app.url)
+    page.get_by_role("heading", name="Corpora").wait_for()
+    page.get_by_label("Corpus name").fill("broken")
+    page.locator('input[type="file"]').set_input_files(str(bad))
+    page.get_by_text("broken.jsonl").first.wait_for()
+    page.get_by_role("button", name="Add corpus").click()
+    page.get_by_text("broken.jsonl, line 2").wait_for()
+    assert "no 'text' field" in page.inner_text("body")
