@@ -33,6 +33,11 @@ def _stopwords(lang: str | None) -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
+def escape(text: str) -> str:
+    """Text made safe to place in HTML (quotes too)."""
+    return html.escape(text or "", quote=True)
+
+
 def _norm(word: str, language: str | None) -> str:
     stemmer = _stemmer(language)
     w = word.lower()

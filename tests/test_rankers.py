@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -434,3 +435,17 @@ def test_hnsw_recall_drops_with_tiny_ef(tmp_path):
     low = rankers.hnsw_recall(c, "fake-random-enc", queries, k=10, ef_search=1)
     assert low.ef_search == 1 and 0 < low.mean < 1.0
     assert math.isfinite(low.hnsw_ms) and low.exact_ms >= 0
+
+
+def test_latency_excludes_model_loading(corpus):
+    loaded: dict[str, object] = {}
+
+    def slow_loader(name):
+        if name not in loaded:
+            time.sleep(0.5)  # a model that takes long to load
+            loaded[name] = models.load_encoder(name)
+        return loaded[name]
+
+    dense = rankers.make_ranker(FAKE, corpus, load_encoder=slow_loader)
+    out = rankers.compare([dense], [Query("q", "tea")], 3)
+    assert loaded and out.latency_ms[FAKE] < 400 and out.wall_ms < 400

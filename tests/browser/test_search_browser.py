@@ -1,0 +1,51 @@
+"""The Search page in a real browser: type a query, see one column per ranker and marked terms."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ranklens import index
+from ranklens.config import Settings
+
+from ..conftest import write_jsonl
+
+pytestmark = pytest.mark.browser
+
+DOCS = [
+    ("bread", "Sourdough", "Sourdough bread rises with wild yeast and lactic acid bacteria."),
+    ("rye", "Rye bread", "Rye bread is dense; bakers add a sourdough starter for flavour."),
+    ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
+    ("moon", "The Moon", "The Moon orbits the Earth roughly every 27 days and causes tides."),
+    ("evil", "<b>Markup</b>", '<img src=x onerror="window.pwned=1"> bread <script>x</script>'),
+]
+
+
+def test_search_columns_and_highlight(start_app, browser_page, tmp_path):
+    settings = Settings(home=tmp_path / "home")
+    path = write_jsonl(
+        tmp_path / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
+    )
+    index.ingest(path, "bakery", ["bm25", "all-MiniLM-L6-v2"], settings)
+    app = start_app({"RANKLENS_DEMO": "0"})
+    page = browser_page
+    page.goto(app.url)
+    page.get_by_role("link", name="Search").click()
+    page.get_by_role("heading", name="Search").wait_for()
+    box = page.get_by_role("textbox", name="Query", exact=True)
+    box.fill("sourdough bread")
+    box.press("Enter")
+    first_mark = page.locator(".rl-card mark").first
+    first_mark.wait_for(timeout=90_000)
+    assert first_mark.inner_text().lower() in {"sourdough", "bread"}
+    for header in ("A · bm25", "B · all-MiniLM-L6-v2", "C · rrf(bm25,all-MiniLM-L6-v2)"):
+        page.get_by_text(header, exact=True).wait_for()
+    assert page.locator(".rl-card").count() >= 3 * 3
+    # corpus HTML shows as text and never runs
+    page.get_by_text('<img src=x onerror="window.pwned=1">', exact=False).first.wait_for()
+    assert page.evaluate("() => window.pwned === undefined")
+    assert page.locator(".rl-card img, .rl-card script, .rl-card b").count() == 0
+    page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
+    if os.environ.get("RANKLENS_SHOTS"):
+        page.screenshot(path=os.environ["RANKLENS_SHOTS"] + "/search.png")
