@@ -10,6 +10,7 @@ import streamlit as st
 from components import state
 from ranklens import index, models
 from ranklens.config import Settings, get_settings
+from ranklens.judgments import JudgmentStore
 
 
 def settings() -> Settings:
@@ -45,3 +46,13 @@ def select_corpus(label: str = "Corpus", key: str = state.CORPUS) -> str | None:
     if st.session_state.get(key) not in names:
         st.session_state[key] = names[0]
     return st.selectbox(label, names, key=key)
+
+
+@st.cache_resource
+def _judgment_store(url: str) -> JudgmentStore:
+    return JudgmentStore(url)
+
+
+def judgment_store() -> JudgmentStore:
+    """One judgment store per database URL (so each RANKLENS_HOME has its own), shared by sessions."""
+    return _judgment_store(settings().db_url)

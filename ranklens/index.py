@@ -298,6 +298,14 @@ class Corpus:
                 found[row[0]] = _row_to_passage(row[1:])
         return [found[o] for o in ords]
 
+    def ord_of(self, passage_id: str) -> int:
+        """A passage's position in the corpus (as the BM25 index numbers it)."""
+        row = self._db().execute("SELECT ord FROM passages WHERE passage_id = ?", (passage_id,))
+        found = row.fetchone()
+        if found is None:
+            raise NotFoundError(f"no passage {passage_id!r} in corpus {self.name!r}")
+        return int(found[0])
+
     def passages_of_doc(self, doc_id: str) -> list[Passage]:
         sql = f"SELECT {self._COLS} FROM passages WHERE doc_id = ? ORDER BY position"
         return [_row_to_passage(r) for r in self._db().execute(sql, (doc_id,))]
@@ -520,9 +528,11 @@ def _index_bm25(corpus: Corpus, params: BM25Settings, progress: ProgressFn | Non
     os.replace(tmp, final)
     if progress:
         progress(Progress(model_registry.BM25, len(texts), len(texts), time.monotonic() - start))
+    lengths = [len(doc) for doc in tokens.ids]
+    stats = {"avg_doc_len": sum(lengths) / max(1, len(lengths)), "vocabulary": len(tokens.vocab)}
     corpus._update_manifest(
         lambda d: d["indexes"][model_registry.BM25].update(
-            {"status": COMPLETE, "count": len(texts)}
+            {"status": COMPLETE, "count": len(texts), "stats": stats}
         )
     )
 
