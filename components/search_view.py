@@ -22,7 +22,7 @@ from ranklens.formats import read_queries
 from ranklens.highlight import escape, highlight
 from ranklens.index import Corpus
 from ranklens.rankers import Comparison
-from ranklens.types import Hit, Query
+from ranklens.types import Hit, Query, doc_level
 
 MAX_RANKERS = 6
 MAX_K_PAGE = 100
@@ -174,6 +174,19 @@ def _pick_from_order() -> None:
         _set_query(qid, text)
 
 
+def _order(name: str, queries: Sequence[Query], pair=None, measure=None, scores=None) -> dict:
+    """A query set in stepping order: its own order, or by disagreement (scores given)."""
+    texts = {q.query_id: q.text for q in queries}
+    if scores is None:
+        items = [(q.query_id, q.text, None) for q in queries]
+    else:
+        items = [(qid, texts[qid], d) for qid, d in scores if qid in texts]
+    labels = [
+        (f"{d:.2f} · " if d is not None else "") + f"{qid}: {text[:70]}" for qid, text, d in items
+    ]
+    return {"set": name, "pair": pair, "measure": measure, "items": items, "labels": labels}
+
+
 def query_set_panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
     sets = corpus.query_sets()
     with st.expander(f"Query sets ({len(sets)})", expanded=False):
@@ -201,15 +214,18 @@ def query_set_panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
         if not sets:
             st.caption("This corpus has no query set yet.")
             return
+        if st.session_state.get(state.QUERY_SET) not in sets:
+            st.session_state[state.QUERY_SET] = next(iter(sets))
         qs_name = st.selectbox("Query set", list(sets), key=state.QUERY_SET)
         queries = sets[qs_name]
-        c1, c2, c3 = st.columns([2, 2, 1])
-        pair_options = list(specs) if len(specs) >= 2 else []
+        pair_options = list(specs)
+        pair_now = [p for p in st.session_state.get(state.SEARCH_PAIR, []) if p in pair_options]
+        st.session_state[state.SEARCH_PAIR] = pair_now if pair_now else pair_options[:2]
+        c1, c2, c3 = st.columns([3, 2, 1])
         with c1:
             pair = st.multiselect(
                 "Order by the disagreement of",
                 pair_options,
-                default=pair_options[:2],
                 max_selections=2,
                 key=state.SEARCH_PAIR,
             )
@@ -231,47 +247,36 @@ def query_set_panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
                 except RankLensError as exc:
                     st.error(str(exc))
                     return
-            texts = {q.query_id: q.text for q in queries}
-            ordered = rankers.disagreement_by_query(
-                runs[two[0].name], runs[two[1].name], k, measure
-            )
-            items = [(qid, texts[qid], d) for qid, d in ordered if qid in texts]
-            st.session_state[state.SEARCH_ORDER] = {
-                "set": qs_name,
-                "pair": [r.name for r in two],
-                "measure": measure,
-                "items": items,
-                "labels": [f"{d:.2f}  {qid}: {text[:70]}" for qid, text, d in items],
-            }
+            scores = rankers.disagreement_by_query(runs[two[0].name], runs[two[1].name], k, measure)
+            order = _order(qs_name, queries, [r.name for r in two], measure, scores)
+            st.session_state[state.SEARCH_ORDER] = order
             st.session_state[state.SEARCH_POS] = 0
-            _set_query(items[0][0], items[0][1])
+            _set_query(*order["items"][0][:2])
             st.rerun()
         order = st.session_state.get(state.SEARCH_ORDER)
-        if order and order["set"] == qs_name:
+        if not order or order["set"] != qs_name or len(order["items"]) != len(queries):
+            order = _order(qs_name, queries)
+            st.session_state[state.SEARCH_ORDER] = order
+            st.session_state[state.SEARCH_POS] = 0
+        if order["pair"]:
             st.caption(
                 f"Most disagreeing first: {order['pair'][0]} vs {order['pair'][1]} "
-                f"({order['measure']}, 1 = no agreement)."
+                f"({order['measure']}; 0 = same ranking, 1 = nothing in common)."
             )
-            pos = st.session_state.get(state.SEARCH_POS, 0)
-            st.session_state["rl_search_order_pick"] = order["labels"][pos]
-            a, b, c = st.columns([1, 6, 1])
-            a.button("◀ Previous", on_click=_step, args=(-1,), key="rl_search_prev")
-            b.selectbox(
-                "Query",
-                order["labels"],
-                key="rl_search_order_pick",
-                label_visibility="collapsed",
-                on_change=_pick_from_order,
-            )
-            c.button("Next ▶", on_click=_step, args=(1,), key="rl_search_next")
         else:
-            labels = [f"{q.query_id}: {q.text[:80]}" for q in queries]
-            pick = st.selectbox("Pick a query", ["—"] + labels, key="rl_search_set_pick")
-            if pick != "—":
-                q = queries[labels.index(pick)]
-                if st.session_state.get(state.SEARCH_QID, (None,))[0] != q.query_id:
-                    _set_query(q.query_id, q.text)
-                    st.rerun()
+            st.caption("In the set's own order; **Order** puts the most disagreeing first.")
+        pos = min(st.session_state.get(state.SEARCH_POS, 0), len(order["items"]) - 1)
+        st.session_state["rl_search_order_pick"] = order["labels"][pos]
+        a, b, c = st.columns([1, 6, 1])
+        a.button("◀ Previous", on_click=_step, args=(-1,), key="rl_search_prev")
+        b.selectbox(
+            "Query",
+            order["labels"],
+            key="rl_search_order_pick",
+            label_visibility="collapsed",
+            on_change=_pick_from_order,
+        )
+        c.button("Next ▶", on_click=_step, args=(1,), key="rl_search_next")
 
 
 # ---------------------------------------------------------------- results
@@ -280,8 +285,6 @@ def query_set_panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
 def _badges(hit: Hit, others: dict[str, int], letters: dict[str, str], k: int) -> str:
     parts = []
     for other, letter in letters.items():
-        if other == "_self":
-            continue
         title = escape(other)
         if other not in others:
             parts.append(f'<span class="rl-badge" title="{title}">{letter}: not in top {k}</span>')
@@ -524,6 +527,13 @@ def render() -> None:
     result = run_search(corpus, specs, text, k)
     if result is None:
         return
+    if st.toggle("One hit per document (its best passage)", key=state.SEARCH_DOC_LEVEL):
+        result = Comparison(
+            {n: doc_level(run) for n, run in result.runs.items()},
+            result.latency_ms,
+            result.wall_ms,
+            result.own_ms,
+        )
     query_id = _query_id_for(corpus, text)
     result_columns(corpus, result, text, k, query_id)
     with st.expander("Overlap between rankers", expanded=len(result.runs) > 1):

@@ -23,3 +23,4 @@ SEARCH_THRESHOLD = "rl_search_threshold"
 SEARCH_HNSW_MODEL = "rl_search_hnsw_model"
 SEARCH_HNSW_EF = "rl_search_hnsw_ef"
 SEARCH_HNSW_REPORT = "rl_search_hnsw_report"
+SEARCH_DOC_LEVEL = "rl_search_doc_level"  # one hit per document (its best passage)

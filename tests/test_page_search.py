@@ -117,7 +117,11 @@ def test_bad_recipe_and_empty_results(corpus):
 
 def test_query_set_ordered_by_disagreement_and_stepping(corpus):
     at = search(run_page(), "x", ["bm25", FAKE])
-    at.selectbox(key=state.QUERY_SET).set_value("set1")
+    at.selectbox(key=state.QUERY_SET).set_value("set1").run()
+    at.button(key="rl_search_next").click().run()  # the set's own order first
+    assert at.text_input(key=state.SEARCH_QUERY).value == "green tea"
+    at.selectbox(key="rl_search_order_pick").set_value("q3: moon tides").run()
+    assert at.text_input(key=state.SEARCH_QUERY).value == "moon tides"
     at.button(key="rl_search_order_btn").click().run()
     assert not at.exception, at.exception
     order = at.session_state[state.SEARCH_ORDER]
@@ -151,3 +155,15 @@ def test_hnsw_recall_panel(corpus):
     assert not at.exception, at.exception
     recall = next(m for m in at.metric if m.label.startswith("Recall@"))
     assert recall.value == "1.000" and "ef_search=100" in recall.label
+
+
+def test_document_level_toggle(corpus, home):
+    long = {"_id": "long", "title": "Loaf", "text": "sourdough loaf crumb " * 120}
+    path = write_jsonl(home.home.parent / "long.jsonl", [long])
+    index.ingest(path, "longdoc", ["bm25"], home)
+    at = run_page()
+    at.selectbox(key=state.CORPUS).set_value("longdoc").run()
+    at = search(at, "sourdough loaf", ["bm25"])
+    assert len(cards(at)[0].split('class="rl-card"')) - 1 >= 2  # several passages of one doc
+    at.toggle(key=state.SEARCH_DOC_LEVEL).set_value(True).run()
+    assert len(cards(at)[0].split('class="rl-card"')) - 1 == 1
