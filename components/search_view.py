@@ -46,19 +46,12 @@ CSS = """
 # ---------------------------------------------------------------- labels (ranklens.judgments)
 
 
-@st.cache_resource
-def _judgment_store(url: str):
-    from ranklens.judgments import JudgmentStore
-
-    return JudgmentStore(url)
-
-
 def current_labels(corpus: str, query_id: str | None) -> dict[tuple[str, str], list[str]]:
     """(passage_id or "", doc_id) -> ["grade (annotator)", ...] for a query from a query set."""
     if not query_id:
         return {}
     try:
-        store = _judgment_store(resources.settings().db_url)
+        store = resources.judgment_store()
         labels = store.current_labels(corpus, query_ids=[query_id], include_cant_judge=False)
     except (ImportError, RankLensError, AttributeError):
         return {}
