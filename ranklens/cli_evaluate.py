@@ -1,0 +1,334 @@
+"""CLI command `evaluate`: rank a query set with several rankers and score them against labels.
+
+Labels come from a qrels file, the corpus's own (a BEIR folder's qrels), or the judgment store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import evaluate as ev
+from . import index, rankers
+from .config import Settings, get_settings
+from .errors import InputError, RankLensError
+from .formats import read_qrels, read_queries
+from .types import Qrel, Query, Run
+
+DEFAULT_MEASURES = ("nDCG@10", "R@100", "AP", "RR")
+LABEL_SOURCES = ("auto", "shipped", "store")
+
+
+@dataclass
+class Labels:
+    """Qrels for a set of queries, and where they came from (for messages and reports)."""
+
+    qrels: list[Qrel]
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_queries(corpus: index.Corpus, spec: str | None) -> tuple[str, list[Query]]:
+    """(name, queries): a queries file, a query set's name, or the corpus's only query set."""
+    sets = corpus.query_sets()
+    if spec is None:
+        if len(sets) == 1:
+            name = next(iter(sets))
+            return name, sets[name]
+        if not sets:
+            raise RankLensError(
+                f"corpus {corpus.name!r} has no query set: give --queries FILE (JSONL or TSV)"
+            )
+        raise RankLensError(
+            f"corpus {corpus.name!r} has several query sets ({', '.join(sets)}): choose one with "
+            "--queries NAME, or give a file"
+        )
+    path = Path(spec).expanduser()
+    if path.is_file():
+        queries = read_queries(path)
+        name = path.stem
+    elif spec in sets:
+        name, queries = spec, sets[spec]
+    else:
+        raise InputError(
+            spec,
+            f"no such file, nor a query set of corpus {corpus.name!r} "
+            f"(its sets: {', '.join(sets) or 'none'})",
+        )
+    empty = [q.query_id for q in queries if not q.text.strip()]
+    if empty:
+        raise InputError(spec, f"empty query text for query id(s) {', '.join(empty[:5])}")
+    return name, queries
+
+
+def store_qrels(
+    corpus: str,
+    query_ids: set[str],
+    rule: str = "majority",
+    level: str = "doc",
+    settings: Settings | None = None,
+) -> list[Qrel]:
+    """Final qrels from the judgment store (by `rule`) for these queries; [] when it has none."""
+    from .judgments import JudgmentStore
+
+    settings = settings or get_settings()
+    with JudgmentStore(settings.db_url) as store:
+        return store.final_qrels(corpus, rule=rule, level=level, query_ids=query_ids)
+
+
+def resolve_labels(
+    corpus: index.Corpus,
+    query_set: str,
+    queries: Sequence[Query],
+    qrels_file: str | None = None,
+    source: str = "auto",
+    rule: str = "majority",
+    level: str = "doc",
+) -> Labels:
+    """The labels for these queries: a qrels file, else the corpus's own, else the store's.
+
+    ``source``: "auto" (the corpus's shipped labels when it has some for these queries, else the
+    judgment store), "shipped" or "store". Labels of queries outside the query set are dropped
+    (they would score 0 for every ranker); the notes say how many.
+    """
+    if source not in LABEL_SOURCES:
+        raise RankLensError(f"labels must be one of {LABEL_SOURCES}, not {source!r}")
+    ids = {q.query_id for q in queries}
+    if qrels_file is not None:
+        all_qrels = [q for _, q in read_qrels(Path(qrels_file).expanduser())]
+        origin = f"file {qrels_file}"
+        if not all_qrels:
+            raise InputError(qrels_file, "no labels in this file")
+    else:
+        all_qrels, origin = [], ""
+        if source in ("auto", "shipped"):
+            shipped = corpus.shipped_qrels()
+            if query_set in shipped:
+                all_qrels = shipped[query_set]
+            else:
+                all_qrels = [q for qs in shipped.values() for q in qs if q.query_id in ids]
+            origin = f"labels shipped with corpus {corpus.name!r}"
+        if not all_qrels and source in ("auto", "store"):
+            all_qrels = store_qrels(corpus.name, ids, rule, level, corpus.settings)
+            origin = f"judgment store (rule {rule})"
+        if not all_qrels:
+            raise RankLensError(
+                f"no labels for the {len(ids)} queries of {query_set!r} in corpus "
+                f"{corpus.name!r}: give --qrels FILE, judge some results (Judge page), or import "
+                "qrels: python -m ranklens judgments import FILE --corpus "
+                f"{corpus.name}"
+            )
+    kept = [q for q in all_qrels if q.query_id in ids]
+    notes = []
+    outside = {q.query_id for q in all_qrels} - ids
+    if outside:
+        notes.append(
+            f"{len(outside)} labelled quer{'y is' if len(outside) == 1 else 'ies are'} not in "
+            f"{query_set!r} and left out"
+        )
+    if not kept:
+        raise RankLensError(
+            f"none of the labels ({origin}) is for a query of {query_set!r}: check the query ids"
+        )
+    labelled = {q.query_id for q in kept}
+    unlabelled = len(ids - labelled)
+    if unlabelled:
+        notes.append(f"{unlabelled} of {len(ids)} queries have no label and are not evaluated")
+    return Labels(kept, origin, notes)
+
+
+def rank_all(
+    corpus: index.Corpus, specs: Sequence[str], queries: Sequence[Query], k: int
+) -> dict[str, Run]:
+    """Every ranker's run over the queries (inputs shared by several rankers run once)."""
+    k = rankers.check_k(k)
+    chosen = rankers.make_rankers(list(specs), corpus)
+    return rankers.compare(chosen, list(queries), k).runs
+
+
+def _write_runs(runs: dict[str, Run], out_dir: Path, level: str) -> list[Path]:
+    from .report import run_file_name, run_file_text
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RankLensError(f"{out_dir} exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, run in runs.items():
+        target = out_dir / run_file_name(name)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(run_file_text(run, name, level), encoding="utf-8")
+        os.replace(tmp, target)
+        written.append(target)
+    return written
+
+
+def _write_report(
+    path: Path,
+    per_query,
+    runs: dict[str, Run],
+    labels: Labels,
+    args: argparse.Namespace,
+    query_set: str,
+    level: str,
+) -> None:
+    from . import report
+
+    measures = list(dict.fromkeys(per_query["measure"]))
+    significance = {}
+    if len(runs) >= 2:
+        significance = {
+            m: ev.pairwise_significance(per_query, m, args.test, seed=args.seed) for m in measures
+        }
+    judged = ev.judged_fraction(runs, labels.qrels, 10, level)
+    curve = ev.metric_at_k_curve(runs, labels.qrels, "nDCG", range(1, args.k + 1), level)
+    names = list(runs)
+    html_text = report.html_report(
+        per_query,
+        title=f"RankLens evaluation: {args.corpus} / {query_set}",
+        context={
+            "corpus": args.corpus,
+            "query set": query_set,
+            "labels": labels.source,
+            "level": level,
+            "k": args.k,
+            "condensed lists": args.condensed,
+        },
+        significance=significance,
+        test=args.test,
+        judged=judged,
+        curve=curve,
+        differences=(measures[0], names[0], names[1]) if len(names) >= 2 else None,
+    )
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(html_text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _nested_per_query(per_query) -> dict[str, dict[str, dict[str, float]]]:
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for r, q, m, v in per_query.itertuples(index=False):
+        out.setdefault(r, {}).setdefault(m, {})[q] = float(v)
+    return out
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Rank, evaluate, print {ranker: {measure: mean}} (and per-query values)."""
+    level = "doc" if args.level in ("doc", "document") else "passage"
+    specs = ev.parse_measures(args.measures)  # bad measure names fail before any ranking
+    rankers.check_k(args.k)
+    corpus = index.open_corpus(args.corpus, get_settings())
+    query_set, queries = resolve_queries(corpus, args.queries)
+    labels = resolve_labels(corpus, query_set, queries, args.qrels, args.labels, args.rule, level)
+    specs_rankers = args.rankers or corpus.models()
+    if not specs_rankers:
+        raise RankLensError(f"corpus {corpus.name!r} has no complete index to rank with")
+    labelled = {q.query_id for q in labels.qrels}
+    runs = rank_all(corpus, specs_rankers, [q for q in queries if q.query_id in labelled], args.k)
+    per_query = ev.evaluate_runs(runs, labels.qrels, specs, level, args.condensed)
+    try:
+        if args.runs_dir:
+            for path in _write_runs(runs, Path(args.runs_dir).expanduser(), level):
+                print(f"wrote {path}", file=sys.stderr)
+        if args.report:
+            target = Path(args.report).expanduser()
+            _write_report(target, per_query, runs, labels, args, query_set, level)
+            print(f"wrote {target}", file=sys.stderr)
+    except OSError as exc:
+        raise RankLensError(f"cannot write: {exc}") from None
+    for note in labels.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for warning in ev.judged_warnings(ev.judged_fraction(runs, labels.qrels, 10, level)):
+        print(f"warning: {warning}", file=sys.stderr)
+    means = ev.mean_scores(per_query)
+    if args.json:
+        data: object = means
+        if args.per_query:
+            data = {"mean": means, "per_query": _nested_per_query(per_query)}
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    names = [s.name for s in specs]
+    width = max([len(r) for r in means] + [6])
+    print(f"{'ranker':<{width}}  " + "  ".join(f"{m:>10}" for m in names))
+    for r, by_m in means.items():
+        print(f"{r:<{width}}  " + "  ".join(f"{by_m.get(m, float('nan')):>10.4f}" for m in names))
+    n = per_query["query_id"].nunique() if not per_query.empty else 0
+    print(f"({n} labelled queries of {query_set!r}; labels: {labels.source}; level {level})")
+    if args.per_query:
+        print()
+        print(per_query.to_string(index=False))
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    """Add `evaluate` to the CLI's subparsers."""
+    p = subparsers.add_parser(
+        "evaluate",
+        help="rank a query set with several rankers and score them against relevance labels",
+        description=(
+            "Rank the queries with every ranker and print {ranker: {measure: mean}} (with "
+            '--json; --per-query adds per-query values: {"mean": ..., "per_query": '
+            "{ranker: {measure: {query_id: value}}}}). Only queries with labels are evaluated; "
+            "unjudged results count as not relevant unless --condensed."
+        ),
+    )
+    p.add_argument("--corpus", required=True)
+    p.add_argument(
+        "--queries",
+        help="a queries file (JSONL or TSV) or a query set's name; default: the corpus's only set",
+    )
+    p.add_argument(
+        "--qrels",
+        help="a qrels file (TREC, BEIR TSV, CSV or JSONL); default: the corpus's own labels, "
+        "else the judgment store's",
+    )
+    p.add_argument(
+        "--labels",
+        choices=LABEL_SOURCES,
+        default="auto",
+        help="without --qrels: shipped (the corpus's own), store (judgments), auto (default)",
+    )
+    p.add_argument(
+        "--rule",
+        default="majority",
+        help="how annotators' labels in the store become qrels: majority (default), mean, max, "
+        "min, annotator:NAME (an adjudicated label always wins)",
+    )
+    p.add_argument(
+        "--rankers",
+        nargs="+",
+        metavar="RANKER",
+        help="ranker recipes (bm25, a dense model, rrf(A,B), rerank(A,CE,50)); default: every "
+        "index of the corpus",
+    )
+    p.add_argument(
+        "--measures",
+        nargs="+",
+        default=list(DEFAULT_MEASURES),
+        metavar="MEASURE",
+        help="measures as ir_measures names, e.g. nDCG@10 P@5 R@100 AP RR Judged@10 P(rel=2)@10",
+    )
+    p.add_argument("--k", type=int, default=100, help=f"depth of each ranking, 1-{rankers.MAX_K}")
+    p.add_argument(
+        "--level",
+        choices=("doc", "document", "passage"),
+        default="doc",
+        help="doc: a document ranks at its best passage, labels per document (default)",
+    )
+    p.add_argument("--condensed", action="store_true", help="drop unjudged results before scoring")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--per-query", action="store_true", help="also print per-query values")
+    p.add_argument("--runs-dir", metavar="DIR", help="also write one TREC run file per ranker")
+    p.add_argument("--report", metavar="FILE", help="also write a self-contained HTML report")
+    p.add_argument(
+        "--test",
+        choices=("randomization", "t"),
+        default="randomization",
+        help="significance test in the report (Holm-corrected across all pairs)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the randomization test")
+    p.set_defaults(func=cmd_evaluate)

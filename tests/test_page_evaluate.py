@@ -1,0 +1,180 @@
+"""The Evaluate page in Streamlit's AppTest: messages without labels, numbers equal to the core's,
+Judged@10 warnings, condensed lists, significance marks, and an update after a new label.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components import state
+from ranklens import evaluate as ev
+from ranklens import index, rankers
+from ranklens.errors import RankLensError
+from ranklens.judgments import JudgmentStore
+from ranklens.types import Qrel, Query
+
+from .conftest import ROOT
+
+PAGE = str(ROOT / "pages" / "4_evaluate.py")
+QUERIES = [
+    Query("q1", "python list append sort"),
+    Query("q2", "memory safety ownership borrowing"),
+    Query("q3", "green tea temperature bitterness"),
+    Query("q4", "moon orbit tides earth"),
+    Query("q5", "sourdough bread yeast"),
+    Query("q6", "green tea black tea moon"),
+]
+LABELS = [  # (query, doc, grade): documents labelled as a whole
+    ("q1", "py", 2),
+    ("q1", "rust", 0),
+    ("q2", "rust", 3),
+    ("q2", "py", 1),
+    ("q3", "tea", 2),
+    ("q4", "moon", 3),
+    ("q4", "tea", 0),
+    ("q5", "bread", 2),
+    ("q6", "moon", 1),
+]
+MEASURES = ["nDCG@10", "RR"]
+
+
+@pytest.fixture
+def corpus(home, small_jsonl, fake_encoder):
+    c = index.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
+    c.add_query_set("topics", QUERIES)
+    return c
+
+
+def add_labels(home, labels=LABELS, annotator="imported"):
+    with JudgmentStore(home.db_url) as store:
+        for q, d, g in labels:
+            store.add_label("tiny", annotator, q, "", g, doc_id=d, source="import")
+
+
+def run_page(**session) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state[state.EVAL_MEASURES] = MEASURES
+    for k, v in session.items():
+        at.session_state[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def expected_means(corpus, labels, condensed=False) -> dict:
+    """The core's numbers for the same rankers, queries and labels (what the page must show)."""
+    runs = {r: rankers.make_ranker(r, corpus).rank(QUERIES, 100) for r in ("bm25", "fake-encoder")}
+    qrels = [Qrel(q, d, g) for q, d, g in labels]
+    return ev.mean_scores(ev.evaluate_runs(runs, qrels, MEASURES, "doc", condensed))
+
+
+def summary_cells(at: AppTest) -> dict:
+    table = at.dataframe[0].value
+    return {(r["ranker"], m): r[m] for _, r in table.iterrows() for m in MEASURES}
+
+
+def test_no_query_set_and_no_labels_say_what_to_do(home, small_jsonl):
+    index.ingest(small_jsonl, "bare", ["bm25"], home)
+    at = run_page()
+    assert any("has no query set" in i.value for i in at.info)
+    index.open_corpus("bare", home).add_query_set("topics", QUERIES)
+    at = run_page()
+    message = " ".join(i.value for i in at.info)
+    assert "No labels yet" in message
+    assert "Judge" in message and "judgments import" in message and "Upload" in message
+
+
+def test_dashboard_shows_the_cores_numbers(corpus, home):
+    add_labels(home)
+    at = run_page()
+    assert at.session_state[state.EVAL_RANKERS] == ["bm25", "fake-encoder"]
+    expected = expected_means(corpus, LABELS)
+    cells = summary_cells(at)
+    for (r, m), cell in cells.items():
+        assert cell.startswith(f"{expected[r][m]:.3f} ["), (r, m, cell)
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) >= {"Judged@10 · bm25", "Judged@10 · fake-encoder"}
+    assert any("trec_eval" in c.value and "gain" in c.value for c in at.caption)  # gain stated
+    assert len(at.get("plotly_chart")) >= 4  # bars, difference, metric@k, p-value matrices
+    assert [t.label for t in at.tabs][:3] == ["Per query", "Difference", "Metric@k"]
+    assert len(at.get("download_button")) == 3
+    # the per-query table: a row per labelled query, a column per ranker
+    per_query = next(d.value for d in at.dataframe if "query" in d.value.columns)
+    assert list(per_query["query_id"]) == ["q1", "q2", "q3", "q4", "q5", "q6"]
+    assert {"bm25", "fake-encoder"} <= set(per_query.columns)
+
+
+def test_a_new_label_shows_within_a_second(corpus, home):
+    add_labels(home)
+    at = run_page()
+    before = summary_cells(at)[("bm25", "nDCG@10")]
+    changed = [*LABELS, ("q3", "bread", 3)]  # a better document than the one BM25 found
+    t0 = time.perf_counter()
+    add_labels(home, [("q3", "bread", 3)], annotator="alice")
+    at.run()
+    elapsed = time.perf_counter() - t0
+    assert not at.exception, at.exception
+    after = summary_cells(at)[("bm25", "nDCG@10")]
+    assert after != before
+    assert after.startswith(f"{expected_means(corpus, changed)['bm25']['nDCG@10']:.3f} [")
+    assert elapsed < 1.0, f"the page took {elapsed:.2f} s to show a new label"
+
+
+def test_condensed_lists_and_judged_warning(corpus, home):
+    add_labels(home)
+    at = run_page()
+    warnings = " ".join(w.value for w in at.warning)
+    judged = {m.label: m.value for m in at.metric}
+    # 9 labels over 6 queries: the dense ranker returns all 5 documents, so < 80% is judged
+    assert judged["Judged@10 · fake-encoder"] != "100%"
+    assert "fake-encoder: only" in warnings and "below 80%" in warnings
+    assert any("Condensed lists move the means" in c.value for c in at.caption)
+    at.toggle(key=state.EVAL_CONDENSED).set_value(True).run()
+    expected = expected_means(corpus, LABELS, condensed=True)
+    for (r, m), cell in summary_cells(at).items():
+        assert cell.startswith(f"{expected[r][m]:.3f} ["), (r, m, cell)
+    # q6 ("green tea black tea moon"): BM25 puts the unjudged tea document above moon
+    assert expected["bm25"]["RR"] > expected_means(corpus, LABELS)["bm25"]["RR"]
+
+
+def test_significance_marks_and_rankings(corpus, home):
+    add_labels(home)
+    at = run_page(**{state.EVAL_TEST: "t"})
+    cells = summary_cells(at)
+    runs = {r: rankers.make_ranker(r, corpus).rank(QUERIES, 100) for r in ("bm25", "fake-encoder")}
+    pq = ev.evaluate_runs(runs, [Qrel(*x) for x in LABELS], MEASURES)
+    for m in MEASURES:
+        pair = ev.pairwise_significance(pq, m, "t").iloc[0]
+        marked = [r for r in ("bm25", "fake-encoder") if "▲" in cells[(r, m)]]
+        if pair["significant"]:
+            assert marked == ["bm25" if pair["diff"] > 0 else "fake-encoder"]
+        else:
+            assert marked == []
+    frames = [d.value for d in at.dataframe]
+    borda = next(f for f in frames if "points" in f.columns)
+    assert borda["points"].sum() == pytest.approx(len(MEASURES) * 6)  # 1 point per (q, m)
+    assert any("rank" in f.columns and "mean" in f.columns for f in frames)
+
+
+def test_bad_measure_and_explanations(corpus, home):
+    add_labels(home)
+    at = run_page(**{state.EVAL_MEASURES: ["nDCG@10", "nope@3"]})
+    assert any("Unknown measure 'nope@3'" in e.value for e in at.error)
+    at = run_page()
+    text = " ".join(m.value for m in at.markdown)
+    assert "log2(i + 1)" in text  # explain_measure for nDCG, in the popover
+    assert "mean ± t × sd / √n" in text
+    assert "**nDCG@10** of **bm25** for query **q1**" in text
+
+
+def test_uploaded_qrels_errors_name_the_file_and_line():
+    from components import evaluate_view
+
+    good = evaluate_view.parse_qrels_upload(b"q1 0 py 2\nq2 0 rust 1\n", "mine.txt")
+    assert good == [Qrel("q1", "py", 2), Qrel("q2", "rust", 1)]
+    with pytest.raises(RankLensError) as err:
+        evaluate_view.parse_qrels_upload(b"q1 0 py 2\nq2 0 rust\n", "mine.txt")
+    assert "mine.txt, line 2" in str(err.value) and "expected 4" in str(err.value)
