@@ -177,6 +177,7 @@ def main() -> int:
         result = rankers.compare(chosen, [q], K)
         return (time.perf_counter() - t0) * 1000, result.latency_ms
 
+    load_before = os.getloadavg()[0]
     ours_ms, raw_ms = [], []
     per_ranker: dict[str, list[float]] = {r.name: [] for r in chosen}
     for i, q in enumerate(queries):
@@ -204,7 +205,11 @@ def main() -> int:
     print(
         f"\nratio ours/raw (p50): {ratio:.3f}   goal <= 1.3: {'met' if ratio <= 1.3 else 'MISSED'}"
     )
+    paired = statistics.median(a / b for a, b in zip(ours_ms, raw_ms, strict=True))
+    print(f"median of per-query ratios (same query, back to back): {paired:.3f}")
     print(f"p50 {p50o:.1f} ms   goal < 300 ms: {'met' if p50o < 300 else 'MISSED'}")
+    load = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    print(f"load average (1 min): {load}; p95 is sensitive to other work on the machine")
     return 0
 
 
