@@ -778,7 +778,7 @@ def stored_vectors(corpus: index_mod.Corpus, model: str) -> tuple[list[str], np.
     """Every (id, vector) in a model's collection; cached per process while the count holds."""
     collection = corpus.collection(model)
     n = collection.count()
-    key = (str(corpus.settings.chroma_dir), corpus.settings.chroma_host, collection.name, n)
+    key = (str(corpus.settings.chroma_dir), corpus.settings.chroma_host, str(collection.id), n)
     with _vectors_lock:
         if key in _vectors_cache:
             return _vectors_cache[key]
@@ -802,6 +802,8 @@ def exact_search(
 ) -> list[list[tuple[str, float]]]:
     """Brute-force cosine top k over the same stored vectors: per query, (passage id, cosine)."""
     ids, matrix = stored_vectors(corpus, model)
+    if not ids:
+        return [[] for _ in range(len(vectors))]
     sims = np.asarray(vectors, np.float32) @ matrix.T
     k = min(k, len(ids))
     out = []
