@@ -167,3 +167,17 @@ def test_document_level_toggle(corpus, home):
     assert len(cards(at)[0].split('class="rl-card"')) - 1 >= 2  # several passages of one doc
     at.toggle(key=state.SEARCH_DOC_LEVEL).set_value(True).run()
     assert len(cards(at)[0].split('class="rl-card"')) - 1 == 1
+
+
+def test_highlight_escapes_first_then_marks_stems():
+    from ranklens.highlight import highlight, query_terms
+
+    assert query_terms("Sorting the lists") == {"sort", "list"}  # stemmed, stopwords out
+    out = highlight('<a href="x">sorted</a> lists & sort_key', "sorting lists")
+    assert out == (
+        "&lt;a href=&quot;x&quot;&gt;<mark>sorted</mark>&lt;/a&gt; <mark>lists</mark> &amp; sort_key"
+    )
+    # words inside the entities escaping makes are never marked (no broken entities)
+    assert highlight("a < b", "lt gt") == "a &lt; b"
+    assert highlight("x &amp; y", "amp") == "x &amp;<mark>amp</mark>; y"  # the text's own word
+    assert highlight("<b>bold</b>", "") == "&lt;b&gt;bold&lt;/b&gt;"
