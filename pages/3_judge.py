@@ -1,0 +1,8 @@
+"""Judge page: pooled, blind relevance judging by keyboard, agreement, adjudication, qrels files.
+
+All storage is ranklens.judgments (through components.resources.judgment_store()).
+"""
+
+from components import judge_view
+
+judge_view.page()
