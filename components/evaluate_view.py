@@ -93,14 +93,6 @@ def corpus_stamp(corpus: Corpus, query_set: str) -> str:
     return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 
-@st.cache_resource
-def judgment_store(url: str):
-    """One judgment store per database URL, shared by every session."""
-    from ranklens.judgments import JudgmentStore
-
-    return JudgmentStore(url)
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def queries_of(corpus_name: str, stamp: str, query_set: str) -> list[Query]:
     return resources.open_corpus(corpus_name).query_sets().get(query_set, [])
@@ -130,7 +122,10 @@ def runs_for(setup: Setup) -> dict[str, Run]:
 def store_qrels(
     url: str, corpus: str, rule: str, level: str, version: str, query_ids: tuple[str, ...]
 ) -> list[Qrel]:
-    return judgment_store(url).final_qrels(corpus, rule=rule, level=level, query_ids=set(query_ids))
+    """Final qrels from the judgment store; ``url`` and ``version`` are cache keys."""
+    return resources.judgment_store().final_qrels(
+        corpus, rule=rule, level=level, query_ids=set(query_ids)
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -274,9 +269,8 @@ def choose(corpus: Corpus) -> Setup | None:
         horizontal=True,
     )
     rule = "majority"
-    url = resources.settings().db_url
     if source == STORE:
-        store = judgment_store(url)
+        store = resources.judgment_store()
         rules = ["majority", "mean", "max", "min"]
         rules += [f"annotator:{a}" for a in store.annotators(corpus.name)]
         _keep_one(state.EVAL_RULE, rules, "majority")
@@ -314,7 +308,7 @@ def choose(corpus: Corpus) -> Setup | None:
         return None
     stamp = corpus_stamp(corpus, query_set)
     if source == STORE:
-        version = f"events:{judgment_store(url).count_events(corpus.name)}"
+        version = f"events:{resources.judgment_store().count_events(corpus.name)}"
     elif source == SHIPPED:
         version = f"shipped:{stamp}"
     else:
@@ -547,7 +541,35 @@ def explain_number(
         ideal = sorted((g for g in grades.values() if g > 0), reverse=True)
         extra += f" Ideal order of gains (for the ideal DCG): {ideal[: depth or None]}."
     st.caption(extra)
+    if (
+        spec.measure.NAME == "nDCG"
+        and isinstance(cutoff, int)
+        and setup.level == "doc"
+        and hits
+        and not setup.condensed
+    ):
+        ndcg_steps(qid, texts.get(qid, ""), hits, qrels, cutoff)
     st.markdown(ev.explain_measure(measure))
+
+
+def ndcg_steps(qid: str, text: str, hits: list, qrels: list[Qrel], k: int) -> None:
+    """nDCG@k worked out term by term (ranklens.explain), beside ir_measures' own number."""
+    from ranklens.explain import explain_ndcg
+
+    ex = explain_ndcg(hits, [q for q in qrels if q.query_id == qid], Query(qid, text), k)
+    with st.popover(f"Work out {ex.title} step by step"):
+        st.caption(ex.formula)
+        steps = pd.DataFrame(ex.rows)
+        if "grade" in steps:  # numbers and "unjudged" in one column: show all as text
+            steps["grade"] = steps["grade"].astype(str)
+        st.dataframe(steps, hide_index=True)
+        for note in ex.notes:
+            st.caption(note)
+        verdict = "agree" if ex.agrees else "DISAGREE"
+        st.markdown(
+            f"Steps: **{ex.total:.4f}** · ir_measures: **{ex.reported:.4f}** ({verdict}). "
+            "The number RankLens reports is ir_measures'."
+        )
 
 
 def per_query_section(
@@ -654,6 +676,18 @@ def ranking_section(setup: Setup, per_query: pd.DataFrame) -> None:
         )
 
 
+def dp_choices(setup: Setup) -> dict:
+    """The discriminative-power choices as last set on its tab (defaults otherwise)."""
+    ss = st.session_state
+    measure = ss.get(state.EVAL_DP_MEASURE)
+    return {
+        "measure": measure if measure in setup.measures else setup.measures[0],
+        "unit": ss.get(state.EVAL_DP_UNIT) or "query",
+        "fraction": float(ss.get(state.EVAL_DP_FRACTION) or 0.5),
+        "repeats": int(ss.get(state.EVAL_DP_REPEATS) or 20),
+    }
+
+
 def discriminative_section(setup: Setup, runs: dict[str, Run], qrels: list[Qrel]):
     if len(setup.rankers) < 2:
         st.info("Choose two or more rankers to see whether the labels tell them apart.")
@@ -711,9 +745,9 @@ def export_section(
     per_query: pd.DataFrame,
     sig: dict[str, pd.DataFrame],
     origin: str,
-    dp,
 ) -> None:
     base = f"{setup.corpus}-{setup.query_set}"
+    dp_args = dp_choices(setup)
 
     def html() -> str:
         names = list(setup.rankers)
@@ -740,7 +774,22 @@ def export_section(
             ),
             differences=(setup.measures[0], names[0], names[1]) if len(names) > 1 else None,
             condensed=report.condensed_shift(data["plain"], data["condensed"]),
-            discriminative=dp,
+            discriminative=ev.discriminative_power(
+                runs,
+                qrels,
+                dp_args["measure"],
+                fraction=dp_args["fraction"],
+                repeats=dp_args["repeats"],
+                seed=SEED,
+                unit=dp_args["unit"],
+                test=setup.test,
+                alpha=setup.alpha,
+                n_permutations=N_PERMUTATIONS,
+                level=setup.level,
+                condensed=setup.condensed,
+            )
+            if len(names) > 1
+            else None,
         )
 
     c1, c2, c3 = st.columns(3)
@@ -769,8 +818,28 @@ def export_section(
     )
 
 
+TAB_WIDGETS = (
+    state.EVAL_TABLE_MEASURE,
+    state.EVAL_EXPLAIN_QUERY,
+    state.EVAL_EXPLAIN_RANKER,
+    state.EVAL_DIFF_A,
+    state.EVAL_DIFF_B,
+    state.EVAL_DIFF_MEASURE,
+    state.EVAL_CURVE_BASE,
+    state.EVAL_SIG_MEASURE,
+    state.EVAL_RANK_MEASURE,
+    state.EVAL_DP_MEASURE,
+    state.EVAL_DP_UNIT,
+    state.EVAL_DP_FRACTION,
+    state.EVAL_DP_REPEATS,
+)
+
+
 def page() -> None:
     """The whole Evaluate page."""
+    for key in TAB_WIDGETS:  # keep choices made in a tab while another tab is open
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
     st.title("Evaluate")
     name = resources.select_corpus()
     if not name:
@@ -809,28 +878,18 @@ def page() -> None:
     )
     summary_section(setup, data, per_query, sig)
     texts = _query_text(queries)
-    tabs = st.tabs(
-        [
-            "Per query",
-            "Difference",
-            "Metric@k",
-            "Significance",
-            "Ranking",
-            "Discriminative power",
-            "Export",
-        ]
-    )
-    with tabs[0]:
-        per_query_section(setup, corpus, runs, qrels, per_query, texts)
-    with tabs[1]:
-        difference_section(setup, per_query)
-    with tabs[2]:
-        curve_section(setup, runs, qrels)
-    with tabs[3]:
-        significance_section(setup, sig)
-    with tabs[4]:
-        ranking_section(setup, per_query)
-    with tabs[5]:
-        dp = discriminative_section(setup, runs, qrels)
-    with tabs[6]:
-        export_section(setup, runs, qrels, data, per_query, sig, origin, dp)
+    sections = {
+        "Per query": lambda: per_query_section(setup, corpus, runs, qrels, per_query, texts),
+        "Difference": lambda: difference_section(setup, per_query),
+        "Metric@k": lambda: curve_section(setup, runs, qrels),
+        "Significance": lambda: significance_section(setup, sig),
+        "Ranking": lambda: ranking_section(setup, per_query),
+        "Discriminative power": lambda: discriminative_section(setup, runs, qrels),
+        "Export": lambda: export_section(setup, runs, qrels, data, per_query, sig, origin),
+    }
+    # stateful tabs: only the open one is computed, so a new label redraws within a second
+    tabs = st.tabs(list(sections), key=state.EVAL_TAB, on_change="rerun")
+    for tab, draw in zip(tabs, sections.values(), strict=True):
+        if tab.open is not False:
+            with tab:
+                draw()

@@ -34,6 +34,7 @@ EVAL_DP_UNIT = "rl_eval_dp_unit"
 EVAL_DP_FRACTION = "rl_eval_dp_fraction"
 EVAL_DP_REPEATS = "rl_eval_dp_repeats"
 EVAL_SIG_MEASURE = "rl_eval_sig_measure"
+EVAL_TAB = "rl_eval_tab"  # the open tab of the dashboard (only it is computed)
 # Search page
 SEARCH_QID = "rl_search_qid"  # the query id when the query came from a query set
 SEARCH_CUSTOM = "rl_search_custom"  # a recipe typed by the user

@@ -113,7 +113,7 @@ def per_query_wide(per_query: pd.DataFrame) -> pd.DataFrame:
 
 def per_query_csv(per_query: pd.DataFrame) -> str:
     """Per-query values as CSV: ``query_id, ranker, <measure>...`` (full float precision)."""
-    return per_query_wide(per_query).to_csv(index=False, float_format="%.17g")
+    return per_query_wide(per_query).to_csv(index=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,6 +407,8 @@ def html_report(
 
     def fig_html(fig: go.Figure) -> str:
         nonlocal first_fig
+        # a fixed template: the default one may be the host app's (Streamlit sets its own)
+        fig.update_layout(template="plotly_white")
         out = fig.to_html(
             full_html=False,
             include_plotlyjs="inline" if first_fig else False,
@@ -464,7 +466,10 @@ def html_report(
             if pairs.empty:
                 continue
             parts.append(f"<h3>{_e(m)}</h3>")
-            parts.append(fig_html(pvalue_figure(ev.significance_matrix(pairs), alpha)))
+            matrix = ev.significance_matrix(pairs)
+            heat = pvalue_figure(matrix, alpha)
+            heat.update_layout(width=320 + 110 * len(matrix))
+            parts.append(fig_html(heat))
             parts.append(_table(pairs))
 
     if rankers and measures:

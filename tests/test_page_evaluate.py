@@ -98,10 +98,9 @@ def test_dashboard_shows_the_cores_numbers(corpus, home):
     metrics = {m.label: m.value for m in at.metric}
     assert set(metrics) >= {"Judged@10 · bm25", "Judged@10 · fake-encoder"}
     assert any("trec_eval" in c.value and "gain" in c.value for c in at.caption)  # gain stated
-    assert len(at.get("plotly_chart")) >= 4  # bars, difference, metric@k, p-value matrices
+    assert [c.key for c in at.get("plotly_chart")] == ["rl_eval_summary_fig"]
     assert [t.label for t in at.tabs][:3] == ["Per query", "Difference", "Metric@k"]
-    assert len(at.get("download_button")) == 3
-    # the per-query table: a row per labelled query, a column per ranker
+    # the per-query table (the open tab): a row per labelled query, a column per ranker
     per_query = next(d.value for d in at.dataframe if "query" in d.value.columns)
     assert list(per_query["query_id"]) == ["q1", "q2", "q3", "q4", "q5", "q6"]
     assert {"bm25", "fake-encoder"} <= set(per_query.columns)
@@ -153,10 +152,39 @@ def test_significance_marks_and_rankings(corpus, home):
             assert marked == ["bm25" if pair["diff"] > 0 else "fake-encoder"]
         else:
             assert marked == []
+    at.session_state[state.EVAL_TAB] = "Ranking"
+    at.run()
     frames = [d.value for d in at.dataframe]
     borda = next(f for f in frames if "points" in f.columns)
     assert borda["points"].sum() == pytest.approx(len(MEASURES) * 6)  # 1 point per (q, m)
     assert any("rank" in f.columns and "mean" in f.columns for f in frames)
+
+
+@pytest.mark.parametrize(
+    "tab, what",
+    [
+        ("Difference", "rl_eval_diff_fig"),
+        ("Metric@k", "rl_eval_curve_fig"),
+        ("Significance", "rl_eval_p_fig"),
+        ("Discriminative power", "Significant differences that survive"),
+        ("Export", "download_button"),
+    ],
+)
+def test_each_tab_draws_only_when_open(corpus, home, tab, what):
+    add_labels(home)
+    at = run_page(**{state.EVAL_TAB: tab})
+    charts = [c.key for c in at.get("plotly_chart")]
+    if what.startswith("rl_eval_"):
+        assert charts == ["rl_eval_summary_fig", what]
+    elif what == "download_button":
+        assert len(at.get("download_button")) == 3
+        assert charts == ["rl_eval_summary_fig"]
+    else:
+        survived = [m for m in at.metric if m.label == what]
+        nothing = [i for i in at.info if "No pair of rankers differs significantly" in i.value]
+        assert len(survived) + len(nothing) == 1
+        pairs = next(d.value for d in at.dataframe if "survival_rate" in d.value.columns)
+        assert list(pairs[["ranker_a", "ranker_b"]].iloc[0]) == ["bm25", "fake-encoder"]
 
 
 def test_bad_measure_and_explanations(corpus, home):
@@ -168,6 +196,7 @@ def test_bad_measure_and_explanations(corpus, home):
     assert "log2(i + 1)" in text  # explain_measure for nDCG, in the popover
     assert "mean ± t × sd / √n" in text
     assert "**nDCG@10** of **bm25** for query **q1**" in text
+    assert "· ir_measures: **" in text and "(agree)" in text  # the worked-out steps agree
 
 
 def test_uploaded_qrels_errors_name_the_file_and_line():
