@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import bootstrap
+from components import bootstrap, routing
 
 PAGES = [
     ("pages/1_corpus.py", "Corpus", ":material/library_books:"),
@@ -19,8 +19,12 @@ PAGES = [
 HERE = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="RankLens", page_icon="🔎", layout="wide")
-nav = st.navigation(
-    [st.Page(path, title=title, icon=icon) for path, title, icon in PAGES if (HERE / path).exists()]
-)
+pages = {
+    path: st.Page(path, title=title, icon=icon)
+    for path, title, icon in PAGES
+    if (HERE / path).exists()
+}
+nav = st.navigation(list(pages.values()))
+routing.follow_intent(pages)
 bootstrap.ensure_demo()
 nav.run()

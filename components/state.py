@@ -88,3 +88,4 @@ JUDGE_NOTE = "rl_judge_note"  # n
 JUDGE_NOTE_SAVE = "rl_judge_note_save"  # Ctrl+Enter
 JUDGE_NOTE_CANCEL = "rl_judge_note_cancel"  # Esc
 JUDGE_GRADES = "rl_judge_grades"  # prefix of the grade buttons' keys (one set per passage)
+INTENDED_PAGE = "rl_intended_page"  # a deep link to follow once app.py has routed

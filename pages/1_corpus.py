@@ -5,7 +5,9 @@ All work is done by ranklens.index; this page only gathers choices and shows pro
 
 import streamlit as st
 
-from components import corpus_view, resources
+from components import corpus_view, resources, routing
+
+routing.require_app("pages/1_corpus.py")
 
 st.title("Corpora")
 st.caption(f"All state lives under `{resources.settings().home}`.")

@@ -3,6 +3,8 @@
 All storage is ranklens.judgments (through components.resources.judgment_store()).
 """
 
-from components import judge_view
+from components import judge_view, routing
+
+routing.require_app("pages/3_judge.py")
 
 judge_view.page()

@@ -3,6 +3,8 @@
 The steps come from ranklens.explain; components.learn_view lays them out.
 """
 
-from components import learn_view
+from components import learn_view, routing
+
+routing.require_app("pages/5_learn.py")
 
 learn_view.render()
