@@ -857,6 +857,11 @@ def page() -> None:
     if not qrels:
         no_labels_message(setup)
         return
+    if setup.level == "passage":
+        from ranklens.cli_evaluate import passage_level_notes
+
+        for note in passage_level_notes(qrels):
+            st.warning(note + ".", icon="⚠️")
     try:
         runs = runs_for(setup)
     except RankLensError as exc:

@@ -18,7 +18,7 @@ from . import index, rankers
 from .config import Settings, get_settings
 from .errors import InputError, RankLensError
 from .formats import read_qrels, read_queries
-from .types import Qrel, Query, Run
+from .types import Qrel, Query, Run, doc_of
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "AP", "RR")
 LABEL_SOURCES = ("auto", "shipped", "store")
@@ -81,6 +81,17 @@ def store_qrels(
         return store.final_qrels(corpus, rule=rule, level=level, query_ids=query_ids)
 
 
+def passage_level_notes(qrels: Sequence[Qrel]) -> list[str]:
+    """A note when labels name whole documents: at passage level they match no passage."""
+    whole = sum(1 for q in qrels if doc_of(q.doc_id) == q.doc_id)
+    if not whole:
+        return []
+    return [
+        f"{whole} of {len(qrels)} labels name whole documents, not passages (doc#n): at passage "
+        "level they match nothing; evaluate at document level instead"
+    ]
+
+
 def resolve_labels(
     corpus: index.Corpus,
     query_set: str,
@@ -135,6 +146,8 @@ def resolve_labels(
         raise RankLensError(
             f"none of the labels ({origin}) is for a query of {query_set!r}: check the query ids"
         )
+    if level == "passage":
+        notes += passage_level_notes(kept)
     labelled = {q.query_id for q in kept}
     unlabelled = len(ids - labelled)
     if unlabelled:

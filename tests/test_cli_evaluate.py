@@ -176,6 +176,23 @@ def test_labels_from_the_judgment_store_follow_the_rule(tiny, capsys, home, tmp_
     assert json.loads(out_max)["bm25"]["P(rel=2)@5"] > json.loads(out_min)["bm25"]["P(rel=2)@5"]
 
 
+def test_passage_level_uses_passage_labels_and_warns_about_document_labels(tiny, capsys, home):
+    corpus, _, _ = tiny
+    corpus.add_query_set("topics", [Query(q, t) for q, t in QUERIES])
+    with JudgmentStore(home.db_url) as store:
+        store.add_label("tiny", "alice", "q2", "rust#0", 3)
+        store.add_label("tiny", "alice", "q3", "", 2, doc_id="tea")  # a whole document
+    args = ("--corpus", "tiny", "--rankers", "bm25", "--measures", "RR", "--json", "--per-query")
+    rc, out, err = run_cli(capsys, *args, "--level", "passage")
+    assert rc == 0, err
+    per_query = json.loads(out)["per_query"]["bm25"]["RR"]
+    assert per_query == {"q2": 1.0, "q3": 0.0}  # rust#0 is BM25's first passage for q2
+    assert "1 of 2 labels name whole documents" in err
+    rc, out, err = run_cli(capsys, *args)  # document level: both labels count
+    assert json.loads(out)["per_query"]["bm25"]["RR"] == {"q2": 1.0, "q3": 1.0}
+    assert "name whole documents" not in err
+
+
 def test_beir_folder_brings_its_own_queries_and_labels(home, tmp_path, capsys):
     folder = tmp_path / "beirtiny"
     (folder / "qrels").mkdir(parents=True)

@@ -207,3 +207,11 @@ def test_uploaded_qrels_errors_name_the_file_and_line():
     with pytest.raises(RankLensError) as err:
         evaluate_view.parse_qrels_upload(b"q1 0 py 2\nq2 0 rust\n", "mine.txt")
     assert "mine.txt, line 2" in str(err.value) and "expected 4" in str(err.value)
+
+
+def test_passage_level_warns_that_document_labels_match_nothing(corpus, home):
+    add_labels(home)  # every label is on a whole document
+    at = run_page(**{state.EVAL_LEVEL: "passage"})
+    assert any("9 of 9 labels name whole documents" in w.value for w in at.warning)
+    cells = summary_cells(at)
+    assert cells[("bm25", "nDCG@10")].startswith("0.000 [")
