@@ -814,6 +814,24 @@ def exact_search(
     return out
 
 
+TIE_EPS = 1e-5
+
+
+def recall_with_ties(
+    found: Sequence[str], found_exact: Sequence[float], truth: Sequence[tuple[str, float]]
+) -> float:
+    """Share of the exact top k (truth: (id, cosine), best first) that a search found.
+
+    found_exact holds the exact cosine of each found id. A found passage that ties the k-th
+    best (within TIE_EPS) counts as a hit, since either may rightly be returned.
+    """
+    if not truth:
+        return 1.0
+    cutoff = truth[-1][1] - TIE_EPS
+    good = {pid for pid, s in zip(found, found_exact, strict=True) if s >= cutoff}
+    return min(len(good), len(truth)) / len(truth)
+
+
 @dataclass
 class RecallReport:
     """Recall@k of Chroma's HNSW search against exact search over the same vectors."""
@@ -923,10 +941,13 @@ def hnsw_recall(
     t0 = time.perf_counter()
     exact = exact_search(corpus, model, vectors, n)
     exact_ms = (time.perf_counter() - t0) * 1000
-    per_query = {
-        q.query_id: len(set(got) & {pid for pid, _ in truth}) / max(1, len(truth))
-        for q, got, truth in zip(queries, approx_ids, exact, strict=True)
-    }
+    ids, matrix = stored_vectors(corpus, model)
+    row = {pid: i for i, pid in enumerate(ids)}
+    per_query = {}
+    for q, got, truth, vector in zip(queries, approx_ids, exact, vectors, strict=True):
+        got = [pid for pid in got if pid in row]
+        found_exact = [float(matrix[row[pid]] @ vector) for pid in got]
+        per_query[q.query_id] = recall_with_ties(got, found_exact, truth)
     return RecallReport(
         model,
         k,

@@ -449,3 +449,12 @@ def test_latency_excludes_model_loading(corpus):
     dense = rankers.make_ranker(FAKE, corpus, load_encoder=slow_loader)
     out = rankers.compare([dense], [Query("q", "tea")], 3)
     assert loaded and out.latency_ms[FAKE] < 400 and out.wall_ms < 400
+
+
+def test_recall_with_ties_by_hand():
+    truth = [("a", 0.9), ("b", 0.8), ("c", 0.5)]
+    assert rankers.recall_with_ties(["a", "b", "c"], [0.9, 0.8, 0.5], truth) == 1.0
+    assert rankers.recall_with_ties(["a", "x", "y"], [0.9, 0.4, 0.1], truth) == pytest.approx(1 / 3)
+    # x ties the third best: either is a right answer
+    assert rankers.recall_with_ties(["a", "b", "x"], [0.9, 0.8, 0.5], truth) == 1.0
+    assert rankers.recall_with_ties([], [], []) == 1.0
