@@ -841,10 +841,9 @@ def page() -> None:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
     st.title("Evaluate")
-    name = resources.select_corpus()
-    if not name:
+    corpus = resources.choose_corpus()
+    if corpus is None:
         return
-    corpus = resources.open_corpus(name)
     setup = choose(corpus)
     if setup is None:
         return

@@ -1216,13 +1216,8 @@ def page() -> None:
     with top[0]:
         annotator = identity()
     with top[1]:
-        name = resources.select_corpus()
-    if name is None:
-        return
-    try:
-        corpus = resources.open_corpus(name)
-    except RankLensError as exc:
-        st.error(str(exc))
+        corpus = resources.choose_corpus()
+    if corpus is None:
         return
     with top[2]:
         query_set, queries = choose_query_set(store, corpus)

@@ -60,10 +60,9 @@ def render() -> None:
         "Pick a query and one of the passages it retrieves, and see how each model's score "
         "and each measure was computed, step by step."
     )
-    name = resources.select_corpus()
-    if name is None:
+    corpus = resources.choose_corpus()
+    if corpus is None:
         return
-    corpus = resources.open_corpus(name)
     query = _pick_query(corpus)
     available = rankers.available_rankers(corpus)
     if query is None or not available:

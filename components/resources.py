@@ -10,6 +10,7 @@ import streamlit as st
 from components import state
 from ranklens import index, models
 from ranklens.config import Settings, get_settings
+from ranklens.errors import RankLensError
 from ranklens.judgments import JudgmentStore
 
 
@@ -56,3 +57,15 @@ def _judgment_store(url: str) -> JudgmentStore:
 def judgment_store() -> JudgmentStore:
     """One judgment store per database URL (so each RANKLENS_HOME has its own), shared by sessions."""
     return _judgment_store(settings().db_url)
+
+
+def choose_corpus(label: str = "Corpus") -> index.Corpus | None:
+    """The corpus picker, opened; None (with a message) when there is none or it just vanished."""
+    name = select_corpus(label)
+    if name is None:
+        return None
+    try:
+        return open_corpus(name)
+    except RankLensError as exc:
+        st.error(str(exc))
+        return None

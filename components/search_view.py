@@ -492,14 +492,10 @@ def run_search(corpus: Corpus, specs: Sequence[str], query: str, k: int) -> Comp
 
 def render() -> None:
     st.title("Search")
-    name = resources.select_corpus()
-    if not name:
+    corpus = resources.choose_corpus()
+    if corpus is None:
         return
-    try:
-        corpus = resources.open_corpus(name)
-    except RankLensError as exc:
-        st.error(str(exc))
-        return
+    name = corpus.name
     if not corpus.models():
         st.warning(f"Corpus {name!r} has no finished index yet: finish it on the Corpus page.")
         return

@@ -3,6 +3,7 @@
 All ranking and measuring is done by ranklens.rankers; components.search_view only shows it.
 """
 
-from components import search_view
+from components import routing, search_view
 
+routing.require_app("pages/2_search.py")
 search_view.render()

@@ -3,6 +3,7 @@
 All numbers come from ranklens.evaluate; components/evaluate_view.py lays them out.
 """
 
-from components import evaluate_view
+from components import evaluate_view, routing
 
+routing.require_app("pages/4_evaluate.py")
 evaluate_view.page()

@@ -17,7 +17,7 @@ from . import evaluate as ev
 from . import index, rankers
 from .config import Settings, get_settings
 from .errors import InputError, RankLensError
-from .formats import read_qrels, read_queries
+from .formats import read_qrels, read_queries, write_run_files
 from .types import Qrel, Query, Run, doc_of
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "AP", "RR")
@@ -164,22 +164,6 @@ def rank_all(
     return rankers.compare(chosen, list(queries), k).runs
 
 
-def _write_runs(runs: dict[str, Run], out_dir: Path, level: str) -> list[Path]:
-    from .report import run_file_name, run_file_text
-
-    if out_dir.exists() and not out_dir.is_dir():
-        raise RankLensError(f"{out_dir} exists and is not a folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, run in runs.items():
-        target = out_dir / run_file_name(name)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(run_file_text(run, name, level), encoding="utf-8")
-        os.replace(tmp, target)
-        written.append(target)
-    return written
-
-
 def _write_report(
     path: Path,
     per_query,
@@ -245,7 +229,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     per_query = ev.evaluate_runs(runs, labels.qrels, specs, level, args.condensed)
     try:
         if args.runs_dir:
-            for path in _write_runs(runs, Path(args.runs_dir).expanduser(), level):
+            for path in write_run_files(runs, Path(args.runs_dir).expanduser(), level):
                 print(f"wrote {path}", file=sys.stderr)
         if args.report:
             target = Path(args.report).expanduser()

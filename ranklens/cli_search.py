@@ -7,31 +7,20 @@ stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
-import re
 import sys
 from pathlib import Path
 
 from . import index, rankers
 from .config import get_settings
 from .errors import InputError, RankLensError
-from .formats import read_queries, trec_run_lines
-from .types import Query, doc_level
+from .formats import read_queries, write_run_files
+from .types import Query
 
 
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
-
-
-def run_file_name(ranker_name: str) -> str:
-    """A file name for a ranker's run: its recipe made safe, plus a short hash when changed."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ranker_name).strip("_") or "ranker"
-    if safe != ranker_name:
-        safe += "-" + hashlib.sha1(ranker_name.encode()).hexdigest()[:6]
-    return f"{safe[:120]}.run"
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -111,19 +100,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if out_dir.exists() and not out_dir.is_dir():
             raise RankLensError(f"{out_dir} exists and is not a folder")
         result = rankers.compare(chosen, queries, args.k)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name, run in result.runs.items():
-            if args.level == "document":
-                run = doc_level(run)
-            else:  # the run file's docid column holds the passage id
-                run = {
-                    q: [h._replace(doc_id=h.passage_id) for h in hits] for q, hits in run.items()
-                }
-            target = out_dir / run_file_name(name)
-            tmp = target.with_name(f".{target.name}.tmp")
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.writelines(trec_run_lines(run, name))
-            os.replace(tmp, target)
+        level = "doc" if args.level in ("doc", "document") else "passage"
+        written = write_run_files(result.runs, out_dir, level)
+        for target, (name, run) in zip(written, result.runs.items(), strict=True):
             per_query = result.latency_ms[name] / max(1, len(queries))
             print(f"{target}\t{name}\t{len(run)} queries\t{per_query:.1f} ms/query")
     except RankLensError as exc:
@@ -157,8 +136,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--out", required=True, help="folder for the run files")
     p.add_argument(
         "--level",
-        choices=("document", "passage"),
-        default="document",
-        help="document: best passage per document (default); passage: passage ids",
+        choices=("doc", "document", "passage"),
+        default="doc",
+        help="doc (or document): best passage per document (default); passage: passage ids",
     )
     p.set_defaults(func=cmd_run)

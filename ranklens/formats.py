@@ -6,7 +6,10 @@ Readers stream; every error names the file, the line where there is one, and wha
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import os
+import re
 import shutil
 import tempfile
 import urllib.error
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
-from .types import Doc, Hit, Qrel, Query, Run
+from .types import Doc, Hit, Qrel, Query, Run, doc_level
 
 CORPUS_FORMATS = ("jsonl", "csv", "tsv", "text", "pdf", "beir")
 QRELS_FORMATS = ("trec", "beir", "csv", "jsonl")
@@ -344,6 +347,48 @@ def trec_run_lines(run: Run, tag: str) -> Iterator[str]:
     for qid, hits in run.items():
         for h in hits:
             yield f"{qid} Q0 {h.doc_id} {h.rank} {h.score:.6f} {tag}\n"
+
+
+RUN_LEVELS = ("doc", "passage")
+
+
+def run_file_name(ranker: str) -> str:
+    """A file name for a ranker's run: the recipe made safe, plus a short hash when changed."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ranker).strip("_") or "ranker"
+    if safe != ranker:
+        safe += "-" + hashlib.sha1(ranker.encode()).hexdigest()[:6]
+    return f"{safe[:120]}.run"
+
+
+def run_file_text(run: Run, tag: str, level: str = "doc") -> str:
+    """A TREC run file ('qid Q0 docid rank score tag') for one ranker.
+
+    level "doc": one line per document (its best passage, types.doc_level); "passage": the
+    docid column holds the passage id.
+    """
+    if level not in RUN_LEVELS:
+        raise ValueError(f"level must be one of {RUN_LEVELS}, not {level!r}")
+    if level == "doc":
+        run = doc_level(run)
+    else:
+        run = {q: [h._replace(doc_id=h.passage_id) for h in hits] for q, hits in run.items()}
+    return "".join(trec_run_lines(run, tag))
+
+
+def write_run_files(runs: dict[str, Run], out_dir: Path, level: str = "doc") -> list[Path]:
+    """One TREC run file per ranker in out_dir (each written whole, then renamed into place)."""
+    out_dir = Path(out_dir).expanduser()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(out_dir, "exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, run in runs.items():
+        target = out_dir / run_file_name(name)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(run_file_text(run, name, level), encoding="utf-8")
+        os.replace(tmp, target)
+        written.append(target)
+    return written
 
 
 def read_run(path: Path) -> Run:

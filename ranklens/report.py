@@ -5,12 +5,10 @@ Pure functions over what ranklens.evaluate returns; the Evaluate page and the CL
 
 from __future__ import annotations
 
-import hashlib
 import html
 import io
 import math
 import numbers
-import re
 import string
 import time
 import zipfile
@@ -22,14 +20,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import evaluate as ev
-from .formats import trec_run_lines
-from .types import Run, doc_level
+from .formats import run_file_name, run_file_text
+from .types import Run
 
 __all__ = [
     "GAIN_NOTE",
     "UNJUDGED_NOTE",
-    "run_file_name",
-    "run_file_text",
     "runs_zip",
     "per_query_wide",
     "per_query_csv",
@@ -61,29 +57,6 @@ def _e(value: object) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Run files and CSV
-
-
-def run_file_name(ranker: str) -> str:
-    """A file name for a ranker's run: the recipe made safe, plus a short hash when changed."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ranker).strip("_") or "ranker"
-    if safe != ranker:
-        safe += "-" + hashlib.sha1(ranker.encode()).hexdigest()[:6]
-    return f"{safe[:120]}.run"
-
-
-def run_file_text(run: Run, tag: str, level: str = "doc") -> str:
-    """A TREC run file ('qid Q0 docid rank score tag') for one ranker.
-
-    ``level="doc"``: one line per document (its best passage, types.doc_level); ``"passage"``:
-    the docid column holds the passage id.
-    """
-    if level not in ev.LEVELS:
-        raise ValueError(f"level must be one of {ev.LEVELS}, not {level!r}")
-    if level == "doc":
-        run = doc_level(run)
-    else:
-        run = {q: [h._replace(doc_id=h.passage_id) for h in hits] for q, hits in run.items()}
-    return "".join(trec_run_lines(run, tag))
 
 
 def runs_zip(runs: Mapping[str, Run], level: str = "doc") -> bytes:

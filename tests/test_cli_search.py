@@ -11,8 +11,7 @@ import pytest
 
 from ranklens import index, models
 from ranklens.cli import main
-from ranklens.cli_search import run_file_name
-from ranklens.formats import read_run, write_queries
+from ranklens.formats import read_run, run_file_name, write_queries
 from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder, write_jsonl
