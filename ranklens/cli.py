@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from . import index, models
+from . import cli_evaluate, cli_judgments, cli_search, index, models
 from .chunking import ChunkSettings
 from .config import get_settings
 from .errors import RankLensError
@@ -158,23 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask")
     p.set_defaults(func=cmd_delete)
 
-    for module in _extensions():
+    for module in (cli_search, cli_judgments, cli_evaluate):
         module.add_commands(sub)
     return parser
-
-
-def _extensions() -> list:
-    """Command groups that live beside their core modules."""
-    import importlib
-
-    found = []
-    for name in ("cli_search", "cli_judgments", "cli_evaluate"):
-        try:
-            found.append(importlib.import_module(f"ranklens.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ranklens.{name}":
-                raise
-    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,7 +40,7 @@ def test_search_columns_and_highlight(start_app, browser_page, tmp_path):
     first_mark.wait_for(timeout=90_000)
     assert first_mark.inner_text().lower() in {"sourdough", "bread"}
     for header in ("A · bm25", "B · all-MiniLM-L6-v2", "C · rrf(bm25,all-MiniLM-L6-v2)"):
-        page.get_by_text(header, exact=True).wait_for()
+        page.get_by_role("strong").filter(has_text=header).first.wait_for()
     assert page.locator(".rl-card").count() >= 3 * 3
     # corpus HTML shows as text and never runs
     page.get_by_text('<img src=x onerror="window.pwned=1">', exact=False).first.wait_for()
