@@ -182,6 +182,8 @@ def _write_passages(
     con.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?)", batch)
     con.commit()
     con.close()
+    if progress:
+        progress(Progress("read", n, n, time.monotonic() - start))
     return {"documents": len(docs), "passages": n, "fingerprint": digest.hexdigest()}
 
 
