@@ -37,7 +37,7 @@ from . import index as index_mod
 from . import models
 from .chunking import index_text
 from .errors import NotFoundError, RankLensError
-from .types import Hit, Query, Run, doc_of
+from .types import Hit, Query, Run, doc_level, doc_of
 
 RRF_K = 60
 FUSION_DEPTH = 100
@@ -70,6 +70,39 @@ def check_k(k: int, limit: int = MAX_K) -> int:
 def truncate(run: Run, k: int) -> Run:
     """The top k hits of every query."""
     return {qid: hits[:k] for qid, hits in run.items()}
+
+
+def document_depth(k: int, passages_per_doc: float) -> int:
+    """How many passages to rank so that k documents usually remain after doc_level."""
+    return min(MAX_K, max(k, math.ceil(k * max(1.0, passages_per_doc) * 1.5)))
+
+
+def rank_documents(
+    ranker: Ranker, queries: Sequence[Query], k: int, passages_per_doc: float = 1.0
+) -> Run:
+    """k documents per query (each scored by its best passage, types.doc_level).
+
+    Ranking k passages leaves fewer than k documents when a document has several passages in
+    the top k, so passages are ranked deeper, and deeper again (up to MAX_K) for the queries
+    that still have fewer than k documents while the ranker had more to give.
+    """
+    k = check_k(k)
+    depth = document_depth(k, passages_per_doc)
+    pending = [q for q in queries]
+    out: Run = {}
+    while pending:
+        run = ranker.rank(pending, depth)
+        docs = doc_level(run)
+        again = []
+        for q in pending:
+            hits = docs.get(q.query_id, [])
+            exhausted = len(run.get(q.query_id, [])) < depth or depth >= MAX_K
+            if len(hits) >= k or exhausted:
+                out[q.query_id] = hits[:k]
+            else:
+                again.append(q)
+        pending, depth = again, min(MAX_K, depth * 2)
+    return out
 
 
 # ---------------------------------------------------------------- BM25

@@ -458,3 +458,39 @@ def test_recall_with_ties_by_hand():
     # x ties the third best: either is a right answer
     assert rankers.recall_with_ties(["a", "b", "x"], [0.9, 0.8, 0.5], truth) == 1.0
     assert rankers.recall_with_ties([], [], []) == 1.0
+
+
+class _ManyPassages:
+    """A fake ranker: document d{i} owns passages d{i}#0..#2, ranked in document order."""
+
+    name = "fake-many"
+
+    def __init__(self, docs: int = 40) -> None:
+        self.docs = docs
+        self.depths: list[int] = []
+
+    def rank(self, queries, k):
+        self.depths.append(k)
+        hits = [(f"d{i}#{j}", f"d{i}") for i in range(self.docs) for j in range(3)][:k]
+        return {
+            q.query_id: [Hit(q.query_id, p, d, 1000.0 - r, r) for r, (p, d) in enumerate(hits, 1)]
+            for q in queries
+        }
+
+
+def test_rank_documents_ranks_deeper_until_k_documents():
+    from ranklens.rankers import rank_documents
+
+    fake = _ManyPassages()
+    run = rank_documents(fake, [Query("q", "x")], 10)
+    hits = run["q"]
+    assert [h.doc_id for h in hits] == [f"d{i}" for i in range(10)]  # 10 documents, not 4
+    assert [h.rank for h in hits] == list(range(1, 11))
+    assert all(h.passage_id == f"{h.doc_id}#0" for h in hits)  # each by its best passage
+    # a corpus with fewer documents than k: stops when the ranker has nothing more
+    small = _ManyPassages(docs=3)
+    assert len(rank_documents(small, [Query("q", "x")], 10)["q"]) == 3
+    # the depth grows (15, 30, ...) only as far as needed
+    fake = _ManyPassages()
+    rank_documents(fake, [Query("q", "x")], 10)
+    assert fake.depths == [15, 30]
