@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -93,10 +94,27 @@ def _atomic_write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def collection_name(corpus: str, model: str) -> str:
+def home_id(settings: Settings) -> str:
+    """A random id of this RANKLENS_HOME, made once: homes sharing a Chroma server never mix."""
+    path = settings.home / "home-id"
+    if not path.exists():
+        settings.home.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".home-id.{os.getpid()}.tmp")
+        tmp.write_text(uuid.uuid4().hex[:12])
+        try:
+            os.link(tmp, path)  # first writer wins; a concurrent second keeps the first's id
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def collection_name(corpus: str, model: str, home: str = "") -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-._") or "model"
     digest = hashlib.sha1(model.encode()).hexdigest()[:8]
-    return f"rl-{corpus}--{slug[:80]}-{digest}"
+    prefix = f"rl-{home}-" if home else "rl-"
+    return f"{prefix}{corpus}--{slug[:80]}-{digest}"
 
 
 _clients: dict[tuple, object] = {}
@@ -344,7 +362,15 @@ class Corpus:
         info = self.indexes().get(model)
         if info is None or model == model_registry.BM25:
             raise NotFoundError(f"model {model!r} is not indexed for corpus {self.name!r}")
-        return chroma_client(self.settings).get_collection(info["collection"])
+        from chromadb.errors import NotFoundError as ChromaNotFound
+
+        try:
+            return chroma_client(self.settings).get_collection(info["collection"])
+        except ChromaNotFound:
+            raise NotFoundError(
+                f"the {model} index of corpus {self.name!r} is missing from Chroma; rebuild it "
+                f"with: python -m ranklens ingest --corpus {self.name} --models {model}"
+            ) from None
 
     def bm25_settings(self) -> BM25Settings:
         info = self.indexes().get(model_registry.BM25)
@@ -435,7 +461,8 @@ def _existing_ids(collection) -> set[str]:
 
 def _index_dense(corpus: Corpus, model: str, progress: ProgressFn | None) -> None:
     encoder = model_registry.load_encoder(model)
-    name = collection_name(corpus.name, model)
+    home = home_id(corpus.settings)
+    name = collection_name(corpus.name, model, home)
     client = chroma_client(corpus.settings)
 
     def mark(data: dict) -> None:
@@ -443,12 +470,28 @@ def _index_dense(corpus: Corpus, model: str, progress: ProgressFn | None) -> Non
         entry.update({"status": INDEXING, "collection": name, "dim": encoder.dim, "kind": "dense"})
 
     corpus._update_manifest(mark)
+    # whose vectors a collection holds: this home, this model, these exact passages
+    identity = {
+        "ranklens_corpus": corpus.name,
+        "model": model,
+        "home": home,
+        "fingerprint": corpus.manifest["fingerprint"],
+    }
     collection = client.get_or_create_collection(
         name,
         configuration={"hnsw": {"space": "cosine"}},
-        metadata={"ranklens_corpus": corpus.name, "model": model},
+        metadata=identity,
         embedding_function=None,
     )
+    if any((collection.metadata or {}).get(k) != v for k, v in identity.items()):
+        # left behind by a deleted corpus of the same name, or made for other passages
+        client.delete_collection(name)
+        collection = client.create_collection(
+            name,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata=identity,
+            embedding_function=None,
+        )
     have = _existing_ids(collection) if collection.count() else set()
     todo = [p for p in corpus.iter_passages() if p.passage_id not in have]
     total, done = len(todo), 0
@@ -540,8 +583,11 @@ def _index_bm25(corpus: Corpus, params: BM25Settings, progress: ProgressFn | Non
 
 
 def _clean_stale(settings: Settings, name: str) -> None:
+    """Remove this corpus's staging folders left by killed runs (never another corpus's)."""
+    mine = re.compile(rf"\.staging-{re.escape(name)}-\d+")
     for d in settings.corpora_dir.glob(f".staging-{name}-*"):
-        shutil.rmtree(d, ignore_errors=True)
+        if mine.fullmatch(d.name):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def ingest(
@@ -567,6 +613,11 @@ def ingest(
     if not models:
         raise RankLensError("choose at least one model (e.g. bm25)")
     for m in models:
+        if re.search(r"[\s(),:]", m):
+            raise RankLensError(
+                f"model name {m!r} holds white space or one of ( ) , : which ranker recipes "
+                "use; rename or move the model folder"
+            )
         if m != model_registry.BM25 and model_registry.model_info(m).kind == "reranker":
             raise RankLensError(f"{m} is a reranker; it scores pairs at query time, not an index")
     with _corpus_lock(settings, corpus):
@@ -621,7 +672,15 @@ def delete_corpus(name: str, settings: Settings | None = None) -> None:
         trash = settings.corpora_dir / f".deleting-{name}-{os.getpid()}"
         os.replace(store.dir, trash)
         client = chroma_client(settings) if collections else None
+        failed = []
         for c in collections:
-            with contextlib.suppress(Exception):
+            try:
                 client.delete_collection(c)
+            except Exception as exc:  # a missing collection, a server gone: say so, go on
+                failed.append(f"{c} ({exc})")
         shutil.rmtree(trash, ignore_errors=True)
+    if failed:
+        raise RankLensError(
+            f"corpus {name!r} is deleted, but these Chroma collections could not be removed: "
+            f"{'; '.join(failed)}. A new corpus of that name will not reuse them."
+        )

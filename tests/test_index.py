@@ -232,3 +232,42 @@ def test_ingest_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch)
     assert enc.documents_encoded <= 400 - done  # what was stored before the kill is not redone
     ids = c.collection("fake-killed").get(include=[])["ids"]
     assert len(ids) == len(set(ids)) == 400 and set(ids) == set(c.passage_ids())
+
+
+def test_left_behind_collection_is_never_reused_for_other_passages(home, tmp_path, fake_encoder):
+    """A corpus folder removed by hand (or a delete killed half way) leaves its collection."""
+    import shutil
+
+    import numpy as np
+
+    a = write_jsonl(tmp_path / "a.jsonl", [{"_id": "d0", "text": "green tea leaves"}])
+    b = write_jsonl(tmp_path / "b.jsonl", [{"_id": "d0", "text": "rocket engines burn fuel"}])
+    index.ingest(a, "same", ["fake-encoder"], home)
+    shutil.rmtree(home.corpora_dir / "same")
+    c = index.ingest(b, "same", ["fake-encoder"], home)
+    got = c.collection("fake-encoder").get(ids=["d0#0"], include=["embeddings"])
+    expected = fake_encoder.encode_documents(["rocket engines burn fuel"])[0]
+    assert np.allclose(np.asarray(got["embeddings"][0]), expected, atol=1e-6)
+
+
+def test_stale_staging_of_another_corpus_is_left_alone(home, small_jsonl):
+    home.corpora_dir.mkdir(parents=True)
+    other = home.corpora_dir / ".staging-docs-v2-4242"
+    mine = home.corpora_dir / ".staging-docs-4242"
+    other.mkdir()
+    mine.mkdir()
+    index.ingest(small_jsonl, "docs", ["bm25"], home)
+    assert other.exists() and not mine.exists()
+
+
+def test_missing_collection_is_a_clear_error(home, small_jsonl, fake_encoder):
+    c = index.ingest(small_jsonl, "lost", ["fake-encoder"], home)
+    index.chroma_client(home).delete_collection(c.indexes()["fake-encoder"]["collection"])
+    with pytest.raises(NotFoundError, match="ingest --corpus lost --models fake-encoder"):
+        c.collection("fake-encoder")
+
+
+@pytest.mark.parametrize("bad", ["my model", "rrf(x)", "a,b", "w:1"])
+def test_model_names_that_recipes_cannot_hold_are_refused(home, small_jsonl, bad):
+    with pytest.raises(RankLensError, match="recipes"):
+        index.ingest(small_jsonl, "names", [bad], home)
