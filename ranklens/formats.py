@@ -101,6 +101,13 @@ def _record_to_doc(record: dict, fields: Fields, path: Path, line: int) -> Doc:
     if doc_id is None or str(doc_id).strip() == "":
         wanted = fields.id or " or ".join(ID_FIELDS)
         raise InputError(path, f"no document id: expected a field {wanted}", line)
+    if any(c.isspace() for c in str(doc_id).strip()):
+        raise InputError(
+            path,
+            f"document id {str(doc_id).strip()!r} holds white space; expected an id "
+            "without spaces (TREC qrels and run files split columns on them)",
+            line,
+        )
     text = record.get(fields.text)
     if text is None:
         raise InputError(
@@ -183,9 +190,14 @@ def read_text_folder(path: Path) -> Iterator[Doc]:
         text = _read_text(file)
         rel = file.relative_to(path).as_posix()
         title = next((ln.lstrip("# ").strip() for ln in text.splitlines() if ln.strip()), rel)
-        yield Doc(rel, text, title[:200], rel)
+        yield Doc(_id_from_path(rel), text, title[:200], rel)
     for file in pdfs:
-        yield from read_pdf(file, doc_prefix=file.relative_to(path).as_posix())
+        yield from read_pdf(file, doc_prefix=_id_from_path(file.relative_to(path).as_posix()))
+
+
+def _id_from_path(rel: str) -> str:
+    """A document id from a file's relative path: white space becomes '_' (TREC columns)."""
+    return re.sub(r"\s+", "_", rel)
 
 
 def read_pdf(path: Path, doc_prefix: str | None = None) -> Iterator[Doc]:
@@ -200,7 +212,7 @@ def read_pdf(path: Path, doc_prefix: str | None = None) -> Iterator[Doc]:
         pages = list(reader.pages)
     except (PdfReadError, ValueError, OSError) as exc:
         raise InputError(path, f"not a readable PDF ({exc}); expected a PDF file") from None
-    prefix = doc_prefix or path.name
+    prefix = doc_prefix or _id_from_path(path.name)
     found = False
     for number, page in enumerate(pages, 1):
         text = (page.extract_text() or "").strip()
@@ -327,26 +339,55 @@ def read_qrels(path: Path, fmt: str | None = None) -> Iterator[tuple[int, Qrel]]
         yield number, Qrel(str(qid), str(did), _grade(rel, path, number))
 
 
+def trec_id(value: str, what: str = "document id") -> str:
+    """An id as a TREC file column: it must hold no white space (columns are split on it)."""
+    if not value or any(c.isspace() for c in value):
+        raise InputError(
+            None, f"{what} {value!r} is empty or holds white space, which TREC files cannot hold"
+        )
+    return value
+
+
 def write_qrels(qrels: Iterable[Qrel], path: Path, fmt: str = "trec") -> None:
     """Write TREC ('qid 0 docid rel') or BEIR TSV (with header) qrels."""
     with open(path, "w", encoding="utf-8", newline="") as fh:
         if fmt == "trec":
             for q in qrels:
-                fh.write(f"{q.query_id} {q.iteration or 0} {q.doc_id} {q.relevance}\n")
+                qid, did = trec_id(q.query_id, "query id"), trec_id(q.doc_id)
+                fh.write(f"{qid} {q.iteration or 0} {did} {q.relevance}\n")
         elif fmt == "beir":
             fh.write("query-id\tcorpus-id\tscore\n")
             for q in qrels:
-                fh.write(f"{q.query_id}\t{q.doc_id}\t{q.relevance}\n")
+                qid, did = trec_id(q.query_id, "query id"), trec_id(q.doc_id)
+                fh.write(f"{qid}\t{did}\t{q.relevance}\n")
         else:
             raise ValueError(f"unknown qrels format {fmt!r}; expected trec or beir")
 
 
+def strictly_decreasing(scores: Iterable[float]) -> list[float]:
+    """Scores as written to a run file: 9 decimals, each below the one before.
+
+    trec_eval ignores the rank column and orders by score (ties by document id), so a tied score
+    is nudged down by a millionth (relative) to keep the order RankLens ranked and scored.
+    """
+    out: list[float] = []
+    for s in scores:
+        v = round(float(s), 9)
+        if out and v >= out[-1]:
+            prev = out[-1]
+            v = round(prev - 1e-6 * max(1.0, abs(prev)), 9)
+        out.append(v)
+    return out
+
+
 def trec_run_lines(run: Run, tag: str) -> Iterator[str]:
-    """TREC run lines 'qid Q0 docid rank score tag' (doc_id as in the hits given)."""
+    """TREC run lines 'qid Q0 docid rank score tag' (doc_id as in the hits given, in rank order)."""
     tag = "".join(c if c.isalnum() or c in "._-()," else "_" for c in tag) or "ranklens"
     for qid, hits in run.items():
-        for h in hits:
-            yield f"{qid} Q0 {h.doc_id} {h.rank} {h.score:.6f} {tag}\n"
+        ordered = sorted(hits, key=lambda h: h.rank)
+        scores = strictly_decreasing(h.score for h in ordered)
+        for h, score in zip(ordered, scores, strict=True):
+            yield f"{trec_id(qid, 'query id')} Q0 {trec_id(h.doc_id)} {h.rank} {score:.9f} {tag}\n"
 
 
 RUN_LEVELS = ("doc", "passage")
@@ -542,7 +583,9 @@ def open_source(
         if path.is_dir():
             return CorpusSource(path, fmt, lambda: read_text_folder(path))
         return CorpusSource(
-            path, fmt, lambda: iter([Doc(path.name, _read_text(path), path.stem, path.name)])
+            path,
+            fmt,
+            lambda: iter([Doc(_id_from_path(path.name), _read_text(path), path.stem, path.name)]),
         )
     if path.is_dir():
         raise InputError(path, f"this is a folder; the format {fmt} expects a file")

@@ -334,7 +334,7 @@ def test_run_files_and_csv_round_trip():
         ]
     }
     doc_lines = formats.run_file_text(run, "rrf(a,b)", "doc").splitlines()
-    assert doc_lines == ["q1 Q0 d1 1 3.000000 rrf(a,b)", "q1 Q0 d2 2 2.000000 rrf(a,b)"]
+    assert doc_lines == ["q1 Q0 d1 1 3.000000000 rrf(a,b)", "q1 Q0 d2 2 2.000000000 rrf(a,b)"]
     passage_lines = formats.run_file_text(run, "x", "passage").splitlines()
     assert [line.split()[2] for line in passage_lines] == ["d1#1", "d2#0", "d1#0"]
     blob = report.runs_zip({"bm25": run, "rrf(a,b)": run})

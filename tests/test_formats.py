@@ -228,6 +228,40 @@ def test_run_file_round_trip(tmp_path):
     run = {"q1": [Hit("q1", "d2#0", "d2", 3.5, 1), Hit("q1", "d1#0", "d1", 1.25, 2)]}
     path = tmp_path / "run.txt"
     path.write_text("".join(trec_run_lines(run, "rrf(bm25,x)")))
-    assert path.read_text().splitlines()[0] == "q1 Q0 d2 1 3.500000 rrf(bm25,x)"
+    assert path.read_text().splitlines()[0] == "q1 Q0 d2 1 3.500000000 rrf(bm25,x)"
     back = read_run(path)
     assert [(h.doc_id, h.rank, h.score) for h in back["q1"]] == [("d2", 1, 3.5), ("d1", 2, 1.25)]
+
+
+def test_run_file_keeps_our_order_when_scores_tie(tmp_path):
+    """trec_eval orders by score then doc id; tied scores are nudged so it keeps our order."""
+    import pytrec_eval
+
+    # rrf(A,B) with A=[a,z,m], B=[z,a,m]: a and z tie; we rank a first
+    run = {"q": [Hit("q", "a", "a", 1 / 61 + 1 / 62, 1), Hit("q", "z", "z", 1 / 61 + 1 / 62, 2)]}
+    run["q"].append(Hit("q", "m", "m", 2 / 63, 3))
+    path = tmp_path / "tied.run"
+    path.write_text("".join(trec_run_lines(run, "rrf")))
+    back = {}
+    for line in path.read_text().splitlines():
+        qid, _, doc, _, score, _ = line.split()
+        back.setdefault(qid, {})[doc] = float(score)
+    assert back["q"]["a"] > back["q"]["z"] > back["q"]["m"]
+    rr = pytrec_eval.RelevanceEvaluator({"q": {"a": 1}}, {"recip_rank"}).evaluate(back)
+    assert rr["q"]["recip_rank"] == 1.0  # as RankLens scores it, not 0.5
+
+
+def test_ids_with_white_space(tmp_path):
+    folder = tmp_path / "notes"
+    (folder / "sub dir").mkdir(parents=True)
+    (folder / "my cats.txt").write_text("Cats purr.")
+    (folder / "sub dir" / "rockets.md").write_text("Rockets fly.")
+    assert {d.doc_id for d in docs_of(folder)} == {"my_cats.txt", "sub_dir/rockets.md"}
+    bad = write_jsonl(
+        tmp_path / "ids.jsonl", [{"_id": "ok", "text": "x"}, {"_id": "a b", "text": "y"}]
+    )
+    with pytest.raises(InputError) as err:
+        docs_of(bad)
+    assert err.value.line == 2 and "white space" in str(err.value)
+    with pytest.raises(InputError, match="white space"):
+        write_qrels([Qrel("q 1", "d", 1)], tmp_path / "q.trec")
