@@ -178,6 +178,10 @@ def delete_form() -> None:
         st.info("No corpus yet.")
         return
     name = st.selectbox("Corpus to delete", names, key="rl_delete_choice")
+    st.caption(
+        "Deletes the passages and every index. Relevance labels stay in the judgment store "
+        "(export them on the Judge page); a new corpus of the same name shows them again."
+    )
     confirm = st.text_input(f"Type **{name}** to confirm", key="rl_delete_confirm")
     if st.button("Delete corpus", type="secondary", disabled=confirm != name):
         try:

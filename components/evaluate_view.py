@@ -72,11 +72,11 @@ class Setup:
 
     @property
     def run_key(self) -> tuple:
-        return (self.corpus, self.stamp, self.query_set, self.rankers, self.k)
+        return (self.corpus, self.stamp, self.query_set, self.rankers, self.k, self.level)
 
     @property
     def key(self) -> tuple:
-        return (*self.run_key, self.level, self.labels, self.rule, self.labels_version)
+        return (*self.run_key, self.labels, self.rule, self.labels_version)
 
 
 # ------------------------------------------------------------------ cached data
@@ -99,13 +99,20 @@ def queries_of(corpus_name: str, stamp: str, query_set: str) -> list[Query]:
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def cached_run(corpus_name: str, stamp: str, query_set: str, ranker: str, k: int) -> Run:
-    """One ranker's run over the whole query set (labels do not change it)."""
+def cached_run(
+    corpus_name: str, stamp: str, query_set: str, ranker: str, k: int, level: str = "passage"
+) -> Run:
+    """One ranker's run over the whole query set (labels do not change it).
+
+    At level "doc": k documents per query, passages ranked deeper to find them.
+    """
     corpus = resources.open_corpus(corpus_name)
     queries = [q for q in queries_of(corpus_name, stamp, query_set) if q.text.strip()]
     r = rk.make_ranker(
         ranker, corpus, load_encoder=resources.encoder, load_reranker=resources.reranker
     )
+    if level == "doc":
+        return rk.rank_documents(r, queries, k, corpus.passages / max(1, corpus.documents))
     return r.rank(queries, k)
 
 
@@ -113,7 +120,7 @@ def runs_for(setup: Setup) -> dict[str, Run]:
     out = {}
     for name in setup.rankers:
         with st.spinner(f"Ranking {setup.query_set} with {name}…"):
-            run = cached_run(setup.corpus, setup.stamp, setup.query_set, name, setup.k)
+            run = cached_run(setup.corpus, setup.stamp, setup.query_set, name, setup.k, setup.level)
         out[name] = run
     return out
 

@@ -203,7 +203,8 @@ def _ranker(home: str, corpus: str, spec: str, version: str) -> rankers.Ranker:
 
 
 def ranker_for(corpus: index.Corpus, spec: str) -> rankers.Ranker:
-    version = json.dumps(corpus.indexes(), sort_keys=True, default=str)
+    m = corpus.manifest  # a corpus deleted and made again has another uid
+    version = json.dumps([m.get("uid"), m.get("indexes")], sort_keys=True, default=str)
     return _ranker(str(corpus.settings.home), corpus.name, spec, version)
 
 
@@ -895,16 +896,17 @@ def adjudication(
     if not annotator:
         st.info("Type your name above to record adjudicated labels.")
         return
-    options = list(range(len(found)))
-    if st.session_state.get(state.JUDGE_ADJUDICATE) not in options:
-        st.session_state[state.JUDGE_ADJUDICATE] = 0
+    # choices are units, not list positions: the list can change between two runs
+    units = {(d.query_id, d.doc_id, d.passage_id): d for d in found}
+    if st.session_state.get(state.JUDGE_ADJUDICATE) not in units:
+        st.session_state[state.JUDGE_ADJUDICATE] = next(iter(units))
 
-    def name(i: int) -> str:
-        d = found[i]
+    def name(unit: tuple[str, str, str]) -> str:
+        d = units[unit]
         return f"{d.query_id} · {d.passage_id or d.doc_id} · spread {d.spread}"
 
-    pick = st.selectbox("Passage", options, format_func=name, key=state.JUDGE_ADJUDICATE)
-    d = found[pick]
+    pick = st.selectbox("Passage", list(units), format_func=name, key=state.JUDGE_ADJUDICATE)
+    d = units[pick]
     texts = {q.query_id: q.text for qs in corpus.query_sets().values() for q in qs}
     if query_set:
         texts.update({q.query_id: q.text for q in store.query_set(corpus.name, query_set).queries})
@@ -932,7 +934,9 @@ def adjudication(
         for lab in labels
     )
     st.markdown(f'<ul class="rl-notes">{items}</ul>', unsafe_allow_html=True)  # escaped
-    with st.form(state.JUDGE_ADJ_GRADE + "_form", border=False):
+    # the form belongs to this unit: if the unit leaves the list, its submission is dropped
+    unit_id = hashlib.sha1(json.dumps(list(pick)).encode()).hexdigest()[:12]
+    with st.form(f"{state.JUDGE_ADJ_GRADE}_form_{unit_id}", border=False):
         grade = st.radio(
             "Adjudicated grade",
             list(scale.values),

@@ -114,7 +114,10 @@ def cmd_delete(args: argparse.Namespace) -> int:
     settings = get_settings()
     index.open_corpus(args.corpus, settings)  # NotFoundError before asking
     if not args.yes and sys.stdin.isatty():
-        answer = input(f"Delete corpus {args.corpus!r} and all its indexes? [y/N] ")
+        answer = input(
+            f"Delete corpus {args.corpus!r} and all its indexes? Its relevance labels stay in the "
+            "judgment store (a new corpus of the same name shows them). [y/N] "
+        )
         if answer.strip().lower() not in ("y", "yes"):
             print("not deleted")
             return 1

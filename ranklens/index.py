@@ -446,6 +446,7 @@ def _stage(
         "format": source.format,
         "chunking": chunking.as_dict(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "uid": uuid.uuid4().hex,  # tells a corpus from a later one made under the same name
         "indexes": {},
     }
 
