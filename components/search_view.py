@@ -1,5 +1,5 @@
 """Widgets of the Search page: ranked columns side by side, overlap, score cut-offs, query-set
-stepping by disagreement, and HNSW-vs-exact recall. All numbers come from ranklens.rankers.
+stepping by disagreement, inline labels and HNSW-vs-exact recall. Numbers come from rankers.
 
 Passage text is shown only as HTML escaped by ranklens.highlight (a corpus can hold HTML).
 """
@@ -16,12 +16,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import resources, state
-from ranklens import rankers
+from components.label_widgets import label_buttons
+from ranklens import index, rankers
 from ranklens.errors import RankLensError
 from ranklens.formats import read_queries
 from ranklens.highlight import escape, highlight
 from ranklens.index import Corpus
-from ranklens.rankers import Comparison
+from ranklens.judgments import CurrentLabel
+from ranklens.rankers import Comparison, HitKey
 from ranklens.types import Hit, Query, doc_level
 
 MAX_RANKERS = 6
@@ -39,25 +41,37 @@ CSS = """
 .rl-up {background:rgba(0,160,60,.18);} .rl-down {background:rgba(220,50,50,.18);}
 .rl-label {background:rgba(255,190,0,.3);}
 .rl-card mark {background:rgba(255,215,0,.55); padding:0 .1rem; border-radius:.15rem;}
+[class*="st-key-rl_sl_"] button {min-width:2.3rem !important; min-height:1.7rem !important;
+  padding:0 .45rem !important;}
+[class*="st-key-rl_sl_"][class*="_row"] {margin:-.35rem 0 .55rem 0;}
 </style>
 """
+LABEL_KEY = "rl_sl"  # prefix of the inline label buttons' keys (and of their CSS classes)
+NAME_KEY = "rl_search_name"  # "Your name (to label)", copied into state.ANNOTATOR
 
 
 # ---------------------------------------------------------------- labels (ranklens.judgments)
 
 
-def current_labels(corpus: str, query_id: str | None) -> dict[tuple[str, str], list[str]]:
-    """(passage_id or "", doc_id) -> ["grade (annotator)", ...] for a query from a query set."""
+def stored_labels(corpus: str, query_id: str | None) -> list[CurrentLabel]:
+    """Every annotator's current label for a query (one read of the judgment store)."""
     if not query_id:
-        return {}
+        return []
     try:
-        store = resources.judgment_store()
-        labels = store.current_labels(corpus, query_ids=[query_id], include_cant_judge=False)
+        return resources.judgment_store().current_labels(corpus, query_ids=[query_id])
     except (ImportError, RankLensError, AttributeError):
-        return {}
+        return []
+
+
+def current_labels(
+    corpus: str, query_id: str | None, labels: Sequence[CurrentLabel] | None = None
+) -> dict[tuple[str, str], list[str]]:
+    """(passage_id or "", doc_id) -> ["grade (annotator)", ...] for a query from a query set."""
     out: dict[tuple[str, str], list[str]] = {}
-    for lab in labels:
-        out.setdefault((lab.passage_id, lab.doc_id), []).append(f"{lab.grade} ({lab.annotator})")
+    for lab in stored_labels(corpus, query_id) if labels is None else labels:
+        if lab.grade is not None:
+            key = (lab.passage_id, lab.doc_id)
+            out.setdefault(key, []).append(f"{lab.grade} ({lab.annotator})")
     return out
 
 
@@ -68,16 +82,25 @@ def _labels_of(labels: dict[tuple[str, str], list[str]], hit: Hit) -> list[str]:
 # ---------------------------------------------------------------- inputs
 
 
-def _query_id_for(corpus: Corpus, text: str) -> str | None:
-    """The id of a query-set query with exactly this text (labels are stored per query id)."""
+def _query_of(corpus: Corpus, text: str) -> tuple[str | None, str | None]:
+    """(query id, query set) of a query-set query with exactly this text, else (None, None).
+
+    Labels are stored per query id: a query typed freely has none, and cannot be labelled.
+    """
+    sets = corpus.query_sets()
     chosen = st.session_state.get(state.SEARCH_QID)
     if chosen and chosen[1] == text:
-        return chosen[0]
-    for queries in corpus.query_sets().values():
+        picked = st.session_state.get(state.QUERY_SET)
+        names = [picked, *sets] if picked in sets else list(sets)
+        for name in names:
+            if any(q.query_id == chosen[0] for q in sets[name]):
+                return chosen[0], name
+        return chosen[0], None
+    for name, queries in sets.items():
         for q in queries:
             if q.text.strip() == text:
-                return q.query_id
-    return None
+                return q.query_id, name
+    return None, None
 
 
 def _make(specs: Sequence[str], corpus: Corpus) -> list[rankers.Ranker]:
@@ -180,6 +203,60 @@ def _order(name: str, queries: Sequence[Query], pair=None, measure=None, scores=
     return {"set": name, "pair": pair, "measure": measure, "items": items, "labels": labels}
 
 
+def _query_set_name_error(name: str) -> str | None:
+    """What is wrong with a query set name (index.check_name's rule), said of a query set."""
+    try:
+        index.check_name(name)
+    except RankLensError as exc:
+        text = str(exc)
+        return (
+            text.replace("corpus name", "query set name")
+            if "corpus name" in text
+            else f"invalid query set name {name!r}: {text}"
+        )
+    return None
+
+
+def add_query_set(corpus: Corpus, name: str, file_name: str, data: bytes, replace: bool) -> bool:
+    """Store an uploaded query set (shows what happened); True when it was stored.
+
+    An existing set is replaced only when `replace` is ticked, and never one that came with the
+    corpus with its relevance labels (a BEIR corpus's qrels are keyed by that set's query ids).
+    """
+    problem = _query_set_name_error(name)
+    if problem:
+        st.error(problem)
+        return False
+    sets = corpus.query_sets()
+    if name in sets and name in corpus.shipped_qrels():
+        st.error(
+            f"Query set {name!r} came with the corpus and has its relevance labels (qrels): "
+            "it is not replaced. Choose another name for the uploaded set."
+        )
+        return False
+    if name in sets and not replace:
+        st.error(
+            f'A query set named {name!r} exists: tick "Replace the existing set" to replace '
+            "it, or choose another name."
+        )
+        return False
+    tmp = resources.settings().cache_dir / "uploads" / Path(file_name).name
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_bytes(data)
+    try:
+        queries = read_queries(tmp)
+        corpus.add_query_set(name, queries)
+    except RankLensError as exc:
+        st.error(str(exc))
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    st.session_state.pop(state.SEARCH_ORDER, None)  # an order of the old set is stale
+    verb = "Replaced" if name in sets else "Added"
+    st.success(f"{verb} query set {name!r} ({len(queries)} queries).")
+    return True
+
+
 def query_set_panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
     sets = corpus.query_sets()
     with st.expander(f"Query sets ({len(sets)})", expanded=False):
@@ -191,19 +268,22 @@ def query_set_panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
         if upload is not None:
             name = st.text_input(
                 "Name for the set", Path(upload.name).stem, key="rl_search_up_name"
-            )
+            ).strip()
+            shipped = name in sets and name in corpus.shipped_qrels()
+            replace = False
+            if shipped:
+                st.caption(
+                    f"{name!r} came with the corpus, with its relevance labels: give the new set "
+                    "another name."
+                )
+            elif name in sets:
+                replace = st.checkbox(
+                    f"Replace the existing set {name!r} ({len(sets[name])} queries)",
+                    key=f"rl_search_up_replace:{name}",
+                )
             if st.button("Add query set", key="rl_search_up_add"):
-                tmp = resources.settings().cache_dir / "uploads" / Path(upload.name).name
-                tmp.parent.mkdir(parents=True, exist_ok=True)
-                tmp.write_bytes(upload.getvalue())
-                try:
-                    corpus.add_query_set(name, read_queries(tmp))
-                    st.success(f"Added query set {name!r}.")
+                if add_query_set(corpus, name, upload.name, upload.getvalue(), replace):
                     sets = corpus.query_sets()
-                except RankLensError as exc:
-                    st.error(str(exc))
-                finally:
-                    tmp.unlink(missing_ok=True)
         if not sets:
             st.caption("This corpus has no query set yet.")
             return
@@ -233,14 +313,17 @@ def query_set_panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
         with c3:
             go_order = st.button("Order", disabled=len(pair) != 2, key="rl_search_order_btn")
         if go_order:
+            by_doc = doc_mode()
             with st.spinner(f"Ranking {len(queries)} queries with {pair[0]} and {pair[1]}…"):
                 try:
                     two = _make(pair, corpus)
-                    runs = rankers.compare(two, queries, k).runs
+                    runs = compare_runs(corpus, two, queries, k, by_doc).runs
                 except RankLensError as exc:
                     st.error(str(exc))
                     return
-            scores = rankers.disagreement_by_query(runs[two[0].name], runs[two[1].name], k, measure)
+            scores = rankers.disagreement_by_query(
+                runs[two[0].name], runs[two[1].name], k, measure, hit_key(by_doc)
+            )
             order = _order(qs_name, queries, [r.name for r in two], measure, scores)
             st.session_state[state.SEARCH_ORDER] = order
             st.session_state[state.SEARCH_POS] = 0
@@ -275,12 +358,49 @@ def query_set_panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
 # ---------------------------------------------------------------- results
 
 
-def _badges(hit: Hit, others: dict[str, int], letters: dict[str, str], k: int) -> str:
+def doc_mode() -> bool:
+    """Whether the page shows one hit per document (the toggle's state)."""
+    return bool(st.session_state.get(state.SEARCH_DOC_LEVEL, False))
+
+
+def hit_key(by_doc: bool) -> HitKey:
+    """What identifies a hit when rankers are compared: its document in document mode."""
+    return rankers.doc_key if by_doc else rankers.passage_key
+
+
+def compare_runs(
+    corpus: Corpus, chosen: Sequence[rankers.Ranker], queries: Sequence[Query], k: int, by_doc: bool
+) -> Comparison:
+    """rankers.compare at depth k; by document: ranked as deep as rankers.rank_documents starts
+    (rankers.document_depth), then each document's best passage (doc_level), k at most.
+
+    A query may still have fewer than k documents when many passages of few documents lead
+    (rank_documents would rank deeper again; the page keeps one ranking per ranker and its
+    latency). latency_ms is the time of the deeper passage ranking.
+    """
+    if not by_doc:
+        return rankers.compare(chosen, queries, k)
+    depth = rankers.document_depth(k, corpus.passages / max(1, corpus.documents))
+    result = rankers.compare(chosen, queries, depth)
+    return Comparison(
+        {n: rankers.truncate(doc_level(run), k) for n, run in result.runs.items()},
+        result.latency_ms,
+        result.wall_ms,
+        result.own_ms,
+    )
+
+
+def _badges(
+    hit: Hit, others: dict[str, int], letters: dict[str, str], k: int, by_doc: bool = False
+) -> str:
     parts = []
+    what = " documents" if by_doc else ""
     for other, letter in letters.items():
         title = escape(other)
         if other not in others:
-            parts.append(f'<span class="rl-badge" title="{title}">{letter}: not in top {k}</span>')
+            parts.append(
+                f'<span class="rl-badge" title="{title}">{letter}: not in top {k}{what}</span>'
+            )
             continue
         diff = others[other] - hit.rank
         if diff > 0:
@@ -316,51 +436,116 @@ def hit_card(
     )
 
 
+def _set_annotator() -> None:
+    name = " ".join(str(st.session_state.get(NAME_KEY) or "").split())[:200]
+    st.session_state[state.ANNOTATOR] = name
+
+
+def labeller(query_id: str | None) -> str | None:
+    """Who labels hits inline (state.ANNOTATOR, shared with the Judge page), or None: then no
+    buttons are shown, and a line says what is missing (a name is asked for here)."""
+    if not query_id:
+        st.caption(
+            "To label hits here, take the query from a query set (labels are stored per query "
+            "id; a query typed freely has none)."
+        )
+        return None
+    who = str(st.session_state.get(state.ANNOTATOR) or "").strip()
+    if who:
+        st.caption(
+            f"Labelling as {who} for query {query_id}: a grade under a hit "
+            "stores your label (change your name on the Judge page)."
+        )
+        return who
+    st.text_input(
+        "Your name (to label)",
+        key=NAME_KEY,
+        on_change=_set_annotator,
+        placeholder="e.g. alice",
+        help="Grade buttons appear under each hit once you say who you are (Enter). "
+        "The same name is used on the Judge page.",
+    )
+    return None
+
+
 def result_columns(
-    corpus: Corpus, result: Comparison, query: str, k: int, query_id: str | None
+    corpus: Corpus,
+    result: Comparison,
+    query: str,
+    k: int,
+    query_id: str | None,
+    query_set: str | None = None,
+    by_doc: bool = False,
 ) -> None:
+    """One column per ranker: a card per hit and, when the query has an id and the annotator a
+    name, a compact row of grade buttons under it (label_widgets.label_buttons)."""
     names = list(result.runs)
     letters = {n: LETTERS[i] for i, n in enumerate(names)}
     hit_lists = {n: result.runs[n].get("q", []) for n in names}
     passages = corpus.get_passages(sorted({h.passage_id for hs in hit_lists.values() for h in hs}))
-    changes = rankers.rank_changes(hit_lists)
-    labels = current_labels(corpus.name, query_id)
+    key = hit_key(by_doc)
+    changes = rankers.rank_changes(hit_lists, key)
+    who = labeller(query_id)
+    stored = stored_labels(corpus.name, query_id)
+    labels = current_labels(corpus.name, query_id, stored)
+    mine = {(lab.passage_id, lab.doc_id): lab for lab in stored if lab.annotator == who}
+    store, scale = None, None
+    if who:
+        try:
+            store = resources.judgment_store()
+            scale = store.scale(corpus.name)
+        except RankLensError as exc:
+            st.warning(f"Labels cannot be stored now: {exc}")
+            store = None
     st.markdown(CSS, unsafe_allow_html=True)  # a constant: no corpus text
     for n, col in zip(names, st.columns(len(names)), strict=True):
         with col:
             st.markdown(f"**{letters[n]} · {escape(n)}**", unsafe_allow_html=False)
-            st.caption(f"{result.latency_ms[n]:.1f} ms · {len(hit_lists[n])} hits")
+            unit = "documents" if by_doc else "hits"
+            st.caption(f"{result.latency_ms[n]:.1f} ms · {len(hit_lists[n])} {unit}")
             if not hit_lists[n]:
                 st.info("No passage matches.")
-            cards = []
+            others = {o: letters[o] for o in names if o != n}
             for h in hit_lists[n]:
                 p = passages.get(h.passage_id)
-                others = {o: letters[o] for o in names if o != n}
-                badges = _badges(h, changes[n].get(h.passage_id, {}), others, k)
-                cards.append(
-                    hit_card(
-                        h,
-                        p.title if p else "",
-                        p.text if p else "",
-                        query,
-                        badges,
-                        _labels_of(labels, h),
-                    )
+                badges = _badges(h, changes[n].get(key(h), {}), others, k, by_doc)
+                card = hit_card(
+                    h,
+                    p.title if p else "",
+                    p.text if p else "",
+                    query,
+                    badges,
+                    _labels_of(labels, h),
                 )
-            if cards:
-                st.markdown("".join(cards), unsafe_allow_html=True)  # escaped by highlight
+                st.markdown(card, unsafe_allow_html=True)  # escaped by highlight
+                if store is not None and query_id:
+                    label_buttons(
+                        store,
+                        corpus.name,
+                        who,
+                        query_id,
+                        h.passage_id,
+                        h.doc_id,
+                        query_set,
+                        key=f"{LABEL_KEY}_{letters[n]}_{h.passage_id}",
+                        scale=scale,
+                        current=mine.get((h.passage_id, h.doc_id)),
+                        compact=True,
+                    )
 
 
-def overlap_panel(result: Comparison, k: int) -> None:
+def overlap_panel(result: Comparison, k: int, by_doc: bool = False) -> None:
     names = list(result.runs)
     if len(names) < 2:
         return
     hit_lists = {n: result.runs[n].get("q", []) for n in names}
     labels = [f"{LETTERS[i]} · {n}" for i, n in enumerate(names)]
+    if by_doc:
+        st.caption("By document: two rankers agree on a document whichever passage they found.")
     tabs = st.tabs([f"Jaccard@{k}", "Rank-biased overlap (p=0.9)"])
     for tab, measure in zip(tabs, ("jaccard", "rbo"), strict=True):
         with tab:
-            _, m = rankers.overlap_matrix(hit_lists, k, measure)
+            _, m = rankers.overlap_matrix(hit_lists, k, measure, hit_key(by_doc))
             fig = go.Figure(
                 go.Heatmap(
                     z=m,
@@ -474,15 +659,17 @@ def hnsw_panel(corpus: Corpus, query: str, query_id: str | None, k: int) -> None
 # ---------------------------------------------------------------- the page
 
 
-def run_search(corpus: Corpus, specs: Sequence[str], query: str, k: int) -> Comparison | None:
-    key = (corpus.name, tuple(specs), query, k, corpus.manifest.get("created"))
+def run_search(
+    corpus: Corpus, specs: Sequence[str], query: str, k: int, by_doc: bool = False
+) -> Comparison | None:
+    key = (corpus.name, tuple(specs), query, k, by_doc, corpus.manifest.get("created"))
     last = st.session_state.get(state.SEARCH_RESULT)
     if last and last[0] == key:
         return last[1]
     try:
         chosen = _make(specs, corpus)
         with st.spinner("Ranking…"):
-            result = rankers.compare(chosen, [Query("q", query)], k)
+            result = compare_runs(corpus, chosen, [Query("q", query)], k, by_doc)
     except RankLensError as exc:
         st.error(str(exc))
         return None
@@ -513,20 +700,19 @@ def render() -> None:
     if not text:
         st.info("Type a query to compare the rankers side by side.")
         return
-    result = run_search(corpus, specs, text, k)
+    by_doc = st.toggle(
+        "One hit per document (its best passage)",
+        key=state.SEARCH_DOC_LEVEL,
+        help="Passages are ranked deeper so that k documents usually remain; overlap and rank "
+        "changes then compare documents.",
+    )
+    result = run_search(corpus, specs, text, k, by_doc)
     if result is None:
         return
-    if st.toggle("One hit per document (its best passage)", key=state.SEARCH_DOC_LEVEL):
-        result = Comparison(
-            {n: doc_level(run) for n, run in result.runs.items()},
-            result.latency_ms,
-            result.wall_ms,
-            result.own_ms,
-        )
-    query_id = _query_id_for(corpus, text)
-    result_columns(corpus, result, text, k, query_id)
+    query_id, query_set = _query_of(corpus, text)
+    result_columns(corpus, result, text, k, query_id, query_set, by_doc)
     with st.expander("Overlap between rankers", expanded=len(result.runs) > 1):
-        overlap_panel(result, k)
+        overlap_panel(result, k, by_doc)
     with st.expander("Score distributions and cut-offs"):
         score_panel(result)
     with st.expander("Approximate vs exact search (HNSW recall)"):

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -47,6 +48,17 @@ RBO_P = 0.9
 
 EncoderLoader = Callable[[str], models.Encoder]
 ScorerLoader = Callable[[str], models.Scorer]
+HitKey = Callable[[Hit], str]  # what identifies a hit when rankings are compared
+
+
+def passage_key(hit: Hit) -> str:
+    """Compare rankings by passage (the default)."""
+    return hit.passage_id
+
+
+def doc_key(hit: Hit) -> str:
+    """Compare rankings by document: two different passages of one document are the same item."""
+    return hit.doc_id
 
 
 class RankerSpecError(RankLensError):
@@ -75,6 +87,19 @@ def truncate(run: Run, k: int) -> Run:
 def document_depth(k: int, passages_per_doc: float) -> int:
     """How many passages to rank so that k documents usually remain after doc_level."""
     return min(MAX_K, max(k, math.ceil(k * max(1.0, passages_per_doc) * 1.5)))
+
+
+def documents_of(runs: Mapping[str, Run], k: int) -> dict[str, Run]:
+    """Each passage run as its top k documents (best passage each); rank deep enough first."""
+    return {name: truncate(doc_level(run), k) for name, run in runs.items()}
+
+
+def compare_documents(
+    rankers: Sequence[Ranker], queries: Sequence[Query], k: int, passages_per_doc: float
+) -> dict[str, Run]:
+    """Every ranker's top k documents (best passage each), inputs shared as in compare()."""
+    runs = compare(rankers, queries, document_depth(check_k(k), passages_per_doc)).runs
+    return documents_of(runs, k)
 
 
 def rank_documents(
@@ -650,8 +675,10 @@ def compare(rankers: Sequence[Ranker], queries: Sequence[Query], k: int) -> Comp
 # ---------------------------------------------------------------- overlap and disagreement
 
 
-def ids_of(hits: Sequence[Hit], k: int | None = None) -> list[str]:
-    return [h.passage_id for h in (hits if k is None else hits[:k])]
+def ids_of(hits: Sequence[Hit], k: int | None = None, key: HitKey | None = None) -> list[str]:
+    """The ids of the top k hits (passage ids, or key(hit)); a repeated id is kept once, first."""
+    key = key or passage_key
+    return list(dict.fromkeys(key(h) for h in (hits if k is None else hits[:k])))
 
 
 def jaccard(a: Sequence[str], b: Sequence[str], k: int | None = None) -> float:
@@ -741,22 +768,34 @@ def disagreement(a: Sequence[str], b: Sequence[str], measure: str = "rbo") -> fl
 
 
 def disagreement_by_query(
-    run_a: Run, run_b: Run, k: int, measure: str = "rbo"
+    run_a: Run, run_b: Run, k: int, measure: str = "rbo", key: HitKey | None = None
 ) -> list[tuple[str, float]]:
-    """Queries with their disagreement at depth k, most disagreeing first (then by query id)."""
+    """Queries with their disagreement at depth k, most disagreeing first (then by query id).
+
+    key: what identifies a hit (default its passage id; doc_key compares documents)."""
     out = [
-        (qid, disagreement(ids_of(run_a.get(qid, []), k), ids_of(run_b.get(qid, []), k), measure))
+        (
+            qid,
+            disagreement(
+                ids_of(run_a.get(qid, []), k, key), ids_of(run_b.get(qid, []), k, key), measure
+            ),
+        )
         for qid in dict.fromkeys([*run_a, *run_b])
     ]
     return sorted(out, key=lambda t: (-t[1], t[0]))
 
 
 def overlap_matrix(
-    hit_lists: Mapping[str, Sequence[Hit]], k: int, measure: str = "jaccard"
+    hit_lists: Mapping[str, Sequence[Hit]],
+    k: int,
+    measure: str = "jaccard",
+    key: HitKey | None = None,
 ) -> tuple[list[str], np.ndarray]:
-    """Pairwise Jaccard@k or RBO of the rankers' hit lists for one query: (names, matrix)."""
+    """Pairwise Jaccard@k or RBO of the rankers' hit lists for one query: (names, matrix).
+
+    key: what identifies a hit (default its passage id; doc_key compares documents)."""
     names = list(hit_lists)
-    ids = {n: ids_of(hit_lists[n], k) for n in names}
+    ids = {n: ids_of(hit_lists[n], k, key) for n in names}
     fn: Callable[[Sequence[str], Sequence[str]], float]
     if measure == "jaccard":
         fn = jaccard
@@ -772,12 +811,22 @@ def overlap_matrix(
     return names, m
 
 
-def rank_changes(hit_lists: Mapping[str, Sequence[Hit]]) -> dict[str, dict[str, dict[str, int]]]:
+def rank_changes(
+    hit_lists: Mapping[str, Sequence[Hit]], key: HitKey | None = None
+) -> dict[str, dict[str, dict[str, int]]]:
     """For each ranker, each passage it returned, the passage's rank in every other ranker.
 
     out[ranker][passage_id][other] = rank in other (absent when other did not return it).
+    key: what identifies a hit instead of its passage id (doc_key: out[ranker][doc_id][other]);
+    an id returned more than once by a ranker has its best rank there.
     """
-    ranks = {n: {h.passage_id: h.rank for h in hits} for n, hits in hit_lists.items()}
+    key = key or passage_key
+    ranks: dict[str, dict[str, int]] = {}
+    for n, hits in hit_lists.items():
+        ranks[n] = {}
+        for h in hits:
+            ident = key(h)
+            ranks[n][ident] = min(ranks[n].get(ident, h.rank), h.rank)
     return {
         n: {
             pid: {o: ranks[o][pid] for o in hit_lists if o != n and pid in ranks[o]}
@@ -795,7 +844,8 @@ def count_at_or_above(hits: Iterable[Hit], threshold: float) -> int:
 # ---------------------------------------------------------------- approximate vs exact
 
 
-_vectors_cache: dict[tuple, tuple[list[str], np.ndarray]] = {}
+VECTORS_CACHE_SIZE = 4  # collections whose vectors stay in memory (least recently used go)
+_vectors_cache: OrderedDict[tuple, tuple[list[str], np.ndarray]] = OrderedDict()
 _vectors_lock = threading.Lock()
 
 
@@ -808,12 +858,17 @@ def hnsw_settings(corpus: index_mod.Corpus, model: str) -> dict:
 
 
 def stored_vectors(corpus: index_mod.Corpus, model: str) -> tuple[list[str], np.ndarray]:
-    """Every (id, vector) in a model's collection; cached per process while the count holds."""
+    """Every (id, vector) in a model's collection, rows normalised.
+
+    Cached per process while the collection's count holds, for the VECTORS_CACHE_SIZE most
+    recently used collections (a deleted collection's vectors are dropped in time).
+    """
     collection = corpus.collection(model)
     n = collection.count()
     key = (str(corpus.settings.chroma_dir), corpus.settings.chroma_host, str(collection.id), n)
     with _vectors_lock:
         if key in _vectors_cache:
+            _vectors_cache.move_to_end(key)
             return _vectors_cache[key]
         for old in [k for k in _vectors_cache if k[:3] == key[:3]]:
             del _vectors_cache[old]
@@ -826,8 +881,11 @@ def stored_vectors(corpus: index_mod.Corpus, model: str) -> tuple[list[str], np.
         matrix = np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        _vectors_cache[key] = (ids, matrix / norms)
-        return _vectors_cache[key]
+        found = (ids, matrix / norms)
+        _vectors_cache[key] = found
+        while len(_vectors_cache) > VECTORS_CACHE_SIZE:
+            _vectors_cache.popitem(last=False)
+        return found
 
 
 def exact_search(

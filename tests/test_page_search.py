@@ -1,16 +1,23 @@
 """The Search page in Streamlit's AppTest: columns, escaping and highlighting, rank badges,
-labels, overlap, score cut-off, query-set stepping by disagreement, HNSW recall, errors."""
+labels (shown and given inline), overlap, score cut-off, document mode, query sets (upload,
+replace, stepping by disagreement), HNSW recall, errors; and the rankers helpers it relies on."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+from collections import OrderedDict
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import index, models
-from ranklens.types import Query
+from components.label_widgets import grade_key
+from ranklens import index, models, rankers
+from ranklens.judgments import JudgmentStore
+from ranklens.types import Hit, Query
 
 from .conftest import ROOT, FakeEncoder, write_jsonl
 
@@ -55,7 +62,37 @@ def search(at: AppTest, query: str, rankers: list[str] | None = None) -> AppTest
 
 
 def cards(at: AppTest) -> list[str]:
-    return [m.value for m in at.markdown if 'class="rl-card"' in m.value]
+    """Each column's cards, joined (one string per column)."""
+    return ["".join(column) for column in column_cards(at)]
+
+
+def column_cards(at: AppTest) -> list[list[str]]:
+    """The hit cards of each ranker's column, one markdown per card."""
+    out = []
+    for col in at.columns:
+        found = [m.value for m in col.markdown if 'class="rl-card"' in m.value]
+        if found:
+            out.append(found)
+    return out
+
+
+def doc_ids(html: list[str]) -> list[str]:
+    return [re.search(r"· ([^ <]+)#\d+ ", h).group(1) for h in html]
+
+
+def _array(z) -> list[list[float]]:
+    """A plotly array as lists (plotly may send it typed: dtype, base64 bytes, shape)."""
+    if isinstance(z, dict):
+        flat = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
+        shape = [int(x) for x in str(z.get("shape", len(flat))).split(",")]
+        return flat.reshape(shape).tolist()
+    return z
+
+
+def heatmaps(at: AppTest) -> list[list[list[float]]]:
+    """The z values of the overlap heat maps (Jaccard, then RBO)."""
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [_array(c["data"][0]["z"]) for c in charts if c["data"][0]["type"] == "heatmap"]
 
 
 def test_no_corpus_says_where_to_add_one(home):
@@ -76,6 +113,7 @@ def test_columns_side_by_side_escaped_and_highlighted(corpus):
     assert any(c.value.endswith("hits") and "ms" in c.value for c in at.caption)
     html = cards(at)
     assert len(html) == 2
+    assert all(len(column) >= 2 for column in column_cards(at))  # one markdown per card
     bm25 = html[0]
     assert re.search(r'rl-head">#\d+ · [^<]*<mark>bread</mark>', bm25)  # in a title
     assert re.search(r"<div>[^<]*<mark>bread</mark>", bm25)  # in a passage
@@ -164,9 +202,266 @@ def test_document_level_toggle(corpus, home):
     at = run_page()
     at.selectbox(key=state.CORPUS).set_value("longdoc").run()
     at = search(at, "sourdough loaf", ["bm25"])
-    assert len(cards(at)[0].split('class="rl-card"')) - 1 >= 2  # several passages of one doc
+    assert len(column_cards(at)[0]) >= 2  # several passages of one doc
     at.toggle(key=state.SEARCH_DOC_LEVEL).set_value(True).run()
-    assert len(cards(at)[0].split('class="rl-card"')) - 1 == 1
+    assert len(column_cards(at)[0]) == 1
+
+
+@pytest.fixture
+def loaves(home):
+    """One long document (five passages, all about loaves) among six short ones."""
+    models.register_encoder(FakeEncoder(FAKE))
+    records = [{"_id": "long", "title": "Loaf", "text": "sourdough loaf crumb " * 200}]
+    records += [
+        {"_id": f"short{i}", "title": f"Note {i}", "text": f"a sourdough loaf note number {i}"}
+        for i in range(6)
+    ]
+    path = write_jsonl(home.home.parent / "loaves.jsonl", records)
+    c = index.ingest(path, "loaves", ["bm25", FAKE], home)
+    assert c.passages >= c.documents + 4
+    return c
+
+
+def test_document_mode_gives_k_documents_and_compares_documents(loaves):
+    at = run_page()
+    at.number_input(key=state.SEARCH_K).set_value(3)
+    at = search(at, "sourdough loaf crumb", ["bm25", FAKE])
+    passage_mode = column_cards(at)
+    assert all(len(column) == 3 for column in passage_mode)
+    assert len(set(doc_ids(passage_mode[0]))) < 3  # the long document's passages lead
+    at.toggle(key=state.SEARCH_DOC_LEVEL).set_value(True).run()
+    assert not at.exception, at.exception
+    columns = column_cards(at)
+    assert len(columns) == 2
+    for column in columns:  # k documents, each once, not k passages folded into fewer
+        assert len(column) == 3 and len(set(doc_ids(column))) == 3
+    assert any(c.value.endswith("3 documents") for c in at.caption)
+    # overlap and badges compare documents: the same three documents, whatever the passage
+    result = at.session_state[state.SEARCH_RESULT][1]
+    lists = {n: run["q"] for n, run in result.runs.items()}
+    jaccard, rbo = heatmaps(at)[:2]
+    expected = rankers.overlap_matrix(lists, 3, "jaccard", rankers.doc_key)[1]
+    assert np.allclose(jaccard, expected)
+    assert np.allclose(rbo, rankers.overlap_matrix(lists, 3, "rbo", rankers.doc_key)[1])
+    in_b = doc_ids(columns[1])
+    for card, doc in zip(columns[0], doc_ids(columns[0]), strict=True):
+        assert ("B: not in top 3 documents" in card) == (doc not in in_b)
+    assert "long" in in_b and "long" in doc_ids(columns[0])
+
+
+def doc_overlap_app(by_doc: bool) -> None:
+    """Two rankers finding the same documents through different passages."""
+    from components import resources, search_view
+    from ranklens.rankers import Comparison
+    from ranklens.types import Hit
+
+    a = [Hit("q", "bread#0", "bread", 2.0, 1), Hit("q", "rye#1", "rye", 1.0, 2)]
+    b = [Hit("q", "bread#2", "bread", 0.9, 1), Hit("q", "rye#0", "rye", 0.5, 2)]
+    result = Comparison({"A": {"q": a}, "B": {"q": b}}, {"A": 1.0, "B": 2.0}, 3.0)
+    corpus = resources.open_corpus("pagetest")
+    search_view.result_columns(corpus, result, "bread", 2, None, None, by_doc)
+    search_view.overlap_panel(result, 2, by_doc)
+
+
+@pytest.mark.parametrize("by_doc", [True, False])
+def test_overlap_and_badges_by_document(corpus, by_doc):
+    at = AppTest.from_function(doc_overlap_app, args=(by_doc,), default_timeout=30).run()
+    assert not at.exception, at.exception
+    jaccard, rbo = heatmaps(at)
+    html = cards(at)
+    if by_doc:
+        assert jaccard == [[1.0, 1.0], [1.0, 1.0]] and rbo == jaccard
+        assert "B: same" in html[0] and "A: same" in html[1]
+        assert "not in top" not in html[0] + html[1]
+    else:  # by passage the same two documents look like nothing in common
+        assert jaccard == [[1.0, 0.0], [0.0, 1.0]] and rbo == jaccard
+        assert "B: not in top 2" in html[0] and "same" not in html[0]
+
+
+# ---------------------------------------------------------------- inline labels
+
+
+def label_button(at: AppTest, column: str, passage_id: str, grade: int):
+    return at.button(key=grade_key(f"rl_sl_{column}_{passage_id}", grade))
+
+
+def test_inline_label_buttons_store_labels(corpus, home):
+    at = search(run_page(), "green tea", ["bm25", FAKE])  # the text of query q2 of set1
+    assert not [b for b in at.button if b.key and b.key.startswith("rl_sl_")]  # no name yet
+    at.text_input(key="rl_search_name").set_value("  alice ").run()
+    assert at.session_state[state.ANNOTATOR] == "alice"
+    keys = [b.key for b in at.button if b.key and b.key.startswith("rl_sl_")]
+    hits = sum(len(column) for column in column_cards(at))
+    assert len(keys) == 4 * hits and len(set(keys)) == len(keys)  # 4 grades under every hit
+    label_button(at, "A", "tea#0", 2).click().run()
+    assert not at.exception, at.exception
+    labels = JudgmentStore(home.db_url).current_labels("pagetest")
+    assert [
+        (x.annotator, x.query_id, x.passage_id, x.doc_id, x.grade, x.query_set) for x in labels
+    ] == [("alice", "q2", "tea#0", "tea", 2, "set1")]
+    assert label_button(at, "A", "tea#0", 2).label == "✓ 2"  # shown as current...
+    assert label_button(at, "B", "tea#0", 2).label == "✓ 2"  # ...in every column
+    assert label_button(at, "A", "tea#0", 3).label == "3"
+    assert any(c.value == "Saved: 2 · Relevant" for c in at.caption)
+    assert "label 2 (alice)" in column_cards(at)[0][0]
+    label_button(at, "B", "tea#0", 0).click().run()  # a new label replaces it
+    assert JudgmentStore(home.db_url).label_of("pagetest", "alice", "q2", "tea#0").grade == 0
+    at = search(at, "green tea brewed")  # no query id: nothing to label
+    assert not [b for b in at.button if b.key and b.key.startswith("rl_sl_")]
+    assert any("take the query from a query set" in c.value for c in at.caption)
+
+
+def test_inline_labels_of_a_stepped_query_in_document_mode(corpus, home):
+    at = run_page()
+    at.session_state[state.ANNOTATOR] = "bob"
+    at = search(at, "x", ["bm25"])
+    at.selectbox(key=state.QUERY_SET).set_value("set1").run()
+    at.selectbox(key="rl_search_order_pick").set_value("q3: moon tides").run()
+    at.toggle(key=state.SEARCH_DOC_LEVEL).set_value(True).run()
+    first = column_cards(at)[0][0]
+    pid = re.search(r"· ([^ <]+#\d+) ", first).group(1)
+    label_button(at, "A", pid, 3).click().run()
+    assert not at.exception, at.exception
+    (label,) = JudgmentStore(home.db_url).current_labels("pagetest", annotator="bob")
+    assert (label.query_id, label.passage_id, label.grade, label.query_set) == (
+        "q3",
+        pid,
+        3,
+        "set1",
+    )
+
+
+# ---------------------------------------------------------------- query-set upload
+
+
+def upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    at.file_uploader(key="rl_search_upload").set_value((name, content, "text/plain")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_query_set_upload_name_replace_and_bad_file(corpus):
+    at = upload(run_page(), "extra.tsv", b"e1\tapple pie\ne2\trye bread\n")
+    at.button(key="rl_search_up_add").click().run()
+    assert any("Added query set 'extra' (2 queries)" in s.value for s in at.success)
+    assert [q.query_id for q in corpus.query_sets()["extra"]] == ["e1", "e2"]
+    # a bad name is reported as a query set name, and nothing is stored
+    at.text_input(key="rl_search_up_name").set_value("bad name!").run()
+    at.button(key="rl_search_up_add").click().run()
+    assert any("query set name 'bad name!'" in e.value for e in at.error)
+    assert not any("corpus name" in e.value for e in at.error)
+    assert set(corpus.query_sets()) == {"set1", "extra"}
+    # an existing name is replaced only once the box is ticked
+    at.text_input(key="rl_search_up_name").set_value("set1").run()
+    box = at.checkbox(key="rl_search_up_replace:set1")
+    assert "Replace the existing set 'set1'" in box.label
+    at.button(key="rl_search_up_add").click().run()
+    assert any("exists" in e.value for e in at.error)
+    assert len(corpus.query_sets()["set1"]) == 3
+    at.checkbox(key="rl_search_up_replace:set1").check().run()
+    at.button(key="rl_search_up_add").click().run()
+    assert any("Replaced query set 'set1'" in s.value for s in at.success)
+    assert [q.text for q in corpus.query_sets()["set1"]] == ["apple pie", "rye bread"]
+    # a malformed file names its line; the set is left as it was
+    upload(at, "set1.tsv", b"x1\tfine\nbroken line\n")
+    at.checkbox(key="rl_search_up_replace:set1").check().run()
+    at.button(key="rl_search_up_add").click().run()
+    assert any("line 2" in e.value for e in at.error)
+    assert len(corpus.query_sets()["set1"]) == 2
+
+
+def test_query_set_shipped_with_labels_is_not_replaced(home):
+    root = home.home.parent / "beir"
+    (root / "qrels").mkdir(parents=True)
+    write_jsonl(root / "corpus.jsonl", [{"_id": "d1", "text": "alpha"}, {"_id": "d2", "text": "b"}])
+    write_jsonl(root / "queries.jsonl", [{"_id": "q1", "text": "alpha?"}])
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    c = index.ingest(root, "beirc", ["bm25"], home)
+    at = upload(run_page(), "test.tsv", b"n1\tnew query\n")
+    assert not at.checkbox  # nothing to tick: it cannot be replaced
+    assert any("came with the corpus" in c.value for c in at.caption)
+    at.button(key="rl_search_up_add").click().run()
+    assert any("has its relevance labels" in e.value for e in at.error)
+    assert [q.query_id for q in c.query_sets()["test"]] == ["q1"]
+    at.text_input(key="rl_search_up_name").set_value("mine").run()
+    at.button(key="rl_search_up_add").click().run()
+    assert [q.query_id for q in c.query_sets()["mine"]] == ["n1"]
+
+
+# ---------------------------------------------------------------- rankers helpers of the page
+
+
+def test_rank_changes_and_overlap_keyed_by_document():
+    a = [
+        Hit("q", "d1#0", "d1", 3.0, 1),
+        Hit("q", "d2#0", "d2", 2.0, 2),
+        Hit("q", "d3#1", "d3", 1.0, 3),
+    ]
+    b = [
+        Hit("q", "d2#4", "d2", 0.9, 1),
+        Hit("q", "d1#2", "d1", 0.8, 2),
+        Hit("q", "d1#0", "d1", 0.1, 3),
+    ]
+    lists = {"A": a, "B": b}
+    assert rankers.rank_changes(lists)["A"] == {"d1#0": {"B": 3}, "d2#0": {}, "d3#1": {}}
+    by_doc = rankers.rank_changes(lists, rankers.doc_key)
+    assert by_doc["A"] == {"d1": {"B": 2}, "d2": {"B": 1}, "d3": {}}  # best rank of d1 in B
+    assert by_doc["B"] == {"d2": {"A": 2}, "d1": {"A": 1}}
+    assert rankers.ids_of(b, key=rankers.doc_key) == ["d2", "d1"]  # once, first
+    _, m = rankers.overlap_matrix(lists, 3, "jaccard", rankers.doc_key)
+    assert m[0, 1] == pytest.approx(2 / 3)  # {d1,d2,d3} vs {d2,d1}
+    _, m = rankers.overlap_matrix(lists, 3, "jaccard")
+    assert m[0, 1] == pytest.approx(1 / 5)  # only d1#0 shared among 5 passages
+    order = rankers.disagreement_by_query(
+        {"q": a[:2]}, {"q": b[:2][::-1]}, 2, "rbo", rankers.doc_key
+    )
+    assert order == [("q", pytest.approx(0.0))]
+
+
+class _Collection:
+    def __init__(self, cid: str, n: int, calls: list[str]) -> None:
+        self.id, self.n, self.calls = cid, n, calls
+
+    def count(self) -> int:
+        return self.n
+
+    def get(self, include, limit, offset):
+        self.calls.append(self.id)
+        ids = [f"{self.id}-{i}" for i in range(offset, min(self.n, offset + limit))]
+        return {"ids": ids, "embeddings": [[float(i + 1), 1.0] for i in range(len(ids))]}
+
+
+class _Corpus:
+    def __init__(self, tmp_path, calls: list[str]) -> None:
+        self.settings = type("S", (), {"chroma_dir": tmp_path, "chroma_host": None})()
+        self.calls, self.sizes = calls, {}
+
+    def collection(self, model: str) -> _Collection:
+        return _Collection(model, self.sizes.get(model, 3), self.calls)
+
+
+def test_exact_search_vectors_are_a_small_lru(tmp_path, monkeypatch):
+    monkeypatch.setattr(rankers, "_vectors_cache", OrderedDict())
+    calls: list[str] = []
+    c = _Corpus(tmp_path, calls)
+    size = rankers.VECTORS_CACHE_SIZE
+    names = [f"m{i}" for i in range(size + 2)]
+    for name in names[:size]:
+        ids, matrix = rankers.stored_vectors(c, name)
+        assert ids == [f"{name}-{i}" for i in range(3)]
+        assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0)
+    rankers.stored_vectors(c, names[0])  # a hit: m0 becomes the most recently used
+    assert calls == names[:size]
+    rankers.stored_vectors(c, names[size])  # evicts the least recently used: m1, not m0
+    assert len(rankers._vectors_cache) == size
+    held = {key[2] for key in rankers._vectors_cache}
+    assert held == {names[0], *names[2 : size + 1]}
+    rankers.stored_vectors(c, names[0])
+    rankers.stored_vectors(c, names[1])  # read again
+    assert calls == names[: size + 1] + [names[1]]
+    c.sizes[names[1]] = 5  # a collection that changed is read again, its old vectors dropped
+    assert len(rankers.stored_vectors(c, names[1])[0]) == 5
+    assert [key[2] for key in rankers._vectors_cache].count(names[1]) == 1
 
 
 def test_highlight_escapes_first_then_marks_stems():

@@ -1,4 +1,5 @@
-"""The Search page in a real browser: type a query, see one column per ranker and marked terms."""
+"""The Search page in a real browser: type a query, see one column per ranker and marked terms;
+say who you are and label a hit with the grade buttons under it."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import os
 
 import pytest
 
+from components.label_widgets import grade_key
 from ranklens import index
 from ranklens.config import Settings
+from ranklens.judgments import JudgmentStore
+from ranklens.types import Query
 
 from ..conftest import write_jsonl
 
@@ -27,7 +31,8 @@ def test_search_columns_and_highlight(start_app, browser_page, tmp_path):
     path = write_jsonl(
         tmp_path / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
     )
-    index.ingest(path, "bakery", ["bm25", "all-MiniLM-L6-v2"], settings)
+    corpus = index.ingest(path, "bakery", ["bm25", "all-MiniLM-L6-v2"], settings)
+    corpus.add_query_set("asks", [Query("q1", "sourdough bread"), Query("q2", "tea")])
     app = start_app({"RANKLENS_DEMO": "0"})
     page = browser_page
     page.goto(app.url)
@@ -49,3 +54,31 @@ def test_search_columns_and_highlight(start_app, browser_page, tmp_path):
     page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
     if os.environ.get("RANKLENS_SHOTS"):
         page.screenshot(path=os.environ["RANKLENS_SHOTS"] + "/search.png")
+    # the query is q1 of a query set: say who you are, and every hit gets grade buttons
+    name = page.get_by_role("textbox", name="Your name (to label)")
+    name.fill("dana")
+    name.press("Enter")
+    bread = page.locator(f".st-key-{grade_key('rl_sl_A_bread#0', 2)} button").first
+    bread.wait_for()
+    page.wait_for_function(  # one row of buttons under every card
+        """() => document.querySelectorAll('[class*="st-key-rl_sl_"][class*="_row"]').length
+        === document.querySelectorAll('.rl-card').length"""
+    )
+    page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')")  # run done
+    bread.click()
+    chosen = page.locator(f".st-key-{grade_key('rl_sl_C_bread#0', 2)} button", has_text="✓")
+    chosen.first.wait_for()  # the label is current in every column (Streamlit draws a twin)
+    page.get_by_text("Saved: 2 · Relevant").wait_for()
+    page.locator(".rl-card .rl-label", has_text="label 2 (dana)").first.wait_for()
+    (label,) = JudgmentStore(settings.db_url).current_labels("bakery")
+    assert (label.annotator, label.query_id, label.passage_id, label.grade) == (
+        "dana",
+        "q1",
+        "bread#0",
+        2,
+    )
+    assert label.query_set == "asks"
+    page.mouse.move(5, 5)  # off the button: show its colours, not the hover state
+    page.screenshot(path=str(tmp_path / "search_labels.png"), full_page=True)
+    if os.environ.get("RANKLENS_SHOTS"):
+        page.screenshot(path=os.environ["RANKLENS_SHOTS"] + "/search_labels.png")
