@@ -24,7 +24,7 @@ from ranklens.highlight import escape, highlight
 from ranklens.index import Corpus
 from ranklens.judgments import CurrentLabel
 from ranklens.rankers import Comparison, HitKey
-from ranklens.types import Hit, Query, doc_level
+from ranklens.types import Hit, Query
 
 MAX_RANKERS = 6
 MAX_K_PAGE = 100
@@ -372,7 +372,7 @@ def compare_runs(
     corpus: Corpus, chosen: Sequence[rankers.Ranker], queries: Sequence[Query], k: int, by_doc: bool
 ) -> Comparison:
     """rankers.compare at depth k; by document: ranked as deep as rankers.rank_documents starts
-    (rankers.document_depth), then each document's best passage (doc_level), k at most.
+    (rankers.document_depth), then each document's best passage, k at most (documents_of).
 
     A query may still have fewer than k documents when many passages of few documents lead
     (rank_documents would rank deeper again; the page keeps one ranking per ranker and its
@@ -382,12 +382,8 @@ def compare_runs(
         return rankers.compare(chosen, queries, k)
     depth = rankers.document_depth(k, corpus.passages / max(1, corpus.documents))
     result = rankers.compare(chosen, queries, depth)
-    return Comparison(
-        {n: rankers.truncate(doc_level(run), k) for n, run in result.runs.items()},
-        result.latency_ms,
-        result.wall_ms,
-        result.own_ms,
-    )
+    docs = rankers.documents_of(result.runs, k)
+    return Comparison(docs, result.latency_ms, result.wall_ms, result.own_ms)
 
 
 def _badges(
