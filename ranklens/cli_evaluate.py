@@ -156,11 +156,21 @@ def resolve_labels(
 
 
 def rank_all(
-    corpus: index.Corpus, specs: Sequence[str], queries: Sequence[Query], k: int
+    corpus: index.Corpus,
+    specs: Sequence[str],
+    queries: Sequence[Query],
+    k: int,
+    level: str = "passage",
 ) -> dict[str, Run]:
-    """Every ranker's run over the queries (inputs shared by several rankers run once)."""
+    """Every ranker's run over the queries (inputs shared by several rankers run once).
+
+    At level "doc", k documents per query (passages are ranked deeper to find them).
+    """
     k = rankers.check_k(k)
     chosen = rankers.make_rankers(list(specs), corpus)
+    if level == "doc":
+        ratio = corpus.passages / max(1, corpus.documents)
+        return rankers.compare_documents(chosen, list(queries), k, ratio)
     return rankers.compare(chosen, list(queries), k).runs
 
 
@@ -225,7 +235,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not specs_rankers:
         raise RankLensError(f"corpus {corpus.name!r} has no complete index to rank with")
     labelled = {q.query_id for q in labels.qrels}
-    runs = rank_all(corpus, specs_rankers, [q for q in queries if q.query_id in labelled], args.k)
+    labelled_queries = [q for q in queries if q.query_id in labelled]
+    runs = rank_all(corpus, specs_rankers, labelled_queries, args.k, level)
     per_query = ev.evaluate_runs(runs, labels.qrels, specs, level, args.condensed)
     try:
         if args.runs_dir:

@@ -99,10 +99,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         out_dir = Path(args.out).expanduser()
         if out_dir.exists() and not out_dir.is_dir():
             raise RankLensError(f"{out_dir} exists and is not a folder")
-        result = rankers.compare(chosen, queries, args.k)
         level = "doc" if args.level in ("doc", "document") else "passage"
-        written = write_run_files(result.runs, out_dir, level)
-        for target, (name, run) in zip(written, result.runs.items(), strict=True):
+        if level == "doc":  # rank passages deeper, so that k documents remain
+            ratio = corpus.passages / max(1, corpus.documents)
+            result = rankers.compare(chosen, queries, rankers.document_depth(args.k, ratio))
+            runs = rankers.documents_of(result.runs, args.k)
+        else:
+            result = rankers.compare(chosen, queries, args.k)
+            runs = result.runs
+        written = write_run_files(runs, out_dir, level)
+        for target, (name, run) in zip(written, runs.items(), strict=True):
             per_query = result.latency_ms[name] / max(1, len(queries))
             print(f"{target}\t{name}\t{len(run)} queries\t{per_query:.1f} ms/query")
     except RankLensError as exc:

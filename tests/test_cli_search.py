@@ -166,3 +166,18 @@ def test_module_entry_point_has_no_traceback(home):
         proc.stderr.strip().splitlines() == [proc.stderr.strip()]
         and "unknown ranker 'unknown-model'" in proc.stderr
     )
+
+
+def test_document_level_run_files_hold_k_documents(home, capsys, tmp_path):
+    """bread has two passages: ranking 3 passages would leave 2 documents; we write 3."""
+    out_dir = tmp_path / "docruns"
+    code, _, err = cli(
+        capsys,
+        *("run", "--corpus", "tiny", "--queries", "test", "--rankers", FAKE),
+        *("--k", "3", "--out", str(out_dir), "--level", "doc"),
+    )
+    assert code == 0, err
+    run = read_run(out_dir / run_file_name(FAKE))
+    for hits in run.values():
+        docs = [h.doc_id for h in hits]
+        assert len(docs) == 3 and len(set(docs)) == 3
