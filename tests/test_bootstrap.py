@@ -1,0 +1,42 @@
+"""First start through app.py (AppTest): the demo is indexed once per home, with its queries."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from ranklens import index
+from ranklens.config import DEMO_CORPUS, DEMO_DIR
+
+from .conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_first_start_indexes_the_demo_once(home, monkeypatch):
+    monkeypatch.setenv("RANKLENS_DEMO_MODELS", "bm25")
+    monkeypatch.delenv("RANKLENS_DEMO", raising=False)
+    at = run_app()
+    assert [s.label for s in at.get("status")] == ["Demo corpus ready"]
+    settings = index.get_settings()
+    corpus = index.open_corpus(DEMO_CORPUS, settings)
+    assert corpus.status == "ready" and corpus.models() == ["bm25"]
+    assert len(corpus.query_sets()["demo"]) >= 25
+    # deleted by the user: a later start does not bring it back
+    index.delete_corpus(DEMO_CORPUS, settings)
+    run_app()
+    assert DEMO_CORPUS not in [c["name"] for c in index.list_corpora(settings)]
+
+
+def test_demo_indexed_from_the_cli_gets_its_queries(home, monkeypatch):
+    monkeypatch.delenv("RANKLENS_DEMO", raising=False)
+    index.ingest(DEMO_DIR / "corpus.jsonl", DEMO_CORPUS, ["bm25"], home)
+    at = run_app()
+    assert not at.get("status")  # nothing indexed
+    assert "demo" in index.open_corpus(DEMO_CORPUS, home).query_sets()
