@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,16 @@ class FakeEncoder:
     def encode_documents(self, texts):
         self.documents_encoded += len(texts)
         return np.stack([self._vec(t) for t in texts]).astype(np.float32)
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """AppTest runs a script as __main__ and leaves it in sys.modules; a process spawned later
+    would then re-run that script (app.py: indexing the demo) before its own work. Put it back."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture
