@@ -523,19 +523,8 @@ def _index_dense(corpus: Corpus, model: str, progress: ProgressFn | None) -> Non
     corpus._update_manifest(complete)
 
 
-def _bm25_tokenize(texts: list[str], params: BM25Settings):
-    import bm25s
-
-    stemmer = None
-    if params.stemmer:
-        import Stemmer
-
-        stemmer = Stemmer.Stemmer(params.stemmer)
-    return bm25s.tokenize(texts, stopwords=params.stopwords, stemmer=stemmer, show_progress=False)
-
-
-def bm25_query_tokens(queries: list[str], params: BM25Settings) -> list[list[str]]:
-    """Queries tokenised as the BM25 index was (strings, mapped to ids by the retriever)."""
+def _bm25_tokenize(texts: list[str], params: BM25Settings, return_ids: bool = True):
+    """Texts tokenised with the index's stopwords and stemmer (ids for indexing, or strings)."""
     import bm25s
 
     stemmer = None
@@ -544,8 +533,17 @@ def bm25_query_tokens(queries: list[str], params: BM25Settings) -> list[list[str
 
         stemmer = Stemmer.Stemmer(params.stemmer)
     return bm25s.tokenize(
-        queries, stopwords=params.stopwords, stemmer=stemmer, return_ids=False, show_progress=False
+        texts,
+        stopwords=params.stopwords,
+        stemmer=stemmer,
+        return_ids=return_ids,
+        show_progress=False,
     )
+
+
+def bm25_query_tokens(queries: list[str], params: BM25Settings) -> list[list[str]]:
+    """Queries tokenised as the BM25 index was (strings, mapped to ids by the retriever)."""
+    return _bm25_tokenize(queries, params, return_ids=False)
 
 
 def _index_bm25(corpus: Corpus, params: BM25Settings, progress: ProgressFn | None) -> None:
