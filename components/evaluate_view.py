@@ -864,7 +864,7 @@ def page() -> None:
         no_labels_message(setup)
         return
     if setup.level == "passage":
-        from ranklens.cli_evaluate import passage_level_notes
+        from ranklens.cli.evaluate import passage_level_notes
 
         for note in passage_level_notes(qrels):
             st.warning(note + ".", icon="⚠️")

@@ -5,7 +5,6 @@ Oracles are computed by hand (in the comments) or published (Krippendorff 2011).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
 from pathlib import Path
@@ -13,13 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ranklens import cli_judgments
 from ranklens.agreement import (
     agreement_report,
     cohen_kappa,
     disagreements,
     krippendorff_alpha,
 )
+from ranklens.cli import judgments as cli_judgments
+from ranklens.cli import main as cli_main
 from ranklens.config import get_settings
 from ranklens.errors import InputError, NotFoundError
 from ranklens.formats import read_qrels
@@ -572,11 +572,7 @@ def _fake_open(name, settings):
 
 
 def _cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="ranklens")
-    sub = parser.add_subparsers()
-    cli_judgments.add_commands(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return cli_main(argv)  # the real entry point: errors are printed once, by main()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """`python -m ranklens judgments ...`: import, export, agreement and scale of relevance labels.
 
-Each handler returns an exit code (0 ok, 2 error) and reports errors as one line on stderr.
+Each handler returns an exit code; errors are raised and printed once, by ranklens.cli.main.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import json
 import sys
 from collections.abc import Callable
 
-from .config import Settings, get_settings
-from .errors import RankLensError
-from .formats import QRELS_FORMATS
-from .judgments import (
+from ..config import Settings, get_settings
+from ..errors import RankLensError
+from ..formats import QRELS_FORMATS
+from ..judgments import (
     DEFAULT_IMPORT_ANNOTATOR,
     EXPORT_FORMATS,
     LEVELS,
@@ -28,34 +28,13 @@ ERROR = 2
 
 def _open_corpus(name: str, settings: Settings):  # -> ranklens.index.Corpus
     """The corpus (imported lazily: the index pulls in Chroma, which the other commands skip)."""
-    from .index import open_corpus
+    from ..index import open_corpus
 
     return open_corpus(name, settings)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return getattr(args, "settings", None) or get_settings()
-
-
-def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Run a handler; any failure becomes one line on stderr and exit code 2, never a traceback."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except RankLensError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-        except OSError as exc:
-            where = f" {exc.filename}" if exc.filename else ""
-            print(f"error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
-        except Exception as exc:  # the database, or a bug: still one line, with its type
-            message = " ".join(str(exc).split())[:500]
-            print(f"error: {type(exc).__name__}: {message}", file=sys.stderr)
-        return ERROR
-
-    run.__name__ = handler.__name__
-    run.__doc__ = handler.__doc__
-    return run
 
 
 def _query_ids(store: JudgmentStore, corpus: str, query_set: str | None, settings: Settings):
@@ -219,7 +198,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="keep labels of document ids the corpus does not have (and list them)",
     )
     p.add_argument("--json", action="store_true", help="print the import report as JSON")
-    p.set_defaults(func=_guarded(cmd_import))
+    p.set_defaults(func=(cmd_import))
 
     p = sub.add_parser(
         "export",
@@ -238,16 +217,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "rounded half up)",
     )
     p.add_argument("--query-set", default=None, help="only this query set's queries")
-    p.set_defaults(func=_guarded(cmd_export))
+    p.set_defaults(func=(cmd_export))
 
     p = sub.add_parser("agreement", help="Cohen's kappa per pair and Krippendorff's alpha")
     p.add_argument("--corpus", required=True)
     p.add_argument("--query-set", default=None, help="only this query set's queries")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_guarded(cmd_agreement))
+    p.set_defaults(func=(cmd_agreement))
 
     p = sub.add_parser("scale", help="show or set a corpus's grading scale")
     p.add_argument("--corpus", required=True)
     p.add_argument("--grades", type=int, default=None, help="set a scale of N grades, 0..N-1")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_guarded(cmd_scale))
+    p.set_defaults(func=(cmd_scale))

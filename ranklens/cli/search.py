@@ -1,41 +1,32 @@
 """CLI commands `search` (one query, rankers side by side) and `run` (TREC run files per ranker).
 
-Bad input (empty query, unknown ranker, model not indexed, k out of range) is one line on
-stderr and exit code 2, never a traceback.
+Bad input (empty query, unknown ranker, model not indexed, k out of range) raises a
+RankLensError, which ranklens.cli.main prints as one line with exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from . import index, rankers
-from .config import get_settings
-from .errors import InputError, RankLensError
-from .formats import read_queries, write_run_files
-from .types import Query
-
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
+from .. import index, rankers
+from ..config import get_settings
+from ..errors import InputError, RankLensError
+from ..formats import read_queries, write_run_files
+from ..types import Query
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    try:
-        text = (args.query or "").strip()
-        if not text:
-            raise RankLensError("the query is empty: give --query TEXT")
-        rankers.check_k(args.k)
-        corpus = index.open_corpus(args.corpus, get_settings())
-        chosen = rankers.make_rankers(args.rankers, corpus)
-        result = rankers.compare(chosen, [Query("q", text)], args.k)
-        hits = [h for run in result.runs.values() for h in run.get("q", [])]
-        passages = corpus.get_passages(sorted({h.passage_id for h in hits}))
-    except RankLensError as exc:
-        return _fail(str(exc))
+    text = (args.query or "").strip()
+    if not text:
+        raise RankLensError("the query is empty: give --query TEXT")
+    rankers.check_k(args.k)
+    corpus = index.open_corpus(args.corpus, get_settings())
+    chosen = rankers.make_rankers(args.rankers, corpus)
+    result = rankers.compare(chosen, [Query("q", text)], args.k)
+    hits = [h for run in result.runs.values() for h in run.get("q", [])]
+    passages = corpus.get_passages(sorted({h.passage_id for h in hits}))
     out = {
         "corpus": corpus.name,
         "query": text,
@@ -91,30 +82,28 @@ def _load_queries(spec: str, corpus: index.Corpus) -> list[Query]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    rankers.check_k(args.k)
+    corpus = index.open_corpus(args.corpus, get_settings())
+    queries = _load_queries(args.queries, corpus)
+    chosen = rankers.make_rankers(args.rankers, corpus)
+    out_dir = Path(args.out).expanduser()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RankLensError(f"{out_dir} exists and is not a folder")
+    level = "doc" if args.level in ("doc", "document") else "passage"
+    if level == "doc":  # rank passages deeper, so that k documents remain
+        ratio = corpus.passages / max(1, corpus.documents)
+        result = rankers.compare(chosen, queries, rankers.document_depth(args.k, ratio))
+        runs = rankers.documents_of(result.runs, args.k)
+    else:
+        result = rankers.compare(chosen, queries, args.k)
+        runs = result.runs
     try:
-        rankers.check_k(args.k)
-        corpus = index.open_corpus(args.corpus, get_settings())
-        queries = _load_queries(args.queries, corpus)
-        chosen = rankers.make_rankers(args.rankers, corpus)
-        out_dir = Path(args.out).expanduser()
-        if out_dir.exists() and not out_dir.is_dir():
-            raise RankLensError(f"{out_dir} exists and is not a folder")
-        level = "doc" if args.level in ("doc", "document") else "passage"
-        if level == "doc":  # rank passages deeper, so that k documents remain
-            ratio = corpus.passages / max(1, corpus.documents)
-            result = rankers.compare(chosen, queries, rankers.document_depth(args.k, ratio))
-            runs = rankers.documents_of(result.runs, args.k)
-        else:
-            result = rankers.compare(chosen, queries, args.k)
-            runs = result.runs
         written = write_run_files(runs, out_dir, level)
-        for target, (name, run) in zip(written, runs.items(), strict=True):
-            per_query = result.latency_ms[name] / max(1, len(queries))
-            print(f"{target}\t{name}\t{len(run)} queries\t{per_query:.1f} ms/query")
-    except RankLensError as exc:
-        return _fail(str(exc))
     except OSError as exc:
-        return _fail(f"cannot write run files: {exc}")
+        raise RankLensError(f"cannot write run files in {out_dir}: {exc}") from None
+    for target, (name, run) in zip(written, runs.items(), strict=True):
+        per_query = result.latency_ms[name] / max(1, len(queries))
+        print(f"{target}\t{name}\t{len(run)} queries\t{per_query:.1f} ms/query")
     return 0
 
 

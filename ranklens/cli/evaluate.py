@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import evaluate as ev
-from . import index, rankers
-from .config import Settings, get_settings
-from .errors import InputError, RankLensError
-from .formats import read_qrels, read_queries, write_run_files
-from .types import Qrel, Query, Run, doc_of
+from .. import evaluate as ev
+from .. import index, rankers
+from ..config import Settings, get_settings
+from ..errors import InputError, RankLensError
+from ..formats import read_qrels, read_queries, write_run_files
+from ..types import Qrel, Query, Run, doc_of
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "AP", "RR")
 LABEL_SOURCES = ("auto", "shipped", "store")
@@ -74,7 +74,7 @@ def store_qrels(
     settings: Settings | None = None,
 ) -> list[Qrel]:
     """Final qrels from the judgment store (by `rule`) for these queries; [] when it has none."""
-    from .judgments import JudgmentStore
+    from ..judgments import JudgmentStore
 
     settings = settings or get_settings()
     with JudgmentStore(settings.db_url) as store:
@@ -183,7 +183,7 @@ def _write_report(
     query_set: str,
     level: str,
 ) -> None:
-    from . import report
+    from .. import report
 
     measures = list(dict.fromkeys(per_query["measure"]))
     significance = {}
