@@ -30,7 +30,11 @@ from .errors import InputError, NotFoundError, RankLensError
 from .formats import Fields, open_source, read_queries, unique_docs, write_queries
 from .types import Passage, Qrel, Query
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+# One rule for corpus and query-set names that every store accepts: a folder and file name on any
+# file system, a part of a Chroma collection name (which refuses "..", and must start and end with
+# a letter or digit), a value in SQL. ASCII only, so no look-alike or invisible characters.
+NAME_MAX = 63
+NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.))*", re.ASCII)
 MANIFEST = "manifest.json"
 COMPLETE, INDEXING = "complete", "indexing"
 ADD_BATCH = 256
@@ -76,11 +80,26 @@ ProgressFn = Callable[[Progress], None]
 # ---------------------------------------------------------------- helpers
 
 
-def check_name(name: str) -> str:
-    if not NAME_RE.match(name or ""):
+def is_valid_name(name: object) -> bool:
+    """Whether check_name accepts the name."""
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= NAME_MAX
+        and NAME_RE.fullmatch(name) is not None
+        and name[-1].isalnum()
+    )
+
+
+def check_name(name: str, what: str = "corpus name") -> str:
+    """The name if every store accepts it, else a RankLensError saying the rule; nothing is written.
+
+    1-63 ASCII letters, digits, '.', '_' or '-', starting and ending with a letter or digit,
+    never two dots in a row (so never '..', never a path, never hidden).
+    """
+    if not is_valid_name(name):
         raise RankLensError(
-            f"invalid corpus name {name!r}: use 1-63 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
+            f"invalid {what} {name!r}: use 1-{NAME_MAX} ASCII letters, digits, '.', '_' or '-', "
+            "starting and ending with a letter or digit, with no '..'"
         )
     return name
 
@@ -216,7 +235,7 @@ class Corpus:
     """A stored corpus: its manifest, passages, query sets, labels that came with it, indexes."""
 
     def __init__(self, name: str, settings: Settings) -> None:
-        self.name = name
+        self.name = check_name(name)
         self.settings = settings
         self.dir = settings.corpora_dir / name
         if not (self.dir / MANIFEST).exists():
@@ -339,7 +358,7 @@ class Corpus:
 
     def add_query_set(self, name: str, queries: Sequence[Query]) -> None:
         """Store (or replace) a query set of this corpus."""
-        check_name(name)
+        check_name(name, "query set name")
         if not queries:
             raise InputError(None, f"query set {name!r} is empty")
         qdir = self.dir / "queries"
@@ -393,7 +412,8 @@ def list_corpora(settings: Settings | None = None) -> list[dict]:
     out = []
     if settings.corpora_dir.is_dir():
         for d in sorted(settings.corpora_dir.iterdir()):
-            if d.is_dir() and not d.name.startswith(".") and (d / MANIFEST).exists():
+            # a staging or trash folder, or one made by hand under a name no store accepts
+            if d.is_dir() and is_valid_name(d.name) and (d / MANIFEST).exists():
                 out.append(Corpus(d.name, settings).summary())
     return out
 
@@ -665,6 +685,7 @@ def ingest(
 def delete_corpus(name: str, settings: Settings | None = None) -> None:
     """Remove a corpus: its folder, its Chroma collections."""
     settings = settings or get_settings()
+    check_name(name)
     store = open_corpus(name, settings)
     with _corpus_lock(settings, name):
         collections = [i["collection"] for i in store.indexes().values() if "collection" in i]

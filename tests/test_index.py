@@ -141,6 +141,67 @@ def test_names_and_models_validated(home, small_jsonl):
         index.ingest(None, "nothing", ["bm25"], home)
 
 
+REFUSED_NAMES = [
+    "a..b",  # Chroma refuses '..' in a collection name
+    "../../x",  # a path out of RANKLENS_HOME
+    "..",
+    "a/b",
+    "",
+    "x" * 64,  # too long
+    "my corpus",  # white space
+    " abc",
+    "abc\n",  # a trailing newline ($ in a regex would let it through)
+    ".hidden",  # leading dot: a staging folder's shape
+    "-rf",  # leading dash: an option to a command
+    "abc.",  # trailing dot
+    "abc-",
+    "ａｂｃ",  # full-width letters
+    "pаypal",  # a Cyrillic a
+    "ab\u200bc",  # zero-width space
+    "abc\u202e",  # right-to-left override
+    "café",
+    "nul\x00",
+]
+
+
+@pytest.mark.parametrize("bad", REFUSED_NAMES)
+def test_refused_names_write_nothing(home, small_jsonl, fake_encoder, bad):
+    for call in (
+        lambda: index.ingest(small_jsonl, bad, ["bm25", "fake-encoder"], home),
+        lambda: index.ingest(None, bad, ["bm25"], home),
+        lambda: index.open_corpus(bad, home),
+        lambda: index.delete_corpus(bad, home),
+    ):
+        with pytest.raises(RankLensError, match="invalid corpus name") as err:
+            call()
+        assert not isinstance(err.value, NotFoundError)
+    assert not home.home.exists()  # nothing written: no folder, no lock, no Chroma
+    assert not (home.home.parent / "x").exists()
+
+
+def test_refused_query_set_name_and_folders_no_store_accepts_are_not_listed(home, small_jsonl):
+    from ranklens.types import Query
+
+    c = index.ingest(small_jsonl, "named", ["bm25"], home)
+    for bad in ("a..b", "../q", ".q", "q q"):
+        with pytest.raises(RankLensError, match="invalid query set name"):
+            c.add_query_set(bad, [Query("1", "tea")])
+    assert c.query_sets() == {}
+    # a folder made by hand under a name no store accepts is neither listed nor opened
+    import shutil
+
+    shutil.copytree(c.dir, home.corpora_dir / "a..b")
+    assert [r["name"] for r in index.list_corpora(home)] == ["named"]
+
+
+@pytest.mark.parametrize("good", ["a", "A1", "demo.v2", "my_corpus-2", "x" * 63, "1.2.3.4"])
+def test_accepted_names_work_in_every_store(home, tmp_path, fake_encoder, good):
+    path = write_jsonl(tmp_path / "c.jsonl", [{"_id": "d", "text": "green tea"}])
+    c = index.ingest(path, good, ["bm25", "fake-encoder"], home)
+    assert c.status == "ready" and c.collection("fake-encoder").count() == 1
+    index.delete_corpus(good, home)
+
+
 def test_cli_ingest_corpora_delete(home, small_jsonl, tmp_path, capsys):
     from ranklens.cli import main
 
