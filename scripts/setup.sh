@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv in the repository root and install the pinned requirements (idempotent).
-# Usage: scripts/setup.sh [--dev]   (--dev adds the test tools and Debian chromium)
+# Usage: scripts/setup.sh [--dev]   (--dev adds the test tools, Debian chromium and postgresql)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -14,12 +14,20 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$want"
   touch "$stamp"
 fi
-if [ "${1:-}" = "--dev" ] && ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "Installing Debian chromium for the browser tests…"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "chromium is missing: run 'sudo apt-get install chromium' for the browser tests" >&2
-    exit 1
+# Debian packages the tests need: chromium (browser tests), postgresql (the store tests run
+# against a throwaway PostgreSQL cluster too; without it they skip and say so).
+if [ "${1:-}" = "--dev" ]; then
+  missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  { command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; } \
+    || missing+=(postgresql)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "Installing Debian ${missing[*]} for the tests…"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+      echo "missing Debian packages: run 'sudo apt-get install ${missing[*]}' for the tests" >&2
+      [[ " ${missing[*]} " == *" chromium "* ]] && exit 1  # PostgreSQL tests skip, saying why
+    fi
   fi
 fi

@@ -95,3 +95,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- judgment stores: SQLite, PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL cluster per test session (see tests/pg.py); skips with the reason
+    when PostgreSQL cannot start here."""
+    from .pg import PgCluster, PgUnavailable
+
+    try:
+        cluster = PgCluster().start()
+    except PgUnavailable as exc:
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.cleanup()  # pg_ctl -m immediate stop, then the folder goes
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """A judgment-store URL for an empty store: an SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'judgments.sqlite3'}"
+    return request.getfixturevalue("pg_cluster").create_database()
