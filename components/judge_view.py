@@ -26,15 +26,15 @@ from ranklens.chunking import index_text
 from ranklens.errors import InputError, RankLensError
 from ranklens.formats import QRELS_FORMATS, read_qrels
 from ranklens.highlight import escape, highlight
-from ranklens.judgments import (
+from ranklens.judging import (
     DEFAULT_IMPORT_ANNOTATOR,
     RULES,
     ImportReport,
+    JudgingProgress,
     JudgingSession,
     JudgmentStore,
     PoolInfo,
     PoolItem,
-    Progress,
     Scale,
 )
 from ranklens.types import Query
@@ -166,30 +166,16 @@ def identity() -> str | None:
 
 
 def choose_query_set(store: JudgmentStore, corpus: index.Corpus) -> tuple[str | None, list[Query]]:
-    """The corpus's query sets and the store's; returns the chosen name and its queries."""
+    """The corpus's query sets (their one owner); returns the chosen name and its queries."""
     shipped = corpus.query_sets()
-    names = sorted(set(shipped) | set(store.query_sets(corpus.name)))
+    names = sorted(shipped)
     if not names:
         st.selectbox("Query set", ["(none)"], disabled=True, key=f"{state.QUERY_SET}_none")
         return None, []
     if st.session_state.get(state.QUERY_SET) not in names:
         st.session_state[state.QUERY_SET] = names[0]
     name = st.selectbox("Query set", names, key=state.QUERY_SET)
-    queries = shipped.get(name) or store.query_set(corpus.name, name).queries
-    return name, list(queries)
-
-
-def sync_query_set(
-    store: JudgmentStore,
-    corpus: index.Corpus,
-    name: str,
-    queries: Sequence[Query],
-    **settings: object,
-) -> None:
-    """Store the query set's settings, with the corpus's queries when it has them (the judging
-    session reads query texts from the store)."""
-    shipped = corpus.query_sets().get(name)
-    store.set_query_set(corpus.name, name, shipped or None, **settings)  # type: ignore[arg-type]
+    return name, list(shipped[name])
 
 
 # ---------------------------------------------------------------- pools
@@ -225,7 +211,6 @@ def build_pool(
         bar.progress(i / len(specs), text=f"Ranking {len(queries)} queries with {spec}…")
         runs[spec] = ranker_for(corpus, spec).rank(list(queries), depth)
     bar.progress(1.0, text="Storing the pool…")
-    sync_query_set(store, corpus, query_set, queries)
     pool = store.create_pool(corpus.name, query_set, runs, depth, [q.query_id for q in queries])
     bar.empty()
     return pool
@@ -303,7 +288,7 @@ def guidelines_section(
     store: JudgmentStore, corpus: index.Corpus, query_set: str, queries: Sequence[Query]
 ) -> None:
     st.subheader("Guidelines and annotators")
-    info = store.query_set(corpus.name, query_set)
+    info = store.judging_settings(corpus.name, query_set)
     suffix = f":{corpus.name}:{query_set}"
     with st.form(f"{state.JUDGE_GUIDELINES}_form{suffix}", border=False):
         text = st.text_area(
@@ -323,8 +308,8 @@ def guidelines_section(
         )
         if st.form_submit_button("Save guidelines and annotators"):
             try:
-                sync_query_set(
-                    store, corpus, query_set, queries, guidelines=text, annotators_per_passage=per
+                store.set_judging_settings(
+                    corpus.name, query_set, guidelines=text, annotators_per_passage=per
                 )
             except RankLensError as exc:
                 st.error(str(exc))
@@ -382,8 +367,7 @@ def make_suggestions(
     thresholds: Sequence[float],
 ) -> list[int]:
     """Score every pool passage with the cross-encoder and store the graded suggestions."""
-    info = store.query_set(corpus.name, pool.query_set)
-    texts = {q.query_id: q.text for q in info.queries}
+    texts = {q.query_id: q.text for q in corpus.query_sets().get(pool.query_set, [])}
     scorer = resources.reranker(model)
     passages = corpus.get_passages(sorted({it.passage_id for it in pool.items}))
     by_query: dict[str, list[PoolItem]] = {}
@@ -613,7 +597,7 @@ def passage_html(query: str, query_id: str, title: str, text: str) -> str:
     )
 
 
-def _progress_text(p: Progress, what: str) -> str:
+def _progress_text(p: JudgingProgress, what: str) -> str:
     done = p.total - p.remaining
     return f"{what}: {done} of {p.total} passages done · {p.judged} judged by you"
 
@@ -816,7 +800,9 @@ def judge_tab(
         "Pool", list(by_id), format_func=lambda i: pool_label(by_id[i]), key=state.JUDGE_POOL
     )
     try:
-        session = store.start_session(pool_id, annotator)
+        session = store.start_session(
+            pool_id, annotator, queries=corpus.query_sets().get(query_set, [])
+        )
     except RankLensError as exc:
         st.error(str(exc))
         return
@@ -909,7 +895,7 @@ def adjudication(
     d = units[pick]
     texts = {q.query_id: q.text for qs in corpus.query_sets().values() for q in qs}
     if query_set:
-        texts.update({q.query_id: q.text for q in store.query_set(corpus.name, query_set).queries})
+        texts.update({q.query_id: q.text for q in corpus.query_sets().get(query_set, [])})
     if d.passage_id:
         p = corpus.get_passages([d.passage_id]).get(d.passage_id)
         title, text = (p.title, p.text) if p else ("", "(not in the corpus)")
@@ -1043,11 +1029,8 @@ def export_bytes(
         return path.read_bytes(), n
 
 
-def known_query_ids(store: JudgmentStore, corpus: index.Corpus) -> set[str]:
-    ids = {q.query_id for qs in corpus.query_sets().values() for q in qs}
-    for name in store.query_sets(corpus.name):
-        ids |= {q.query_id for q in store.query_set(corpus.name, name).queries}
-    return ids
+def known_query_ids(corpus: index.Corpus) -> set[str]:
+    return {q.query_id for qs in corpus.query_sets().values() for q in qs}
 
 
 def import_upload(
@@ -1072,7 +1055,7 @@ def import_upload(
                 annotator=annotator or DEFAULT_IMPORT_ANNOTATOR,
                 known_doc_ids=corpus.doc_ids(),
                 known_passage_ids=set(corpus.passage_ids()),
-                known_query_ids=known_query_ids(store, corpus),
+                known_query_ids=known_query_ids(corpus),
                 keep_unknown=keep_unknown,
             )
         except InputError as exc:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import streamlit as st
 
 from ranklens.errors import RankLensError
-from ranklens.judgments import CurrentLabel, JudgmentStore, Scale
+from ranklens.judging import CurrentLabel, JudgmentStore, Scale
 
 CANT_JUDGE = "Can't judge"
 CANT_JUDGE_KEY = "x"  # Streamlit reserves "c" (and "r") for itself

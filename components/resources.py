@@ -11,7 +11,7 @@ from components import state
 from ranklens import index, models
 from ranklens.config import Settings, get_settings
 from ranklens.errors import RankLensError
-from ranklens.judgments import JudgmentStore
+from ranklens.judging import JudgmentStore
 
 
 def settings() -> Settings:

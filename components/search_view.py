@@ -22,7 +22,7 @@ from ranklens.errors import RankLensError
 from ranklens.formats import read_queries
 from ranklens.highlight import escape, highlight
 from ranklens.index import Corpus
-from ranklens.judgments import CurrentLabel
+from ranklens.judging import CurrentLabel
 from ranklens.rankers import Comparison, HitKey
 from ranklens.types import Hit, Query
 

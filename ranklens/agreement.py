@@ -1,6 +1,6 @@
 """Agreement between annotators: Cohen's kappa, Krippendorff's alpha, disagreements, suggestions.
 
-Pure functions over grades (no store, no UI); ranklens.judgments feeds them the current labels.
+Pure functions over grades (no store, no UI); ranklens.judging feeds them the current labels.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from ranklens import evaluate as ev
 from ranklens import formats, index, report
 from ranklens.cli import main
 from ranklens.formats import read_run
-from ranklens.judgments import JudgmentStore
+from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Query
 
 from .conftest import write_jsonl

@@ -23,7 +23,7 @@ from ranklens.cli import main as cli_main
 from ranklens.config import get_settings
 from ranklens.errors import InputError, NotFoundError
 from ranklens.formats import read_qrels
-from ranklens.judgments import (
+from ranklens.judging import (
     DOC_LEVEL,
     JudgmentStore,
     PoolItem,
@@ -159,14 +159,14 @@ def test_adjudication_is_kept_apart_from_the_adjudicators_own_label(store):
 def test_a_write_transaction_takes_the_sqlite_write_lock_at_once(store, tmp_path):
     path = tmp_path / "home" / "judgments.sqlite3"
     other = sqlite3.connect(path, timeout=0, isolation_level=None)
-    with store._write():
+    with store.write():
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute("BEGIN IMMEDIATE")
     other.execute("BEGIN IMMEDIATE")
     other.execute("ROLLBACK")
     other.close()
     assert other is not None
-    with store._read() as conn:
+    with store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
 
@@ -205,19 +205,16 @@ def test_pool_order_is_a_per_annotator_shuffle_within_each_query():
 
 
 def test_judging_session_queue_skip_cant_judge_undo_and_progress(store):
-    store.set_query_set(
-        "c",
-        "dev",
-        [Query("q1", "how to sort"), Query("q2", "read a file")],
-        guidelines="# Judge\nRead the passage.",
-        annotators_per_passage=2,
+    store.set_judging_settings(
+        "c", "dev", guidelines="# Judge\nRead the passage.", annotators_per_passage=2
     )
+    texts = [Query("q1", "how to sort"), Query("q2", "read a file")]
     runs = {
         "bm25": {"q1": _hits("q1", ["a#0", "b#0"]), "q2": _hits("q2", ["c#0"])},
         "dense": {"q1": _hits("q1", ["b#0", "d#0"])},
     }
     pool = store.create_pool("c", "dev", runs, depth=2)
-    alice = store.start_session(pool.id, "alice", seed=1)
+    alice = store.start_session(pool.id, "alice", seed=1, queries=texts)
     assert alice.guidelines.startswith("# Judge") and alice.queries["q1"] == "how to sort"
     assert store.start_session(pool.id, "alice", seed=99).seed == 1  # the recorded seed wins
     assert not any(hasattr(it, "rankers") for it in alice.items)

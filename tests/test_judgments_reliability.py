@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ranklens.judgments import JudgmentStore
+from ranklens.judging import JudgmentStore
 
 REPO = Path(__file__).resolve().parents[1]
 N_LABELS = 1000
@@ -74,7 +74,7 @@ def test_two_writers_at_once_lose_and_duplicate_nothing(tmp_path):
 
 WRITER = """
 import sys
-from ranklens.judgments import JudgmentStore
+from ranklens.judging import JudgmentStore
 store = JudgmentStore(sys.argv[1])
 start = int(sys.argv[2])
 print("ready", flush=True)
@@ -140,7 +140,7 @@ def test_sigkilled_writer_loses_no_acknowledged_label(tmp_path):
 IMPORTER = """
 import sys, time
 import sqlalchemy as sa
-from ranklens.judgments import JudgmentStore
+from ranklens.judging import JudgmentStore
 execute, chunks = sa.Connection.execute, []
 def counting_execute(self, statement, *args, **kwargs):
     result = execute(self, statement, *args, **kwargs)

@@ -13,7 +13,7 @@ from components import state
 from ranklens import evaluate as ev
 from ranklens import index, rankers
 from ranklens.errors import RankLensError
-from ranklens.judgments import JudgmentStore
+from ranklens.judging import JudgmentStore
 from ranklens.types import Qrel, Query
 
 from .conftest import ROOT

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from components import judge_view, resources, state
 from components.label_widgets import grade_key, text_colour
 from ranklens import index, models
-from ranklens.judgments import JudgmentStore
+from ranklens.judging import JudgmentStore
 from ranklens.types import Query
 
 from .conftest import ROOT
@@ -177,8 +177,7 @@ def test_note_guidelines_and_scale(corpus, store):
     suffix = ":j:dev"
     at.text_area(key=state.JUDGE_GUIDELINES + suffix).set_value("Only **answers** count.")
     check(button(at, "Save guidelines and annotators").click().run())
-    assert store.query_set("j", "dev").guidelines == "Only **answers** count."
-    assert [q.text for q in store.query_set("j", "dev").queries] == [q.text for q in QUERIES]
+    assert store.judging_settings("j", "dev").guidelines == "Only **answers** count."
     # a binary scale: two grade buttons
     at.number_input(key=state.JUDGE_SCALE_GRADES).set_value(2).run()
     check(button(at, "Set scale").click().run())

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from components import state
 from components.label_widgets import grade_key
 from ranklens import index, models, rankers
-from ranklens.judgments import JudgmentStore
+from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Query
 
 from .conftest import ROOT, FakeEncoder, write_jsonl
@@ -175,7 +175,7 @@ def test_query_set_ordered_by_disagreement_and_stepping(corpus):
 
 
 def test_current_label_is_shown(corpus, home):
-    from ranklens.judgments import JudgmentStore
+    from ranklens.judging import JudgmentStore
 
     store = JudgmentStore(home.db_url)
     store.add_label("pagetest", "alice", "q2", "tea#0", grade=2)

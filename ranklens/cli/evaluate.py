@@ -74,7 +74,7 @@ def store_qrels(
     settings: Settings | None = None,
 ) -> list[Qrel]:
     """Final qrels from the judgment store (by `rule`) for these queries; [] when it has none."""
-    from ..judgments import JudgmentStore
+    from ..judging import JudgmentStore
 
     settings = settings or get_settings()
     with JudgmentStore(settings.db_url) as store:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from ..config import Settings, get_settings
 from ..errors import RankLensError
 from ..formats import QRELS_FORMATS
-from ..judgments import (
+from ..judging import (
     DEFAULT_IMPORT_ANNOTATOR,
     EXPORT_FORMATS,
     LEVELS,
@@ -38,12 +38,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _query_ids(store: JudgmentStore, corpus: str, query_set: str | None, settings: Settings):
-    """Query ids of a query set (the store's copy, else the corpus's), or None for all."""
+    """Query ids of a query set (the corpus owns query sets), or None for all."""
     if query_set is None:
         return None
-    stored = store.query_set(corpus, query_set).queries
-    if stored:
-        return {q.query_id for q in stored}
     sets = _open_corpus(corpus, settings).query_sets()
     if query_set not in sets:
         raise RankLensError(

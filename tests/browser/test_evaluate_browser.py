@@ -12,7 +12,7 @@ import pytest
 
 from ranklens import index, rankers
 from ranklens.config import DEMO_CORPUS, Settings
-from ranklens.judgments import JudgmentStore
+from ranklens.judging import JudgmentStore
 
 pytestmark = pytest.mark.browser
 

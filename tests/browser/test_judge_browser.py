@@ -15,7 +15,7 @@ import pytest
 from components.judge_view import unit_key
 from components.label_widgets import grade_key
 from ranklens import index
-from ranklens.judgments import JudgmentStore, PoolItem
+from ranklens.judging import JudgmentStore, PoolItem
 from ranklens.types import Query, doc_of
 
 from ..conftest import ROOT, write_jsonl

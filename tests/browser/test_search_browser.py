@@ -10,7 +10,7 @@ import pytest
 from components.label_widgets import grade_key
 from ranklens import index
 from ranklens.config import Settings
-from ranklens.judgments import JudgmentStore
+from ranklens.judging import JudgmentStore
 from ranklens.types import Query
 
 from ..conftest import write_jsonl

@@ -1,0 +1,86 @@
+"""Relevance judging: scales, label events and current labels, pools and judging sessions,
+suggestions, agreement and adjudication, final qrels, qrels import and export.
+
+Modules: scale (grades), records (the values passed around), rules (pure: pools, combining
+grades, final qrels), schema (tables, engine, transactions), labels (label events and current
+labels), store (JudgmentStore: labels plus pools, suggestions, agreement, import/export),
+session (JudgingSession), pooling (pools and suggestions made by rankers; imported on its own,
+as it loads the index and models: `from ranklens.judging import pooling`).
+"""
+
+from .records import (
+    DEFAULT_IMPORT_ANNOTATOR,
+    DOC_LEVEL,
+    EXPORT_FORMATS,
+    KINDS,
+    LABEL_KINDS,
+    LEVELS,
+    RULES,
+    SOURCES,
+    UNDOABLE,
+    CurrentLabel,
+    ImportReport,
+    JudgingProgress,
+    JudgingSettings,
+    LabelEvent,
+    PoolInfo,
+    PoolItem,
+    SessionProgress,
+)
+from .rules import (
+    build_pool,
+    check_name,
+    check_rule,
+    combine_grades,
+    final_qrels_from,
+    grades_from_scores,
+    pool_order,
+    pool_provenance,
+    resolve_doc_id,
+    round_half_up,
+)
+from .scale import BINARY_GRADES, DEFAULT_GRADES, Grade, Scale
+from .schema import BUSY_TIMEOUT_MS, SCHEMA_VERSION, Database, make_engine, metadata
+from .session import JudgingSession
+from .store import JudgmentStore
+
+__all__ = [
+    "BINARY_GRADES",
+    "BUSY_TIMEOUT_MS",
+    "DEFAULT_GRADES",
+    "DEFAULT_IMPORT_ANNOTATOR",
+    "DOC_LEVEL",
+    "EXPORT_FORMATS",
+    "KINDS",
+    "LABEL_KINDS",
+    "LEVELS",
+    "RULES",
+    "SCHEMA_VERSION",
+    "SOURCES",
+    "UNDOABLE",
+    "CurrentLabel",
+    "Database",
+    "Grade",
+    "ImportReport",
+    "JudgingProgress",
+    "JudgingSession",
+    "JudgingSettings",
+    "JudgmentStore",
+    "LabelEvent",
+    "PoolInfo",
+    "PoolItem",
+    "Scale",
+    "SessionProgress",
+    "build_pool",
+    "check_name",
+    "check_rule",
+    "combine_grades",
+    "final_qrels_from",
+    "grades_from_scores",
+    "make_engine",
+    "metadata",
+    "pool_order",
+    "pool_provenance",
+    "resolve_doc_id",
+    "round_half_up",
+]
