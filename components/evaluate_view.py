@@ -18,8 +18,9 @@ import streamlit as st
 from components import resources, state
 from ranklens import evaluate as ev
 from ranklens import rankers as rk
-from ranklens import report
+from ranklens import report, stats
 from ranklens.errors import RankLensError
+from ranklens.explain import explain_measure
 from ranklens.formats import read_qrels
 from ranklens.index import Corpus
 from ranklens.types import Qrel, Query, Run, doc_level
@@ -111,9 +112,8 @@ def cached_run(
     r = rk.make_ranker(
         ranker, corpus, load_encoder=resources.encoder, load_reranker=resources.reranker
     )
-    if level == "doc":
-        return rk.rank_documents(r, queries, k, corpus.passages / max(1, corpus.documents))
-    return r.rank(queries, k)
+    per_doc = rk.passages_per_doc(corpus)
+    return rk.rank_all([r], queries, k, level=level, passages_per_doc=per_doc).runs[r.name]
 
 
 def runs_for(setup: Setup) -> dict[str, Run]:
@@ -164,7 +164,7 @@ def significance(
     key: tuple, measures: tuple, condensed: bool, test: str, alpha: float, _per_query
 ) -> dict[str, pd.DataFrame]:
     return {
-        m: ev.pairwise_significance(_per_query, m, test, alpha, N_PERMUTATIONS, SEED)
+        m: stats.pairwise_significance(_per_query, m, test, alpha, N_PERMUTATIONS, SEED)
         for m in measures
     }
 
@@ -186,8 +186,8 @@ def discriminative(
     condensed: bool,
     _runs,
     _qrels,
-) -> ev.DiscriminativePower:
-    return ev.discriminative_power(
+) -> stats.DiscriminativePower:
+    return stats.discriminative_power(
         _runs,
         _qrels,
         measure,
@@ -421,7 +421,7 @@ def summary_section(
     setup: Setup, data: dict, per_query: pd.DataFrame, sig: dict[str, pd.DataFrame]
 ) -> None:
     st.subheader("Summary")
-    summ = ev.summary(per_query)
+    summ = stats.summary(per_query)
     table = report.summary_display(summ, sig)
     st.dataframe(table, hide_index=True, width="stretch")
     n_rankers = len(setup.rankers)
@@ -436,7 +436,7 @@ def summary_section(
     cols = st.columns(min(len(setup.measures), 6))
     for i, m in enumerate(setup.measures):
         with cols[i % len(cols)].popover(f"ⓘ {m}", width="stretch", help=f"How is {m} computed?"):
-            st.markdown(ev.explain_measure(m))
+            st.markdown(explain_measure(m))
             st.markdown(_ci_explanation(summ, m))
     st.plotly_chart(report.summary_figure(summ), key="rl_eval_summary_fig")
     st.toggle(
@@ -556,7 +556,7 @@ def explain_number(
         and not setup.condensed
     ):
         ndcg_steps(qid, texts.get(qid, ""), hits, qrels, cutoff)
-    st.markdown(ev.explain_measure(measure))
+    st.markdown(explain_measure(measure))
 
 
 def ndcg_steps(qid: str, text: str, hits: list, qrels: list[Qrel], k: int) -> None:
@@ -647,7 +647,7 @@ def significance_section(setup: Setup, sig: dict[str, pd.DataFrame]) -> None:
     c1, c2 = st.columns([1, 2])
     m = c1.selectbox("Matrix of p-values for", measures, key=state.EVAL_SIG_MEASURE)
     c1.plotly_chart(
-        report.pvalue_figure(ev.significance_matrix(sig[m]), setup.alpha), key="rl_eval_p_fig"
+        report.pvalue_figure(stats.significance_matrix(sig[m]), setup.alpha), key="rl_eval_p_fig"
     )
     table = pd.concat(list(sig.values()), ignore_index=True)
     c2.dataframe(
@@ -666,14 +666,14 @@ def ranking_section(setup: Setup, per_query: pd.DataFrame) -> None:
         _keep_one(state.EVAL_RANK_MEASURE, list(setup.measures), setup.measures[0])
         m = st.selectbox("By mean of", list(setup.measures), key=state.EVAL_RANK_MEASURE)
         st.dataframe(
-            ev.rank_by_mean(per_query, m),
+            stats.rank_by_mean(per_query, m),
             hide_index=True,
             column_config={"mean": st.column_config.NumberColumn(format="%.4f")},
         )
     with c2:
         st.markdown("**By Borda count** over every query and measure")
         st.dataframe(
-            ev.borda(per_query),
+            stats.borda(per_query),
             hide_index=True,
             column_config={"points": st.column_config.NumberColumn(format="%.1f")},
         )
@@ -781,7 +781,7 @@ def export_section(
             ),
             differences=(setup.measures[0], names[0], names[1]) if len(names) > 1 else None,
             condensed=report.condensed_shift(data["plain"], data["condensed"]),
-            discriminative=ev.discriminative_power(
+            discriminative=stats.discriminative_power(
                 runs,
                 qrels,
                 dp_args["measure"],

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from components import resources
-from ranklens import evaluate, explain, models, rankers
+from ranklens import explain, models, rankers
 from ranklens.errors import RankLensError
 from ranklens.highlight import highlight
 from ranklens.index import Corpus
@@ -134,7 +134,7 @@ def _measures(corpus: Corpus, query: Query, run) -> None:
     labels = _labels_for(corpus, query.query_id)
     for m in MEASURES[:3]:
         with st.expander(f"What {m} means"):
-            st.markdown(evaluate.explain_measure(m))
+            st.markdown(explain.explain_measure(m))
     if not labels:
         st.info(
             "No labels for this query yet: judge its passages on the Judge page (or import "

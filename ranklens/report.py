@@ -20,6 +20,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import evaluate as ev
+from . import stats
+from .explain import explain_measure
 from .formats import run_file_name, run_file_text
 from .types import Run
 
@@ -365,7 +367,7 @@ def html_report(
     curve_base: str = "nDCG",
     differences: tuple[str, str, str] | None = None,
     condensed: pd.DataFrame | None = None,
-    discriminative: ev.DiscriminativePower | None = None,
+    discriminative: stats.DiscriminativePower | None = None,
     confidence: float = 0.95,
 ) -> str:
     """A self-contained HTML report (plotly.js inlined once; works offline, no requests).
@@ -390,7 +392,7 @@ def html_report(
         first_fig = False
         return out
 
-    summ = ev.summary(per_query, confidence)
+    summ = stats.summary(per_query, confidence)
     rankers = list(dict.fromkeys(per_query["ranker"])) if not per_query.empty else []
     measures = list(dict.fromkeys(per_query["measure"])) if not per_query.empty else []
     n_queries = per_query["query_id"].nunique() if not per_query.empty else 0
@@ -439,7 +441,7 @@ def html_report(
             if pairs.empty:
                 continue
             parts.append(f"<h3>{_e(m)}</h3>")
-            matrix = ev.significance_matrix(pairs)
+            matrix = stats.significance_matrix(pairs)
             heat = pvalue_figure(matrix, alpha)
             heat.update_layout(width=320 + 110 * len(matrix))
             parts.append(fig_html(heat))
@@ -447,11 +449,11 @@ def html_report(
 
     if rankers and measures:
         parts.append("<h2>Ranking the rankers</h2><div class='side'>")
-        by_mean = ev.rank_by_mean(per_query, measures[0])
+        by_mean = stats.rank_by_mean(per_query, measures[0])
         parts.append(f"<div><h3>By mean {_e(measures[0])}</h3>{_table(by_mean)}</div>")
         parts.append(
             "<div><h3>By Borda count (all queries and measures)</h3>"
-            f"{_table(ev.borda(per_query))}</div></div>"
+            f"{_table(stats.borda(per_query))}</div></div>"
         )
 
     if discriminative is not None:
@@ -479,9 +481,7 @@ def html_report(
     if measures:
         parts.append("<h2>How each measure is computed</h2>")
         for m in measures:
-            parts.append(
-                f"<details><summary>{_e(m)}</summary>{_md(ev.explain_measure(m))}</details>"
-            )
+            parts.append(f"<details><summary>{_e(m)}</summary>{_md(explain_measure(m))}</details>")
 
     if not per_query.empty:
         parts.append("<h2>Per-query values</h2>")

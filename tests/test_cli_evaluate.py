@@ -14,7 +14,7 @@ import pytest
 import pytrec_eval
 
 from ranklens import evaluate as ev
-from ranklens import formats, index, report
+from ranklens import formats, index, report, stats
 from ranklens.cli import main
 from ranklens.formats import read_run
 from ranklens.judging import JudgmentStore
@@ -295,7 +295,7 @@ def hostile_per_query() -> pd.DataFrame:
 
 def test_html_report_escapes_every_text_from_the_data():
     pq = hostile_per_query()
-    sig = {"nDCG@10": ev.pairwise_significance(pq, "nDCG@10", "t")}
+    sig = {"nDCG@10": stats.pairwise_significance(pq, "nDCG@10", "t")}
     text = report.html_report(
         pq,
         context={"corpus": "<b>bold</b>"},
@@ -312,8 +312,8 @@ def test_html_report_escapes_every_text_from_the_data():
 
 def test_summary_display_marks_significant_wins():
     pq = hostile_per_query().replace("</script><script>alert('r')</script>", "weak")
-    pairs = ev.pairwise_significance(pq, "nDCG@10", "t")
-    summ = ev.summary(pq)
+    pairs = stats.pairwise_significance(pq, "nDCG@10", "t")
+    summ = stats.summary(pq)
     table = report.summary_display(summ, {"nDCG@10": pairs})
     row = table.set_index("ranker").loc
     mean = summ.set_index("ranker").loc["good", "mean"]

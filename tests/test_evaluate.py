@@ -6,15 +6,13 @@ Oracles are hand-computed numbers (written out in comments), closed forms (the t
 
 from __future__ import annotations
 
-import itertools
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
 import pytrec_eval
 
 from ranklens import evaluate as ev
+from ranklens import stats
 from ranklens.errors import RankLensError
 from ranklens.types import Hit, Qrel, doc_level
 
@@ -217,7 +215,7 @@ def test_missing_and_empty_query_score_zero():
     for q in ("q2", "q3"):
         assert all(got[(m, q)] == 0.0 for m in ("RR", "nDCG@10", "Judged@10"))
     assert "q4" not in set(df["query_id"])
-    assert ev.summary(df).set_index("measure").loc["RR", "mean"] == pytest.approx(1 / 3)
+    assert stats.summary(df).set_index("measure").loc["RR", "mean"] == pytest.approx(1 / 3)
 
 
 def test_empty_inputs_give_empty_frame():
@@ -294,8 +292,8 @@ def test_condensed_equals_pytrec_eval_judged_only(data):
         for k, v in want.items():
             assert got[k] == pytest.approx(v, abs=1e-9), (ranker, k)
     # condensing only ever removes non-relevant results: precision-type means go up
-    s = ev.summary(df).set_index(["ranker", "measure"])["mean"]
-    p = ev.summary(plain).set_index(["ranker", "measure"])["mean"]
+    s = stats.summary(df).set_index(["ranker", "measure"])["mean"]
+    p = stats.summary(plain).set_index(["ranker", "measure"])["mean"]
     assert (s.loc[:, "P@10"] > p.loc[:, "P@10"]).all()
 
 
@@ -355,41 +353,7 @@ def test_doc_ranking_matches_types_doc_level():
 
 
 # --------------------------------------------------------------------------------------------
-# summary, tables
-
-
-def test_summary_ci_hand_formula():
-    df = pd.DataFrame(
-        {
-            "ranker": ["A"] * 3 + ["B"] * 2,
-            "query_id": ["1", "2", "3", "1", "2"],
-            "measure": ["m"] * 5,
-            "value": [0.2, 0.5, 0.8, 0.1, 0.3],
-        }
-    )
-    s = ev.summary(df).set_index("ranker")
-    # A: mean 0.5, sd = sqrt(((-.3)^2 + 0 + .3^2) / 2) = 0.3, sem = 0.3 / sqrt(3).
-    # t_{0.975, 2}: for 2 df, P(|T| <= t) = t / sqrt(t^2 + 2) = 0.95 -> t^2 = 2 * .9025 / .0975
-    t2 = math.sqrt(2 * 0.9025 / 0.0975)  # 4.302652729...
-    half = t2 * 0.3 / math.sqrt(3)
-    a = s.loc["A"]
-    assert a["n"] == 3 and a["mean"] == pytest.approx(0.5) and a["std"] == pytest.approx(0.3)
-    assert a["ci_low"] == pytest.approx(0.5 - half, abs=1e-12)
-    assert a["ci_high"] == pytest.approx(0.5 + half, abs=1e-12)
-    # B: 1 df, the t distribution is Cauchy, F(t) = 1/2 + atan(t)/pi: t_{0.975,1} = tan(0.475 pi)
-    # = 12.7062...; sd = sqrt(.1^2 + .1^2) = sqrt(.02), sem = sqrt(.02) / sqrt(2) = 0.1
-    b = s.loc["B"]
-    half_b = math.tan(0.475 * math.pi) * math.sqrt(0.02) / math.sqrt(2)
-    assert b["ci_high"] - b["mean"] == pytest.approx(half_b, abs=1e-9)
-    # 90%: 2 df, t / sqrt(t^2 + 2) = 0.9 -> t^2 = 2 * .81 / .19
-    s90 = ev.summary(df, confidence=0.90).set_index("ranker").loc["A"]
-    assert s90["ci_high"] - 0.5 == pytest.approx(math.sqrt(2 * 0.81 / 0.19) * 0.3 / math.sqrt(3))
-
-
-def test_summary_single_query_has_no_interval():
-    df = pd.DataFrame({"ranker": ["A"], "query_id": ["1"], "measure": ["m"], "value": [0.4]})
-    row = ev.summary(df).iloc[0]
-    assert row["mean"] == 0.4 and math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])
+# tables
 
 
 def tiny_table():
@@ -425,229 +389,6 @@ def test_per_query_table_and_differences_and_means():
 
 
 # --------------------------------------------------------------------------------------------
-# significance
-
-
-def test_paired_t_test_closed_forms():
-    # n = 3, df = 2: two-sided p = 1 - |t| / sqrt(t^2 + 2)
-    a, b = [0.9, 0.7, 0.65], [0.5, 0.6, 0.6]  # d = 0.4, 0.1, 0.05
-    d = [0.4, 0.1, 0.05]
-    mean = sum(d) / 3
-    sd = math.sqrt(sum((x - mean) ** 2 for x in d) / 2)
-    t = mean / (sd / math.sqrt(3))
-    assert ev.paired_t_test(a, b) == pytest.approx(1 - abs(t) / math.sqrt(t * t + 2), rel=1e-12)
-    # n = 2, df = 1 (Cauchy): p = 1 - (2 / pi) atan |t|.  d = 0.3, 0.1: mean .2, sd .1414, t = 2
-    t1 = 0.2 / (math.sqrt(0.02) / math.sqrt(2))
-    assert t1 == pytest.approx(2.0)
-    assert ev.paired_t_test([0.8, 0.3], [0.5, 0.2]) == pytest.approx(
-        1 - 2 / math.pi * math.atan(2.0), rel=1e-9
-    )
-    # symmetric in a, b
-    assert ev.paired_t_test(b, a) == pytest.approx(ev.paired_t_test(a, b))
-
-
-def test_paired_t_test_degenerate():
-    assert ev.paired_t_test([0.3, 0.4], [0.3, 0.4]) == 1.0  # no difference
-    assert ev.paired_t_test([0.5, 0.6], [0.3, 0.4]) == 0.0  # constant difference
-    assert ev.paired_t_test([0.5], [0.3]) == 1.0  # one pair: no test
-    with pytest.raises(RankLensError):
-        ev.paired_t_test([1, 2], [1])
-
-
-def test_randomization_exact_hand_enumeration():
-    # d = 1, 2, 3: the 8 signed sums are +-6, +-4, +-2, 0, 0; |sum| >= 6 twice -> p = 2/8
-    assert ev.randomization_test([1, 2, 3], [0, 0, 0]) == 0.25
-    # zero differences do not change the statistic: still 2/8
-    assert ev.randomization_test([1, 2, 3, 5], [0, 0, 0, 5]) == 0.25
-    # d = 1, 1, 1, 1: only all-plus / all-minus reach 4 -> 2/16
-    assert ev.randomization_test([1, 1, 1, 1], [0, 0, 0, 0]) == 0.125
-    # d = 1, -1: sums 0, 2, -2, 0; observed |0| -> every flip reaches it -> p = 1
-    assert ev.randomization_test([1, 0], [0, 1]) == 1.0
-    # d = 3, 1, 1: sums 5, 3, 3, 1, -1, -3, -3, -5 -> |sum| >= 5 twice -> 0.25
-    assert ev.randomization_test([3, 1, 1], [0, 0, 0]) == 0.25
-    assert ev.randomization_test([0.2, 0.2], [0.2, 0.2]) == 1.0
-
-
-def brute_force_p(d):
-    d = [x for x in d if x != 0]
-    obs = abs(sum(d))
-    hits = sum(
-        abs(sum(s * x for s, x in zip(signs, d, strict=True))) >= obs - 1e-12
-        for signs in itertools.product([1, -1], repeat=len(d))
-    )
-    return hits / 2 ** len(d)
-
-
-def test_randomization_exact_matches_brute_force():
-    rng = np.random.default_rng(1)
-    for n in (5, 9, 12):
-        a, b = rng.random(n), rng.random(n)
-        assert ev.randomization_test(a, b, n_permutations=10_000) == pytest.approx(
-            brute_force_p(a - b), abs=1e-15
-        )
-    # 2^18 > 10,000 sign vectors but exact=True forces enumeration (crosses the 16-bit blocks)
-    a, b = rng.random(18) + 0.05, rng.random(18)
-    assert ev.randomization_test(a, b, exact=True) == pytest.approx(brute_force_p(a - b))
-
-
-def test_randomization_monte_carlo():
-    rng = np.random.default_rng(2)
-    a, b = rng.random(14) + 0.15, rng.random(14)
-    exact = brute_force_p(a - b)  # 2^14 = 16384 > 5000: the call below samples
-    p = ev.randomization_test(a, b, n_permutations=5000, seed=0)
-    sd = math.sqrt(exact * (1 - exact) / 5000)
-    assert abs(p - exact) < 5 * sd + 1 / 5001
-    assert p == ev.randomization_test(a, b, n_permutations=5000, seed=0)  # seeded
-    # (count + 1) / (N + 1): with 20 equal differences only 2 of 2^20 vectors reach the observed
-    # statistic, so 999 draws almost surely find none -> p = 1 / 1000, never 0
-    assert ev.randomization_test([1.0] * 20, [0.0] * 20, n_permutations=999) == 1 / 1000
-
-
-def test_holm_textbook():
-    # m = 4: sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04,
-    # then running max -> 0.02, 0.03, 0.06, 0.06
-    adj = ev.holm({"a": 0.01, "b": 0.04, "c": 0.03, "d": 0.005})
-    assert adj == pytest.approx({"a": 0.03, "b": 0.06, "c": 0.06, "d": 0.02})
-    # capped at 1; NaN left out of m
-    adj = ev.holm({"x": 0.4, "y": 0.6, "z": float("nan")})
-    assert adj["x"] == pytest.approx(0.8) and adj["y"] == pytest.approx(0.8)
-    assert math.isnan(adj["z"])
-    assert ev.holm({"only": 0.03}) == {"only": 0.03}
-    assert ev.holm({}) == {}
-
-
-def test_pairwise_significance():
-    rng = np.random.default_rng(4)
-    n = 30
-    base = rng.random(n)
-    rows = []
-    for r, shift in (("A", 0.0), ("B", 0.3), ("C", 0.01)):
-        vals = np.clip(base + shift + rng.normal(0, 0.05, n), 0, 2)
-        rows += [(r, str(q), "m", float(v)) for q, v in enumerate(vals)]
-    df = pd.DataFrame(rows, columns=ev.COLUMNS)
-    for test in ("t", "randomization"):
-        sig = ev.pairwise_significance(df, "m", test=test, n_permutations=2000)
-        assert list(zip(sig["ranker_a"], sig["ranker_b"], strict=True)) == [
-            ("A", "B"),
-            ("A", "C"),
-            ("B", "C"),
-        ]
-        wide = ev.per_query_table(df, "m")
-        for row in sig.itertuples():
-            if test == "t":
-                p = ev.paired_t_test(wide[row.ranker_a], wide[row.ranker_b])
-            else:
-                p = ev.randomization_test(wide[row.ranker_a], wide[row.ranker_b], 2000, 0)
-            assert row.p == pytest.approx(p)
-            assert row.diff == pytest.approx(row.mean_a - row.mean_b)
-            assert row.n == n
-        assert list(sig["p_holm"]) == pytest.approx(
-            list(ev.holm(dict(enumerate(sig["p"]))).values())
-        )
-        assert sig.set_index(["ranker_a", "ranker_b"]).loc[("A", "B"), "significant"]
-        assert (sig["significant"] == (sig["p_holm"] < 0.05)).all()
-        mat = ev.significance_matrix(sig)
-        assert mat.loc["A", "B"] == mat.loc["B", "A"] == sig.iloc[0]["p_holm"]
-        assert math.isnan(mat.loc["C", "C"])
-    with pytest.raises(RankLensError):
-        ev.pairwise_significance(df, "m", test="wilcoxon")
-
-
-# --------------------------------------------------------------------------------------------
-# ranking the rankers
-
-
-def test_borda_tiny_table_with_tie():
-    df = tiny_table()
-    # (1, m): A=B=0.5 tie for positions 1-2 -> (2 + 1) / 2 = 1.5 each, C 0
-    # (2, m): B 2, C 1, A 0
-    # (1, k): A 2, B=C tie for positions 2-3 -> (1 + 0) / 2 = 0.5 each
-    # (2, k): A 2, B 1, C 0
-    # totals: A 1.5 + 0 + 2 + 2 = 5.5; B 1.5 + 2 + .5 + 1 = 5; C 0 + 1 + .5 + 0 = 1.5
-    b = ev.borda(df)
-    assert list(b["ranker"]) == ["A", "B", "C"]
-    assert list(b["points"]) == pytest.approx([5.5, 5.0, 1.5])
-    assert list(b["rank"]) == [1, 2, 3]
-    # measure m only: A 1.5, B 3.5, C 1
-    bm = ev.borda(df, measures=["m"]).set_index("ranker")
-    assert bm.loc["B", "points"] == 3.5 and bm.loc["A", "points"] == 1.5
-    assert bm.loc["C", "points"] == 1.0 and bm.loc["B", "rank"] == 1
-    # a full tie shares the rank
-    tie = pd.DataFrame([("X", "1", "m", 0.3), ("Y", "1", "m", 0.3)], columns=ev.COLUMNS)
-    assert list(ev.borda(tie)["rank"]) == [1, 1] and list(ev.borda(tie)["points"]) == [0.5, 0.5]
-
-
-def test_rank_by_mean():
-    df = tiny_table()
-    r = ev.rank_by_mean(df, "m")  # A .35, B .7, C .25
-    assert list(r["ranker"]) == ["B", "A", "C"] and list(r["rank"]) == [1, 2, 3]
-    assert list(r["mean"]) == pytest.approx([0.7, 0.35, 0.25])
-    assert list(ev.rank_by_mean(df)["ranker"]) == ["B", "A", "C"]  # first measure in the table
-    r = ev.rank_by_mean(df, "k")  # A .65, B .1, C .05
-    assert list(r["ranker"]) == ["A", "B", "C"]
-
-
-# --------------------------------------------------------------------------------------------
-# discriminative power
-
-
-def separated_runs(n_queries=40, seed=0):
-    """Three rankers: 'good' puts a relevant document first on 90% of queries, 'bad' on 10%,
-    'bad2' on 12%: good vs bad* differ clearly, bad vs bad2 do not."""
-    rng = np.random.default_rng(seed)
-    qrels = [Qrel(f"q{i}", "rel", 1) for i in range(n_queries)]
-    qrels += [Qrel(f"q{i}", "non", 0) for i in range(n_queries)]
-    runs = {}
-    for name, share in (("good", 0.9), ("bad", 0.1), ("bad2", 0.12)):
-        ranked = {}
-        for i in range(n_queries):
-            top = "rel" if rng.random() < share else "junk"
-            ranked[f"q{i}"] = [(top, 2.0), ("non", 1.0)]
-        runs[name] = make_run(ranked)
-    return runs, qrels
-
-
-def test_discriminative_power_query_subsampling():
-    runs, qrels = separated_runs()
-    full = ev.discriminative_power(runs, qrels, "RR", fraction=1.0, repeats=3, test="t")
-    # all the queries: the same significant pairs every time
-    assert full.significant_full >= 2
-    assert full.survived_per_repeat == [full.significant_full] * 3
-    assert full.survival_rate == 1.0
-    half = ev.discriminative_power(runs, qrels, "RR", fraction=0.5, repeats=8, test="t", seed=1)
-    pairs = half.pairs.set_index(["ranker_a", "ranker_b"])
-    assert pairs.loc[("good", "bad"), "significant"]
-    assert pairs.loc[("good", "bad"), "survival_rate"] == 1.0  # a big difference survives
-    assert not pairs.loc[("bad", "bad2"), "significant"]
-    assert math.isnan(pairs.loc[("bad", "bad2"), "survival_rate"])
-    again = ev.discriminative_power(runs, qrels, "RR", fraction=0.5, repeats=8, test="t", seed=1)
-    assert again.survived_per_repeat == half.survived_per_repeat
-    d = half.as_dict()
-    assert d["significant_full"] == half.significant_full and len(d["pairs"]) == 3
-    # tiny subsamples lose significance: with 2 queries nothing can be significant
-    tiny = ev.discriminative_power(runs, qrels, "RR", fraction=0.05, repeats=3, test="t")
-    assert tiny.survival_rate < 1.0
-
-
-def test_discriminative_power_label_subsampling():
-    runs, qrels = separated_runs(n_queries=24)
-    # keeping half of each query's two labels keeps one label per query: 'rel' or 'non'.
-    dp = ev.discriminative_power(
-        runs, qrels, "RR", fraction=0.5, repeats=4, unit="label", n_permutations=2000
-    )
-    assert dp.unit == "label" and len(dp.survived_per_repeat) == 4
-    assert all(0 <= s <= dp.significant_full for s in dp.survived_per_repeat)
-    one = ev.discriminative_power(
-        runs, qrels, "RR", fraction=1.0, repeats=2, unit="label", n_permutations=2000
-    )
-    assert one.survival_rate == 1.0
-    with pytest.raises(RankLensError):
-        ev.discriminative_power(runs, qrels, "RR", fraction=0)
-    with pytest.raises(RankLensError):
-        ev.discriminative_power(runs, qrels, "RR", unit="topic")
-
-
-# --------------------------------------------------------------------------------------------
 # curves, judged fraction, explanations
 
 
@@ -676,17 +417,3 @@ def test_judged_fraction_and_warnings():
     warns = ev.judged_warnings(frac)
     assert len(warns) == 1 and warns[0].startswith("half:") and "50%" in warns[0]
     assert ev.judged_warnings({"r": float("nan")})[0].startswith("r: no top-10")
-
-
-def test_explain_measure():
-    text = ev.explain_measure("nDCG@10")
-    assert "log2" in text and "grade itself" in text and "ideal" in text.lower()
-    assert "qrels" in text
-    assert ">= 2" in ev.explain_measure("P(rel=2)@10")
-    assert "divide by 5" in ev.explain_measure("P@5")
-    assert "MAP" in ev.explain_measure("MAP") and "MRR" in ev.explain_measure("RR")
-    assert "label" in ev.explain_measure("Judged@10")
-    assert "recall" in ev.explain_measure("R@100")
-    assert ev.explain_measure("Bpref")  # anything ir_measures knows gets a generic text
-    with pytest.raises(RankLensError):
-        ev.explain_measure("nonsense@3")

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from ranklens import explain, index
+from ranklens.errors import RankLensError
 from ranklens.rankers import make_ranker
 from ranklens.types import Hit, Qrel, Query, doc_level
 
@@ -62,3 +63,17 @@ def test_ndcg_steps_match_ir_measures():
     idcg = 3 + 2 / math.log2(3) + 1 / 2
     assert math.isclose(ex.total, 2.5 / idcg) and ex.agrees
     assert ex.rows[3]["grade"] == "unjudged"
+
+
+def test_explain_measure():
+    text = explain.explain_measure("nDCG@10")
+    assert "log2" in text and "grade itself" in text and "ideal" in text.lower()
+    assert "qrels" in text
+    assert ">= 2" in explain.explain_measure("P(rel=2)@10")
+    assert "divide by 5" in explain.explain_measure("P@5")
+    assert "MAP" in explain.explain_measure("MAP") and "MRR" in explain.explain_measure("RR")
+    assert "label" in explain.explain_measure("Judged@10")
+    assert "recall" in explain.explain_measure("R@100")
+    assert explain.explain_measure("Bpref")  # anything ir_measures knows gets a generic text
+    with pytest.raises(RankLensError):
+        explain.explain_measure("nonsense@3")

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from ranklens import evaluate as ev
-from ranklens import index, rankers
+from ranklens import index, rankers, stats
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
 from ranklens.types import Qrel, Query
@@ -146,7 +146,7 @@ def test_significance_marks_and_rankings(corpus, home):
     runs = {r: rankers.make_ranker(r, corpus).rank(QUERIES, 100) for r in ("bm25", "fake-encoder")}
     pq = ev.evaluate_runs(runs, [Qrel(*x) for x in LABELS], MEASURES)
     for m in MEASURES:
-        pair = ev.pairwise_significance(pq, m, "t").iloc[0]
+        pair = stats.pairwise_significance(pq, m, "t").iloc[0]
         marked = [r for r in ("bm25", "fake-encoder") if "▲" in cells[(r, m)]]
         if pair["significant"]:
             assert marked == ["bm25" if pair["diff"] > 0 else "fake-encoder"]

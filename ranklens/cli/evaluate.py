@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import evaluate as ev
-from .. import index, rankers
+from .. import index, rankers, stats
 from ..config import Settings, get_settings
 from ..errors import InputError, RankLensError
 from ..formats import read_qrels, read_queries, write_run_files
@@ -155,23 +155,17 @@ def resolve_labels(
     return Labels(kept, origin, notes)
 
 
-def rank_all(
+def _runs(
     corpus: index.Corpus,
     specs: Sequence[str],
     queries: Sequence[Query],
     k: int,
     level: str = "passage",
 ) -> dict[str, Run]:
-    """Every ranker's run over the queries (inputs shared by several rankers run once).
-
-    At level "doc", k documents per query (passages are ranked deeper to find them).
-    """
-    k = rankers.check_k(k)
+    """Every ranker's run over the queries, through rankers.rank_all (the one ranking)."""
     chosen = rankers.make_rankers(list(specs), corpus)
-    if level == "doc":
-        ratio = corpus.passages / max(1, corpus.documents)
-        return rankers.compare_documents(chosen, list(queries), k, ratio)
-    return rankers.compare(chosen, list(queries), k).runs
+    per_doc = rankers.passages_per_doc(corpus)
+    return rankers.rank_all(chosen, queries, k, level=level, passages_per_doc=per_doc).runs
 
 
 def _write_report(
@@ -189,7 +183,8 @@ def _write_report(
     significance = {}
     if len(runs) >= 2:
         significance = {
-            m: ev.pairwise_significance(per_query, m, args.test, seed=args.seed) for m in measures
+            m: stats.pairwise_significance(per_query, m, args.test, seed=args.seed)
+            for m in measures
         }
     judged = ev.judged_fraction(runs, labels.qrels, 10, level)
     curve = ev.metric_at_k_curve(runs, labels.qrels, "nDCG", range(1, args.k + 1), level)
@@ -236,7 +231,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise RankLensError(f"corpus {corpus.name!r} has no complete index to rank with")
     labelled = {q.query_id for q in labels.qrels}
     labelled_queries = [q for q in queries if q.query_id in labelled]
-    runs = rank_all(corpus, specs_rankers, labelled_queries, args.k, level)
+    runs = _runs(corpus, specs_rankers, labelled_queries, args.k, level)
     per_query = ev.evaluate_runs(runs, labels.qrels, specs, level, args.condensed)
     try:
         if args.runs_dir:
