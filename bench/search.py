@@ -4,7 +4,7 @@ Corpus: Cranfield text (../shared/datasets/cranfield, else the bundled demo) rep
 least 50,000 passages. Rankers: bm25, three dense models (all-MiniLM-L6-v2, bge-small-en-v1.5,
 multilingual-e5-small) and rrf(bm25,all-MiniLM-L6-v2), all for one query at a time, k=10.
 
-"ours" is ranklens.rankers.compare() over the five rankers (what the Search page and the CLI do).
+"ours" is ranklens.rankers.rank_all() over the five rankers (what the Search page and the CLI do).
 "raw" is the sum of the same calls made directly: bm25s.tokenize + BM25.retrieve (k=100, the
 fusion's depth), and per dense model encode_queries + collection.query (n_results=100 for
 all-MiniLM-L6-v2, which the fusion also needs, 10 for the others). Both are timed per query,
@@ -174,7 +174,7 @@ def main() -> int:
 
     def ours(q: Query) -> tuple[float, dict[str, float]]:
         t0 = time.perf_counter()
-        result = rankers.compare(chosen, [q], K)
+        result = rankers.rank_all(chosen, [q], K)
         return (time.perf_counter() - t0) * 1000, result.latency_ms
 
     load_before = os.getloadavg()[0]

@@ -17,13 +17,14 @@ import streamlit as st
 
 from components import resources, state
 from components.label_widgets import label_buttons
-from ranklens import index, rankers
+from ranklens import ann, compare, index, rankers
+from ranklens.compare import HitKey
 from ranklens.errors import RankLensError
 from ranklens.formats import read_queries
 from ranklens.highlight import escape, highlight
 from ranklens.index import Corpus
 from ranklens.judging import CurrentLabel
-from ranklens.rankers import Comparison, HitKey
+from ranklens.rankers import RankedRuns
 from ranklens.types import Hit, Query
 
 MAX_RANKERS = 6
@@ -305,7 +306,7 @@ def query_set_panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
         with c2:
             measure = st.radio(
                 "Measure",
-                rankers.DISAGREEMENT_MEASURES,
+                compare.DISAGREEMENT_MEASURES,
                 format_func=lambda m: {"rbo": "rank-biased overlap", "tau_ap": "tau-AP"}[m],
                 horizontal=True,
                 key=state.SEARCH_MEASURE,
@@ -321,7 +322,7 @@ def query_set_panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
                 except RankLensError as exc:
                     st.error(str(exc))
                     return
-            scores = rankers.disagreement_by_query(
+            scores = compare.disagreement_by_query(
                 runs[two[0].name], runs[two[1].name], k, measure, hit_key(by_doc)
             )
             order = _order(qs_name, queries, [r.name for r in two], measure, scores)
@@ -365,25 +366,16 @@ def doc_mode() -> bool:
 
 def hit_key(by_doc: bool) -> HitKey:
     """What identifies a hit when rankers are compared: its document in document mode."""
-    return rankers.doc_key if by_doc else rankers.passage_key
+    return compare.doc_key if by_doc else compare.passage_key
 
 
 def compare_runs(
     corpus: Corpus, chosen: Sequence[rankers.Ranker], queries: Sequence[Query], k: int, by_doc: bool
-) -> Comparison:
-    """rankers.compare at depth k; by document: ranked as deep as rankers.rank_documents starts
-    (rankers.document_depth), then each document's best passage, k at most (documents_of).
-
-    A query may still have fewer than k documents when many passages of few documents lead
-    (rank_documents would rank deeper again; the page keeps one ranking per ranker and its
-    latency). latency_ms is the time of the deeper passage ranking.
-    """
-    if not by_doc:
-        return rankers.compare(chosen, queries, k)
-    depth = rankers.document_depth(k, corpus.passages / max(1, corpus.documents))
-    result = rankers.compare(chosen, queries, depth)
-    docs = rankers.documents_of(result.runs, k)
-    return Comparison(docs, result.latency_ms, result.wall_ms, result.own_ms)
+) -> RankedRuns:
+    """rankers.rank_all: k passages, or (by_doc) k documents, each by its best passage."""
+    per_doc = rankers.passages_per_doc(corpus)
+    level = "doc" if by_doc else "passage"
+    return rankers.rank_all(chosen, queries, k, level=level, passages_per_doc=per_doc)
 
 
 def _badges(
@@ -466,7 +458,7 @@ def labeller(query_id: str | None) -> str | None:
 
 def result_columns(
     corpus: Corpus,
-    result: Comparison,
+    result: RankedRuns,
     query: str,
     k: int,
     query_id: str | None,
@@ -480,7 +472,7 @@ def result_columns(
     hit_lists = {n: result.runs[n].get("q", []) for n in names}
     passages = corpus.get_passages(sorted({h.passage_id for hs in hit_lists.values() for h in hs}))
     key = hit_key(by_doc)
-    changes = rankers.rank_changes(hit_lists, key)
+    changes = compare.rank_changes(hit_lists, key)
     who = labeller(query_id)
     stored = stored_labels(corpus.name, query_id)
     labels = current_labels(corpus.name, query_id, stored)
@@ -530,7 +522,7 @@ def result_columns(
                     )
 
 
-def overlap_panel(result: Comparison, k: int, by_doc: bool = False) -> None:
+def overlap_panel(result: RankedRuns, k: int, by_doc: bool = False) -> None:
     names = list(result.runs)
     if len(names) < 2:
         return
@@ -541,7 +533,7 @@ def overlap_panel(result: Comparison, k: int, by_doc: bool = False) -> None:
     tabs = st.tabs([f"Jaccard@{k}", "Rank-biased overlap (p=0.9)"])
     for tab, measure in zip(tabs, ("jaccard", "rbo"), strict=True):
         with tab:
-            _, m = rankers.overlap_matrix(hit_lists, k, measure, hit_key(by_doc))
+            _, m = compare.overlap_matrix(hit_lists, k, measure, hit_key(by_doc))
             fig = go.Figure(
                 go.Heatmap(
                     z=m,
@@ -560,7 +552,7 @@ def overlap_panel(result: Comparison, k: int, by_doc: bool = False) -> None:
             st.plotly_chart(fig, width="stretch", key=f"rl_search_overlap_{measure}")
 
 
-def score_panel(result: Comparison) -> None:
+def score_panel(result: RankedRuns) -> None:
     names = [n for n in result.runs if result.runs[n].get("q")]
     if not names:
         return
@@ -578,7 +570,7 @@ def score_panel(result: Comparison) -> None:
         threshold = st.slider(
             "Score threshold", lo, hi, value=lo, step=(hi - lo) / 200, format="%.4f", key=key
         )
-    kept = rankers.count_at_or_above(hits, threshold)
+    kept = compare.count_at_or_above(hits, threshold)
     st.metric("Hits a cut-off here keeps", f"{kept} of {len(hits)}")
     fig = go.Figure(go.Histogram(x=scores, nbinsx=min(30, max(5, len(scores)))))
     fig.add_vline(x=threshold, line_color="red", line_dash="dash")
@@ -600,7 +592,7 @@ def hnsw_panel(corpus: Corpus, query: str, query_id: str | None, k: int) -> None
     c1, c2, c3 = st.columns([3, 2, 2])
     model = c1.selectbox("Dense model", dense, key=state.SEARCH_HNSW_MODEL)
     try:
-        settings = rankers.hnsw_settings(corpus, model)
+        settings = ann.hnsw_settings(corpus, model)
     except RankLensError as exc:
         st.error(str(exc))
         return
@@ -622,7 +614,7 @@ def hnsw_panel(corpus: Corpus, query: str, query_id: str | None, k: int) -> None
         )
         with st.spinner("Searching HNSW and exact…"):
             try:
-                report = rankers.hnsw_recall(
+                report = ann.hnsw_recall(
                     corpus,
                     model,
                     queries,
@@ -657,7 +649,7 @@ def hnsw_panel(corpus: Corpus, query: str, query_id: str | None, k: int) -> None
 
 def run_search(
     corpus: Corpus, specs: Sequence[str], query: str, k: int, by_doc: bool = False
-) -> Comparison | None:
+) -> RankedRuns | None:
     key = (corpus.name, tuple(specs), query, k, by_doc, corpus.manifest.get("created"))
     last = st.session_state.get(state.SEARCH_RESULT)
     if last and last[0] == key:

@@ -720,7 +720,7 @@ def rank_all(
             prepare()
     start = time.perf_counter()
     done: dict[_Node, Run] = {}
-    own: dict[str, float] = {}
+    own: dict[_Node, float] = {}
     subtree: dict[_Node, set[_Node]] = {}
 
     def evaluate(node: _Node) -> Run:
@@ -742,14 +742,15 @@ def rank_all(
             done[node] = _deepen(r, queries, depth, passages_per_doc, given)
         else:
             done[node] = r.rank(queries, depth) if queries else {}
-        own[name] = own.get(name, 0.0) + (time.perf_counter() - t0) * 1000
+        own[node] = (time.perf_counter() - t0) * 1000
         subtree[node] = below
         return done[node]
 
     out_runs: dict[str, Run] = {}
     for r in rankers:
         out_runs[r.name] = truncate(evaluate((r.name, level)), k)
-    latency = {
-        r.name: sum(own[n] for n in {name for name, _ in subtree[(r.name, level)]}) for r in rankers
-    }
-    return RankedRuns(out_runs, latency, (time.perf_counter() - start) * 1000, own)
+    latency = {r.name: sum(own[n] for n in subtree[(r.name, level)]) for r in rankers}
+    own_ms: dict[str, float] = {}
+    for (name, _), ms in own.items():
+        own_ms[name] = own_ms.get(name, 0.0) + ms
+    return RankedRuns(out_runs, latency, (time.perf_counter() - start) * 1000, own_ms)

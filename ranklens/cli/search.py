@@ -22,15 +22,16 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not text:
         raise RankLensError("the query is empty: give --query TEXT")
     rankers.check_k(args.k)
+    level = rankers.check_level(args.level)
     corpus = index.open_corpus(args.corpus, get_settings())
-    chosen = rankers.make_rankers(args.rankers, corpus)
-    result = rankers.compare(chosen, [Query("q", text)], args.k)
+    result = _rank(corpus, args.rankers, [Query("q", text)], args.k, level)
     hits = [h for run in result.runs.values() for h in run.get("q", [])]
     passages = corpus.get_passages(sorted({h.passage_id for h in hits}))
     out = {
         "corpus": corpus.name,
         "query": text,
         "k": args.k,
+        "level": level,
         "rankers": {
             name: {
                 "latency_ms": round(result.latency_ms[name], 2),
@@ -63,6 +64,14 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rank(
+    corpus: index.Corpus, specs: list[str], queries: list[Query], k: int, level: str
+) -> rankers.RankedRuns:
+    chosen = rankers.make_rankers(specs, corpus)
+    per_doc = rankers.passages_per_doc(corpus)
+    return rankers.rank_all(chosen, queries, k, level=level, passages_per_doc=per_doc)
+
+
 def _load_queries(spec: str, corpus: index.Corpus) -> list[Query]:
     path = Path(spec).expanduser()
     if path.is_file():
@@ -83,20 +92,14 @@ def _load_queries(spec: str, corpus: index.Corpus) -> list[Query]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     rankers.check_k(args.k)
+    level = rankers.check_level(args.level)
     corpus = index.open_corpus(args.corpus, get_settings())
     queries = _load_queries(args.queries, corpus)
-    chosen = rankers.make_rankers(args.rankers, corpus)
     out_dir = Path(args.out).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise RankLensError(f"{out_dir} exists and is not a folder")
-    level = "doc" if args.level in ("doc", "document") else "passage"
-    if level == "doc":  # rank passages deeper, so that k documents remain
-        ratio = corpus.passages / max(1, corpus.documents)
-        result = rankers.compare(chosen, queries, rankers.document_depth(args.k, ratio))
-        runs = rankers.documents_of(result.runs, args.k)
-    else:
-        result = rankers.compare(chosen, queries, args.k)
-        runs = result.runs
+    result = _rank(corpus, args.rankers, queries, args.k, level)
+    runs = result.runs
     try:
         written = write_run_files(runs, out_dir, level)
     except OSError as exc:
@@ -118,6 +121,13 @@ def add_commands(subparsers) -> None:
     p.add_argument("--query", required=True, help="the query text")
     p.add_argument("--rankers", nargs="+", default=["bm25"], metavar="RANKER", help=recipe_help)
     p.add_argument("--k", type=int, default=10, help=f"hits per ranker, 1-{rankers.MAX_K}")
+    p.add_argument(
+        "--level",
+        choices=("doc", "document", "passage"),
+        default="passage",
+        help="passage: k passages (default); doc (or document): k documents, each by its best "
+        "passage",
+    )
     p.add_argument("--json", action="store_true", help="print JSON: per ranker, its hits")
     p.set_defaults(func=cmd_search)
 
