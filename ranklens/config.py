@@ -25,6 +25,12 @@ class Settings:
     beir_base_url: str = BEIR_BASE_URL
     batch_size: int = 64
     demo_models: tuple[str, ...] = field(default=("bm25", "all-MiniLM-L6-v2"))
+    # LLM judge: an OpenAI-compatible endpoint (URL ending in /v1); the key is never in a repr
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_key: str | None = field(default=None, repr=False)
+    llm_timeout_s: float = 60.0
+    llm_concurrency: int = 4
 
     @property
     def corpora_dir(self) -> Path:
@@ -61,4 +67,9 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         beir_base_url=env.get("RANKLENS_BEIR_URL", BEIR_BASE_URL).rstrip("/"),
         batch_size=int(env.get("RANKLENS_BATCH_SIZE", "64")),
         demo_models=tuple(models.split()) if models else ("bm25", "all-MiniLM-L6-v2"),
+        llm_url=(env.get("RANKLENS_LLM_URL") or "").rstrip("/") or None,
+        llm_model=env.get("RANKLENS_LLM_MODEL") or None,
+        llm_key=env.get("RANKLENS_LLM_KEY") or None,
+        llm_timeout_s=float(env.get("RANKLENS_LLM_TIMEOUT", "60")),
+        llm_concurrency=int(env.get("RANKLENS_LLM_CONCURRENCY", "4")),
     )
