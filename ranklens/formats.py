@@ -393,12 +393,22 @@ def trec_run_lines(run: Run, tag: str) -> Iterator[str]:
 RUN_LEVELS = ("doc", "passage")
 
 
+RUN_NAME_MAX = 120  # characters of the recipe kept in a run file's name
+
+
 def run_file_name(ranker: str) -> str:
-    """A file name for a ranker's run: the recipe made safe, plus a short hash when changed."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ranker).strip("_") or "ranker"
-    if safe != ranker:
-        safe += "-" + hashlib.sha1(ranker.encode()).hexdigest()[:6]
-    return f"{safe[:120]}.run"
+    """A file name for a ranker's run, unique per recipe whatever its length.
+
+    A recipe that is already a safe name (letters, digits, '.', '_', '-', up to RUN_NAME_MAX
+    characters) is used as it is; any other is made safe, cut to RUN_NAME_MAX characters, and
+    followed by a hash of the whole recipe, so two recipes never share a file (the hash is added
+    after the cut, never cut off).
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ranker).strip("_.") or "ranker"
+    if safe != ranker or len(safe) > RUN_NAME_MAX:
+        digest = hashlib.sha1(ranker.encode("utf-8")).hexdigest()[:12]
+        safe = f"{safe[:RUN_NAME_MAX]}-{digest}"
+    return f"{safe}.run"
 
 
 def run_file_text(run: Run, tag: str, level: str = "doc") -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 
 import pytest
@@ -14,10 +15,13 @@ from ranklens.formats import (
     read_qrels,
     read_queries,
     read_run,
+    run_file_name,
     trec_run_lines,
     unique_docs,
     write_qrels,
+    write_run_files,
 )
+from ranklens.report import runs_zip
 from ranklens.types import Hit, Qrel
 
 from .conftest import write_jsonl
@@ -265,3 +269,22 @@ def test_ids_with_white_space(tmp_path):
     assert err.value.line == 2 and "white space" in str(err.value)
     with pytest.raises(InputError, match="white space"):
         write_qrels([Qrel("q 1", "d", 1)], tmp_path / "q.trec")
+
+
+def test_run_file_names_stay_unique_for_long_recipes(tmp_path):
+    # two recipes longer than 120 characters that differ only at the end
+    head = "rrf(" + ",".join(f"dense-model-number-{i}" for i in range(8))
+    a, b = head + ",bm25)", head + ",bm25s)"
+    assert len(a) > 120 and len(b) > 120
+    plain = "x" * 130  # already safe, but longer than the cut
+    names = {run_file_name(r) for r in (a, b, plain, plain + "y")}
+    assert len(names) == 4
+    assert all(len(n) <= 120 + 1 + 12 + len(".run") for n in names)
+    assert run_file_name(a) == run_file_name(a)  # stable
+    assert run_file_name("bm25") == "bm25.run" and run_file_name("..") != ".."
+    run = {"q1": [Hit("q1", "d#0", "d", 1.0, 1)]}
+    written = write_run_files({a: run, b: run}, tmp_path / "runs")
+    assert len({p.name for p in written}) == 2 and len(list((tmp_path / "runs").iterdir())) == 2
+    with zipfile.ZipFile(io.BytesIO(runs_zip({a: run, b: run}))) as zf:
+        entries = zf.namelist()
+    assert len(entries) == 2 and len(set(entries)) == 2
