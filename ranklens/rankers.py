@@ -8,6 +8,7 @@ Recipe syntax (a ranker's name is its recipe, the same string in the app, the CL
     rrf(A,B[,...][,k=60][,depth=100])     reciprocal rank fusion: sum of 1/(k + rank)
     wsum(A:0.3,B:0.7[,depth=100])         weighted sum of min-max normalised scores (weights
                                           optional, equal by default)
+    wsum(A:0.3,B:0.7,norm=z)              the same over z-scores (s - mean) / sd of each list
     rerank(A,CROSS_ENCODER[,DEPTH])       the cross-encoder rescores A's top DEPTH (default 100)
 
 A, B are recipes themselves, so nesting is allowed: `rerank(rrf(bm25,all-MiniLM-L6-v2),
@@ -285,15 +286,39 @@ def minmax(scores: Sequence[float]) -> list[float]:
     return [(s - lo) / (hi - lo) for s in scores]
 
 
+def zscore(scores: Sequence[float]) -> list[float]:
+    """Scores as (s - mean) / sd (population sd); all 0.0 when every score is equal."""
+    if not len(scores):
+        return []
+    arr = np.asarray(scores, dtype=float)
+    sd = float(arr.std())
+    if sd == 0 or not math.isfinite(sd):
+        return [0.0] * len(arr)
+    return ((arr - arr.mean()) / sd).tolist()
+
+
+NORMS = ("minmax", "z")
+
+
 def wsum_scores(
-    lists: Sequence[Sequence[tuple[str, float]]], weights: Sequence[float]
+    lists: Sequence[Sequence[tuple[str, float]]],
+    weights: Sequence[float],
+    norm: str = "minmax",
 ) -> dict[str, float]:
-    """Weighted sum of min-max normalised scores; an id missing from a list gets 0 from it."""
+    """Weighted sum of normalised scores, norm "minmax" (default) or "z" (z-scores).
+
+    An id missing from a list gets that list's lowest normalised score from it: 0 under min-max,
+    the lowest z-score under "z" (an item below an input's cut-off is not average for it).
+    """
     out: dict[str, float] = {}
+    floor = 0.0
     for hits, w in zip(lists, weights, strict=True):
-        for (pid, _), s in zip(hits, minmax([s for _, s in hits]), strict=True):
-            out[pid] = out.get(pid, 0.0) + w * s
-    return out
+        normed = (zscore if norm == "z" else minmax)([s for _, s in hits])
+        low = min(normed) if norm == "z" and normed else 0.0
+        floor += w * low
+        for (pid, _), s in zip(hits, normed, strict=True):
+            out[pid] = out.get(pid, 0.0) + w * (s - low)
+    return {pid: s + floor for pid, s in out.items()}
 
 
 def _first_per_doc(hits: Sequence[Hit]) -> list[Hit]:
@@ -319,6 +344,7 @@ class Fusion(Composite):
         weights: Sequence[float] | None = None,
         rrf_k: int = RRF_K,
         depth: int = FUSION_DEPTH,
+        norm: str = "minmax",
     ) -> None:
         if method not in ("rrf", "wsum"):
             raise RankerSpecError(f"unknown fusion method {method!r}; expected rrf or wsum")
@@ -334,6 +360,9 @@ class Fusion(Composite):
                 raise RankerSpecError("wsum weights must be one non-negative number per ranker")
         if rrf_k < 1:
             raise RankerSpecError("rrf k must be at least 1")
+        if norm not in NORMS or (norm != "minmax" and method != "wsum"):
+            raise RankerSpecError(f"norm must be one of {', '.join(NORMS)}, for wsum only")
+        self.norm = norm
         self.rankers = list(rankers)
         self.method = method
         self.weights = list(weights) if weights is not None else None
@@ -345,6 +374,8 @@ class Fusion(Composite):
             args = list(names)
         else:
             args = [f"{n}:{_fmt_weight(w)}" for n, w in zip(names, self.weights, strict=True)]
+        if self.norm != "minmax":
+            args.append(f"norm={self.norm}")
         if self.depth != FUSION_DEPTH:
             args.append(f"depth={self.depth}")
         self.name = f"{method}({','.join(args)})"
@@ -372,7 +403,7 @@ class Fusion(Composite):
             else:
                 weights = self.weights or [1.0 / len(lists)] * len(lists)
                 scores = wsum_scores(
-                    [[(ident(h), h.score) for h in hits] for hits in lists], weights
+                    [[(ident(h), h.score) for h in hits] for hits in lists], weights, self.norm
                 )
             order = sorted(scores, key=lambda i: (-scores[i], first[i].rank, i))[:k]
             out[q.query_id] = [
@@ -524,8 +555,14 @@ class _Builder:
         inputs: list[Ranker] = []
         weights: list[float | None] = []
         options = {"k": RRF_K, "depth": FUSION_DEPTH}
+        norm = "minmax"
         for arg in args:
             key, eq, value = arg.partition("=")
+            if eq and "(" not in key and key == "norm" and method == "wsum":
+                if value not in NORMS:
+                    raise RankerSpecError(f"norm must be minmax or z in {whole!r}, got {value!r}")
+                norm = value
+                continue
             if eq and "(" not in key:
                 if key not in options or (key == "k" and method != "rrf"):
                     raise RankerSpecError(f"unknown option {key!r} for {method} in {whole!r}")
@@ -552,6 +589,7 @@ class _Builder:
             [float(w) for w in given] if given else None,
             rrf_k=options["k"],
             depth=options["depth"],
+            norm=norm,
         )
 
     def _rerank(self, args: list[str], whole: str) -> Ranker:
