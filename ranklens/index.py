@@ -1,7 +1,7 @@
-"""Corpora on disk: passages, the BM25 index beside them, one Chroma collection per model.
+"""Corpora on disk: the name rule, passages, query sets, the BM25 index and Chroma collections.
 
-Ingestion is staged (bad input never touches a stored corpus) and resumable (a rerun embeds only
-the passages a collection lacks); a corpus is ready only when every index it names is complete.
+A corpus is ready only when every index it names is complete. Building and growing corpora is
+ranklens.ingest's job (index.ingest and index.add_documents are that module's, for callers).
 """
 
 from __future__ import annotations
@@ -15,19 +15,15 @@ import re
 import shutil
 import sqlite3
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from . import models as model_registry
-from .chunking import ChunkSettings, chunk_documents, index_text
 from .config import Settings, get_settings
 from .errors import InputError, NotFoundError, RankLensError
-from .formats import Fields, open_source, read_queries, unique_docs, write_queries
+from .formats import read_queries, write_queries
 from .types import Passage, Qrel, Query
 
 # One rule for corpus and query-set names that every store accepts: a folder and file name on any
@@ -195,35 +191,6 @@ CREATE INDEX passages_doc ON passages(doc_id);
 """
 
 
-def _write_passages(
-    db_path: Path, passages: Iterable[Passage], progress: ProgressFn | None
-) -> dict:
-    """Store passages; returns counts and a fingerprint of ids and texts."""
-    con = sqlite3.connect(db_path)
-    con.executescript(_SCHEMA)
-    digest = hashlib.sha256()
-    docs: set[str] = set()
-    n = 0
-    start = time.monotonic()
-    batch: list[tuple] = []
-    for p in passages:
-        batch.append((n, p.passage_id, p.doc_id, p.title, p.text, p.source, p.position))
-        digest.update(f"{p.passage_id}\x1f{p.title}\x1f{p.text}\x1e".encode())
-        docs.add(p.doc_id)
-        n += 1
-        if len(batch) >= 2000:
-            con.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?)", batch)
-            batch.clear()
-            if progress:
-                progress(Progress("read", n, 0, time.monotonic() - start))
-    con.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?)", batch)
-    con.commit()
-    con.close()
-    if progress:
-        progress(Progress("read", n, n, time.monotonic() - start))
-    return {"documents": len(docs), "passages": n, "fingerprint": digest.hexdigest()}
-
-
 def _row_to_passage(row: tuple) -> Passage:
     return Passage(row[0], row[1], row[3], row[2], row[4], row[5])
 
@@ -295,11 +262,15 @@ class Corpus:
 
     # -- passages
     def _db(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            uri = f"file:{self.dir / 'passages.sqlite3'}?mode=ro"
+        path = self.dir / "passages.sqlite3"
+        inode = os.stat(path).st_ino  # a corpus that grew has a new passage store
+        con, seen = getattr(self._local, "con", None), getattr(self._local, "inode", None)
+        if con is None or seen != inode:
+            if con is not None:
+                con.close()
+            uri = f"file:{path}?mode=ro"
             con = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            self._local.con = con
+            self._local.con, self._local.inode = con, inode
         return con
 
     _COLS = "passage_id, doc_id, title, text, source, position"
@@ -418,131 +389,6 @@ def list_corpora(settings: Settings | None = None) -> list[dict]:
     return out
 
 
-# ---------------------------------------------------------------- ingestion
-
-
-def _stage(
-    source_path: str | Path,
-    staging: Path,
-    fmt: str | None,
-    fields: Fields | None,
-    chunking: ChunkSettings,
-    beir_base_url: str,
-    cache_dir: Path,
-    progress: ProgressFn | None,
-) -> dict:
-    """Read, check and chunk a source into a staging folder; returns the manifest."""
-    from .formats import download_beir, write_qrels
-
-    path_str = str(source_path)
-    if path_str.startswith("beir:"):
-        path = download_beir(path_str[5:], beir_base_url, cache_dir / "beir")
-        fmt = "beir"
-    else:
-        path = Path(path_str).expanduser()
-    source = open_source(path, fmt, fields)
-    try:
-        staging.mkdir(parents=True)
-        docs = unique_docs(source.docs(), path)
-        counts = _write_passages(
-            staging / "passages.sqlite3", chunk_documents(docs, chunking), progress
-        )
-        if counts["passages"] == 0:
-            raise InputError(path, "no documents found")
-        if source.query_sets:
-            (staging / "queries").mkdir()
-            for name, queries in source.query_sets.items():
-                if queries:
-                    write_queries(queries, staging / "queries" / f"{name}.jsonl")
-        if source.qrels:
-            (staging / "qrels").mkdir()
-            for name, labels in source.qrels.items():
-                write_qrels(labels, staging / "qrels" / f"{name}.tsv", "beir")
-    finally:
-        source.cleanup()
-    return {
-        **counts,
-        "source": path_str,
-        "format": source.format,
-        "chunking": chunking.as_dict(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "uid": uuid.uuid4().hex,  # tells a corpus from a later one made under the same name
-        "indexes": {},
-    }
-
-
-def _existing_ids(collection) -> set[str]:
-    n = collection.count()
-    ids: set[str] = set()
-    page = 5000
-    for offset in range(0, n, page):
-        ids.update(collection.get(include=[], limit=page, offset=offset)["ids"])
-    return ids
-
-
-def _index_dense(corpus: Corpus, model: str, progress: ProgressFn | None) -> None:
-    encoder = model_registry.load_encoder(model)
-    home = home_id(corpus.settings)
-    name = collection_name(corpus.name, model, home)
-    client = chroma_client(corpus.settings)
-
-    def mark(data: dict) -> None:
-        entry = data["indexes"].setdefault(model, {})
-        entry.update({"status": INDEXING, "collection": name, "dim": encoder.dim, "kind": "dense"})
-
-    corpus._update_manifest(mark)
-    # whose vectors a collection holds: this home, this model, these exact passages
-    identity = {
-        "ranklens_corpus": corpus.name,
-        "model": model,
-        "home": home,
-        "fingerprint": corpus.manifest["fingerprint"],
-    }
-    collection = client.get_or_create_collection(
-        name,
-        configuration={"hnsw": {"space": "cosine"}},
-        metadata=identity,
-        embedding_function=None,
-    )
-    if any((collection.metadata or {}).get(k) != v for k, v in identity.items()):
-        # left behind by a deleted corpus of the same name, or made for other passages
-        client.delete_collection(name)
-        collection = client.create_collection(
-            name,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata=identity,
-            embedding_function=None,
-        )
-    have = _existing_ids(collection) if collection.count() else set()
-    todo = [p for p in corpus.iter_passages() if p.passage_id not in have]
-    total, done = len(todo), 0
-    start = time.monotonic()
-    if progress:
-        progress(Progress(model, 0, total, 0.0))
-    batch = max(1, corpus.settings.batch_size)
-    for i in range(0, total, batch):
-        chunk = todo[i : i + batch]
-        vectors = encoder.encode_documents([index_text(p) for p in chunk])
-        collection.add(
-            ids=[p.passage_id for p in chunk],
-            embeddings=np.asarray(vectors, dtype=np.float32),
-            metadatas=[{"doc_id": p.doc_id, "position": p.position} for p in chunk],
-        )
-        done += len(chunk)
-        if progress:
-            progress(Progress(model, done, total, time.monotonic() - start))
-    count = collection.count()
-    if count != corpus.passages:
-        raise RankLensError(
-            f"index for {model} holds {count} vectors, expected {corpus.passages}; run ingest again"
-        )
-
-    def complete(data: dict) -> None:
-        data["indexes"][model].update({"status": COMPLETE, "count": count})
-
-    corpus._update_manifest(complete)
-
-
 def _bm25_tokenize(texts: list[str], params: BM25Settings, return_ids: bool = True):
     """Texts tokenised with the index's stopwords and stemmer (ids for indexing, or strings)."""
     import bm25s
@@ -564,122 +410,6 @@ def _bm25_tokenize(texts: list[str], params: BM25Settings, return_ids: bool = Tr
 def bm25_query_tokens(queries: list[str], params: BM25Settings) -> list[list[str]]:
     """Queries tokenised as the BM25 index was (strings, mapped to ids by the retriever)."""
     return _bm25_tokenize(queries, params, return_ids=False)
-
-
-def _index_bm25(corpus: Corpus, params: BM25Settings, progress: ProgressFn | None) -> None:
-    import bm25s
-
-    corpus._update_manifest(
-        lambda d: (
-            d["indexes"]
-            .setdefault(model_registry.BM25, {})
-            .update({"status": INDEXING, "params": params.as_dict(), "kind": "sparse"})
-        )
-    )
-    start = time.monotonic()
-    texts = [index_text(p) for p in corpus.iter_passages()]
-    if progress:
-        progress(Progress(model_registry.BM25, 0, len(texts), 0.0))
-    tokens = _bm25_tokenize(texts, params)
-    retriever = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
-    retriever.index(tokens, show_progress=False)
-    tmp = corpus.dir / ".bm25.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    retriever.save(str(tmp))
-    final = corpus.bm25_dir()
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-    if progress:
-        progress(Progress(model_registry.BM25, len(texts), len(texts), time.monotonic() - start))
-    lengths = [len(doc) for doc in tokens.ids]
-    stats = {"avg_doc_len": sum(lengths) / max(1, len(lengths)), "vocabulary": len(tokens.vocab)}
-    corpus._update_manifest(
-        lambda d: d["indexes"][model_registry.BM25].update(
-            {"status": COMPLETE, "count": len(texts), "stats": stats}
-        )
-    )
-
-
-def _clean_stale(settings: Settings, name: str) -> None:
-    """Remove this corpus's staging folders left by killed runs (never another corpus's)."""
-    mine = re.compile(rf"\.staging-{re.escape(name)}-\d+")
-    for d in settings.corpora_dir.glob(f".staging-{name}-*"):
-        if mine.fullmatch(d.name):
-            shutil.rmtree(d, ignore_errors=True)
-
-
-def ingest(
-    path: str | Path | None,
-    corpus: str,
-    models: Sequence[str] = ("bm25", model_registry.DEFAULT_DENSE),
-    settings: Settings | None = None,
-    fmt: str | None = None,
-    fields: Fields | None = None,
-    chunking: ChunkSettings | None = None,
-    bm25: BM25Settings | None = None,
-    progress: ProgressFn | None = None,
-) -> Corpus:
-    """Load a source into a corpus (or add models to an existing one) and build its indexes.
-
-    path may be a file, a folder, a BEIR zip, or "beir:NAME" to download a BEIR dataset; it may
-    be None for an existing corpus. Bad input raises InputError before anything stored changes.
-    Interrupted, the same call finishes the work: only passages a collection lacks are embedded.
-    """
-    settings = settings or get_settings()
-    check_name(corpus)
-    models = list(dict.fromkeys(models))
-    if not models:
-        raise RankLensError("choose at least one model (e.g. bm25)")
-    for m in models:
-        if re.search(r"[\s(),:]", m):
-            raise RankLensError(
-                f"model name {m!r} holds white space or one of ( ) , : which ranker recipes "
-                "use; rename or move the model folder"
-            )
-        if m != model_registry.BM25 and model_registry.model_info(m).kind == "reranker":
-            raise RankLensError(f"{m} is a reranker; it scores pairs at query time, not an index")
-    with _corpus_lock(settings, corpus):
-        _clean_stale(settings, corpus)
-        target = settings.corpora_dir / corpus
-        exists = (target / MANIFEST).exists()
-        if path is None and not exists:
-            raise NotFoundError(f"no corpus named {corpus!r}; give a PATH to create it")
-        if path is not None:
-            staging = settings.corpora_dir / f".staging-{corpus}-{os.getpid()}"
-            try:
-                manifest = _stage(
-                    path,
-                    staging,
-                    fmt,
-                    fields,
-                    chunking or ChunkSettings(),
-                    settings.beir_base_url,
-                    settings.cache_dir,
-                    progress,
-                )
-                if exists:
-                    old = Corpus(corpus, settings).manifest
-                    if old["fingerprint"] != manifest["fingerprint"]:
-                        raise RankLensError(
-                            f"corpus {corpus!r} already exists with other content "
-                            f"({old['documents']} documents from {old.get('source', '?')}); delete it "
-                            "first or choose another name"
-                        )
-                else:
-                    _atomic_write_json(staging / MANIFEST, manifest)
-                    os.replace(staging, target)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-        store = Corpus(corpus, settings)
-        for model in models:
-            if store.indexes().get(model, {}).get("status") == COMPLETE:
-                continue
-            if model == model_registry.BM25:
-                _index_bm25(store, bm25 or BM25Settings(), progress)
-            else:
-                _index_dense(store, model, progress)
-        return store
 
 
 def delete_corpus(name: str, settings: Settings | None = None) -> None:
@@ -704,3 +434,12 @@ def delete_corpus(name: str, settings: Settings | None = None) -> None:
             f"corpus {name!r} is deleted, but these Chroma collections could not be removed: "
             f"{'; '.join(failed)}. A new corpus of that name will not reuse them."
         )
+
+
+def __getattr__(name: str):
+    """index.ingest, index.add_documents, ...: building corpora lives in ranklens.ingest."""
+    if name in ("ingest", "add_documents", "complete_indexes", "Added"):
+        from . import ingest as ingest_module
+
+        return getattr(ingest_module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
