@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import RankLensError
-from . import corpus, evaluate, judgments, search
+from . import annotators, corpus, evaluate, judgments, search, tune
 from .common import error_line
 
-GROUPS = (corpus, search, judgments, evaluate)
+GROUPS = (corpus, search, judgments, evaluate, annotators, tune)
 
 
 def build_parser() -> argparse.ArgumentParser:
