@@ -206,11 +206,19 @@ class DenseRanker:
     def rank_vectors(self, queries: Sequence[Query], vectors: np.ndarray, k: int) -> Run:
         """Hits for query vectors; a hit's doc_id is the one stored with the passage (never
         parsed out of the passage id: a document id may itself hold '#')."""
-        res = self.collection.query(
-            query_embeddings=vectors,
-            n_results=min(k, self.count),
-            include=["distances", "metadatas"],
-        )
+        n_results = max(1, min(k, self.count))
+        # Chroma fetches the metadata of all results in one SQL statement: keep each call well
+        # under SQLite's limit of 32766 variables (225 queries x 150 results exceed it)
+        step = max(1, 8192 // n_results)
+        res: dict[str, list] = {"ids": [], "distances": [], "metadatas": []}
+        for start in range(0, len(vectors), step):
+            part = self.collection.query(
+                query_embeddings=vectors[start : start + step],
+                n_results=n_results,
+                include=["distances", "metadatas"],
+            )
+            for key in res:
+                res[key].extend(part.get(key) or [None] * len(part["ids"]))
         docs: dict[str, str] = {}
         for ids, metas in zip(res["ids"], res["metadatas"], strict=True):
             for pid, meta in zip(ids, metas or [None] * len(ids), strict=True):
