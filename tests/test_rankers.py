@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 import pytest
 
-from ranklens import index, models, rankers
+from ranklens import models, rankers
 from ranklens.chunking import index_text
 from ranklens.config import Settings
 from ranklens.errors import RankLensError
-from ranklens.types import Hit, Query
+from ranklens.ingest import ingest
+from ranklens.types import Hit, Passage, Query
 
 from .conftest import FakeEncoder, write_jsonl
 
@@ -27,6 +27,7 @@ DOCS = [
     ("tides", "Tides", "Ocean tides rise and fall twice a day because of the Moon's gravity."),
     ("html", "Markup", "<b>bold</b> & <script>alert('x')</script> tags in a passage."),
     ("mars", "Mars", "Mars is the fourth planet; its two moons are Phobos and Deimos."),
+    ("report#2", "Report", "The quarterly report, whose document id holds a hash."),
 ]
 FAKE = "fake-rankers-enc"
 
@@ -37,7 +38,7 @@ def corpus(tmp_path_factory):
     settings = Settings(home=root / "home", batch_size=8)
     models.register_encoder(FakeEncoder(FAKE))
     path = write_jsonl(root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS])
-    return index.ingest(path, "tiny", ["bm25", FAKE], settings)
+    return ingest(path, "tiny", ["bm25", FAKE], settings)
 
 
 class FixedRanker:
@@ -126,86 +127,6 @@ def test_fusion_rejects_bad_input():
         rankers.Fusion([a, b], "max")
 
 
-# ---------------------------------------------------------------- overlap measures, by hand
-
-
-def test_jaccard():
-    assert rankers.jaccard(["a", "b", "c"], ["b", "c", "d"]) == 0.5
-    assert rankers.jaccard(["a", "b", "c"], ["b", "c", "d"], k=1) == 0.0
-    assert rankers.jaccard([], []) == 1.0
-
-
-def test_rbo_by_hand():
-    assert rankers.rbo(list("abc"), list("abc")) == pytest.approx(1.0)
-    assert rankers.rbo(list("abc"), list("xyz")) == 0.0
-    # X1=0, X2=2: (1/9)(2/2 * .81) + (2/2) * .81
-    assert rankers.rbo(["a", "b"], ["b", "a"]) == pytest.approx(0.09 + 0.81)
-    # X1=1, X2=1, X3=3: (1/9)(.9 + .405 + .729) + .729
-    assert rankers.rbo(list("abc"), list("acb")) == pytest.approx(2.034 / 9 + 0.729)
-    # uneven lengths (s=1, l=2): S=[b], L=[a, b]: X1=0, X2=1 -> (1/9)(.405) + (1/2) * .81
-    assert rankers.rbo(["b"], ["a", "b"]) == pytest.approx(0.045 + 0.405)
-    assert rankers.rbo(["a", "b"], ["b"]) == pytest.approx(0.45)
-    # a prefix agrees fully under extrapolation
-    assert rankers.rbo(["a"], ["a", "b"]) == pytest.approx(1.0)
-    assert rankers.rbo([], ["a"]) == 0.0 and rankers.rbo([], []) == 1.0
-    with pytest.raises(ValueError):
-        rankers.rbo(["a"], ["a"], p=1.0)
-
-
-def test_tau_ap_by_hand():
-    truth = list("abc")
-    assert rankers.tau_ap(list("abc"), truth) == pytest.approx(1.0)
-    assert rankers.tau_ap(list("cba"), truth) == pytest.approx(-1.0)
-    # i=2: c has a above, right (1/1); i=3: b has a, c above, a right (1/2): 2/2 * 1.5 - 1
-    assert rankers.tau_ap(list("acb"), truth) == pytest.approx(0.5)
-    # a swap at the top costs more than one at the bottom (Kendall's tau would say 1/3 both)
-    assert rankers.tau_ap(list("bac"), truth) == pytest.approx(0.0)
-    # only shared items count; fewer than two shared: undefined
-    assert rankers.tau_ap(list("axcb"), list("abcy")) == pytest.approx(0.5)
-    assert rankers.tau_ap(list("ab"), list("cd")) is None
-    assert rankers.tau_ap_symmetric(list("acb"), truth) == pytest.approx(
-        (rankers.tau_ap(list("acb"), truth) + rankers.tau_ap(truth, list("acb"))) / 2
-    )
-
-
-def test_disagreement_orders_queries():
-    run_a = {
-        "same": [Hit("same", p, p, 1.0, i) for i, p in enumerate("abc", 1)],
-        "swap": [Hit("swap", p, p, 1.0, i) for i, p in enumerate("abc", 1)],
-        "none": [Hit("none", p, p, 1.0, i) for i, p in enumerate("abc", 1)],
-    }
-    run_b = {
-        "same": [Hit("same", p, p, 1.0, i) for i, p in enumerate("abc", 1)],
-        "swap": [Hit("swap", p, p, 1.0, i) for i, p in enumerate("bac", 1)],
-        "none": [Hit("none", p, p, 1.0, i) for i, p in enumerate("xyz", 1)],
-    }
-    for measure in rankers.DISAGREEMENT_MEASURES:
-        order = rankers.disagreement_by_query(run_a, run_b, 3, measure)
-        assert [q for q, _ in order] == ["none", "swap", "same"]
-        assert order[0][1] == pytest.approx(1.0) and order[-1][1] == pytest.approx(0.0)
-    assert dict(rankers.disagreement_by_query(run_a, run_b, 3, "tau_ap"))["swap"] == 0.5
-    with pytest.raises(ValueError):
-        rankers.disagreement(["a"], ["a"], "kendall")
-
-
-def test_overlap_matrix_rank_changes_and_thresholds():
-    lists = {
-        "A": [
-            Hit("q", p, p, s, i) for i, (p, s) in enumerate([("a", 3.0), ("b", 2.0), ("c", 1.0)], 1)
-        ],
-        "B": [Hit("q", p, p, s, i) for i, (p, s) in enumerate([("c", 0.9), ("a", 0.5)], 1)],
-    }
-    names, m = rankers.overlap_matrix(lists, 3, "jaccard")
-    assert names == ["A", "B"] and m.tolist() == [[1.0, 2 / 3], [2 / 3, 1.0]]
-    _, m = rankers.overlap_matrix(lists, 3, "rbo")
-    assert m[0, 1] == pytest.approx(rankers.rbo(list("abc"), list("ca")))
-    changes = rankers.rank_changes(lists)
-    assert changes["A"] == {"a": {"B": 2}, "b": {}, "c": {"B": 1}}
-    assert changes["B"] == {"c": {"A": 3}, "a": {"A": 1}}
-    assert rankers.count_at_or_above(lists["A"], 2.0) == 2
-    assert rankers.count_at_or_above(lists["B"], 1.0) == 0
-
-
 # ---------------------------------------------------------------- real rankers on a tiny corpus
 
 
@@ -244,7 +165,7 @@ def minilm():
 
 
 def test_dense_ranker_with_real_model(corpus, minilm):
-    c = index.ingest(None, corpus.name, ["all-MiniLM-L6-v2"], corpus.settings)
+    c = ingest(None, corpus.name, ["all-MiniLM-L6-v2"], corpus.settings)
     r = rankers.make_ranker("all-MiniLM-L6-v2", c)
     run = r.rank([Query("a", "which language prevents memory bugs"), Query("b", "lunar cycle")], 3)
     assert run["a"][0].doc_id == "rust"
@@ -358,14 +279,14 @@ def test_k_out_of_range(corpus, k):
         rankers.BM25Ranker(corpus).rank([Query("q", "tea")], k)
 
 
-# ---------------------------------------------------------------- side by side
+# ---------------------------------------------------------------- rank_all: several rankers, one pass
 
 
-def test_compare_ranks_shared_inputs_once():
+def test_rank_all_ranks_shared_inputs_once():
     a = FixedRanker("A", {"q": [(f"a{i}#0", 1.0 / i) for i in range(1, 150)]})
     b = FixedRanker("B", {"q": [(f"b{i}#0", 1.0 / i) for i in range(1, 150)]})
     fused = rankers.Fusion([a, b])
-    out = rankers.compare([a, b, fused], Q, 5)
+    out = rankers.rank_all([a, b, fused], Q, 5)
     assert a.calls == [100] and b.calls == [100]  # once, at the fusion's depth
     assert list(out.runs) == ["A", "B", "rrf(A,B)"]
     assert all(len(run["q"]) == 5 for run in out.runs.values())
@@ -377,64 +298,24 @@ def test_compare_ranks_shared_inputs_once():
     assert out.wall_ms >= max(lat.values())
 
 
-def test_compare_real_rankers(corpus):
+def test_rank_all_real_rankers(corpus):
     chosen = rankers.make_rankers(["bm25", FAKE, f"rrf(bm25,{FAKE})"], corpus)
     assert chosen[2].rankers[0] is chosen[0]  # leaves are shared objects
-    out = rankers.compare(chosen, [Query("q", "moon tides")], 3)
+    out = rankers.rank_all(chosen, [Query("q", "moon tides")], 3)
     assert {h.doc_id for h in out.runs["bm25"]["q"][:2]} == {"moon", "tides"}
     assert all(v > 0 for v in out.latency_ms.values())
 
 
-# ---------------------------------------------------------------- approximate vs exact
+def test_rank_all_refuses_bad_level_and_ratio():
+    with pytest.raises(RankLensError, match="level must be doc or passage"):
+        rankers.rank_all([FixedRanker("A", {})], Q, 5, level="paragraph")
+    with pytest.raises(RankLensError, match="passages_per_doc"):
+        rankers.rank_all([FixedRanker("A", {})], Q, 5, level="doc", passages_per_doc=0)
+    assert rankers.rank_all([FixedRanker("A", {})], [], 5, level="doc").runs == {"A": {}}
 
 
-def test_exact_search_matches_numpy(corpus):
-    enc = models.load_encoder(FAKE)
-    qv = enc.encode_queries(["bread starter", "planet moons"])
-    got = rankers.exact_search(corpus, FAKE, qv, 3)
-    passages = list(corpus.iter_passages())
-    dv = enc.encode_documents([index_text(p) for p in passages])
-    for row, res in zip(qv @ dv.T, got, strict=True):
-        expected = sorted(row, reverse=True)[:3]
-        assert [s for _, s in res] == pytest.approx(expected, abs=1e-5)
-
-
-def test_hnsw_recall_against_exact(corpus):
-    queries = [Query(str(i), t) for i, (_, _, t) in enumerate(DOCS)]
-    rep = rankers.hnsw_recall(corpus, FAKE, queries, k=5)
-    assert rep.settings["space"] == "cosine" and rep.ef_search == rep.settings["ef_search"]
-    assert set(rep.per_query) == {q.query_id for q in queries}
-    assert rep.mean == pytest.approx(1.0)  # ten vectors: HNSW finds them all
-    before = rankers.hnsw_settings(corpus, FAKE)
-    probe = rankers.hnsw_recall(corpus, FAKE, queries, k=5, ef_search=500)
-    assert probe.ef_search == 500 and probe.mean == pytest.approx(1.0)
-    assert rankers.hnsw_settings(corpus, FAKE) == before  # the stored setting is untouched
-    with pytest.raises(RankLensError, match="ef_search"):
-        rankers.hnsw_recall(corpus, FAKE, queries, ef_search=0)
-    with pytest.raises(RankLensError, match="not indexed"):
-        rankers.hnsw_recall(corpus, "multilingual-e5-small", queries)
-
-
-def test_hnsw_recall_drops_with_tiny_ef(tmp_path):
-    rng = np.random.default_rng(7)
-    settings = Settings(home=tmp_path / "home", batch_size=512)
-    enc = FakeEncoder("fake-random-enc", dim=32)
-    vectors = {}
-
-    def encode(texts):
-        out = np.stack([vectors.setdefault(t, rng.standard_normal(32)) for t in texts])
-        return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
-
-    enc.encode_documents = enc.encode_queries = encode
-    models.register_encoder(enc)
-    path = write_jsonl(
-        tmp_path / "r.jsonl", [{"_id": f"d{i}", "text": f"t{i}"} for i in range(1500)]
-    )
-    c = index.ingest(path, "random", ["fake-random-enc"], settings)
-    queries = [Query(f"q{i}", f"query {i}") for i in range(30)]
-    low = rankers.hnsw_recall(c, "fake-random-enc", queries, k=10, ef_search=1)
-    assert low.ef_search == 1 and 0 < low.mean < 1.0
-    assert math.isfinite(low.hnsw_ms) and low.exact_ms >= 0
+def test_passages_per_doc(corpus):
+    assert rankers.passages_per_doc(corpus) == corpus.passages / corpus.documents == 1.0
 
 
 def test_latency_excludes_model_loading(corpus):
@@ -447,17 +328,11 @@ def test_latency_excludes_model_loading(corpus):
         return loaded[name]
 
     dense = rankers.make_ranker(FAKE, corpus, load_encoder=slow_loader)
-    out = rankers.compare([dense], [Query("q", "tea")], 3)
+    out = rankers.rank_all([dense], [Query("q", "tea")], 3)
     assert loaded and out.latency_ms[FAKE] < 400 and out.wall_ms < 400
 
 
-def test_recall_with_ties_by_hand():
-    truth = [("a", 0.9), ("b", 0.8), ("c", 0.5)]
-    assert rankers.recall_with_ties(["a", "b", "c"], [0.9, 0.8, 0.5], truth) == 1.0
-    assert rankers.recall_with_ties(["a", "x", "y"], [0.9, 0.4, 0.1], truth) == pytest.approx(1 / 3)
-    # x ties the third best: either is a right answer
-    assert rankers.recall_with_ties(["a", "b", "x"], [0.9, 0.8, 0.5], truth) == 1.0
-    assert rankers.recall_with_ties([], [], []) == 1.0
+# ---------------------------------------------------------------- rank_all by document
 
 
 class _ManyPassages:
@@ -478,19 +353,118 @@ class _ManyPassages:
         }
 
 
-def test_rank_documents_ranks_deeper_until_k_documents():
-    from ranklens.rankers import rank_documents
-
+def test_doc_level_ranks_deeper_until_k_documents():
     fake = _ManyPassages()
-    run = rank_documents(fake, [Query("q", "x")], 10)
-    hits = run["q"]
+    hits = rankers.rank_all([fake], [Query("q", "x")], 10, level="doc").runs["fake-many"]["q"]
     assert [h.doc_id for h in hits] == [f"d{i}" for i in range(10)]  # 10 documents, not 4
     assert [h.rank for h in hits] == list(range(1, 11))
     assert all(h.passage_id == f"{h.doc_id}#0" for h in hits)  # each by its best passage
+    assert fake.depths == [15, 30]  # the depth grows (15, 30, ...) only as far as needed
     # a corpus with fewer documents than k: stops when the ranker has nothing more
     small = _ManyPassages(docs=3)
-    assert len(rank_documents(small, [Query("q", "x")], 10)["q"]) == 3
-    # the depth grows (15, 30, ...) only as far as needed
+    assert len(rankers.rank_all([small], Q, 10, level="doc").runs["fake-many"]["q"]) == 3
+    # passages_per_doc starts deeper: one round of ceil(10 * 3 * 1.5) passages
     fake = _ManyPassages()
-    rank_documents(fake, [Query("q", "x")], 10)
-    assert fake.depths == [15, 30]
+    rankers.rank_all([fake], Q, 10, level="doc", passages_per_doc=3.0)
+    assert fake.depths == [45]
+
+
+def test_doc_level_shares_a_passage_ranking_deep_enough():
+    scorer = KeywordScorer()
+    a = FixedRanker("A", {"q": [(f"a{i}#0", 1.0 / i) for i in range(1, 80)]})
+    rr = rankers.Rerank(a, _FakeCorpus({}), models.DEFAULT_RERANKER, 50, lambda n: scorer)
+    rankers.rank_all([a, rr], Q, 5, level="doc")
+    assert a.calls == [50]  # the reranker's 50 passages also give A's 5 documents
+
+
+# Two inputs, each ranking document A first through a different passage (A#0, A#2):
+#   input 1 passages A#0 9, B#0 7, C#0 6, A#1 5  -> documents A 9, B 7, C 6
+#   input 2 passages A#2 5, C#0 4, B#1 3, D#0 1  -> documents A 5, C 4, B 3, D 1
+def _two_inputs() -> tuple[FixedRanker, FixedRanker]:
+    one = FixedRanker("one", {"q": [("A#0", 9.0), ("B#0", 7.0), ("C#0", 6.0), ("A#1", 5.0)]})
+    two = FixedRanker("two", {"q": [("A#2", 5.0), ("C#0", 4.0), ("B#1", 3.0), ("D#0", 1.0)]})
+    return one, two
+
+
+def test_rrf_at_doc_level_fuses_document_rankings_by_hand():
+    one, two = _two_inputs()
+    fused = rankers.Fusion([one, two])
+    hits = rankers.rank_all([fused], Q, 4, level="doc").runs[fused.name]["q"]
+    # A: 1/61 + 1/61; B: 1/62 + 1/63; C: 1/63 + 1/62 (a tie: best ranks 2 and 2, then the id);
+    # D: 1/64
+    assert [h.doc_id for h in hits] == ["A", "B", "C", "D"]
+    assert [h.score for h in hits] == pytest.approx(
+        [2 / 61, 1 / 62 + 1 / 63, 1 / 62 + 1 / 63, 1 / 64]
+    )
+    assert [h.rank for h in hits] == [1, 2, 3, 4]
+    # each document's hit is the passage through which it ranks best (earlier input on ties)
+    assert [h.passage_id for h in hits] == ["A#0", "B#0", "C#0", "D#0"]
+    # fusing passages, then keeping each document's best passage, puts C first (C#0 is in both
+    # passage lists, A's passages each in one): what document-level fusion must not do
+    passage_level = rankers.rank_all([fused], Q, 8).runs[fused.name]["q"]
+    assert passage_level[0].passage_id == "C#0"
+    assert passage_level[0].score == pytest.approx(1 / 63 + 1 / 62)
+
+
+def test_wsum_at_doc_level_fuses_document_scores_by_hand():
+    one, two = _two_inputs()
+    fused = rankers.Fusion([one, two], "wsum", weights=[0.3, 0.7])
+    hits = rankers.rank_all([fused], Q, 4, level="doc").runs[fused.name]["q"]
+    # min-max of document scores: input 1 A 1, B 1/3, C 0; input 2 A 1, C 3/4, B 1/2, D 0
+    # A .3 + .7 = 1; C 0 + .7 * .75 = .525; B .3/3 + .7/2 = .45; D 0
+    assert [h.doc_id for h in hits] == ["A", "C", "B", "D"]
+    assert [h.score for h in hits] == pytest.approx([1.0, 0.525, 0.45, 0.0])
+    assert [h.passage_id for h in hits] == ["A#0", "C#0", "B#0", "D#0"]
+
+
+def test_nested_fusion_at_doc_level_fuses_documents_all_the_way_down():
+    one, two = _two_inputs()
+    three = FixedRanker("three", {"q": [("D#3", 2.0), ("D#4", 1.9), ("A#7", 1.0)]})
+    inner = rankers.Fusion([one, two])
+    outer = rankers.Fusion([inner, three])
+    out = rankers.rank_all([inner, outer], Q, 4, level="doc").runs
+    # inner (above): A, B, C, D; three: D 2.0, A 1.0 -> A 1/61 + 1/62, D 1/64 + 1/61,
+    # B 1/62, C 1/63
+    assert [h.doc_id for h in out[outer.name]["q"]] == ["A", "D", "B", "C"]
+    assert [h.score for h in out[outer.name]["q"]] == pytest.approx(
+        [1 / 61 + 1 / 62, 1 / 64 + 1 / 61, 1 / 62, 1 / 63]
+    )
+    assert one.calls == [150]  # one input ranked once for both fusions
+
+
+class _FakeCorpus:
+    """What Rerank asks of a corpus: passages by id."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+
+    def get_passages(self, ids):
+        return {pid: Passage(pid, pid.split("#")[0], self.texts.get(pid, "")) for pid in ids}
+
+
+def test_rerank_at_doc_level_keeps_best_rescored_passage():
+    texts = {"a#0": "tea", "a#1": "tea tea tea", "b#0": "tea tea", "c#0": "coffee"}
+    first = FixedRanker("F", {"q": [("a#0", 5.0), ("a#1", 4.0), ("b#0", 3.0), ("c#0", 2.0)]})
+    scorer = KeywordScorer()
+    rr = rankers.Rerank(first, _FakeCorpus(texts), models.DEFAULT_RERANKER, 4, lambda n: scorer)
+    q = [Query("q", "tea")]
+    passages = rankers.rank_all([rr], q, 3).runs[rr.name]["q"]
+    assert [h.passage_id for h in passages] == ["a#1", "b#0", "a#0"]  # two documents
+    docs = rankers.rank_all([rr], q, 3, level="doc").runs[rr.name]["q"]
+    assert [(h.doc_id, h.passage_id, h.score) for h in docs] == [
+        ("a", "a#1", 3.0),
+        ("b", "b#0", 2.0),
+        ("c", "c#0", 0.0),
+    ]
+    assert [h.rank for h in docs] == [1, 2, 3]
+    assert first.calls == [4, 4]  # the rerank depth, in passages, at both levels
+
+
+def test_doc_ids_with_a_hash_survive(corpus):
+    """A document id holding '#' (report#2): its doc_id comes from the corpus, never parsed."""
+    for name in ("bm25", FAKE, f"rrf(bm25,{FAKE})"):
+        r = rankers.make_ranker(name, corpus)
+        for level in rankers.LEVELS:
+            hits = rankers.rank_all([r], [Query("q", "quarterly report")], 3, level=level)
+            top = hits.runs[r.name]["q"][0]
+            assert (top.doc_id, top.passage_id) == ("report#2", "report#2#0"), (name, level)
