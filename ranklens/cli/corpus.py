@@ -1,4 +1,4 @@
-"""CLI commands about corpora: `models`, `ingest`, `corpora` and `delete`.
+"""CLI commands about corpora: `models`, `ingest`, `corpora`, `delete` and embeddings in and out.
 
 Handlers raise RankLensError on bad input; ranklens.cli.main prints it as one line, exit 2.
 """
@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import index, models
+from .. import embeddings, index, ingest, models
 from ..chunking import ChunkSettings
 from ..config import get_settings
+from ..errors import RankLensError
 from ..formats import CORPUS_FORMATS, Fields
 from .common import TqdmProgress, print_json
 
@@ -26,14 +27,54 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_corpus(corpus: index.Corpus, as_json: bool, extra: dict | None = None) -> None:
+    summary = corpus.summary() | (extra or {})
+    if as_json:
+        print_json(summary)
+    else:
+        print(
+            f"{summary['name']}: {summary['documents']} documents, {summary['passages']} "
+            f"passages, models {', '.join(summary['models'])}, {summary['status']}"
+        )
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     settings = get_settings()
     path = args.path
     if args.beir:
         path = f"beir:{args.beir}"
     fields = Fields(id=args.id_field, title=args.title_field, text=args.text_field)
-    chunking = ChunkSettings(args.max_words, args.overlap)
     progress = None if args.quiet else TqdmProgress()
+    if args.embeddings:
+        if path or args.append:
+            raise RankLensError("--embeddings loads vectors into an existing corpus: give no PATH")
+        if not args.model:
+            raise RankLensError("--embeddings needs --model NAME (the model that encodes queries)")
+        corpus = embeddings.import_embeddings(
+            args.corpus, args.model, args.embeddings, args.ids, settings, args.normalise, progress
+        )
+        _print_corpus(corpus, args.json)
+        return 0
+    if args.append or args.replace:
+        if not path:
+            raise RankLensError("--append needs a PATH: the file of documents to add")
+        added = ingest.add_documents(
+            path, args.corpus, settings, args.format, fields, args.replace, progress
+        )
+        extra = {
+            "added": len(added.added),
+            "replaced": len(added.replaced),
+            "unchanged": added.unchanged,
+            "new_passages": added.passages,
+        }
+        if not args.json:
+            print(
+                f"added {extra['added']} documents, replaced {extra['replaced']}, "
+                f"{extra['unchanged']} already there ({extra['new_passages']} passages embedded)"
+            )
+        _print_corpus(added.corpus, args.json, extra)
+        return 0
+    chunking = ChunkSettings(args.max_words, args.overlap)
     corpus = index.ingest(
         path,
         args.corpus,
@@ -44,14 +85,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         chunking=chunking,
         progress=progress,
     )
-    summary = corpus.summary()
-    if args.json:
-        print_json(summary)
-    else:
-        print(
-            f"{summary['name']}: {summary['documents']} documents, {summary['passages']} "
-            f"passages, models {', '.join(summary['models'])}, {summary['status']}"
-        )
+    _print_corpus(corpus, args.json)
+    return 0
+
+
+def cmd_export_embeddings(args: argparse.Namespace) -> int:
+    n = embeddings.export_embeddings(args.corpus, args.model, args.file, get_settings())
+    print(f"wrote {n} {args.model} vectors of {args.corpus} to {args.file}")
+    return 0
+
+
+def cmd_export_passages(args: argparse.Namespace) -> int:
+    n = embeddings.export_passages(args.corpus, args.file, get_settings())
+    print(f"wrote {n} passages of {args.corpus} to {args.file}")
     return 0
 
 
@@ -87,7 +133,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Add `models`, `ingest`, `corpora` and `delete` to the CLI's subparsers."""
+    """Add `models`, `ingest`, `corpora`, `delete`, `export-embeddings` and `export-passages`."""
 
     p = sub.add_parser("models", help="list the models RankLens can use")
     p.add_argument("--json", action="store_true")
@@ -104,9 +150,32 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text-field", default="text")
     p.add_argument("--max-words", type=int, default=ChunkSettings.max_words)
     p.add_argument("--overlap", type=int, default=ChunkSettings.overlap_words)
+    p.add_argument(
+        "--append", action="store_true", help="add the documents of PATH to an existing corpus"
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="with --append: replace documents whose id is already there (else refused)",
+    )
+    p.add_argument("--embeddings", metavar="FILE", help="vectors made elsewhere (.parquet, .npy)")
+    p.add_argument("--model", help="with --embeddings: the model that made them")
+    p.add_argument("--ids", metavar="FILE", help="with a .npy: its id list (default FILE.ids.txt)")
+    p.add_argument("--normalise", action="store_true", help="with --embeddings: unit-length them")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("export-embeddings", help="write a corpus's vectors to .parquet or .npy")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("file", help="FILE.parquet, or FILE.npy (ids in FILE.ids.txt beside it)")
+    p.set_defaults(func=cmd_export_embeddings)
+
+    p = sub.add_parser("export-passages", help="write a corpus's passages as JSONL (to embed)")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("file")
+    p.set_defaults(func=cmd_export_passages)
 
     p = sub.add_parser("corpora", help="list corpora")
     p.add_argument("--json", action="store_true")
