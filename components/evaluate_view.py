@@ -864,9 +864,9 @@ def page() -> None:
         no_labels_message(setup)
         return
     if setup.level == "passage":
-        from ranklens.cli.evaluate import passage_level_notes
+        from ranklens.labels import passage_level_notes
 
-        for note in passage_level_notes(qrels):
+        for note in passage_level_notes(qrels, corpus):
             st.warning(note + ".", icon="⚠️")
     try:
         runs = runs_for(setup)

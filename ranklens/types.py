@@ -21,7 +21,7 @@ class Passage(NamedTuple):
     """A chunk of a document; the unit that is embedded, ranked and judged."""
 
     passage_id: str  # "doc_id#n", stable for the same document and chunking settings
-    doc_id: str
+    doc_id: str  # its own field: never parsed out of passage_id (a doc id may hold '#')
     text: str
     title: str = ""
     source: str = ""

@@ -153,10 +153,12 @@ def test_labels_from_the_judgment_store_follow_the_rule(tiny, capsys, home, tmp_
     corpus.add_query_set("topics", [Query(q, t) for q, t in QUERIES])
     with JudgmentStore(home.db_url) as store:
         # alice and bob disagree on q2/rust: max -> 3, min -> 1
-        store.add_label("tiny", "alice", "q2", "rust#0", 3)
-        store.add_label("tiny", "bob", "q2", "rust#0", 1)
-        store.add_label("tiny", "alice", "q1", "py#1", 2)  # doc level: py's best passage grade
-        store.add_label("tiny", "alice", "q1", "py#0", 1)
+        store.add_label("tiny", "alice", "q2", "rust#0", 3, doc_id="rust")
+        store.add_label("tiny", "bob", "q2", "rust#0", 1, doc_id="rust")
+        store.add_label(
+            "tiny", "alice", "q1", "py#1", 2, doc_id="py"
+        )  # doc level: py's best passage grade
+        store.add_label("tiny", "alice", "q1", "py#0", 1, doc_id="py")
     expected = {"max": {"q2": {"rust": 3}}, "min": {"q2": {"rust": 1}}}
     for rule, labels in expected.items():
         qrels = tmp_path / f"{rule}.txt"
@@ -180,7 +182,7 @@ def test_passage_level_uses_passage_labels_and_warns_about_document_labels(tiny,
     corpus, _, _ = tiny
     corpus.add_query_set("topics", [Query(q, t) for q, t in QUERIES])
     with JudgmentStore(home.db_url) as store:
-        store.add_label("tiny", "alice", "q2", "rust#0", 3)
+        store.add_label("tiny", "alice", "q2", "rust#0", 3, doc_id="rust")
         store.add_label("tiny", "alice", "q3", "", 2, doc_id="tea")  # a whole document
     args = ("--corpus", "tiny", "--rankers", "bm25", "--measures", "RR", "--json", "--per-query")
     rc, out, err = run_cli(capsys, *args, "--level", "passage")
@@ -349,3 +351,42 @@ def test_run_files_and_csv_round_trip():
     assert list(back.columns) == ["query_id", "ranker", "nDCG@10"]
     merged = back.merge(pq, on=["query_id", "ranker"])
     assert (merged["nDCG@10"] == merged["value"]).all() and len(merged) == len(pq)
+
+
+def test_document_ids_with_hash_are_never_parsed_out_of_passage_ids(home, tmp_path, capsys):
+    """`report#2` is a document; `report` is another whose third passage is `report#2`."""
+    moon = "The Moon orbits the Earth roughly every 27 days and causes the tides. " * 30
+    docs = [
+        {"_id": "report#2", "text": "Green tea is brewed cooler than black tea to stay sweet."},
+        {"_id": "report", "text": moon},  # ~420 words: passages report#0, report#1, report#2
+        {"_id": "memo#1", "text": "Sourdough bread rises with wild yeast and lactic bacteria."},
+        {"_id": "py", "text": "Python lists are mutable sequences you can append to and sort."},
+    ]
+    corpus = index.ingest(write_jsonl(tmp_path / "hash.jsonl", docs), "hash", ["bm25"], home)
+    passages = corpus.get_passages(["report#2", "report#2#0", "memo#1#0"])
+    assert passages["report#2"].doc_id == "report" and passages["report#2#0"].doc_id == "report#2"
+    corpus.add_query_set(
+        "topics", [Query("tea", "green tea brewed"), Query("bread", "sourdough yeast")]
+    )
+    doc_qrels = tmp_path / "doc.txt"
+    doc_qrels.write_text("tea 0 report#2 2\nbread 0 memo#1 1\n")
+    args = ("--corpus", "hash", "--rankers", "bm25", "--measures", "RR", "--json", "--per-query")
+    runs_dir = tmp_path / "runs"
+    rc, out, err = run_cli(capsys, *args, "--qrels", str(doc_qrels), "--runs-dir", str(runs_dir))
+    assert rc == 0, err
+    assert json.loads(out)["per_query"]["bm25"]["RR"] == {"tea": 1.0, "bread": 1.0}
+    top = {q: hits[0].doc_id for q, hits in read_run(runs_dir / "bm25.run").items()}
+    assert top == {"tea": "report#2", "bread": "memo#1"}
+    # passage-level labels from a file: looked up in the corpus, each counts for its document
+    passage_qrels = tmp_path / "passage.txt"
+    passage_qrels.write_text("tea 0 report#2#0 2\nbread 0 memo#1#0 1\n")
+    rc, out, err = run_cli(capsys, *args, "--qrels", str(passage_qrels))
+    assert rc == 0, err
+    assert json.loads(out)["per_query"]["bm25"]["RR"] == {"tea": 1.0, "bread": 1.0}
+    assert "2 labels name passages" in err
+    # at passage level, `memo#1` and `report#2`: memo#1 is a whole document (warned), while
+    # report#2 is a passage of `report` (not the tea document), so RR for tea is 0
+    rc, out, err = run_cli(capsys, *args, "--qrels", str(doc_qrels), "--level", "passage")
+    assert rc == 0, err
+    assert json.loads(out)["per_query"]["bm25"]["RR"] == {"tea": 0.0, "bread": 0.0}
+    assert "1 of 2 labels name whole documents" in err

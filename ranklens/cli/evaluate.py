@@ -1,6 +1,7 @@
 """CLI command `evaluate`: rank a query set with several rankers and score them against labels.
 
-Labels come from a qrels file, the corpus's own (a BEIR folder's qrels), or the judgment store.
+Labels come from a qrels file, the corpus's own (a BEIR folder's qrels), or the judgment store,
+resolved by ranklens.labels exactly as the Evaluate page resolves them.
 """
 
 from __future__ import annotations
@@ -10,27 +11,17 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import evaluate as ev
 from .. import index, rankers, stats
-from ..config import Settings, get_settings
+from ..config import get_settings
 from ..errors import InputError, RankLensError
-from ..formats import read_qrels, read_queries, write_run_files
-from ..types import Qrel, Query, Run, doc_of
+from ..formats import read_queries, write_run_files
+from ..labels import LABEL_SOURCES, Labels, NoLabelsError, resolve_labels
+from ..types import Query, Run
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "AP", "RR")
-LABEL_SOURCES = ("auto", "shipped", "store")
-
-
-@dataclass
-class Labels:
-    """Qrels for a set of queries, and where they came from (for messages and reports)."""
-
-    qrels: list[Qrel]
-    source: str
-    notes: list[str] = field(default_factory=list)
 
 
 def resolve_queries(corpus: index.Corpus, spec: str | None) -> tuple[str, list[Query]]:
@@ -64,95 +55,6 @@ def resolve_queries(corpus: index.Corpus, spec: str | None) -> tuple[str, list[Q
     if empty:
         raise InputError(spec, f"empty query text for query id(s) {', '.join(empty[:5])}")
     return name, queries
-
-
-def store_qrels(
-    corpus: str,
-    query_ids: set[str],
-    rule: str = "majority",
-    level: str = "doc",
-    settings: Settings | None = None,
-) -> list[Qrel]:
-    """Final qrels from the judgment store (by `rule`) for these queries; [] when it has none."""
-    from ..judging import JudgmentStore
-
-    settings = settings or get_settings()
-    with JudgmentStore(settings.db_url) as store:
-        return store.final_qrels(corpus, rule=rule, level=level, query_ids=query_ids)
-
-
-def passage_level_notes(qrels: Sequence[Qrel]) -> list[str]:
-    """A note when labels name whole documents: at passage level they match no passage."""
-    whole = sum(1 for q in qrels if doc_of(q.doc_id) == q.doc_id)
-    if not whole:
-        return []
-    return [
-        f"{whole} of {len(qrels)} labels name whole documents, not passages (doc#n): at passage "
-        "level they match nothing; evaluate at document level instead"
-    ]
-
-
-def resolve_labels(
-    corpus: index.Corpus,
-    query_set: str,
-    queries: Sequence[Query],
-    qrels_file: str | None = None,
-    source: str = "auto",
-    rule: str = "majority",
-    level: str = "doc",
-) -> Labels:
-    """The labels for these queries: a qrels file, else the corpus's own, else the store's.
-
-    ``source``: "auto" (the corpus's shipped labels when it has some for these queries, else the
-    judgment store), "shipped" or "store". Labels of queries outside the query set are dropped
-    (they would score 0 for every ranker); the notes say how many.
-    """
-    if source not in LABEL_SOURCES:
-        raise RankLensError(f"labels must be one of {LABEL_SOURCES}, not {source!r}")
-    ids = {q.query_id for q in queries}
-    if qrels_file is not None:
-        all_qrels = [q for _, q in read_qrels(Path(qrels_file).expanduser())]
-        origin = f"file {qrels_file}"
-        if not all_qrels:
-            raise InputError(qrels_file, "no labels in this file")
-    else:
-        all_qrels, origin = [], ""
-        if source in ("auto", "shipped"):
-            shipped = corpus.shipped_qrels()
-            if query_set in shipped:
-                all_qrels = shipped[query_set]
-            else:
-                all_qrels = [q for qs in shipped.values() for q in qs if q.query_id in ids]
-            origin = f"labels shipped with corpus {corpus.name!r}"
-        if not all_qrels and source in ("auto", "store"):
-            all_qrels = store_qrels(corpus.name, ids, rule, level, corpus.settings)
-            origin = f"judgment store (rule {rule})"
-        if not all_qrels:
-            raise RankLensError(
-                f"no labels for the {len(ids)} queries of {query_set!r} in corpus "
-                f"{corpus.name!r}: give --qrels FILE, judge some results (Judge page), or import "
-                "qrels: python -m ranklens judgments import FILE --corpus "
-                f"{corpus.name}"
-            )
-    kept = [q for q in all_qrels if q.query_id in ids]
-    notes = []
-    outside = {q.query_id for q in all_qrels} - ids
-    if outside:
-        notes.append(
-            f"{len(outside)} labelled quer{'y is' if len(outside) == 1 else 'ies are'} not in "
-            f"{query_set!r} and left out"
-        )
-    if not kept:
-        raise RankLensError(
-            f"none of the labels ({origin}) is for a query of {query_set!r}: check the query ids"
-        )
-    if level == "passage":
-        notes += passage_level_notes(kept)
-    labelled = {q.query_id for q in kept}
-    unlabelled = len(ids - labelled)
-    if unlabelled:
-        notes.append(f"{unlabelled} of {len(ids)} queries have no label and are not evaluated")
-    return Labels(kept, origin, notes)
 
 
 def _runs(
@@ -225,7 +127,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     rankers.check_k(args.k)
     corpus = index.open_corpus(args.corpus, get_settings())
     query_set, queries = resolve_queries(corpus, args.queries)
-    labels = resolve_labels(corpus, query_set, queries, args.qrels, args.labels, args.rule, level)
+    try:
+        labels = resolve_labels(
+            corpus,
+            query_set,
+            queries,
+            qrels_file=args.qrels,
+            source=args.labels,
+            rule=args.rule,
+            level=level,
+        )
+    except NoLabelsError as exc:
+        raise NoLabelsError(str(exc).replace("give a qrels file", "give --qrels FILE")) from None
     specs_rankers = args.rankers or corpus.models()
     if not specs_rankers:
         raise RankLensError(f"corpus {corpus.name!r} has no complete index to rank with")
@@ -245,6 +158,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise RankLensError(f"cannot write: {exc}") from None
     for note in labels.notes:
         print(f"note: {note}", file=sys.stderr)
+    for warning in labels.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for warning in ev.judged_warnings(ev.judged_fraction(runs, labels.qrels, 10, level)):
         print(f"warning: {warning}", file=sys.stderr)
     means = ev.mean_scores(per_query)

@@ -40,7 +40,9 @@ def test_evaluate_page_on_the_demo(start_app, browser_page, tmp_path):
     run = rankers.make_ranker("bm25", corpus).rank(queries, 3)
     for q in queries:
         for hit, grade in zip(run[q.query_id], (2, 1, 0), strict=False):
-            store.add_label(DEMO_CORPUS, "tester", q.query_id, hit.passage_id, grade)
+            store.add_label(
+                DEMO_CORPUS, "tester", q.query_id, hit.passage_id, grade, doc_id=hit.doc_id
+            )
     page.reload()
     page.get_by_role("heading", name="Summary").wait_for(timeout=60_000)
     table = page.locator('[data-testid="stDataFrame"]').first
@@ -54,7 +56,9 @@ def test_evaluate_page_on_the_demo(start_app, browser_page, tmp_path):
 
     # a new label: a passage BM25 ranked 3rd (grade 0) becomes highly relevant
     first = queries[0].query_id
-    store.add_label(DEMO_CORPUS, "tester", first, run[first][2].passage_id, 3)
+    store.add_label(
+        DEMO_CORPUS, "tester", first, run[first][2].passage_id, 3, doc_id=run[first][2].doc_id
+    )
     t0 = time.perf_counter()
     page.get_by_role("heading", name="Evaluate").click()  # focus the app, not a widget
     page.keyboard.press("r")  # Streamlit's rerun shortcut
