@@ -24,7 +24,7 @@ from components.label_widgets import SavedLabel, describe, label_buttons
 from ranklens import index, models, rankers
 from ranklens.chunking import index_text
 from ranklens.errors import InputError, RankLensError
-from ranklens.formats import QRELS_FORMATS, read_qrels
+from ranklens.formats import QRELS_FORMATS
 from ranklens.highlight import escape, highlight
 from ranklens.judging import (
     DEFAULT_IMPORT_ANNOTATOR,
@@ -36,8 +36,10 @@ from ranklens.judging import (
     PoolInfo,
     PoolItem,
     Scale,
+    pooling,
 )
 from ranklens.types import Query
+from ranklens.uploads import safe_name, temporary_upload
 
 SET_UP, JUDGE, AGREEMENT, FINAL = TABS = ("Set up", "Judge", "Agreement", "Final labels")
 DEFAULT_DEPTH = 10
@@ -1029,10 +1031,6 @@ def export_bytes(
         return path.read_bytes(), n
 
 
-def known_query_ids(corpus: index.Corpus) -> set[str]:
-    return {q.query_id for qs in corpus.query_sets().values() for q in qs}
-
-
 def import_upload(
     store: JudgmentStore,
     corpus: index.Corpus,
@@ -1043,24 +1041,11 @@ def import_upload(
     keep_unknown: bool = False,
 ) -> ImportReport:
     """Import an uploaded qrels file all or nothing; errors name the upload and its line."""
-    safe = Path(name).name or "qrels.txt"
-    with tempfile.TemporaryDirectory(prefix="ranklens-import-") as tmp:
-        path = Path(tmp) / safe
-        path.write_bytes(data)
-        try:
-            report = store.import_records(
-                corpus.name,
-                read_qrels(path, fmt),
-                origin=safe,
-                annotator=annotator or DEFAULT_IMPORT_ANNOTATOR,
-                known_doc_ids=corpus.doc_ids(),
-                known_passage_ids=set(corpus.passage_ids()),
-                known_query_ids=known_query_ids(corpus),
-                keep_unknown=keep_unknown,
-            )
-        except InputError as exc:
-            where = safe if exc.path in (str(path), None) else exc.path
-            raise InputError(where, exc.reason, exc.line) from None
+    safe = safe_name(name, "qrels.txt")
+    with temporary_upload(safe, data, corpus.settings) as path:
+        report = pooling.import_labels(
+            store, corpus, path, fmt, origin=safe, annotator=annotator, keep_unknown=keep_unknown
+        )
     report.path = safe
     return report
 

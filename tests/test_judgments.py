@@ -37,7 +37,7 @@ from ranklens.judging import (
     resolve_doc_id,
     round_half_up,
 )
-from ranklens.types import Hit, Qrel, Query
+from ranklens.types import Hit, Passage, Qrel, Query
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -81,10 +81,10 @@ def test_scale_size_out_of_range_is_refused(n):
 
 def test_grades_are_validated_against_the_corpus_scale(store):
     with pytest.raises(InputError, match="outside the scale"):
-        store.add_label("c", "alice", "q1", "d1#0", 4)
+        store.add_label("c", "alice", "q1", "d1#0", 4, doc_id="d1")
     assert store.count_events() == 0
     store.set_scale("c", Scale.of(5))
-    store.add_label("c", "alice", "q1", "d1#0", 4)
+    store.add_label("c", "alice", "q1", "d1#0", 4, doc_id="d1")
     with pytest.raises(InputError, match="already holds grade 4"):
         store.set_scale("c", Scale.binary())
     assert store.scale("c") == Scale.of(5)
@@ -95,9 +95,9 @@ def test_grades_are_validated_against_the_corpus_scale(store):
 
 
 def test_current_label_is_the_latest_and_undo_brings_back_the_previous(store):
-    first = store.add_label("c", "alice", "q1", "d1#0", 1)
-    second = store.add_label("c", "alice", "q1", "d1#0", 3, note="on reflection")
-    store.add_label("c", "bob", "q1", "d1#0", 2)
+    first = store.add_label("c", "alice", "q1", "d1#0", 1, doc_id="d1")
+    second = store.add_label("c", "alice", "q1", "d1#0", 3, note="on reflection", doc_id="d1")
+    store.add_label("c", "bob", "q1", "d1#0", 2, doc_id="d1")
     [a] = store.current_labels("c", annotator="alice")
     assert (a.grade, a.event_id, a.note, a.doc_id) == (3, second, "on reflection", "d1")
 
@@ -115,7 +115,7 @@ def test_current_label_is_the_latest_and_undo_brings_back_the_previous(store):
 
 
 def test_undo_event_is_idempotent(store):
-    e = store.add_label("c", "alice", "q1", "d1#0", 2)
+    e = store.add_label("c", "alice", "q1", "d1#0", 2, doc_id="d1")
     store.undo_event(e)
     store.undo_event(e)
     assert store.count_events("c") == 2
@@ -125,9 +125,9 @@ def test_undo_event_is_idempotent(store):
 
 
 def test_cant_judge_notes_and_document_level_labels(store):
-    store.cant_judge("c", "alice", "q1", "d1#0", note="passage is cut off")
-    store.add_note("c", "alice", "q2", "d2#1", "mentions the API")
-    store.add_label("c", "alice", "q2", "d2#1", 2)
+    store.cant_judge("c", "alice", "q1", "d1#0", note="passage is cut off", doc_id="d1")
+    store.add_note("c", "alice", "q2", "d2#1", "mentions the API", doc_id="d2")
+    store.add_label("c", "alice", "q2", "d2#1", 2, doc_id="d2")
     store.add_label("c", "alice", "q3", DOC_LEVEL, 1, doc_id="d3")
     labels = {lab.query_id: lab for lab in store.current_labels("c")}
     assert labels["q1"].grade is None and labels["q1"].note == "passage is cut off"
@@ -137,16 +137,18 @@ def test_cant_judge_notes_and_document_level_labels(store):
         "q2",
         "q3",
     }
-    with pytest.raises(InputError, match="needs a doc_id"):
+    with pytest.raises(InputError, match="has no doc_id"):
         store.add_label("c", "alice", "q3", DOC_LEVEL, 1)
+    with pytest.raises(InputError, match="has no doc_id"):  # never parsed out of "d3#0"
+        store.add_label("c", "alice", "q3", "d3#0", 1)
     with pytest.raises(InputError, match="say who you are"):
-        store.add_label("c", "  ", "q3", "d3#0", 1)
+        store.add_label("c", "  ", "q3", "d3#0", 1, doc_id="d3")
 
 
 def test_adjudication_is_kept_apart_from_the_adjudicators_own_label(store):
-    store.add_label("c", "alice", "q1", "d1#0", 0)
-    store.add_label("c", "bob", "q1", "d1#0", 3)
-    store.adjudicate("c", "q1", "d1#0", 2, "alice", note="partial answer")
+    store.add_label("c", "alice", "q1", "d1#0", 0, doc_id="d1")
+    store.add_label("c", "bob", "q1", "d1#0", 3, doc_id="d1")
+    store.adjudicate("c", "q1", "d1#0", 2, "alice", note="partial answer", doc_id="d1")
     assert sorted(lab.grade for lab in store.current_labels("c")) == [0, 3]
     [adj] = store.adjudicated("c").values()
     assert adj.grade == 2 and adj.source == "adjudication"
@@ -275,7 +277,7 @@ def test_suggestions_never_count_as_human_labels(store):
     assert [s.grade for s in store.suggestions("c")] == grades
     # humans: alice agrees on d0, d1, disagrees on d2 (3 vs 2); d3 unlabelled
     for i, g in enumerate([0, 1, 3]):
-        store.add_label("c", "alice", "q1", f"d{i}#0", g)
+        store.add_label("c", "alice", "q1", f"d{i}#0", g, doc_id=f"d{i}")
     sa = store.suggestion_agreement("c")
     assert sa.n == 3 and sa.exact == pytest.approx(2 / 3)
     assert sa.kappa == pytest.approx(cohen_kappa([0, 1, 2], [0, 1, 3], range(4), "quadratic"))
@@ -347,7 +349,7 @@ def test_alpha_through_the_store_matches_the_published_example(store):
     for name, values in KRIPPENDORFF_2011.items():
         for u, v in enumerate(values):
             if v is not None:
-                store.add_label("k", name, f"q{u % 3}", f"doc{u}#0", v - 1)  # 1-5 -> 0-4
+                store.add_label("k", name, f"q{u % 3}", f"doc{u}#0", v - 1, doc_id=f"doc{u}")  # 1-5 -> 0-4
     report = store.agreement("k")
     assert report.alpha == pytest.approx(0.815, abs=5e-4)
     assert report.units == 11  # unit 12 has a single value
@@ -398,7 +400,7 @@ def test_final_qrels_rules_and_levels(store):
     for who, grades in {"a": [3, 0, 1], "b": [2, 0, 2], "c": [2, 1, None]}.items():
         for i, g in enumerate(grades):
             if g is not None:
-                store.add_label("c", who, "q1", f"d{i // 2}#{i % 2}", g)
+                store.add_label("c", who, "q1", f"d{i // 2}#{i % 2}", g, doc_id=f"d{i // 2}")
     # units: d0#0 {3,2,2}, d0#1 {0,0,1}, d1#0 {1,2}
     assert store.final_qrels("c", level="passage") == [
         Qrel("q1", "d0#0", 2),
@@ -414,7 +416,7 @@ def test_final_qrels_rules_and_levels(store):
     ]
     # document level: best passage
     assert store.final_qrels("c", rule="annotator:a") == [Qrel("q1", "d0", 3), Qrel("q1", "d1", 1)]
-    store.adjudicate("c", "q1", "d1#0", 0, "lead")
+    store.adjudicate("c", "q1", "d1#0", 0, "lead", doc_id="d1")
     assert store.final_qrels("c")[1] == Qrel("q1", "d1", 0)
     with pytest.raises(InputError):
         store.final_qrels("c", rule="annotator:")
@@ -425,17 +427,28 @@ def test_final_qrels_rules_and_levels(store):
 # ---------------------------------------------------------------- import and export
 
 
-DOCS = {"d1", "d2", "d3", "x#7"}
-PASSAGES = {"d1#0", "d1#1", "d2#0", "d3#0", "x#7#0"}
+DOCS = {"d1", "d2", "d3", "x#7", "report#2"}
+PASSAGES = {  # passage id -> its document id, as the corpus stores it
+    "d1#0": "d1",
+    "d1#1": "d1",
+    "d2#0": "d2",
+    "d3#0": "d3",
+    "x#7#0": "x#7",
+    "report#2#0": "report#2",
+    "memo-3": "d3",  # a passage id that does not even name its document
+}
 
 
-def test_resolve_doc_id():
+def test_resolve_doc_id_looks_ids_up_and_never_takes_them_apart():
     assert resolve_doc_id("d1", DOCS, PASSAGES) == ("d1", "", True)
     assert resolve_doc_id("d1#1", DOCS, PASSAGES) == ("d1", "d1#1", True)
     assert resolve_doc_id("x#7", DOCS, PASSAGES) == ("x#7", "", True)  # a doc id with '#'
-    assert resolve_doc_id("d1#9", DOCS, PASSAGES)[2] is False
+    assert resolve_doc_id("report#2", DOCS, PASSAGES) == ("report#2", "", True)
+    assert resolve_doc_id("report#2#0", DOCS, PASSAGES) == ("report#2", "report#2#0", True)
+    assert resolve_doc_id("memo-3", DOCS, PASSAGES) == ("d3", "memo-3", True)
+    assert resolve_doc_id("d1#9", DOCS, PASSAGES) == ("d1#9", "", False)
     assert resolve_doc_id("zz", DOCS, PASSAGES) == ("zz", "", False)
-    assert resolve_doc_id("zz#2", None) == ("zz", "zz#2", True)
+    assert resolve_doc_id("zz#2", None) == ("zz#2", "", True)  # no corpus: a document id
 
 
 def _write(path: Path, text: str) -> Path:
@@ -457,11 +470,11 @@ def _write(path: Path, text: str) -> Path:
 def test_import_errors_name_the_line_and_leave_the_store_unchanged(
     store, tmp_path, text, line, message
 ):
-    store.add_label("c", "alice", "q1", "d1#0", 2)
+    store.add_label("c", "alice", "q1", "d1#0", 2, doc_id="d1")
     before = store.history("c")
     path = _write(tmp_path / "bad.txt", text)
     with pytest.raises(InputError, match=message) as err:
-        store.import_qrels("c", path, "trec", known_doc_ids=DOCS, known_passage_ids=PASSAGES)
+        store.import_qrels("c", path, "trec", known_doc_ids=DOCS, known_passages=PASSAGES)
     assert err.value.line == line and err.value.path == str(path)
     assert f"line {line}" in str(err.value)
     assert store.history("c") == before
@@ -486,7 +499,7 @@ def test_import_keep_unknown_and_unknown_queries(store, tmp_path):
 def test_doc_level_import_round_trips_exactly(store, tmp_path):
     text = "q2 0 d3 1\nq1 0 d1 2\nq1 0 d2 0\nq10 0 x#7 3\n"
     src = _write(tmp_path / "in.trec", text)
-    report = store.import_qrels("c", src, "trec", known_doc_ids=DOCS, known_passage_ids=PASSAGES)
+    report = store.import_qrels("c", src, "trec", known_doc_ids=DOCS, known_passages=PASSAGES)
     assert (report.document_level, report.passage_level) == (4, 0)
     out = tmp_path / "out.trec"
     assert store.export_qrels("c", out, "trec", level="doc") == 4
@@ -499,7 +512,7 @@ def test_doc_level_import_round_trips_exactly(store, tmp_path):
 def test_passage_level_import_exports_both_levels(store, tmp_path):
     text = "query-id\tcorpus-id\tscore\nq1\td1#0\t1\nq1\td1#1\t3\nq1\td2#0\t0\n"
     src = _write(tmp_path / "in.tsv", text)
-    store.import_qrels("c", src, known_doc_ids=DOCS, known_passage_ids=PASSAGES)
+    store.import_qrels("c", src, known_doc_ids=DOCS, known_passages=PASSAGES)
     out = tmp_path / "p.tsv"
     store.export_qrels("c", out, "beir", level="passage")
     assert out.read_text() == text
@@ -519,7 +532,9 @@ def test_passage_level_import_exports_both_levels(store, tmp_path):
 )  # fmt: skip
 def test_import_csv_and_jsonl(store, tmp_path, name, text):
     src = _write(tmp_path / name, text)
-    report = store.import_qrels("c", src, None, annotator="tutor", known_doc_ids=DOCS)
+    report = store.import_qrels(
+        "c", src, None, annotator="tutor", known_doc_ids=DOCS, known_passages=PASSAGES
+    )
     assert (report.document_level, report.passage_level) == (1, 1)
     assert store.final_qrels("c") == [Qrel("q1", "d1", 2), Qrel("q1", "d2", 1)]
 
@@ -552,11 +567,16 @@ def test_cranfield_qrels_round_trip(store, tmp_path):
 
 
 class FakeCorpus:
+    name = "demo"
+
     def doc_ids(self) -> set[str]:
         return set(DOCS)
 
     def passage_ids(self) -> list[str]:
         return sorted(PASSAGES)
+
+    def get_passages(self, ids):
+        return {i: Passage(i, PASSAGES[i], "") for i in ids if i in PASSAGES}
 
     def query_sets(self) -> dict[str, list[Query]]:
         return {"dev": [Query("q1", "one"), Query("q2", "two")]}

@@ -29,7 +29,7 @@ def _writer(url: str, annotator: str, n: int, barrier, out: str) -> None:
     ids, first, last = [], None, None
     for i in range(n):
         first = first or time.monotonic()  # when this writer began asking for the write lock
-        ids.append(store.add_label("c", annotator, f"q{i % 25}", f"d{i}#0", i % 4))
+        ids.append(store.add_label("c", annotator, f"q{i % 25}", f"d{i}#0", i % 4, doc_id=f"d{i}"))
         last = time.monotonic()
     store.close()
     Path(out).write_text(json.dumps({"ids": ids, "first": first, "last": last}))
@@ -80,7 +80,9 @@ start = int(sys.argv[2])
 print("ready", flush=True)
 i = start
 while True:
-    event_id = store.add_label("c", "writer", f"q{i % 10}", f"d{i}#0", i % 4, note=f"n{i}")
+    event_id = store.add_label(
+        "c", "writer", f"q{i % 10}", f"d{i}#0", i % 4, doc_id=f"d{i}", note=f"n{i}"
+    )
     print(event_id, i, flush=True)  # "saved": printed only after add_label returned
     i += 1
 """
@@ -133,7 +135,7 @@ def test_sigkilled_writer_loses_no_acknowledged_label(tmp_path):
             assert (e.passage_id, e.grade, e.note) == (f"d{i}#0", i % 4, f"n{i}")
         # at most the one label in flight at the kill may be stored without an acknowledgement
         assert len(acked) <= len(events) <= len(acked) + round_ + 1
-        store.add_label("c", "after", "q1", "d1#0", 1)  # and the store takes writes again
+        store.add_label("c", "after", "q1", "d1#0", 1, doc_id="d1")  # and the store takes writes again
         store.close()
 
 

@@ -165,6 +165,11 @@ def test_build_pool_then_judge_blind_with_progress(corpus, store):
     assert session.queue()[-1].passage_id == nxt
 
 
+def doc_of_item(pool, pid: str) -> str:
+    """The document id the pool recorded for a passage (never taken out of the passage id)."""
+    return next(it.doc_id for it in pool.items if it.passage_id == pid)
+
+
 def pid_query(pool, pid: str) -> tuple[str, str]:
     item = next(it for it in pool.items if it.passage_id == pid)
     return item.query_id, item.passage_id
@@ -204,7 +209,7 @@ def test_note_guidelines_and_scale(corpus, store):
     check(at.run())
     at.number_input(key=state.JUDGE_SCALE_GRADES).set_value(3).run()
     check(button(at, "Set scale").click().run())
-    store.add_label("j", "bob", "q1", pid, 2)
+    store.add_label("j", "bob", "q1", pid, 2, doc_id=doc_of_item(pool, pid))
     at.number_input(key=state.JUDGE_SCALE_GRADES).set_value(2).run()
     check(button(at, "Set scale").click().run())
     assert any("already holds grade 2" in e.value for e in at.error)

@@ -1,4 +1,5 @@
-"""`python -m ranklens judgments ...`: import, export, agreement and scale of relevance labels.
+"""`python -m ranklens judgments ...`: pools and suggestions, import, export, agreement and scale
+of relevance labels.
 
 Each handler returns an exit code; errors are raised and printed once, by ranklens.cli.main.
 """
@@ -15,6 +16,7 @@ from ..errors import RankLensError
 from ..formats import QRELS_FORMATS
 from ..judging import (
     DEFAULT_IMPORT_ANNOTATOR,
+    DEFAULT_POOL_DEPTH,
     EXPORT_FORMATS,
     LEVELS,
     RULES,
@@ -51,19 +53,18 @@ def _query_ids(store: JudgmentStore, corpus: str, query_set: str | None, setting
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a qrels file into the judgment store, all or nothing."""
+    from ..judging import pooling
+
     settings = _settings(args)
     corpus = _open_corpus(args.corpus, settings)
-    known_queries = {q.query_id for qs in corpus.query_sets().values() for q in qs}
     with JudgmentStore(settings.db_url) as store:
-        report = store.import_qrels(
-            args.corpus,
+        report = pooling.import_labels(
+            store,
+            corpus,
             args.file,
             args.format,
             annotator=args.annotator,
             query_set=args.query_set,
-            known_doc_ids=corpus.doc_ids(),
-            known_passage_ids=set(corpus.passage_ids()),
-            known_query_ids=known_queries,
             keep_unknown=args.keep_unknown,
         )
     if args.json:
@@ -140,6 +141,90 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pool(args: argparse.Namespace) -> int:
+    """Build and store a judging pool, exactly as the Judge page's "Build pool" does."""
+    from ..judging import pooling
+    from ..rankers import make_rankers
+
+    settings = _settings(args)
+    corpus = _open_corpus(args.corpus, settings)
+    specs = args.rankers or pooling.default_rankers(corpus)
+    with JudgmentStore(settings.db_url) as store:
+        pool = pooling.make_pool(
+            store,
+            corpus,
+            args.queries,
+            make_rankers(specs, corpus),
+            args.depth,
+            annotators_per_passage=args.annotators_per_passage,
+        )
+        per = store.judging_settings(corpus.name, args.queries).annotators_per_passage
+    queries = len({it.query_id for it in pool.items})
+    if args.json:
+        data = {
+            "pool": pool.id,
+            "corpus": pool.corpus,
+            "query_set": pool.query_set,
+            "rankers": pool.rankers,
+            "depth": pool.depth,
+            "queries": queries,
+            "passages": len(pool.items),
+            "annotators_per_passage": per,
+        }
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(
+            f"pool {pool.id}: {len(pool.items)} passages for {queries} queries of query set "
+            f"{pool.query_set!r} (corpus {pool.corpus!r}), depth {pool.depth}, rankers "
+            f"{', '.join(pool.rankers)}; {per} annotator{'s' * (per > 1)} per passage"
+        )
+    return 0
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    """Pre-grade a pool with a cross-encoder, exactly as the Judge page's suggestions do."""
+    from ..judging import pooling
+
+    settings = _settings(args)
+    corpus = _open_corpus(args.corpus, settings)
+    with JudgmentStore(settings.db_url) as store:
+        pool = (
+            store.pool(args.pool)
+            if args.pool is not None
+            else pooling.latest_pool(store, corpus.name, args.queries)
+        )
+        if pool.corpus != corpus.name or pool.query_set != args.queries:
+            raise RankLensError(
+                f"pool {pool.id} is of query set {pool.query_set!r} in corpus {pool.corpus!r}, "
+                f"not {args.queries!r} in {corpus.name!r}"
+            )
+        scale = store.scale(corpus.name)
+        thresholds = (
+            pooling.parse_thresholds(args.thresholds)
+            if args.thresholds is not None
+            else pooling.default_thresholds(scale)
+        )
+        model = args.model or pooling.default_suggestion_model()
+        grades = pooling.make_suggestions(store, corpus, pool, model, thresholds)
+    counts = {g: grades.count(g) for g in scale.values}
+    if args.json:
+        data = {
+            "pool": pool.id,
+            "model": model,
+            "thresholds": thresholds,
+            "suggestions": len(grades),
+            "grades": {str(g): n for g, n in counts.items()},
+        }
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        shown = ", ".join(f"{g}: {n}" for g, n in counts.items())
+        print(
+            f"stored {len(grades)} suggestions by {model} for pool {pool.id} "
+            f"(thresholds {pooling.format_thresholds(thresholds)}; grades {shown})"
+        )
+    return 0
+
+
 def cmd_scale(args: argparse.Namespace) -> int:
     """Show a corpus's grading scale, or set one of N grades (0..N-1)."""
     settings = _settings(args)
@@ -165,12 +250,67 @@ def _help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `judgments` command group (import, export, agreement, scale)."""
+    """Add the `judgments` command group (pool, suggest, import, export, agreement, scale)."""
     group = subparsers.add_parser(
-        "judgments", help="import, export and measure agreement of relevance labels"
+        "judgments", help="pool, suggest, import, export and measure agreement of relevance labels"
     )
     group.set_defaults(func=_help(group))
     sub = group.add_subparsers(dest="judgments_command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "pool",
+        help="build a judging pool from rankers (as the Judge page does)",
+        description="Rank a query set of the corpus with each ranker and store the pool of "
+        "their top passages (per query, the union without duplicates).",
+    )
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--queries", required=True, metavar="SET", help="the corpus's query set")
+    p.add_argument(
+        "--rankers",
+        nargs="+",
+        default=None,
+        metavar="RECIPE",
+        help="ranker recipes, e.g. bm25 minilm 'rrf(bm25,minilm)' (default: as the Judge page: "
+        "the first two indexes and one fusion)",
+    )
+    p.add_argument(
+        "--depth",
+        type=int,
+        default=DEFAULT_POOL_DEPTH,
+        help=f"top passages per ranker (default {DEFAULT_POOL_DEPTH})",
+    )
+    p.add_argument(
+        "--annotators-per-passage",
+        type=int,
+        default=None,
+        metavar="N",
+        help="how many annotators grade each passage (saved with the query set)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_pool)
+
+    p = sub.add_parser(
+        "suggest",
+        help="pre-grade a pool with a cross-encoder (as the Judge page does)",
+        description="Score every passage of the query set's newest pool (or --pool) with a "
+        "cross-encoder and store graded suggestions; they never count as human labels.",
+    )
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--queries", required=True, metavar="SET", help="the corpus's query set")
+    p.add_argument("--pool", type=int, default=None, help="a pool id (default: the newest)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="the cross-encoder (default: the first installed, as on the Judge page)",
+    )
+    p.add_argument(
+        "--thresholds",
+        default=None,
+        help="increasing score thresholds for grades 1..max, e.g. '-3, 1, 5' (default: spread "
+        "over -3..5)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_suggest)
 
     p = sub.add_parser(
         "import",

@@ -19,7 +19,6 @@ from collections.abc import Collection, Sequence
 import sqlalchemy as sa
 
 from ..errors import InputError, NotFoundError
-from ..types import doc_of
 from .records import (
     DOC_LEVEL,
     LABEL_KINDS,
@@ -205,15 +204,18 @@ class LabelStore(Database):
     ) -> dict:
         if not query_id:
             raise InputError(None, "no query id")
-        if passage_id == DOC_LEVEL and not doc_id:
-            raise InputError(None, "a document-level label needs a doc_id")
+        if not doc_id:  # never parsed out of the passage id: a document id may hold '#'
+            what = (
+                "a document-level label" if passage_id == DOC_LEVEL else f"passage {passage_id!r}"
+            )
+            raise InputError(None, f"{what} has no doc_id; expected the id of its document")
         return dict(
             corpus=corpus,
             annotator=check_name(annotator, "annotator"),
             query_set=query_set,
             query_id=str(query_id),
             passage_id=str(passage_id),
-            doc_id=str(doc_id) if doc_id else doc_of(passage_id),
+            doc_id=str(doc_id),
         )
 
     @staticmethod
@@ -529,9 +531,11 @@ class LabelStore(Database):
         passage_id: str,
         doc_id: str | None = None,
     ) -> CurrentLabel | None:
-        """This annotator's current label of one passage (or document), or None."""
-        doc_id = doc_id or doc_of(passage_id)
+        """This annotator's current label of one passage (or, with passage_id "" and the
+        doc_id, of a whole document), or None. A passage id alone is enough for a passage."""
+        if passage_id == DOC_LEVEL and not doc_id:
+            raise InputError(None, "a document-level label needs its doc_id")
         for lab in self.current_labels(corpus, annotator=annotator, query_ids=[query_id]):
-            if lab.passage_id == passage_id and lab.doc_id == doc_id:
+            if lab.passage_id == passage_id and (doc_id is None or lab.doc_id == doc_id):
                 return lab
         return None

@@ -18,6 +18,8 @@ LEVELS = ("doc", "passage")
 EXPORT_FORMATS = ("trec", "beir")
 DOC_LEVEL = ""  # the passage_id of a label on a whole document
 DEFAULT_IMPORT_ANNOTATOR = "imported"
+DEFAULT_POOL_DEPTH = 10  # top passages per ranker in a pool
+MAX_POOL_DEPTH = 100
 
 
 class LabelEvent(NamedTuple):

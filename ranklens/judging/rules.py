@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from ..agreement import Unit
 from ..errors import InputError
-from ..types import Qrel, Run, doc_of
+from ..types import Qrel, Run
 from .records import DOC_LEVEL, LEVELS, RULES, CurrentLabel, PoolItem
 
 
@@ -180,23 +180,22 @@ def final_qrels_from(
 def resolve_doc_id(
     raw: str,
     known_doc_ids: Collection[str] | None,
-    known_passage_ids: Collection[str] | None = None,
+    known_passages: Mapping[str, str] | None = None,
 ) -> tuple[str, str, bool]:
     """(doc_id, passage_id, known) for an id from a qrels file.
 
-    A corpus document id gives a document-level label (passage_id ""); a passage id "doc#n"
-    of a corpus document a passage-level one. Without known ids, "x#n" is read as a passage.
+    A corpus document id gives a document-level label (passage_id ""); a corpus passage id
+    (known_passages: passage id -> its document id) a passage-level one. An id is never taken
+    apart: a document id may itself hold '#' ("report#2"). Without known ids, and for an id the
+    corpus does not have, the id is read as a document id.
     """
     if known_doc_ids is None:
-        doc = doc_of(raw)
-        return (raw, DOC_LEVEL, True) if doc == raw else (doc, raw, True)
+        return raw, DOC_LEVEL, True
     if raw in known_doc_ids:
         return raw, DOC_LEVEL, True
-    doc = doc_of(raw)
-    if doc != raw and doc in known_doc_ids:
-        ok = known_passage_ids is None or raw in known_passage_ids
-        return doc, raw, ok
-    return (raw, DOC_LEVEL, False) if doc == raw else (doc, raw, False)
+    if known_passages is not None and raw in known_passages:
+        return known_passages[raw], raw, True
+    return raw, DOC_LEVEL, False
 
 
 def check_name(name: str, what: str) -> str:

@@ -382,7 +382,7 @@ class JudgmentStore(LabelStore):
         annotator: str = DEFAULT_IMPORT_ANNOTATOR,
         query_set: str | None = None,
         known_doc_ids: Collection[str] | None = None,
-        known_passage_ids: Collection[str] | None = None,
+        known_passages: Mapping[str, str] | None = None,
         known_query_ids: Collection[str] | None = None,
         keep_unknown: bool = False,
     ) -> ImportReport:
@@ -401,7 +401,7 @@ class JudgmentStore(LabelStore):
             annotator=annotator,
             query_set=query_set,
             known_doc_ids=known_doc_ids,
-            known_passage_ids=known_passage_ids,
+            known_passages=known_passages,
             known_query_ids=known_query_ids,
             keep_unknown=keep_unknown,
         )
@@ -415,7 +415,7 @@ class JudgmentStore(LabelStore):
         annotator: str = DEFAULT_IMPORT_ANNOTATOR,
         query_set: str | None = None,
         known_doc_ids: Collection[str] | None = None,
-        known_passage_ids: Collection[str] | None = None,
+        known_passages: Mapping[str, str] | None = None,
         known_query_ids: Collection[str] | None = None,
         keep_unknown: bool = False,
     ) -> ImportReport:
@@ -424,8 +424,6 @@ class JudgmentStore(LabelStore):
         annotator = check_name(annotator, "annotator")
         if known_doc_ids is not None and not isinstance(known_doc_ids, set | frozenset | dict):
             known_doc_ids = set(known_doc_ids)
-        if known_passage_ids is not None and not isinstance(known_passage_ids, set | frozenset):
-            known_passage_ids = set(known_passage_ids)
         report = ImportReport(origin, corpus, annotator)
         scale = self.scale(corpus)
         seen: dict[Unit, tuple[int, int | None]] = {}
@@ -442,13 +440,13 @@ class JudgmentStore(LabelStore):
                     f"(ranklens judgments scale --corpus {corpus} --grades N)",
                     line,
                 )
-            doc_id, passage_id, known = resolve_doc_id(q.doc_id, known_doc_ids, known_passage_ids)
+            doc_id, passage_id, known = resolve_doc_id(q.doc_id, known_doc_ids, known_passages)
             if not known:
                 if not keep_unknown:
                     raise InputError(
                         origin,
                         f"document id {q.doc_id!r} is not in corpus {corpus!r}; expected one of "
-                        "its document ids or passage ids (doc#n), or import with keep_unknown "
+                        "its document ids or passage ids, or import with keep_unknown "
                         "(--keep-unknown) to keep and list such labels",
                         line,
                     )
