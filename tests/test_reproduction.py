@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from ranklens import ann, index, rankers
 from ranklens import evaluate as ev
-from ranklens import index, rankers
 from ranklens.chunking import ChunkSettings
 from ranklens.cli import main
 from ranklens.config import get_settings
@@ -76,7 +76,7 @@ def test_minilm_exact_cosine_matches_the_reference(cran_home):
     queries = corpus.query_sets()["test"]
     dense = rankers.make_ranker(model, corpus)
     vectors = dense.encode(queries)
-    exact = rankers.exact_search(corpus, model, vectors, 100)  # brute force, not HNSW
+    exact = ann.exact_search(corpus, model, vectors, 100)  # brute force, not HNSW
     run = {
         q.query_id: [
             Hit(q.query_id, pid, pid.rpartition("#")[0], score, rank)
