@@ -1,9 +1,111 @@
 """Evaluate page: score rankers against relevance labels, with intervals, tests and exports.
 
-All numbers come from ranklens.evaluate; components/evaluate_view.py lays them out.
+Numbers come from the core (ranklens.evaluate, stats, labels); pages/evaluate/ holds the choices,
+the cached data and one module per tab. Only the open tab is computed.
 """
 
-from components import evaluate_view, routing
+import streamlit as st
+
+from components import resources, routing, state
+from pages.evaluate import (
+    data,
+    difference,
+    export,
+    metric_at_k,
+    per_query,
+    power,
+    ranking,
+    significance,
+    summary,
+)
+from pages.evaluate.choices import choose, no_labels_message
+from ranklens import report
+from ranklens.errors import RankLensError
+from ranklens.labels import NoLabelsError
+
+TAB_WIDGETS = (
+    state.EVAL_TABLE_MEASURE,
+    state.EVAL_EXPLAIN_QUERY,
+    state.EVAL_EXPLAIN_RANKER,
+    state.EVAL_DIFF_A,
+    state.EVAL_DIFF_B,
+    state.EVAL_DIFF_MEASURE,
+    state.EVAL_CURVE_BASE,
+    state.EVAL_SIG_MEASURE,
+    state.EVAL_RANK_MEASURE,
+    state.EVAL_DP_MEASURE,
+    state.EVAL_DP_UNIT,
+    state.EVAL_DP_FRACTION,
+    state.EVAL_DP_REPEATS,
+)
+
+
+def main() -> None:
+    for key in TAB_WIDGETS:  # keep choices made in a tab while another tab is open
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    st.title("Evaluate")
+    corpus = resources.choose_corpus()
+    if corpus is None:
+        return
+    setup = choose(corpus)
+    if setup is None:
+        return
+    queries = data.queries_of(setup.corpus, setup.stamp, setup.query_set)
+    upload = st.session_state.get(state.EVAL_UPLOAD)
+    try:
+        labels = data.labels(setup.key, setup, corpus, queries, upload)
+    except NoLabelsError:
+        no_labels_message(setup)
+        return
+    except RankLensError as exc:
+        st.error(str(exc))
+        return
+    qrels = labels.qrels
+    for warning in labels.warnings:
+        st.warning(warning + ".", icon="⚠️")
+    try:
+        runs = data.runs_for(setup)
+    except RankLensError as exc:
+        st.error(str(exc))
+        return
+    values = data.evaluation(setup.key, setup.measures, runs, qrels)
+    table = values["condensed" if setup.condensed else "plain"]
+    n = table["query_id"].nunique()
+    notes = "".join(f" {note[0].upper()}{note[1:]}." for note in labels.notes)
+    st.caption(
+        f"{n} of {len(queries)} queries of **{setup.query_set}** have labels and are evaluated · "
+        f"labels: {labels.source} · {'documents' if setup.level == 'doc' else 'passages'} · "
+        f"k = {setup.k}. {report.UNJUDGED_NOTE}{notes}"
+    )
+    summary.judged_panel(values["judged"])
+    sig = (
+        data.significance(
+            setup.key, setup.measures, setup.condensed, setup.test, setup.alpha, table
+        )
+        if len(setup.rankers) > 1
+        else {}
+    )
+    summary.summary_section(setup, values, table, sig)
+    texts = {q.query_id: q.text for q in queries}
+    sections = {
+        "Per query": lambda: per_query.per_query_section(setup, corpus, runs, qrels, table, texts),
+        "Difference": lambda: difference.difference_section(setup, table),
+        "Metric@k": lambda: metric_at_k.curve_section(setup, runs, qrels),
+        "Significance": lambda: significance.significance_section(setup, sig),
+        "Ranking": lambda: ranking.ranking_section(setup, table),
+        "Discriminative power": lambda: power.discriminative_section(setup, runs, qrels),
+        "Export": lambda: export.export_section(
+            setup, runs, qrels, values, table, sig, labels.source
+        ),
+    }
+    # stateful tabs: only the open one is computed, so a new label redraws within a second
+    tabs = st.tabs(list(sections), key=state.EVAL_TAB, on_change="rerun")
+    for tab, draw in zip(tabs, sections.values(), strict=True):
+        if tab.open is not False:
+            with tab:
+                draw()
+
 
 routing.require_app("pages/4_evaluate.py")
-evaluate_view.page()
+main()

@@ -310,7 +310,7 @@ def pvalue_figure(matrix: pd.DataFrame, alpha: float = 0.05, title: str = "") ->
 # The HTML report
 
 
-def _md(text: str) -> str:
+def _markdown_to_html(text: str) -> str:
     """Markdown to HTML with raw HTML disabled (it is shown escaped)."""
     from markdown_it import MarkdownIt
 
@@ -481,7 +481,9 @@ def html_report(
     if measures:
         parts.append("<h2>How each measure is computed</h2>")
         for m in measures:
-            parts.append(f"<details><summary>{_e(m)}</summary>{_md(explain_measure(m))}</details>")
+            parts.append(
+                f"<details><summary>{_e(m)}</summary>{_markdown_to_html(explain_measure(m))}</details>"
+            )
 
     if not per_query.empty:
         parts.append("<h2>Per-query values</h2>")

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from ranklens import evaluate as ev
-from ranklens import index, rankers, stats
+from ranklens import index, labels, rankers, stats
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
 from ranklens.types import Qrel, Query
@@ -199,14 +199,13 @@ def test_bad_measure_and_explanations(corpus, home):
     assert "· ir_measures: **" in text and "(agree)" in text  # the worked-out steps agree
 
 
-def test_uploaded_qrels_errors_name_the_file_and_line():
-    from components import evaluate_view
-
-    good = evaluate_view.parse_qrels_upload(b"q1 0 py 2\nq2 0 rust 1\n", "mine.txt")
+def test_uploaded_qrels_errors_name_the_file_and_line(home):
+    good = labels.qrels_from_upload("mine.txt", b"q1 0 py 2\nq2 0 rust 1\n", home)
     assert good == [Qrel("q1", "py", 2), Qrel("q2", "rust", 1)]
     with pytest.raises(RankLensError) as err:
-        evaluate_view.parse_qrels_upload(b"q1 0 py 2\nq2 0 rust\n", "mine.txt")
+        labels.qrels_from_upload("mine.txt", b"q1 0 py 2\nq2 0 rust\n", home)
     assert "mine.txt, line 2" in str(err.value) and "expected 4" in str(err.value)
+    assert not any((home.home / "uploads").iterdir())  # the temporary upload is gone
 
 
 def test_passage_level_warns_that_document_labels_match_nothing(corpus, home):

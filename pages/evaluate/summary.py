@@ -1,0 +1,108 @@
+"""Evaluate page: the summary above the tabs (Judged@10, means with intervals, condensed lists).
+
+Intervals and significance marks come from ranklens.stats; tables and figures from ranklens.report.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from components import state
+from pages.evaluate.choices import (
+    JUDGED_K,
+    JUDGED_THRESHOLD,
+    TESTS,
+    Setup,
+    escape_markdown,
+)
+from ranklens import evaluate as ev
+from ranklens import report, stats
+from ranklens.explain import explain_measure
+
+
+def judged_panel(judged: dict[str, float]) -> None:
+    """Judged@10 per ranker, always visible, with a warning below 80%."""
+    cols = st.columns(min(len(judged), 6) or 1)
+    for i, (r, v) in enumerate(judged.items()):
+        shown = "–" if v is None or math.isnan(v) else f"{v:.0%}"
+        cols[i % len(cols)].metric(
+            f"Judged@{JUDGED_K} · {r}",
+            shown,
+            help="The share of the ranker's top 10 that carries a label (any grade).",
+        )
+    for w in ev.judged_warnings(judged, JUDGED_THRESHOLD, JUDGED_K):
+        st.warning(w, icon="⚠️")
+
+
+def _ci_explanation(summ: pd.DataFrame, measure: str) -> str:
+    lines = [
+        "**The number in the table** is the mean of the per-query values over the labelled "
+        "queries; the interval is mean ± t × sd / √n (t: the 97.5% quantile of Student's t "
+        "with n − 1 degrees of freedom; sd: the sample standard deviation).",
+        "",
+        "| ranker | n | mean | sd | sd/√n | t | 95% CI |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in summ[summ["measure"] == measure].itertuples(index=False):
+        t = (row.ci_high - row.mean) / row.sem if row.sem and not math.isnan(row.sem) else math.nan
+        name = escape_markdown(row.ranker)
+        lines.append(
+            f"| {name} | {row.n} | {row.mean:.4f} | {row.std:.4f} | {row.sem:.4f} | "
+            f"{t:.3f} | [{row.ci_low:.4f}, {row.ci_high:.4f}] |"
+        )
+    return "\n".join(lines)
+
+
+def summary_section(
+    setup: Setup, data: dict, per_query: pd.DataFrame, sig: dict[str, pd.DataFrame]
+) -> None:
+    st.subheader("Summary")
+    summ = stats.summary(per_query)
+    table = report.summary_display(summ, sig)
+    st.dataframe(table, hide_index=True, width="stretch")
+    n_rankers = len(setup.rankers)
+    marks = (
+        f"▲b c = significantly better than rankers b and c ({TESTS[setup.test].lower()}, "
+        f"Holm-corrected across all pairs, alpha {setup.alpha:g})."
+        if n_rankers > 1
+        else "Choose two or more rankers to test differences."
+    )
+    st.caption(f"Mean over queries [95% confidence interval]. {marks}")
+    st.caption(report.GAIN_NOTE)
+    cols = st.columns(min(len(setup.measures), 6))
+    for i, m in enumerate(setup.measures):
+        with cols[i % len(cols)].popover(f"ⓘ {m}", width="stretch", help=f"How is {m} computed?"):
+            st.markdown(explain_measure(m))
+            st.markdown(_ci_explanation(summ, m))
+    st.plotly_chart(report.summary_figure(summ), key="rl_eval_summary_fig")
+    st.toggle(
+        "Condensed lists: drop unjudged results before scoring",
+        key=state.EVAL_CONDENSED,
+        help="Off (default): unjudged results count as not relevant.",
+    )
+    shift = report.condensed_shift(data["plain"], data["condensed"])
+    if not shift.empty:
+        biggest = shift.loc[shift["change"].abs().idxmax()]
+        if abs(biggest["change"]) < 5e-4:
+            st.caption(
+                "Condensed lists move the means by less than 0.0005 here: the results the "
+                "measures look at are judged, or unjudged ones do not change the order of the "
+                "judged."
+            )
+        else:
+            st.caption(
+                f"Condensed lists move the means by up to {biggest['change']:+.3f} "
+                f"({biggest['measure']}, {biggest['ranker']}); the table below has every change."
+            )
+        with st.expander("What condensed lists change"):
+            st.dataframe(
+                shift,
+                hide_index=True,
+                column_config={
+                    c: st.column_config.NumberColumn(format="%.4f")
+                    for c in ("plain", "condensed", "change")
+                },
+            )
