@@ -26,6 +26,23 @@ class InputError(RankLensError):
         super().__init__(where + message)
 
 
+class StoreUnavailable(RankLensError):
+    """The judgment database cannot be reached (a PostgreSQL server stopped or unreachable)."""
+
+    def __init__(self, url: str, cause: object) -> None:
+        try:
+            from sqlalchemy import make_url
+
+            shown = make_url(url).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001 - a URL we cannot parse is shown without its details
+            shown = "the judgment database"
+        reason = " ".join(str(cause).split())[:300]
+        super().__init__(
+            f"the judgment database {shown} is not reachable ({reason}); nothing was saved by "
+            "this action, and labels saved before are kept. Start the database again and retry."
+        )
+
+
 class NotFoundError(RankLensError):
     """A corpus, model, ranker or query set that does not exist."""
 

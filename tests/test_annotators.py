@@ -54,7 +54,7 @@ def test_reset_key_replaces_the_old_key_and_remove_keeps_labels(store):
     new = accounts.reset_key(store, "carol")
     assert accounts.authenticate(store, "carol", old) is None
     assert accounts.authenticate(store, "carol", new).name == "carol"
-    store.add_label("c", "carol", "q1", "d1#0", 2)
+    store.add_label("c", "carol", "q1", "d1#0", 2, doc_id="d1")
     accounts.remove(store, "carol")
     assert accounts.authenticate(store, "carol", new) is None
     assert accounts.list_all(store) == []

@@ -12,6 +12,11 @@ Storage decisions (read before changing anything here):
 - Concurrency: every write is one transaction that SQLite starts with BEGIN IMMEDIATE (it takes
   the write lock at once and waits up to BUSY_TIMEOUT_MS for it, instead of failing half way);
   readers never block writers in WAL mode.
+- PostgreSQL behaves the same: a write transaction first takes one transaction-level advisory
+  lock (writers one at a time, as on SQLite, so read-then-write methods such as undo never race),
+  a read runs in REPEATABLE READ (one snapshot). Text columns (Str) refuse NUL characters and
+  values longer than the column on both engines (PostgreSQL would refuse them with its own error,
+  SQLite would keep them), as InputError. A server that cannot be reached raises StoreUnavailable.
 
 Adding a table (annotator keys, prompt versions, preferences, snapshots...): declare it on
 `metadata` (here, or in your own module imported by ranklens/judging/__init__.py before any
@@ -29,11 +34,61 @@ from typing import Self
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
+from sqlalchemy.types import TypeDecorator
 
-from ..errors import InputError, RankLensError
+from ..errors import InputError, RankLensError, StoreUnavailable
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
+PG_WRITE_LOCK = 0x52414E4B  # the advisory lock every PostgreSQL write transaction takes first
+PG_CONNECT_TIMEOUT_S = 10
+
+
+def _no_nul(value: object) -> object:
+    if isinstance(value, str) and "\x00" in value:
+        raise InputError(
+            None, f"{value[:40]!r}... holds a NUL character (\\x00), which labels cannot keep"
+        )
+    return value
+
+
+class _Compared(TypeDecorator):
+    """A value compared with a Str column (a filter): NULs refused, any length allowed."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return _no_nul(value)
+
+
+class Str(TypeDecorator):
+    """A string column that keeps the same values on SQLite and PostgreSQL: no NUL, at most
+    `length` characters (InputError otherwise, before the database sees the value)."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        value = _no_nul(value)
+        limit = getattr(self.impl, "length", None)
+        if limit and isinstance(value, str) and len(value) > limit:
+            raise InputError(
+                None,
+                f"{value[:40]!r}... is {len(value):,} characters long; ids and names hold at "
+                f"most {limit:,}",
+            )
+        return value
+
+    def coerce_compared_value(self, op, value):
+        return _Compared()
+
+
+class LongText(Str):
+    """Free text (notes, guidelines, JSON): any length, no NUL."""
+
+    impl = sa.Text
+    cache_ok = True
 
 
 metadata = sa.MetaData()
@@ -41,22 +96,22 @@ metadata = sa.MetaData()
 meta_table = sa.Table(
     "ranklens_meta",
     metadata,
-    sa.Column("key", sa.String(100), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("key", Str(100), primary_key=True),
+    sa.Column("value", LongText, nullable=False),
 )
 
 projects = sa.Table(
     "projects",
     metadata,
-    sa.Column("corpus", sa.String(200), primary_key=True),
-    sa.Column("scale", sa.Text, nullable=False),  # Scale.to_json()
+    sa.Column("corpus", Str(200), primary_key=True),
+    sa.Column("scale", LongText, nullable=False),  # Scale.to_json()
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
 annotators = sa.Table(
     "annotators",
     metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("name", Str(200), primary_key=True),
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
@@ -66,9 +121,9 @@ annotators = sa.Table(
 query_sets = sa.Table(
     "query_sets",
     metadata,
-    sa.Column("corpus", sa.String(200), primary_key=True),
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("guidelines", sa.Text, nullable=False, default=""),
+    sa.Column("corpus", Str(200), primary_key=True),
+    sa.Column("name", Str(200), primary_key=True),
+    sa.Column("guidelines", LongText, nullable=False, default=""),
     sa.Column("annotators_per_passage", sa.Integer, nullable=False, default=1),
     sa.Column("created_at", sa.Float, nullable=False),
 )
@@ -77,17 +132,17 @@ label_events = sa.Table(
     "label_events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("corpus", sa.String(200), nullable=False),
-    sa.Column("annotator", sa.String(200), nullable=False),
-    sa.Column("query_set", sa.String(200), nullable=True),
-    sa.Column("query_id", sa.String(500), nullable=False),
-    sa.Column("passage_id", sa.String(500), nullable=False),
-    sa.Column("doc_id", sa.String(500), nullable=False),
+    sa.Column("corpus", Str(200), nullable=False),
+    sa.Column("annotator", Str(200), nullable=False),
+    sa.Column("query_set", Str(200), nullable=True),
+    sa.Column("query_id", Str(500), nullable=False),
+    sa.Column("passage_id", Str(500), nullable=False),
+    sa.Column("doc_id", Str(500), nullable=False),
     sa.Column("grade", sa.Integer, nullable=True),
-    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("note", LongText, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("source", sa.String(20), nullable=False),
-    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("source", Str(20), nullable=False),
+    sa.Column("kind", Str(20), nullable=False),
     sa.Column("target_id", sa.Integer, nullable=True),
     sa.CheckConstraint(
         "source IN ('human', 'import', 'suggestion', 'adjudication')", name="ck_event_source"
@@ -106,9 +161,9 @@ pools_table = sa.Table(
     "pools",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("corpus", sa.String(200), nullable=False),
-    sa.Column("query_set", sa.String(200), nullable=False),
-    sa.Column("rankers", sa.Text, nullable=False),  # JSON list
+    sa.Column("corpus", Str(200), nullable=False),
+    sa.Column("query_set", Str(200), nullable=False),
+    sa.Column("rankers", LongText, nullable=False),  # JSON list
     sa.Column("depth", sa.Integer, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sqlite_autoincrement=True,
@@ -119,17 +174,17 @@ pool_items = sa.Table(
     metadata,
     sa.Column("pool_id", sa.Integer, sa.ForeignKey("pools.id"), primary_key=True),
     sa.Column("position", sa.Integer, primary_key=True),
-    sa.Column("query_id", sa.String(500), nullable=False),
-    sa.Column("passage_id", sa.String(500), nullable=False),
-    sa.Column("doc_id", sa.String(500), nullable=False),
-    sa.Column("found_by", sa.Text, nullable=False, default="[]"),  # JSON; never shown to judges
+    sa.Column("query_id", Str(500), nullable=False),
+    sa.Column("passage_id", Str(500), nullable=False),
+    sa.Column("doc_id", Str(500), nullable=False),
+    sa.Column("found_by", LongText, nullable=False, default="[]"),  # JSON; never shown to judges
 )
 
 pool_seeds = sa.Table(
     "pool_seeds",
     metadata,
     sa.Column("pool_id", sa.Integer, sa.ForeignKey("pools.id"), primary_key=True),
-    sa.Column("annotator", sa.String(200), primary_key=True),
+    sa.Column("annotator", Str(200), primary_key=True),
     sa.Column("seed", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
 )
@@ -138,6 +193,17 @@ pool_seeds = sa.Table(
 def make_engine(url: str) -> sa.Engine:
     """An engine for the URL; on SQLite: WAL, synchronous=FULL, busy timeout, BEGIN IMMEDIATE."""
     u = sa.make_url(url)
+    if u.get_backend_name() == "postgresql":
+        engine = sa.create_engine(
+            u, pool_pre_ping=True, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        )
+
+        @sa_event.listens_for(engine, "begin")
+        def _pg_begin(conn) -> None:  # pragma: no cover - trivial
+            if conn.get_execution_options().get("ranklens_write", False):
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
+
+        return engine
     if u.get_backend_name() != "sqlite":
         return sa.create_engine(u, pool_pre_ping=True)
     database = u.database or ""
@@ -205,18 +271,39 @@ class Database:
         self.close()
 
     @contextmanager
+    def _own_errors(self) -> Iterator[None]:
+        """Our own errors raised while binding values (Str) come out as they are; a database
+        server that cannot be reached becomes StoreUnavailable."""
+        try:
+            yield
+        except sa.exc.StatementError as exc:
+            if isinstance(exc.orig, RankLensError):
+                raise exc.orig from None
+            if self.dialect != "sqlite" and isinstance(
+                exc, sa.exc.OperationalError | sa.exc.InterfaceError
+            ):
+                raise StoreUnavailable(self.url, exc.orig) from exc
+            raise
+        except sa.exc.DisconnectionError as exc:
+            raise StoreUnavailable(self.url, exc) from exc
+
+    @contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """One write transaction (BEGIN IMMEDIATE on SQLite); committed when the block ends."""
-        with self._engine.connect() as conn:
+        """One write transaction (BEGIN IMMEDIATE on SQLite, the advisory write lock on
+        PostgreSQL); committed when the block ends."""
+        with self._own_errors(), self._engine.connect() as conn:
             conn.execution_options(ranklens_write=True)
             with conn.begin():
                 yield conn
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """One read transaction: a consistent snapshot."""
-        with self._engine.connect() as conn, conn.begin():
-            yield conn
+        """One read transaction: a consistent snapshot (REPEATABLE READ on PostgreSQL)."""
+        with self._own_errors(), self._engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     def integrity_check(self) -> str:
         """SQLite's PRAGMA integrity_check ("ok" when sound); "ok" for other engines."""
