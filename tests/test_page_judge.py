@@ -13,10 +13,11 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from components import judge_view, resources, state
+from components import resources, state
 from components.label_widgets import grade_key, text_colour
+from pages.judge import common
 from ranklens import index, models
-from ranklens.judging import JudgmentStore
+from ranklens.judging import JudgmentStore, pooling
 from ranklens.types import Query
 
 from .conftest import ROOT
@@ -59,7 +60,7 @@ def button(at: AppTest, label: str):
 
 
 def build_pool(at: AppTest, rankers: list[str] | None = None, depth: int = 10) -> AppTest:
-    at.session_state[state.JUDGE_TAB] = judge_view.SET_UP
+    at.session_state[state.JUDGE_TAB] = common.SET_UP
     check(at.run())
     if rankers is not None:
         at.multiselect(key=state.JUDGE_RANKERS).set_value(rankers)
@@ -93,15 +94,15 @@ def texts(at: AppTest) -> str:
 
 def test_no_name_no_judging_and_setup_first(corpus):
     at = open_page(name=None)
-    assert at.session_state[state.JUDGE_TAB] == judge_view.SET_UP  # no pool yet
-    at.session_state[state.JUDGE_TAB] = judge_view.JUDGE
+    assert at.session_state[state.JUDGE_TAB] == common.SET_UP  # no pool yet
+    at.session_state[state.JUDGE_TAB] = common.JUDGE
     check(at.run())
     assert any("Type your name" in i.value for i in at.info)
 
 
 def test_build_pool_then_judge_blind_with_progress(corpus, store):
     at = build_pool(open_page(), ["bm25", "fake-encoder"], depth=3)
-    assert at.session_state[state.JUDGE_TAB] == judge_view.JUDGE  # opened after building
+    assert at.session_state[state.JUDGE_TAB] == common.JUDGE  # opened after building
     pool = store.pools("j", "dev")[-1]
     # the pool is the union of both rankers' top 3, deduplicated, per query
     assert pool.rankers == ["bm25", "fake-encoder"] and pool.depth == 3
@@ -177,7 +178,7 @@ def pid_query(pool, pid: str) -> tuple[str, str]:
 
 def test_note_guidelines_and_scale(corpus, store):
     at = open_page()
-    at.session_state[state.JUDGE_TAB] = judge_view.SET_UP
+    at.session_state[state.JUDGE_TAB] = common.SET_UP
     check(at.run())
     suffix = ":j:dev"
     at.text_area(key=state.JUDGE_GUIDELINES + suffix).set_value("Only **answers** count.")
@@ -205,7 +206,7 @@ def test_note_guidelines_and_scale(corpus, store):
     check(button(at, "Next").click().run())
     assert state.JUDGE_NOTE_TEXT not in [t.key for t in at.text_area]
     # a scale that cannot hold a stored grade is refused with a message
-    at.session_state[state.JUDGE_TAB] = judge_view.SET_UP
+    at.session_state[state.JUDGE_TAB] = common.SET_UP
     check(at.run())
     at.number_input(key=state.JUDGE_SCALE_GRADES).set_value(3).run()
     check(button(at, "Set scale").click().run())
@@ -228,7 +229,7 @@ def test_suggestions_are_shown_as_such_and_compared(corpus, store, monkeypatch):
     monkeypatch.setattr(models, "load_reranker", lambda name: FakeScorer())
     resources.reranker.clear()
     at = build_pool(open_page(), ["bm25"], depth=3)
-    at.session_state[state.JUDGE_TAB] = judge_view.SET_UP
+    at.session_state[state.JUDGE_TAB] = common.SET_UP
     check(at.run())
     at.text_input(key=f"{state.JUDGE_SUGGEST_THRESHOLDS}:3").set_value("0, 4, 8")
     check(button(at, "Pre-grade pool").click().run())
@@ -236,7 +237,7 @@ def test_suggestions_are_shown_as_such_and_compared(corpus, store, monkeypatch):
     suggested = {s.passage_id: s for s in store.suggestions("j")}
     pool = store.pools("j", "dev")[-1]
     assert len(suggested) == len({it.passage_id for it in pool.items})
-    at.session_state[state.JUDGE_TAB] = judge_view.JUDGE
+    at.session_state[state.JUDGE_TAB] = common.JUDGE
     check(at.run())
     pid = shown(at)[0]
     meta = next(m.value for m in at.markdown if 'class="rl-jmeta"' in m.value)
@@ -291,18 +292,18 @@ def test_two_annotators_agreement_adjudication_export(corpus, store, monkeypatch
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", capture)
 
     alice = open_page("alice")
-    alice.session_state[state.JUDGE_TAB] = judge_view.SET_UP
+    alice.session_state[state.JUDGE_TAB] = common.SET_UP
     check(alice.run())
     alice.number_input(key=state.JUDGE_PER_PASSAGE + ":j:dev").set_value(2)
     check(button(alice, "Save guidelines and annotators").click().run())
     alice = build_pool(alice, ["bm25", "fake-encoder"], depth=3)
     a = judge_all(alice, {"py": 3, "rust": 0, "tea": 2, "moon": 1, "bread": 0})
     bob = open_page("bob")  # a second session: a second person at the same time
-    assert bob.session_state[state.JUDGE_TAB] == judge_view.JUDGE
+    assert bob.session_state[state.JUDGE_TAB] == common.JUDGE
     b = judge_all(bob, {"py": 2, "rust": 0, "tea": 3, "moon": 0, "bread": 0})
     assert set(a) == set(b)
 
-    bob.session_state[state.JUDGE_TAB] = judge_view.AGREEMENT
+    bob.session_state[state.JUDGE_TAB] = common.AGREEMENT
     check(bob.run())
     metrics = {m.label: m.value for m in bob.metric}
     assert metrics["Annotators"] == "2"
@@ -336,7 +337,7 @@ def test_two_annotators_agreement_adjudication_export(corpus, store, monkeypatch
     assert len(bob.dataframe[-1].value) == expected - 1  # adjudicated ones leave the list
 
     # final qrels: adjudicated, else majority (a tie of two: the mean rounded half up)
-    bob.session_state[state.JUDGE_TAB] = judge_view.FINAL
+    bob.session_state[state.JUDGE_TAB] = common.FINAL
     check(bob.run())
     bob.radio(key=state.JUDGE_LEVEL).set_value("passage")
     check(bob.run())
@@ -362,7 +363,7 @@ def test_two_annotators_agreement_adjudication_export(corpus, store, monkeypatch
 
 def test_import_upload_all_or_nothing_with_line_numbers(corpus, store):
     at = open_page()
-    at.session_state[state.JUDGE_TAB] = judge_view.FINAL
+    at.session_state[state.JUDGE_TAB] = common.FINAL
     check(at.run())
     before = store.count_events("j")
     at.file_uploader(key=state.JUDGE_IMPORT_FILE).set_value(
@@ -399,14 +400,14 @@ def test_import_upload_all_or_nothing_with_line_numbers(corpus, store):
 def test_label_buttons_colours_and_untrusted_text():
     assert text_colour("#2e7d32") == "#ffffff" and text_colour("#ffd54f") == "#111111"
     assert grade_key("a b#1", 2).startswith("a_b_1_") and grade_key("ok", None) == "ok_cant"
-    html = judge_view.passage_html(
+    html = common.passage_html(
         "python <script>", "q<1>", "<b>T</b>", "<img src=x onerror=1> python"
     )
     assert "<script>" not in html and "<img" not in html and "<b>T</b>" not in html
     assert "&lt;img src=x onerror=1&gt; <mark>python</mark>" in html
-    assert judge_view.parse_thresholds("-3, 1 5") == [-3.0, 1.0, 5.0]
+    assert pooling.parse_thresholds("-3, 1 5") == [-3.0, 1.0, 5.0]
     with pytest.raises(Exception, match="expected numbers"):
-        judge_view.parse_thresholds("1, two")
+        pooling.parse_thresholds("1, two")
 
 
 def inline_labels_app() -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from components.judge_view import unit_key
 from components.label_widgets import grade_key
+from pages.judge.judging import unit_key
 from ranklens import index
 from ranklens.judging import JudgmentStore, PoolItem
 from ranklens.types import Query, doc_of

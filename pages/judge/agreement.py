@@ -1,0 +1,184 @@
+"""The Judge page's "Agreement" tab: Cohen's kappa per pair and Krippendorff's alpha (from
+ranklens.agreement through the store), suggestions against humans, disagreements, adjudication.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from components import state
+from components.label_widgets import describe
+from ranklens import index
+from ranklens.errors import RankLensError
+from ranklens.highlight import escape
+from ranklens.judging import JudgmentStore
+from ranklens.types import Query
+
+from .common import CSS, code, flash, fmt, passage_html, scope, show_flash, suggestion_panel
+
+
+def adjudication(
+    store: JudgmentStore,
+    corpus: index.Corpus,
+    query_set: str | None,
+    query_ids: set[str] | None,
+    annotator: str | None,
+) -> None:
+    st.subheader("Disagreements")
+    show_done = st.toggle("Include adjudicated ones", key=state.JUDGE_SHOW_ADJUDICATED)
+    found = store.disagreements(corpus.name, query_ids=query_ids, include_adjudicated=show_done)
+    if not found:
+        st.caption("No passage graded differently by its annotators.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "query": d.query_id,
+                    "passage": d.passage_id or d.doc_id,
+                    "grades": " · ".join(f"{a} {g}" for a, g in d.grades.items()),
+                    "spread": d.spread,
+                    "adjudicated": "" if d.adjudicated is None else str(d.adjudicated),
+                }
+                for d in found
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.subheader("Adjudicate")
+    if not annotator:
+        st.info("Type your name above to record adjudicated labels.")
+        return
+    # choices are units, not list positions: the list can change between two runs
+    units = {(d.query_id, d.doc_id, d.passage_id): d for d in found}
+    if st.session_state.get(state.JUDGE_ADJUDICATE) not in units:
+        st.session_state[state.JUDGE_ADJUDICATE] = next(iter(units))
+
+    def name(unit: tuple[str, str, str]) -> str:
+        d = units[unit]
+        return f"{d.query_id} · {d.passage_id or d.doc_id} · spread {d.spread}"
+
+    pick = st.selectbox("Passage", list(units), format_func=name, key=state.JUDGE_ADJUDICATE)
+    d = units[pick]
+    sets = corpus.query_sets()  # the chosen set's text first, else any set's
+    texts = {q.query_id: q.text for qs in sets.values() for q in qs}
+    texts.update({q.query_id: q.text for q in sets.get(query_set or "", [])})
+    if d.passage_id:
+        p = corpus.get_passages([d.passage_id]).get(d.passage_id)
+        title, text = (p.title, p.text) if p else ("", "(not in the corpus)")
+    else:
+        ps = corpus.passages_of_doc(d.doc_id)
+        title = ps[0].title if ps else ""
+        text = "\n\n".join(x.text for x in ps) or "(not in the corpus)"
+    st.markdown(CSS, unsafe_allow_html=True)  # a constant
+    st.markdown(
+        passage_html(texts.get(d.query_id, ""), d.query_id, title, text), unsafe_allow_html=True
+    )  # escaped by highlight
+    labels = [
+        lab
+        for lab in store.current_labels(corpus.name, query_ids=[d.query_id])
+        if lab.unit == (d.query_id, d.doc_id, d.passage_id)
+    ]
+    scale = store.scale(corpus.name)
+    items = "".join(
+        f"<li><b>{escape(lab.annotator)}</b>: {escape(describe(scale, lab.grade))}"
+        + (f" — {escape(lab.note)}" if lab.note else "")
+        + "</li>"
+        for lab in labels
+    )
+    st.markdown(f'<ul class="rl-notes">{items}</ul>', unsafe_allow_html=True)  # escaped
+    # the form belongs to this unit: if the unit leaves the list, its submission is dropped
+    unit_id = hashlib.sha1(json.dumps(list(pick)).encode()).hexdigest()[:12]
+    with st.form(f"{state.JUDGE_ADJ_GRADE}_form_{unit_id}", border=False):
+        grade = st.radio(
+            "Adjudicated grade",
+            list(scale.values),
+            format_func=lambda g: describe(scale, g),
+            horizontal=True,
+            key=state.JUDGE_ADJ_GRADE,
+        )
+        note = st.text_input("Reason (optional)", key=state.JUDGE_ADJ_NOTE)
+        if st.form_submit_button("Record adjudicated label", type="primary"):
+            try:
+                store.adjudicate(
+                    corpus.name,
+                    d.query_id,
+                    d.passage_id,
+                    int(grade),
+                    annotator,
+                    doc_id=d.doc_id,
+                    note=note or None,
+                    query_set=query_set,
+                )
+            except RankLensError as exc:
+                st.error(str(exc))
+            else:
+                flash(
+                    "success",
+                    f"Adjudicated {code(d.passage_id or d.doc_id)} for query "
+                    f"{code(d.query_id)}: **{describe(scale, int(grade))}**.",
+                )
+                st.rerun()
+
+
+def agreement_tab(
+    store: JudgmentStore,
+    corpus: index.Corpus,
+    query_set: str | None,
+    queries: Sequence[Query],
+    annotator: str | None,
+) -> None:
+    show_flash()
+    query_ids = scope(query_set, queries, state.JUDGE_SCOPE + ":agreement")
+    rep = store.agreement(corpus.name, query_ids=query_ids)
+    kind = f"{rep.weights}-weighted" if rep.weights else "unweighted"
+    a, b, c = st.columns(3)
+    a.metric("Annotators", len(rep.annotators))
+    b.metric("Passages graded by two or more", rep.units)
+    c.metric(f"Krippendorff's alpha ({rep.level})", fmt(rep.alpha))
+    if rep.pairs:
+        st.markdown(f"**Cohen's kappa per pair** ({kind})")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "annotator A": p.a,
+                        "annotator B": p.b,
+                        "passages both graded": p.n,
+                        "same grade": fmt(p.exact, pct=True),
+                        "kappa": p.kappa,
+                    }
+                    for p in rep.pairs
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        st.caption("No passage has been graded by two annotators yet.")
+    if rep.per_query:
+        with st.expander("Per query"):
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {"query": qid, "passages graded by 2+": q.units, "alpha": q.alpha}
+                        for qid, q in rep.per_query.items()
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+    st.caption(
+        "Undefined values (n/a, empty) mean there is nothing to compare, e.g. both annotators "
+        "used a single grade throughout."
+    )
+    st.markdown("**Model suggestions against human labels**")
+    suggestion_panel(store, corpus)
+    st.divider()
+    adjudication(store, corpus, query_set, query_ids, annotator)

@@ -1,0 +1,183 @@
+"""The Judge page's "Final labels" tab: the final qrels by rule and level, TREC and BEIR
+downloads, and qrels upload (all or nothing, saved through ranklens.uploads).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from components import state
+from ranklens import index
+from ranklens.errors import RankLensError
+from ranklens.formats import QRELS_FORMATS
+from ranklens.judging import DEFAULT_IMPORT_ANNOTATOR, RULES, ImportReport, JudgmentStore, pooling
+from ranklens.types import Query
+from ranklens.uploads import safe_name, temporary_upload
+
+from .common import LEVEL_TEXT, code, rule_text, scope, show_flash
+
+
+def export_bytes(
+    store: JudgmentStore,
+    corpus: str,
+    fmt: str,
+    level: str,
+    rule: str,
+    query_ids: set[str] | None,
+) -> tuple[bytes, int]:
+    """The final qrels as a file's bytes (store.export_qrels through a temporary file)."""
+    with tempfile.TemporaryDirectory(prefix="ranklens-export-") as tmp:
+        path = Path(tmp) / f"qrels.{fmt}"
+        n = store.export_qrels(corpus, path, fmt, level=level, rule=rule, query_ids=query_ids)
+        return path.read_bytes(), n
+
+
+def import_upload(
+    store: JudgmentStore,
+    corpus: index.Corpus,
+    name: str,
+    data: bytes,
+    fmt: str | None,
+    annotator: str,
+    keep_unknown: bool = False,
+) -> ImportReport:
+    """Import an uploaded qrels file all or nothing; errors name the upload and its line."""
+    safe = safe_name(name, "qrels.txt")
+    with temporary_upload(safe, data, corpus.settings) as path:
+        report = pooling.import_labels(
+            store, corpus, path, fmt, origin=safe, annotator=annotator, keep_unknown=keep_unknown
+        )
+    report.path = safe
+    return report
+
+
+def import_section(store: JudgmentStore, corpus: index.Corpus) -> None:
+    st.subheader("Import qrels")
+    st.caption(
+        "TREC (`qid 0 docid grade`), BEIR TSV (with header), CSV or JSONL. All or nothing: a bad "
+        "line stops the import with its line number and nothing is stored. Query ids the corpus "
+        "does not know yet are accepted and listed."
+    )
+    upload = st.file_uploader("Qrels file", key=state.JUDGE_IMPORT_FILE)
+    a, b, c = st.columns([1, 1, 2], vertical_alignment="bottom")
+    with a:
+        fmt = st.selectbox("Format", ["detect", *QRELS_FORMATS], key=state.JUDGE_IMPORT_FORMAT)
+    with b:
+        st.session_state.setdefault(state.JUDGE_IMPORT_ANNOTATOR, DEFAULT_IMPORT_ANNOTATOR)
+        who = st.text_input("Store the labels as annotator", key=state.JUDGE_IMPORT_ANNOTATOR)
+    with c:
+        keep = st.checkbox(
+            "Keep labels of unknown document ids (and list them)", key=state.JUDGE_IMPORT_KEEP
+        )
+    if st.button("Import", disabled=upload is None):
+        try:
+            report = import_upload(
+                store,
+                corpus,
+                upload.name,
+                upload.getvalue(),
+                None if fmt == "detect" else fmt,
+                who,
+                keep,
+            )
+        except RankLensError as exc:
+            st.error(f"Nothing was imported. {exc}")
+        except UnicodeDecodeError:
+            st.error(f"Nothing was imported. {upload.name}: not UTF-8 text; expected qrels.")
+        else:
+            first, *rest = report.summary().split("\n")
+            st.success(first)
+            if report.unknown_queries:
+                st.warning(
+                    f"{len(report.unknown_queries)} query ids the corpus does not know yet "
+                    f"(accepted; their text can come later with a query set): "
+                    + ", ".join(code(q) for q in report.unknown_queries[:50])
+                    + (" …" if len(report.unknown_queries) > 50 else "")
+                )
+            for line in rest:
+                if not line.startswith(f"{len(report.unknown_queries)} query ids"):
+                    st.info(line)
+
+
+def final_tab(
+    store: JudgmentStore,
+    corpus: index.Corpus,
+    query_set: str | None,
+    queries: Sequence[Query],
+) -> None:
+    show_flash()
+    st.subheader("Final qrels")
+    query_ids = scope(query_set, queries, state.JUDGE_SCOPE + ":final")
+    rules = list(RULES) + [f"annotator:{a}" for a in store.annotators(corpus.name)]
+    if st.session_state.get(state.JUDGE_RULE) not in rules:
+        st.session_state[state.JUDGE_RULE] = "majority"
+    left, right = st.columns(2)
+    with left:
+        rule = st.selectbox(
+            "Rule when a passage has no adjudicated label",
+            rules,
+            format_func=rule_text,
+            key=state.JUDGE_RULE,
+        )
+    with right:
+        level = st.radio(
+            "Level",
+            list(LEVEL_TEXT),
+            format_func=LEVEL_TEXT.get,
+            horizontal=True,
+            key=state.JUDGE_LEVEL,
+        )
+    st.caption(
+        "A passage's final grade is its adjudicated grade if it has one, else the rule over its "
+        "annotators' grades; model suggestions never count. “Can't judge” gives no grade."
+    )
+    qrels = store.final_qrels(corpus.name, rule=rule, level=level, query_ids=query_ids)
+    graded = grade_counts(qrels)
+    st.markdown(
+        f"**{len(qrels)}** {level}-level qrels over **{len({q.query_id for q in qrels})}** "
+        f"queries · grades {graded}"
+    )
+    if qrels:
+        st.dataframe(
+            pd.DataFrame(
+                [{"query": q.query_id, level: q.doc_id, "grade": q.relevance} for q in qrels[:500]]
+            ),
+            hide_index=True,
+            width="stretch",
+            height=240,
+        )
+    stem = f"{corpus.name}-{query_set if query_ids is not None else 'all'}-{level}"
+    trec, _ = export_bytes(store, corpus.name, "trec", level, rule, query_ids)
+    beir, _ = export_bytes(store, corpus.name, "beir", level, rule, query_ids)
+    with st.container(horizontal=True, gap="small"):
+        st.download_button(
+            "Download TREC qrels",
+            trec,
+            file_name=f"{stem}.qrels",
+            mime="text/plain",
+            disabled=not qrels,
+            on_click="ignore",
+        )
+        st.download_button(
+            "Download BEIR qrels (TSV)",
+            beir,
+            file_name=f"{stem}.tsv",
+            mime="text/tab-separated-values",
+            disabled=not qrels,
+            on_click="ignore",
+        )
+    st.divider()
+    import_section(store, corpus)
+
+
+def grade_counts(qrels: Sequence) -> str:
+    """ "0: 3, 2: 5": how many qrels have each grade."""
+    counts: dict[int, int] = {}
+    for q in qrels:
+        counts[q.relevance] = counts.get(q.relevance, 0) + 1
+    return ", ".join(f"{g}: {n}" for g, n in sorted(counts.items())) or "none"

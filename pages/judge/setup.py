@@ -1,0 +1,229 @@
+"""The Judge page's "Set up" tab: build a pool from rankers, guidelines and annotators per
+passage, the corpus's scale, cross-encoder suggestions. Every rule is in ranklens.judging.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from components import resources, state
+from ranklens import index, models, rankers
+from ranklens.errors import RankLensError
+from ranklens.judging import DEFAULT_POOL_DEPTH, MAX_POOL_DEPTH, JudgmentStore, Scale, pooling
+from ranklens.types import Query
+
+from .common import JUDGE, code, flash, show_flash, suggestion_panel, when
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _ranker(home: str, corpus: str, spec: str, version: str) -> rankers.Ranker:
+    """One loaded ranker per (home, corpus, recipe, index state), shared by sessions."""
+    c = index.open_corpus(corpus, resources.settings())
+    return rankers.make_ranker(spec, c, resources.encoder, resources.reranker)
+
+
+def ranker_for(corpus: index.Corpus, spec: str) -> rankers.Ranker:
+    """The shared ranker of a recipe for this state of the corpus's indexes."""
+    m = corpus.manifest  # a corpus deleted and made again has another uid
+    version = json.dumps([m.get("uid"), m.get("indexes")], sort_keys=True, default=str)
+    return _ranker(str(corpus.settings.home), corpus.name, spec, version)
+
+
+def pool_section(
+    store: JudgmentStore, corpus: index.Corpus, query_set: str, queries: Sequence[Query]
+) -> None:
+    st.subheader("Pool")
+    st.caption(
+        "A query's pool is the union of each ranker's top passages, without duplicates. Each "
+        "annotator sees it in their own shuffled order and never sees which ranker found a passage."
+    )
+    options = rankers.available_rankers(corpus)
+    chosen = [s for s in st.session_state.get(state.JUDGE_RANKERS, []) if s in options]
+    if state.JUDGE_RANKERS not in st.session_state or not chosen:
+        st.session_state[state.JUDGE_RANKERS] = pooling.default_rankers(corpus)
+    else:
+        st.session_state[state.JUDGE_RANKERS] = chosen
+    st.session_state.setdefault(state.JUDGE_DEPTH, DEFAULT_POOL_DEPTH)
+    left, right = st.columns([3, 1])
+    with left:
+        specs = st.multiselect("Rankers to pool", options, key=state.JUDGE_RANKERS)
+    with right:
+        depth = st.number_input(
+            "Depth (top passages per ranker)", 1, MAX_POOL_DEPTH, step=1, key=state.JUDGE_DEPTH
+        )
+    if st.button("Build pool", type="primary", disabled=not specs or not queries):
+        try:
+            with st.spinner(f"Ranking {len(queries)} queries with {len(specs)} rankers…"):
+                chosen = [ranker_for(corpus, spec) for spec in specs]
+                pool = pooling.make_pool(store, corpus, query_set, chosen, int(depth))
+        except RankLensError as exc:
+            st.error(str(exc))
+        else:
+            flash(
+                "success",
+                f"Pool {pool.id} built: {len(pool.items)} passages for "
+                f"{len({it.query_id for it in pool.items})} queries. Judge them here.",
+            )
+            st.session_state[state.JUDGE_POOL] = pool.id
+            st.session_state[state.JUDGE_TAB_NEXT] = JUDGE
+            st.rerun()
+    pools = store.pools(corpus.name, query_set)
+    if pools:
+        rows = [
+            {
+                "pool": p.id,
+                "built": when(p.created_at),
+                "queries": len({it.query_id for it in p.items}),
+                "passages": len(p.items),
+                "depth": p.depth,
+                "rankers": ", ".join(p.rankers),
+            }
+            for p in reversed(pools)
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def guidelines_section(
+    store: JudgmentStore, corpus: index.Corpus, query_set: str, queries: Sequence[Query]
+) -> None:
+    st.subheader("Guidelines and annotators")
+    info = store.judging_settings(corpus.name, query_set)
+    suffix = f":{corpus.name}:{query_set}"
+    with st.form(f"{state.JUDGE_GUIDELINES}_form{suffix}", border=False):
+        text = st.text_area(
+            "Judging guidelines (Markdown), shown beside every passage",
+            value=info.guidelines,
+            height=180,
+            key=state.JUDGE_GUIDELINES + suffix,
+            placeholder="What makes a passage relevant for these queries? Examples help.",
+        )
+        per = st.number_input(
+            "Annotators per passage",
+            1,
+            10,
+            value=int(info.annotators_per_passage),
+            key=state.JUDGE_PER_PASSAGE + suffix,
+            help="A passage leaves the queues once this many people graded it.",
+        )
+        if st.form_submit_button("Save guidelines and annotators"):
+            try:
+                store.set_judging_settings(
+                    corpus.name, query_set, guidelines=text, annotators_per_passage=per
+                )
+            except RankLensError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Saved for query set {code(query_set)}.")
+
+
+def scale_table(scale: Scale) -> None:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "key": str(g.value),
+                    "grade": g.label,
+                    "colour": g.colour,
+                    "guideline": g.guideline,
+                }
+                for g in scale.grades
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def scale_section(store: JudgmentStore, corpus: index.Corpus) -> None:
+    st.subheader("Scale")
+    scale = store.scale(corpus.name)
+    st.caption(
+        f"Corpus {code(corpus.name)} grades on {scale.describe()}. The scale belongs to the "
+        "corpus: every query set and annotator uses it."
+    )
+    scale_table(scale)
+    left, right = st.columns([1, 3], vertical_alignment="bottom")
+    with left:
+        n = st.number_input(
+            "Number of grades", 2, 10, value=len(scale), step=1, key=state.JUDGE_SCALE_GRADES
+        )
+    with right:
+        if st.button("Set scale", disabled=int(n) == len(scale)):
+            try:
+                store.set_scale(corpus.name, Scale.of(int(n)))
+            except RankLensError as exc:
+                st.error(str(exc))
+            else:
+                flash("success", f"The scale is now {Scale.of(int(n)).describe()}.")
+                st.rerun()
+
+
+def suggestion_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> None:
+    st.subheader("Suggestions (optional)")
+    st.caption(
+        "A cross-encoder pre-grades the pool: a score reaching the first threshold is grade 1, "
+        "the second grade 2, and so on. Suggestions are shown as such while judging and never "
+        "count as human labels."
+    )
+    names = models.reranker_names()
+    pools = store.pools(corpus.name, query_set)
+    scale = store.scale(corpus.name)
+    if not names:
+        st.info("No cross-encoder is installed.")
+        return
+    if not pools:
+        st.info("Build a pool first.")
+        return
+    key = f"{state.JUDGE_SUGGEST_THRESHOLDS}:{scale.max}"
+    st.session_state.setdefault(key, pooling.format_thresholds(pooling.default_thresholds(scale)))
+    left, right = st.columns(2)
+    with left:
+        model = st.selectbox("Cross-encoder", names, key=state.JUDGE_SUGGEST_MODEL)
+    with right:
+        text = st.text_input(
+            f"Score thresholds for grades 1-{scale.max} (increasing)",
+            key=key,
+            help="The model's raw scores (logits): about -10 for unrelated, +8 for a clear answer.",
+        )
+    pool = pools[-1]
+    if st.button(f"Pre-grade pool {pool.id} ({len(pool.items)} passages)"):
+        try:
+            with st.spinner("Scoring the pool with the cross-encoder…"):
+                grades = pooling.make_suggestions(
+                    store,
+                    corpus,
+                    pool,
+                    model,
+                    pooling.parse_thresholds(text),
+                    scorer=resources.reranker(model),
+                )
+        except RankLensError as exc:
+            st.error(str(exc))
+        else:
+            counts = ", ".join(f"{g}: {grades.count(g)}" for g in scale.values)
+            st.success(f"Stored {len(grades)} suggestions ({counts}).")
+    suggestion_panel(store, corpus)
+
+
+def setup_tab(
+    store: JudgmentStore, corpus: index.Corpus, query_set: str | None, queries: Sequence[Query]
+) -> None:
+    show_flash()
+    if query_set is None:
+        st.info(
+            f"Corpus {code(corpus.name)} has no query set. Add one (a JSONL or TSV of queries) "
+            "on the Search page, or import qrels under **Final labels**."
+        )
+        scale_section(store, corpus)
+        return
+    pool_section(store, corpus, query_set, queries)
+    st.divider()
+    guidelines_section(store, corpus, query_set, queries)
+    st.divider()
+    scale_section(store, corpus)
+    st.divider()
+    suggestion_section(store, corpus, query_set)
