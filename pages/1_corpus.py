@@ -1,22 +1,206 @@
 """Corpus page: add a corpus (upload, path, BEIR name), add models, list and delete corpora.
 
-All work is done by ranklens.index; this page only gathers choices and shows progress.
+All work is done by ranklens.index (names, ingestion, deletion) and uploads are saved by
+ranklens.uploads; this page gathers choices, shows progress and shows errors with st.error.
 """
 
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-from components import corpus_view, resources, routing
+from components import resources, routing, widgets
+from ranklens import index, models
+from ranklens.chunking import ChunkSettings
+from ranklens.errors import RankLensError
+from ranklens.formats import CORPUS_FORMATS, Fields
+from ranklens.uploads import save_uploads
+
+TEXTLIKE = {".txt", ".md", ".pdf"}
+SOURCES = ["Upload files", "Path on this machine", "BEIR dataset by name"]
+
+
+def corpora_table() -> None:
+    rows = index.list_corpora(resources.settings())
+    if not rows:
+        st.info("No corpus yet. Add one below.")
+        return
+    table = pd.DataFrame(
+        [
+            {
+                "corpus": r["name"],
+                "documents": r["documents"],
+                "passages": r["passages"],
+                "models": ", ".join(r["models"]),
+                "query sets": ", ".join(f"{k} ({v})" for k, v in r["query_sets"].items()),
+                "status": r["status"],
+            }
+            for r in rows
+        ]
+    )
+    st.dataframe(table, hide_index=True, use_container_width=True)
+    unfinished = [r["name"] for r in rows if r["status"] != "ready"]
+    if unfinished:
+        st.warning(
+            f"Not ready (an indexing run was interrupted): {', '.join(unfinished)}. "
+            "Use **Add models** to finish it; only missing passages are embedded."
+        )
+
+
+def _model_choices() -> list[str]:
+    return [m.name for m in models.list_models() if m.kind in ("dense", "sparse")]
+
+
+def _run_ingest(path, name: str, chosen: list[str], **kwargs) -> None:
+    bar = widgets.IngestProgress()
+    try:
+        corpus = index.ingest(path, name, chosen, resources.settings(), progress=bar, **kwargs)
+    except (RankLensError, ValueError) as exc:
+        st.error(str(exc))
+        return
+    s = corpus.summary()
+    st.success(
+        f"{s['name']}: {s['documents']:,} documents, {s['passages']:,} passages, "
+        f"indexed with {', '.join(s['models'])}."
+    )
+
+
+def new_corpus_form() -> None:
+    source = st.radio("Source", SOURCES, horizontal=True)
+    with st.form("new_corpus"):
+        name = st.text_input("Corpus name", placeholder="my-docs")
+        files, path, beir = None, "", ""
+        if source == SOURCES[0]:
+            files = st.file_uploader(
+                "Files: JSONL, CSV, TSV, TXT, MD, PDF, or a BEIR zip",
+                type=["jsonl", "json", "csv", "tsv", "txt", "md", "pdf", "zip"],
+                accept_multiple_files=True,
+            )
+        elif source == SOURCES[1]:
+            path = st.text_input("File or folder", placeholder="/data/my-corpus.jsonl")
+        else:
+            beir = st.text_input("BEIR dataset", placeholder="scifact")
+        fmt = st.selectbox("Format", ["auto", *CORPUS_FORMATS])
+        chosen = st.multiselect("Models", _model_choices(), default=["bm25", models.DEFAULT_DENSE])
+        custom = st.text_input(
+            "Another sentence-transformers model (hub name or local folder)", value=""
+        )
+        c1, c2, c3 = st.columns(3)
+        max_words = c1.number_input("Passage size (words)", 16, 2000, ChunkSettings.max_words)
+        overlap = c2.number_input("Overlap (words)", 0, 1000, ChunkSettings.overlap_words)
+        text_field = c3.text_input("Text field (JSONL/CSV)", value="text")
+        submitted = st.form_submit_button("Add corpus", type="primary")
+    if not submitted:
+        return
+    if not name.strip():
+        st.error("Give the corpus a name.")
+        return
+    try:  # the one rule of ranklens.index, checked before any upload is written
+        name = index.check_name(name.strip())
+    except RankLensError as exc:
+        st.error(str(exc))
+        return
+    if source == SOURCES[0]:
+        if not files:
+            st.error("Choose at least one file.")
+            return
+        structured = [f.name for f in files if Path(f.name).suffix.lower() not in TEXTLIKE]
+        if len(files) > 1 and structured:
+            st.error(
+                f"Upload one JSONL, CSV, TSV or zip file at a time ({', '.join(structured)}); "
+                "several files are read as a folder of .txt, .md and .pdf documents."
+            )
+            return
+        try:
+            target = save_uploads([(f.name, f.getvalue()) for f in files], resources.settings())
+        except RankLensError as exc:
+            st.error(str(exc))
+            return
+    elif source == SOURCES[1]:
+        if not path.strip():
+            st.error("Give a file or folder path.")
+            return
+        target = path.strip()
+    else:
+        if not beir.strip():
+            st.error("Give a BEIR dataset name, e.g. scifact.")
+            return
+        target = f"beir:{beir.strip()}"
+    chosen = chosen + ([custom.strip()] if custom.strip() else [])
+    try:
+        chunking = ChunkSettings(int(max_words), int(overlap))
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    try:
+        _run_ingest(
+            target,
+            name,
+            chosen,
+            fmt=None if fmt == "auto" else fmt,
+            chunking=chunking,
+            fields=Fields(text=text_field or "text"),
+        )
+    finally:
+        if source == SOURCES[0]:
+            shutil.rmtree(target.parent if target.is_file() else target, True)
+
+
+def add_models_form() -> None:
+    names = resources.corpus_names()
+    if not names:
+        st.info("No corpus yet.")
+        return
+    with st.form("add_models"):
+        name = st.selectbox("Corpus", names)
+        chosen = st.multiselect("Models to add (or to finish)", _model_choices())
+        custom = st.text_input("Another sentence-transformers model (hub name or local folder)")
+        submitted = st.form_submit_button("Index")
+    if submitted:
+        chosen = chosen + ([custom.strip()] if custom.strip() else [])
+        corpus = resources.open_corpus(name)
+        pending = [m for m, i in corpus.indexes().items() if i.get("status") != "complete"]
+        todo = list(dict.fromkeys(chosen + pending))
+        if not todo:
+            st.info("Nothing to do: choose a model.")
+            return
+        _run_ingest(None, name, todo)
+
+
+def delete_form() -> None:
+    names = resources.corpus_names()
+    if not names:
+        st.info("No corpus yet.")
+        return
+    name = st.selectbox("Corpus to delete", names, key="rl_delete_choice")
+    st.caption(
+        "Deletes the passages and every index. Relevance labels stay in the judgment store "
+        "(export them on the Judge page); a new corpus of the same name shows them again."
+    )
+    confirm = st.text_input(f"Type **{name}** to confirm", key="rl_delete_confirm")
+    if st.button("Delete corpus", type="secondary", disabled=confirm != name):
+        try:
+            index.delete_corpus(name, resources.settings())
+        except RankLensError as exc:
+            st.error(str(exc))
+            return
+        st.success(f"Deleted {name}.")
+        st.rerun()
+
 
 routing.require_app("pages/1_corpus.py")
 
 st.title("Corpora")
 st.caption(f"All state lives under `{resources.settings().home}`.")
 
-corpus_view.corpora_table()
+corpora_table()
 tab_new, tab_models, tab_delete = st.tabs(["Add a corpus", "Add models", "Delete"])
 with tab_new:
-    corpus_view.new_corpus_form()
+    new_corpus_form()
 with tab_models:
-    corpus_view.add_models_form()
+    add_models_form()
 with tab_delete:
-    corpus_view.delete_form()
+    delete_form()

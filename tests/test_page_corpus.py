@@ -66,3 +66,14 @@ def test_delete_needs_the_name_typed(home, small_jsonl, confirm, deleted):
         assert not (home.corpora_dir / "victim").exists()
     else:
         assert (home.corpora_dir / "victim").exists()
+
+
+@pytest.mark.parametrize("name", ["a..b", "../escape", "-dash", "spaced name"])
+def test_refused_names_say_the_rule_before_anything_is_written(home, small_jsonl, name):
+    at = _new_corpus(run_page(), name, str(small_jsonl))
+    errors = " ".join(e.value for e in at.error)
+    assert "invalid corpus name" in errors and "no '..'" in errors
+    assert "chroma" not in errors.lower()  # the rule, not a raw error from a store
+    assert index.list_corpora(home) == []
+    assert not (home.home / "uploads").exists() or not any((home.home / "uploads").iterdir())
+    assert not (home.corpora_dir / name).exists()
