@@ -1,0 +1,332 @@
+"""Judges in the judgment store: LLM prompt versions per corpus, LLM suggestions (apart from human
+labels), accepting a suggestion as one's own label, and every judge checked against people.
+
+Decisions (read before changing anything here):
+
+- Prompt versions live in the table `llm_prompts` (corpus, version 1, 2, ...); a version is never
+  changed or deleted, saving a text already saved returns its version. The corpus's prompt is
+  its latest version, UMBRELA's when it has none.
+- LLM suggestions are label events with source "suggestion", annotator `llm:<model>`, note
+  `prompt=<hash> score=<n>`, exactly like the cross-encoder's (annotator = its model name): they
+  never count as human labels. A judge for agreement is one cross-encoder, or one (LLM model,
+  prompt hash): each prompt version is judged on its own grades, read from the events.
+- Accepting a suggestion writes a human label of the accepting annotator, with the note
+  `accepted <judge>`; the suggestion itself stays as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+import sqlalchemy as sa
+
+from ..chunking import index_text
+from ..errors import InputError, NotFoundError
+from ..types import Run
+from .judge_agreement import JudgeAgreement, judge_agreement
+from .llm import JUDGE_PREFIX, BatchReport, JudgePair, LLMJudge, Prompt, judge_name
+from .records import CurrentLabel, PoolInfo, PoolItem
+from .rules import check_name, final_qrels_from
+from .schema import LongText, Str, label_events, metadata
+
+if TYPE_CHECKING:  # the store and the index are only named in hints here
+    from ..index import Corpus
+    from .store import JudgmentStore
+
+llm_prompts = sa.Table(
+    "llm_prompts",
+    metadata,
+    sa.Column("corpus", Str(200), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("prompt_hash", Str(64), nullable=False),
+    sa.Column("text", LongText, nullable=False),
+    sa.Column("top", sa.Integer, nullable=False),
+    sa.Column("author", Str(200), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+_NOTE = re.compile(r"^prompt=([0-9a-f]{16}) score=(\d+)$")
+
+
+class PromptVersion(NamedTuple):
+    corpus: str
+    version: int
+    prompt_hash: str
+    text: str
+    top: int
+    author: str
+    created_at: float
+
+    @property
+    def prompt(self) -> Prompt:
+        return Prompt(self.text, self.top)
+
+
+# ---------------------------------------------------------------- prompt versions
+
+
+def _ready(store: JudgmentStore) -> None:
+    """Create llm_prompts in a database opened before this module was imported (once per store)."""
+    if getattr(store, "_llm_prompts_ready", False):
+        return
+    with store.write() as conn:
+        llm_prompts.create(conn, checkfirst=True)
+    store._llm_prompts_ready = True  # type: ignore[attr-defined]
+
+
+def prompt_versions(store: JudgmentStore, corpus: str) -> list[PromptVersion]:
+    """Every saved prompt version of a corpus, oldest first."""
+    _ready(store)
+    c = llm_prompts.c
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(llm_prompts).where(c.corpus == corpus).order_by(c.version)
+        ).all()
+    return [PromptVersion(*r) for r in rows]
+
+
+def save_prompt(
+    store: JudgmentStore, corpus: str, prompt: Prompt, author: str = "unknown"
+) -> PromptVersion:
+    """Keep a prompt as the corpus's newest version (its version if that text is saved already)."""
+    author = check_name(author, "author")
+    _ready(store)
+    c = llm_prompts.c
+    with store.write() as conn:
+        rows = conn.execute(
+            sa.select(llm_prompts).where(c.corpus == corpus).order_by(c.version)
+        ).all()
+        versions = [PromptVersion(*r) for r in rows]
+        if versions and versions[-1].prompt_hash == prompt.hash:
+            return versions[-1]
+        row = PromptVersion(
+            corpus, len(versions) + 1, prompt.hash, prompt.text, prompt.top, author, time.time()
+        )
+        conn.execute(sa.insert(llm_prompts).values(**row._asdict()))
+    return row
+
+
+def current_prompt(store: JudgmentStore, corpus: str) -> Prompt:
+    """The corpus's latest prompt version, or UMBRELA's when none was saved."""
+    versions = prompt_versions(store, corpus)
+    return versions[-1].prompt if versions else Prompt()
+
+
+def prompt_by_hash(store: JudgmentStore, corpus: str, prompt_hash: str) -> PromptVersion:
+    for v in prompt_versions(store, corpus):
+        if v.prompt_hash == prompt_hash:
+            return v
+    raise NotFoundError(f"corpus {corpus!r} has no prompt version with hash {prompt_hash!r}")
+
+
+# ---------------------------------------------------------------- LLM suggestions
+
+
+class LLMSuggestion(NamedTuple):
+    """One stored LLM suggestion, with the prompt version it came from."""
+
+    judge: str  # llm:<model>
+    prompt_hash: str
+    score: int
+    label: CurrentLabel
+
+
+def pairs_for(
+    corpus: Corpus, pool: PoolInfo, items: Sequence[PoolItem] | None = None
+) -> list[JudgePair]:
+    """(query, passage) pairs of a pool (or some of its items) with the corpus's texts now;
+    passages and queries no longer in the corpus are left out."""
+    texts = {q.query_id: q.text for q in corpus.query_sets().get(pool.query_set, [])}
+    items = list(pool.items if items is None else items)
+    passages = corpus.get_passages(sorted({it.passage_id for it in items}))
+    return [
+        JudgePair(
+            it.query_id,
+            texts[it.query_id],
+            it.passage_id,
+            it.doc_id,
+            index_text(passages[it.passage_id]),
+        )
+        for it in items
+        if it.query_id in texts and it.passage_id in passages
+    ]
+
+
+def llm_suggestions(
+    store: JudgmentStore,
+    corpus: str,
+    *,
+    model: str | None = None,
+    prompt_hash: str | None = None,
+    query_ids: Collection[str] | None = None,
+) -> list[LLMSuggestion]:
+    """The latest suggestion per (judge, prompt version, unit), oldest first."""
+    ev = label_events.c
+    conds = [ev.corpus == corpus, ev.source == "suggestion", ev.kind == "label"]
+    conds.append(
+        ev.annotator == judge_name(model) if model else ev.annotator.startswith(JUDGE_PREFIX)
+    )
+    with store.read() as conn:
+        rows = conn.execute(sa.select(label_events).where(*conds).order_by(ev.id)).all()
+    latest: dict[tuple, LLMSuggestion] = {}
+    wanted = set(query_ids) if query_ids is not None else None
+    for r in rows:
+        m = _NOTE.match(r.note or "")
+        if m is None or (prompt_hash and m.group(1) != prompt_hash):
+            continue
+        if wanted is not None and r.query_id not in wanted:
+            continue
+        label = CurrentLabel(
+            r.annotator,
+            r.query_id,
+            r.doc_id,
+            r.passage_id,
+            r.grade,
+            r.note,
+            r.source,
+            r.id,
+            r.created_at,
+            r.query_set,
+        )
+        latest[(r.annotator, m.group(1), label.unit)] = LLMSuggestion(
+            r.annotator, m.group(1), int(m.group(2)), label
+        )
+    return sorted(latest.values(), key=lambda s: s.label.event_id)
+
+
+def store_llm_suggestions(
+    store: JudgmentStore, corpus: str, report: BatchReport, *, query_set: str | None = None
+) -> int:
+    """Store the graded judgments of a batch as suggestions of `llm:<model>` (unparseable and
+    failed ones are not stored: they stay in the report). Returns how many were stored."""
+    scale = store.scale(corpus)
+    name = check_name(judge_name(report.model), "judge")
+    now = time.time()
+    rows = [
+        dict(
+            corpus=corpus,
+            annotator=name,
+            query_set=query_set,
+            query_id=j.pair.query_id,
+            passage_id=j.pair.passage_id,
+            doc_id=j.pair.doc_id,
+            grade=scale.check(j.grade),
+            note=f"prompt={report.prompt_hash} score={j.score}",
+            created_at=now,
+            source="suggestion",
+            kind="label",
+            target_id=None,
+        )
+        for j in report.graded
+    ]
+    if rows:
+        with store.write() as conn:
+            conn.execute(sa.insert(label_events), rows)
+    return len(rows)
+
+
+def suggest_llm(
+    store: JudgmentStore,
+    corpus: Corpus,
+    pool: PoolInfo,
+    judge: LLMJudge,
+    *,
+    author: str = "unknown",
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> BatchReport:
+    """Judge a pool with an LLM and store its suggestions. The prompt is saved as a version of
+    the corpus first. Pairs this (model, prompt) already suggested a grade for are not sent
+    again, so an interrupted batch resumes; the report counts only the pairs sent this time."""
+    save_prompt(store, corpus.name, judge.prompt, author)
+    done = {
+        s.label.unit
+        for s in llm_suggestions(
+            store, corpus.name, model=judge.config.model, prompt_hash=judge.prompt.hash
+        )
+    }
+    todo = [it for it in pool.items if it.unit not in done]
+    report = judge.judge(pairs_for(corpus, pool, todo), progress=progress, cancelled=cancelled)
+    store_llm_suggestions(store, corpus.name, report, query_set=pool.query_set)
+    return report
+
+
+def accept_suggestion(
+    store: JudgmentStore,
+    corpus: str,
+    annotator: str,
+    suggestion: CurrentLabel,
+    *,
+    query_set: str | None = None,
+) -> int:
+    """Make a suggestion (cross-encoder or LLM) a human label of `annotator`; returns its event
+    id. The label says which judge it was accepted from."""
+    if suggestion.source != "suggestion" or suggestion.grade is None:
+        raise InputError(None, f"event {suggestion.event_id} is not a graded suggestion")
+    return store.add_label(
+        corpus,
+        annotator,
+        suggestion.query_id,
+        suggestion.passage_id,
+        suggestion.grade,
+        doc_id=suggestion.doc_id,
+        query_set=query_set or suggestion.query_set,
+        note=f"accepted {suggestion.annotator}",
+    )
+
+
+# ---------------------------------------------------------------- judges against people
+
+
+def judge_labels(
+    store: JudgmentStore, corpus: str, *, query_ids: Collection[str] | None = None
+) -> dict[str, list[CurrentLabel]]:
+    """Every judge's current graded suggestions: cross-encoders by model name, LLMs as
+    `llm:<model> prompt v<N> (<hash>)`, one per prompt version."""
+    out: dict[str, list[CurrentLabel]] = {}
+    for lab in store.suggestions(corpus, query_ids=query_ids):
+        if not lab.annotator.startswith(JUDGE_PREFIX) and lab.grade is not None:
+            out.setdefault(lab.annotator, []).append(lab)
+    versions = {v.prompt_hash: v.version for v in prompt_versions(store, corpus)}
+    for s in llm_suggestions(store, corpus, query_ids=query_ids):
+        v = versions.get(s.prompt_hash)
+        name = f"{s.judge} prompt v{v} ({s.prompt_hash})" if v else f"{s.judge} ({s.prompt_hash})"
+        out.setdefault(name, []).append(s.label)
+    return out
+
+
+def judges_vs_people(
+    store: JudgmentStore,
+    corpus: str,
+    *,
+    runs: Mapping[str, Run] | None = None,
+    rule: str = "majority",
+    level: str = "doc",
+    weights: str | None = "linear",
+    measure: str = "nDCG@10",
+    query_ids: Collection[str] | None = None,
+) -> list[JudgeAgreement]:
+    """Each judge against the humans' final labels (store.final_qrels with `rule`), at `level`:
+    kappa, confusion, disagreements and, with runs, each ranker's `measure` and Kendall's tau
+    when the judge's grades replace the humans'. Judges without a common unit are left out."""
+    human = store.final_qrels(corpus, rule=rule, level=level, query_ids=query_ids)
+    scale = store.scale(corpus)
+    out = []
+    for name, labels in judge_labels(store, corpus, query_ids=query_ids).items():
+        judged = final_qrels_from(labels, None, "max", level)
+        rep = judge_agreement(
+            name,
+            human,
+            judged,
+            scale.values,
+            weights=weights,
+            runs=runs,
+            measure=measure,
+            level=level,
+        )
+        if rep.n:
+            out.append(rep)
+    return out
