@@ -5,6 +5,7 @@ Pure functions over grades (no store, no UI); ranklens.judging feeds them the cu
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -43,23 +44,14 @@ def cohen_kappa(
     missing = (set(a) | set(b)) - set(pos)
     if missing:
         raise ValueError(f"grades {sorted(missing)} are not among the categories {cats}")
-    k = len(cats)
-    observed = np.zeros((k, k))
-    for x, y in zip(a, b, strict=True):
-        observed[pos[x], pos[y]] += 1
-    observed /= observed.sum()
-    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0))
-    i, j = np.indices((k, k))
-    if weights is None:
-        w = (i != j).astype(float)
-    elif weights == "linear":
-        w = np.abs(i - j).astype(float)
-    else:
-        w = ((i - j) ** 2).astype(float)
-    denominator = float((w * expected).sum())
-    if denominator == 0.0:
-        return None
-    return 1.0 - float((w * observed).sum()) / denominator
+    if len(cats) < 2:
+        return None  # one grade in all: no expected disagreement
+    from sklearn.metrics import cohen_kappa_score  # here: the store imports this module
+
+    with warnings.catch_warnings():  # an undefined kappa (0/0) comes back as nan, said below
+        warnings.simplefilter("ignore")
+        value = float(cohen_kappa_score(list(a), list(b), labels=cats, weights=weights))
+    return None if math.isnan(value) else value
 
 
 def krippendorff_alpha(
