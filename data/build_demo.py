@@ -1,18 +1,21 @@
-"""Build the bundled demo corpus data/demo/corpus.jsonl from documentation shipped with Python.
+"""Build the bundled demo (data/demo: corpus.jsonl, queries.jsonl, qrels/faq.tsv) from Python's docs.
 
-Sources: the pydoc topics (pydoc_data.topics) and standard-library docstrings; PSF licence.
+Sources: the pydoc topics (pydoc_data.topics), standard-library docstrings, and the Python FAQ
+(html/faq/*.html of Debian's python3.11-doc package, read with html.parser); PSF licence.
+Each FAQ answer is a document, its question a query of the set `faq`, labelled with the top
+grade of the default scale (known-item labels). demo-queries.jsonl is written by hand.
 
-Run with the project's interpreter (CPython 3.11.7 on Linux was used for the committed file):
-
-    .venv/bin/python data/build_demo.py
+    apt-get install python3.11-doc           # only to build the demo; the app never needs it
+    .venv/bin/python data/build_demo.py      # CPython 3.11.7 on Linux for the committed files
 
 The output depends only on the Python version and platform (docstrings and module contents
-differ between versions and operating systems), never on the order of dict iteration or on
-memory addresses. It prints document, word, estimated-passage and byte counts.
+differ between versions and operating systems) and on the FAQ pages, never on the order of dict
+iteration or on memory addresses. It prints document, word, estimated-passage and byte counts.
 """
 
 from __future__ import annotations
 
+import argparse
 import builtins
 import importlib
 import inspect
@@ -20,10 +23,11 @@ import json
 import math
 import re
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 from pydoc_data.topics import topics as PYDOC_TOPICS
 
-OUT = Path(__file__).resolve().parent / "demo" / "corpus.jsonl"
+OUT_DIR = Path(__file__).resolve().parent / "demo"
 BUILT_WITH = (3, 11, 7)
 
 # Documents whose docstring has fewer words than this are skipped as trivial.
@@ -113,6 +117,11 @@ _LOCAL_VALUES = tuple(
     for v in sorted({sys.executable, sys.prefix, sys.base_prefix, sys.exec_prefix})
     if v and v != "/"
 )
+
+
+def normal(text: str) -> str:
+    """Lower case, white space collapsed, closing punctuation dropped: for containment checks."""
+    return " ".join(text.lower().split()).rstrip("?.!: ")
 
 
 def words(text: str) -> int:
@@ -323,26 +332,294 @@ def dedupe(docs: list[dict]) -> list[dict]:
     return [{k: v for k, v in d.items() if k != "_body"} for d in kept]
 
 
-def main() -> int:
-    """Write corpus.jsonl and print its counts."""
+# ---------------------------------------------------------------- the Python FAQ (labels)
+
+# Debian's python3.11-doc package (install it only to build the demo; the app never needs it).
+FAQ_DIR = Path("/usr/share/doc/python3.11/html/faq")
+FAQ_PAGES = (
+    "general",
+    "programming",
+    "design",
+    "library",
+    "extending",
+    "windows",
+    "gui",
+    "installed",
+)
+FAQ_BUILT_WITH = "3.11.2"  # the documentation release of the package used for the committed files
+# The top grade of RankLens's default 0-3 scale (ranklens.judging.scale.DEFAULT_GRADES).
+FAQ_GRADE = 3
+# Page titles that are themselves a question would leak words of one question into the title of
+# every answer on the page; those pages get a plain name instead.
+FAQ_PAGE_NAMES = {"installed": "Installed Python FAQ"}
+
+# Tags that end one block of text and begin the next.
+_BLOCK_TAGS = {
+    "p", "pre", "li", "dt", "dd", "div", "ul", "ol", "dl", "table", "tr", "blockquote",
+    "h1", "h2", "h3", "h4", "h5", "h6", "section", "br", "hr", "figure", "caption",
+}  # fmt: skip
+_SKIP_TAGS = {"script", "style", "head", "title"}
+
+
+class _Section:
+    """One <section> of a FAQ page: its id, heading text, own text blocks and sub-sections."""
+
+    def __init__(self, anchor: str, parent: _Section | None) -> None:
+        self.anchor = anchor
+        self.parent = parent
+        self.heading = ""
+        self.blocks: list[str] = []
+        self.children: list[_Section] = []
+
+
+class FaqParser(HTMLParser):
+    """Sections of a Sphinx FAQ page (the <section>s inside <div role="main">), as plain text.
+
+    Paragraphs and list items become lines (white space collapsed), <pre> keeps its lines, the
+    heading of a section is kept apart from its text, and permalink marks (a.headerlink) and
+    scripts are dropped.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root: _Section | None = None
+        self._section: _Section | None = None
+        self._main_depth = 0  # >0 while inside <div role="main">
+        self._div_depth = 0
+        self._skip = 0  # inside a dropped element (nesting count)
+        self._skip_tag: list[str] = []
+        self._heading = False
+        self._pre = 0
+        self._bullet = False  # a list item began: its first text block gets "- "
+        self._buf: list[str] = []
+
+    # -- text buffer
+    def _flush(self) -> None:
+        if self._section is None:
+            self._buf = []
+            return
+        raw = "".join(self._buf)
+        self._buf = []
+        text = raw.strip("\n") if self._pre else " ".join(raw.split())
+        if text.strip():
+            if self._bullet:
+                text, self._bullet = "- " + text, False
+            self._section.blocks.append(text.rstrip())
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "div":
+            self._div_depth += 1
+            if a.get("role") == "main" and not self._main_depth:
+                self._main_depth = self._div_depth
+        if not self._main_depth:
+            return
+        if self._skip:
+            if tag == self._skip_tag[-1]:
+                self._skip += 1
+            return
+        if tag in _SKIP_TAGS or (tag == "a" and "headerlink" in (a.get("class") or "").split()):
+            self._skip, self._skip_tag = 1, [tag]
+            return
+        if tag == "section":
+            self._flush()
+            node = _Section(a.get("id") or "", self._section)
+            if self._section is None:
+                if self.root is None:
+                    self.root = node
+            else:
+                self._section.children.append(node)
+            self._section = node
+            return
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6") and self._section is not None:
+            self._flush()
+            self._heading = True
+            return
+        if tag in _BLOCK_TAGS:
+            self._flush()
+        if tag == "pre":
+            self._pre += 1
+        if tag == "li":
+            self._bullet = True
+        if tag in ("td", "th"):
+            self._buf.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div":
+            if self._main_depth and self._div_depth == self._main_depth:
+                self._flush()
+                self._main_depth = 0
+            self._div_depth -= 1
+        if not self._main_depth:
+            return
+        if self._skip:
+            if tag == self._skip_tag[-1]:
+                self._skip -= 1
+            return
+        if self._heading and tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            if self._section is not None and not self._section.heading:
+                self._section.heading = " ".join("".join(self._buf).split())
+            self._buf = []
+            self._heading = False
+            return
+        if tag == "section":
+            self._flush()
+            if self._section is not None:
+                self._section = self._section.parent
+            return
+        if tag in _BLOCK_TAGS:
+            self._flush()
+        if tag == "pre":
+            self._pre = max(0, self._pre - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self._main_depth and not self._skip:
+            self._buf.append(data)
+
+
+def faq_text(blocks: list[str]) -> str:
+    """An answer's blocks as text: one block a paragraph, code kept as it was."""
+    return clean("\n\n".join(blocks))
+
+
+def faq_questions(html: str, page: str) -> tuple[str, list[tuple[str, str, str]]]:
+    """(page title, [(anchor, section name, question)...]) of one FAQ page, with answers.
+
+    A question is a section without sub-sections whose own text (its answer) has at least
+    MIN_WORDS words: "See the next question." is no answer to judge. The section name is its parent's heading ("" directly under the page title).
+    """
+    parser = FaqParser()
+    parser.feed(html)
+    parser.close()
+    if parser.root is None or not parser.root.heading:
+        raise SystemExit(f"FAQ page {page!r}: no <section> with a heading inside the main part")
+    found: list[tuple[str, str, str, str]] = []
+
+    def walk(node: _Section) -> None:
+        for child in node.children:
+            if child.children:
+                walk(child)
+            elif child.heading and words(faq_text(child.blocks)) >= MIN_WORDS:
+                section = child.parent.heading if child.parent is not parser.root else ""
+                found.append((child.anchor, section, child.heading, faq_text(child.blocks)))
+
+    walk(parser.root)
+    return parser.root.heading, found  # type: ignore[return-value]
+
+
+def faq_documents(faq_dir: Path) -> tuple[list[dict], list[dict], list[tuple[str, str, int]]]:
+    """FAQ answers as documents, their questions as queries, and one label per question."""
+    docs, queries, qrels = [], [], []
+    missing = [p for p in FAQ_PAGES if not (faq_dir / f"{p}.html").is_file()]
+    if missing:
+        raise SystemExit(
+            f"the Python FAQ pages {', '.join(missing)} are not in {faq_dir}; install them with "
+            "`apt-get install python3.11-doc` (needed only to build the demo) or give --faq DIR"
+        )
+    for page in FAQ_PAGES:
+        html = (faq_dir / f"{page}.html").read_text(encoding="utf-8")
+        page_title, items = faq_questions(html, page)
+        page_title = FAQ_PAGE_NAMES.get(page, page_title)
+        for anchor, section, question, answer in items:
+            doc_id = safe_id(f"faq.{page}.{anchor}")
+            title = f"{page_title} · {section}" if section else page_title
+            docs.append(
+                {
+                    "_id": doc_id,
+                    "title": title,
+                    "text": answer,
+                    "source": f"python-faq:{page}",
+                    "_body": answer,
+                }
+            )
+            query_id = safe_id(f"q.faq.{page}.{anchor}")
+            queries.append({"_id": query_id, "text": question})
+            qrels.append((query_id, doc_id, FAQ_GRADE))
+    return docs, queries, qrels
+
+
+def faq_release(faq_dir: Path) -> str:
+    """The documentation release named in the pages' <title> ("... Python 3.11.2 documentation")."""
+    html = (faq_dir / "general.html").read_text(encoding="utf-8")
+
+    class _Title(HTMLParser):
+        text = ""
+        inside = False
+
+        def handle_starttag(self, tag, attrs):  # noqa: ANN001
+            self.inside = tag == "title"
+
+        def handle_endtag(self, tag):  # noqa: ANN001
+            self.inside = False
+
+        def handle_data(self, data):  # noqa: ANN001
+            if self.inside:
+                self.text += data
+
+    t = _Title()
+    t.feed(html)
+    words_ = t.text.split()
+    return words_[words_.index("documentation") - 1] if "documentation" in words_ else "?"
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    """One JSON object a line, written atomically with Unix line ends."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def write_qrels(path: Path, qrels: list[tuple[str, str, int]]) -> None:
+    """BEIR qrels TSV: a header, then query-id, corpus-id, score."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tsv.tmp")
+    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write("query-id\tcorpus-id\tscore\n")
+        for qid, did, grade in qrels:
+            fh.write(f"{qid}\t{did}\t{grade}\n")
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write corpus.jsonl, queries.jsonl and qrels/faq.tsv, and print their counts."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=OUT_DIR, help="folder to write (default data/demo)")
+    ap.add_argument("--faq", type=Path, default=FAQ_DIR, help="html/faq folder of python3.11-doc")
+    args = ap.parse_args(argv)
     if sys.version_info[:3] != BUILT_WITH:
         print(
             f"warning: the committed corpus was built with Python {'.'.join(map(str, BUILT_WITH))};"
             f" Python {sys.version.split()[0]} gives different docstrings",
             file=sys.stderr,
         )
-    docs = topic_documents() + builtin_documents()
+    release = faq_release(args.faq) if (args.faq / "general.html").is_file() else "?"
+    if release != FAQ_BUILT_WITH:
+        print(
+            f"warning: the committed FAQ comes from the Python {FAQ_BUILT_WITH} documentation; "
+            f"{args.faq} holds {release}",
+            file=sys.stderr,
+        )
+    faq_docs, faq_queries, faq_qrels = faq_documents(args.faq)
+    for d, q in zip(faq_docs, faq_queries, strict=True):
+        if normal(q["text"]) in normal(d["title"] + " " + d["text"]):
+            raise SystemExit(f"FAQ question {q['_id']!r} appears inside its own answer")
+    docs = topic_documents() + builtin_documents() + faq_docs
     for module_name in MODULES:
         docs.extend(module_documents(module_name))
     before = len(docs)
     docs = dedupe(docs)
+    kept = {d["_id"] for d in docs}
+    lost = [did for _, did, _ in faq_qrels if did not in kept]
+    if lost:
+        raise SystemExit(f"FAQ answers removed as duplicates of other documents: {lost}")
 
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = OUT.with_suffix(".jsonl.tmp")
-    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-        for d in docs:
-            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
-    tmp.replace(OUT)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out / "corpus.jsonl", docs)
+    write_jsonl(out / "queries.jsonl", faq_queries)
+    write_qrels(out / "qrels" / "faq.tsv", faq_qrels)
 
     n_words = sum(words(d["text"]) for d in docs)
     n_passages = sum(estimate_passages(words(d["text"])) for d in docs)
@@ -352,13 +629,14 @@ def main() -> int:
         entry = by_source.setdefault(key, [0, 0])
         entry[0] += 1
         entry[1] += estimate_passages(words(d["text"]))
-    print(f"python {sys.version.split()[0]} on {sys.platform}")
+    print(f"python {sys.version.split()[0]} on {sys.platform}; FAQ of the {release} documentation")
     for key in sorted(by_source):
         print(f"  {key:34s} {by_source[key][0]:5d} docs {by_source[key][1]:5d} passages")
     print(f"documents: {len(docs)} (after removing {before - len(docs)} duplicate texts)")
+    print(f"  of which FAQ answers: {len(faq_docs)} (queries and labels: {len(faq_qrels)})")
     print(f"words: {n_words}")
     print(f"estimated passages: {n_passages}")
-    print(f"bytes: {OUT.stat().st_size}  ->  {OUT}")
+    print(f"bytes: {(out / 'corpus.jsonl').stat().st_size}  ->  {out / 'corpus.jsonl'}")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""First start through app.py (AppTest): the demo is indexed once per home, with its queries."""
+"""First start through app.py (AppTest): the demo is indexed once per home, with its FAQ labels
+and its practice queries."""
 
 from __future__ import annotations
 
@@ -27,7 +28,13 @@ def test_first_start_indexes_the_demo_once(home, monkeypatch):
     settings = index.get_settings()
     corpus = index.open_corpus(DEMO_CORPUS, settings)
     assert corpus.status == "ready" and corpus.models() == ["bm25"]
-    assert len(corpus.query_sets()["demo"]) >= 25
+    sets = corpus.query_sets()
+    assert len(sets["demo"]) == 44
+    labels = corpus.shipped_qrels()["faq"]
+    assert len(sets["faq"]) == len(labels) >= 150
+    assert {q.query_id for q in labels} == {q.query_id for q in sets["faq"]}
+    assert {q.doc_id for q in labels} <= corpus.doc_ids()
+    assert not {q.query_id for q in sets["demo"]} & {q.query_id for q in labels}
     # deleted by the user: a later start does not bring it back
     index.delete_corpus(DEMO_CORPUS, settings)
     run_app()
@@ -36,7 +43,8 @@ def test_first_start_indexes_the_demo_once(home, monkeypatch):
 
 def test_demo_indexed_from_the_cli_gets_its_queries(home, monkeypatch):
     monkeypatch.delenv("RANKLENS_DEMO", raising=False)
-    index.ingest(DEMO_DIR / "corpus.jsonl", DEMO_CORPUS, ["bm25"], home)
+    index.ingest(DEMO_DIR, DEMO_CORPUS, ["bm25"], home)  # as the README says
     at = run_app()
     assert not at.get("status")  # nothing indexed
-    assert "demo" in index.open_corpus(DEMO_CORPUS, home).query_sets()
+    corpus = index.open_corpus(DEMO_CORPUS, home)
+    assert set(corpus.query_sets()) == {"demo", "faq"} and "faq" in corpus.shipped_qrels()
