@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -15,9 +14,10 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from components.label_widgets import grade_key
-from ranklens import index, models, rankers
+from ranklens import compare, models
+from ranklens.ingest import ingest
 from ranklens.judging import JudgmentStore
-from ranklens.types import Hit, Query
+from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder, write_jsonl
 
@@ -38,7 +38,7 @@ def corpus(home):
     path = write_jsonl(
         home.home.parent / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
     )
-    c = index.ingest(path, "pagetest", ["bm25", FAKE], home)
+    c = ingest(path, "pagetest", ["bm25", FAKE], home)
     c.add_query_set(
         "set1",
         [Query("q1", "sourdough bread"), Query("q2", "green tea"), Query("q3", "moon tides")],
@@ -175,15 +175,27 @@ def test_query_set_ordered_by_disagreement_and_stepping(corpus):
 
 
 def test_current_label_is_shown(corpus, home):
-    from ranklens.judging import JudgmentStore
-
     store = JudgmentStore(home.db_url)
-    store.add_label("pagetest", "alice", "q2", "tea#0", grade=2)
+    store.add_label("pagetest", "alice", "q2", "tea#0", grade=2, doc_id="tea")
     at = search(run_page(), "green tea", ["bm25"])
     html = cards(at)[0]
     assert "label 2 (alice)" in html
     at = search(at, "green tea brewed")  # not a query of any set: no labels to show
     assert "label 2" not in cards(at)[0]
+
+
+def test_a_store_that_cannot_be_read_is_said_not_hidden(corpus, monkeypatch):
+    """The labels' read is not wrapped in a bare except: a store error shows as a warning."""
+    from components import resources
+    from ranklens.errors import RankLensError
+
+    def broken():
+        raise RankLensError("database is locked (test)")
+
+    monkeypatch.setattr(resources, "judgment_store", broken)
+    at = search(run_page(), "green tea", ["bm25"])
+    assert any("Labels cannot be read now: database is locked" in w.value for w in at.warning)
+    assert cards(at)  # the results are still shown
 
 
 def test_hnsw_recall_panel(corpus):
@@ -198,7 +210,7 @@ def test_hnsw_recall_panel(corpus):
 def test_document_level_toggle(corpus, home):
     long = {"_id": "long", "title": "Loaf", "text": "sourdough loaf crumb " * 120}
     path = write_jsonl(home.home.parent / "long.jsonl", [long])
-    index.ingest(path, "longdoc", ["bm25"], home)
+    ingest(path, "longdoc", ["bm25"], home)
     at = run_page()
     at.selectbox(key=state.CORPUS).set_value("longdoc").run()
     at = search(at, "sourdough loaf", ["bm25"])
@@ -217,7 +229,7 @@ def loaves(home):
         for i in range(6)
     ]
     path = write_jsonl(home.home.parent / "loaves.jsonl", records)
-    c = index.ingest(path, "loaves", ["bm25", FAKE], home)
+    c = ingest(path, "loaves", ["bm25", FAKE], home)
     assert c.passages >= c.documents + 4
     return c
 
@@ -240,9 +252,9 @@ def test_document_mode_gives_k_documents_and_compares_documents(loaves):
     result = at.session_state[state.SEARCH_RESULT][1]
     lists = {n: run["q"] for n, run in result.runs.items()}
     jaccard, rbo = heatmaps(at)[:2]
-    expected = rankers.overlap_matrix(lists, 3, "jaccard", rankers.doc_key)[1]
+    expected = compare.overlap_matrix(lists, 3, "jaccard", compare.doc_key)[1]
     assert np.allclose(jaccard, expected)
-    assert np.allclose(rbo, rankers.overlap_matrix(lists, 3, "rbo", rankers.doc_key)[1])
+    assert np.allclose(rbo, compare.overlap_matrix(lists, 3, "rbo", compare.doc_key)[1])
     in_b = doc_ids(columns[1])
     for card, doc in zip(columns[0], doc_ids(columns[0]), strict=True):
         assert ("B: not in top 3 documents" in card) == (doc not in in_b)
@@ -251,16 +263,17 @@ def test_document_mode_gives_k_documents_and_compares_documents(loaves):
 
 def doc_overlap_app(by_doc: bool) -> None:
     """Two rankers finding the same documents through different passages."""
-    from components import resources, search_view
-    from ranklens.rankers import Comparison
+    from components import resources
+    from pages.search import panels, results
+    from ranklens.rankers import RankedRuns
     from ranklens.types import Hit
 
     a = [Hit("q", "bread#0", "bread", 2.0, 1), Hit("q", "rye#1", "rye", 1.0, 2)]
     b = [Hit("q", "bread#2", "bread", 0.9, 1), Hit("q", "rye#0", "rye", 0.5, 2)]
-    result = Comparison({"A": {"q": a}, "B": {"q": b}}, {"A": 1.0, "B": 2.0}, 3.0)
+    result = RankedRuns({"A": {"q": a}, "B": {"q": b}}, {"A": 1.0, "B": 2.0}, 3.0)
     corpus = resources.open_corpus("pagetest")
-    search_view.result_columns(corpus, result, "bread", 2, None, None, by_doc)
-    search_view.overlap_panel(result, 2, by_doc)
+    results.columns(corpus, result, "bread", 2, None, None, by_doc)
+    panels.overlap(result, 2, by_doc)
 
 
 @pytest.mark.parametrize("by_doc", [True, False])
@@ -376,7 +389,7 @@ def test_query_set_shipped_with_labels_is_not_replaced(home):
     write_jsonl(root / "corpus.jsonl", [{"_id": "d1", "text": "alpha"}, {"_id": "d2", "text": "b"}])
     write_jsonl(root / "queries.jsonl", [{"_id": "q1", "text": "alpha?"}])
     (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
-    c = index.ingest(root, "beirc", ["bm25"], home)
+    c = ingest(root, "beirc", ["bm25"], home)
     at = upload(run_page(), "test.tsv", b"n1\tnew query\n")
     assert not at.checkbox  # nothing to tick: it cannot be replaced
     assert any("came with the corpus" in c.value for c in at.caption)
@@ -386,82 +399,6 @@ def test_query_set_shipped_with_labels_is_not_replaced(home):
     at.text_input(key="rl_search_up_name").set_value("mine").run()
     at.button(key="rl_search_up_add").click().run()
     assert [q.query_id for q in c.query_sets()["mine"]] == ["n1"]
-
-
-# ---------------------------------------------------------------- rankers helpers of the page
-
-
-def test_rank_changes_and_overlap_keyed_by_document():
-    a = [
-        Hit("q", "d1#0", "d1", 3.0, 1),
-        Hit("q", "d2#0", "d2", 2.0, 2),
-        Hit("q", "d3#1", "d3", 1.0, 3),
-    ]
-    b = [
-        Hit("q", "d2#4", "d2", 0.9, 1),
-        Hit("q", "d1#2", "d1", 0.8, 2),
-        Hit("q", "d1#0", "d1", 0.1, 3),
-    ]
-    lists = {"A": a, "B": b}
-    assert rankers.rank_changes(lists)["A"] == {"d1#0": {"B": 3}, "d2#0": {}, "d3#1": {}}
-    by_doc = rankers.rank_changes(lists, rankers.doc_key)
-    assert by_doc["A"] == {"d1": {"B": 2}, "d2": {"B": 1}, "d3": {}}  # best rank of d1 in B
-    assert by_doc["B"] == {"d2": {"A": 2}, "d1": {"A": 1}}
-    assert rankers.ids_of(b, key=rankers.doc_key) == ["d2", "d1"]  # once, first
-    _, m = rankers.overlap_matrix(lists, 3, "jaccard", rankers.doc_key)
-    assert m[0, 1] == pytest.approx(2 / 3)  # {d1,d2,d3} vs {d2,d1}
-    _, m = rankers.overlap_matrix(lists, 3, "jaccard")
-    assert m[0, 1] == pytest.approx(1 / 5)  # only d1#0 shared among 5 passages
-    order = rankers.disagreement_by_query(
-        {"q": a[:2]}, {"q": b[:2][::-1]}, 2, "rbo", rankers.doc_key
-    )
-    assert order == [("q", pytest.approx(0.0))]
-
-
-class _Collection:
-    def __init__(self, cid: str, n: int, calls: list[str]) -> None:
-        self.id, self.n, self.calls = cid, n, calls
-
-    def count(self) -> int:
-        return self.n
-
-    def get(self, include, limit, offset):
-        self.calls.append(self.id)
-        ids = [f"{self.id}-{i}" for i in range(offset, min(self.n, offset + limit))]
-        return {"ids": ids, "embeddings": [[float(i + 1), 1.0] for i in range(len(ids))]}
-
-
-class _Corpus:
-    def __init__(self, tmp_path, calls: list[str]) -> None:
-        self.settings = type("S", (), {"chroma_dir": tmp_path, "chroma_host": None})()
-        self.calls, self.sizes = calls, {}
-
-    def collection(self, model: str) -> _Collection:
-        return _Collection(model, self.sizes.get(model, 3), self.calls)
-
-
-def test_exact_search_vectors_are_a_small_lru(tmp_path, monkeypatch):
-    monkeypatch.setattr(rankers, "_vectors_cache", OrderedDict())
-    calls: list[str] = []
-    c = _Corpus(tmp_path, calls)
-    size = rankers.VECTORS_CACHE_SIZE
-    names = [f"m{i}" for i in range(size + 2)]
-    for name in names[:size]:
-        ids, matrix = rankers.stored_vectors(c, name)
-        assert ids == [f"{name}-{i}" for i in range(3)]
-        assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0)
-    rankers.stored_vectors(c, names[0])  # a hit: m0 becomes the most recently used
-    assert calls == names[:size]
-    rankers.stored_vectors(c, names[size])  # evicts the least recently used: m1, not m0
-    assert len(rankers._vectors_cache) == size
-    held = {key[2] for key in rankers._vectors_cache}
-    assert held == {names[0], *names[2 : size + 1]}
-    rankers.stored_vectors(c, names[0])
-    rankers.stored_vectors(c, names[1])  # read again
-    assert calls == names[: size + 1] + [names[1]]
-    c.sizes[names[1]] = 5  # a collection that changed is read again, its old vectors dropped
-    assert len(rankers.stored_vectors(c, names[1])[0]) == 5
-    assert [key[2] for key in rankers._vectors_cache].count(names[1]) == 1
 
 
 def test_highlight_escapes_first_then_marks_stems():
