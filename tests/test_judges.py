@@ -4,6 +4,8 @@ chat-completions server of tests/test_llm_judge.py on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ranklens.judging import (
@@ -153,3 +155,76 @@ def test_prompt_table_is_made_in_a_database_opened_without_it(store) -> None:
     store._llm_prompts_ready = False
     assert judges.prompt_versions(store, "c") == []
     assert judges.save_prompt(store, "c", Prompt()).version == 1
+
+
+# ---------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch, server):  # noqa: F811
+    from ranklens.cli import judgments as cli_judgments
+
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("RANKLENS_DB_URL", raising=False)
+    monkeypatch.setenv("RANKLENS_LLM_URL", server)
+    monkeypatch.setenv("RANKLENS_LLM_MODEL", "fake-model")
+    monkeypatch.setenv("RANKLENS_LLM_KEY", KEY)
+    monkeypatch.setattr(cli_judgments, "_open_corpus", lambda name, settings: CORPUS)
+    from ranklens.config import get_settings
+
+    with JudgmentStore(get_settings().db_url) as s:
+        pool = s.save_pool("c", "set", ITEMS, ["bm25"], 10, {})
+    return pool
+
+
+def test_cli_llm_dry_run_batch_prompt_and_judges(cli_env, capsys, tmp_path) -> None:
+    from ranklens.cli import main
+
+    base = ["judgments", "suggest", "--corpus", "c", "--queries", "set", "--judge", "llm"]
+    assert main([*base, "--dry-run", "2"]) == 0
+    out = capsys.readouterr()
+    assert out.out.count("[prompt]") == 2 and "Query: first query" in out.out
+    assert "score 3 -> grade 3" in out.out and "no final score" in out.out
+    assert KEY not in out.out + out.err and "nothing stored" in out.err
+    assert main([*base, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["graded"] == 3 and data["judge"] == "llm:fake-model"
+    assert [u["passage_id"] for u in data["unparseable"]] == ["b#0"]
+    assert data["cached"] == 2 and data["tokens"]["completion"] == 2 * 7  # dry run cached 2
+    # people label; each judge against them
+    with JudgmentStore(f"sqlite:///{tmp_path / 'home' / 'judgments.sqlite3'}") as s:
+        for it, g in zip(ITEMS, [3, 0, 2, 1], strict=True):
+            s.add_label("c", "alice", it.query_id, it.passage_id, g, doc_id=it.doc_id)
+    argv = ["judgments", "judges", "--corpus", "c", "--level", "passage", "--json"]
+    assert main(argv) == 0
+    (rep,) = json.loads(capsys.readouterr().out)
+    assert rep["judge"].startswith("llm:fake-model prompt v1") and rep["units"] == 3
+    assert rep["disagreements"][0] == {
+        "query_id": "q2",
+        "doc_id": "a#0",
+        "human": 2,
+        "judge": 3,
+        "width": 1,
+    }
+    # a new prompt version from a file
+    (tmp_path / "p.txt").write_text("Q {query} P {passage} ##final score: N", encoding="utf-8")
+    assert main(["judgments", "prompt", "--corpus", "c", "--set", str(tmp_path / "p.txt")]) == 0
+    assert "prompt v2" in capsys.readouterr().out
+    assert main(["judgments", "prompt", "--corpus", "c", "--list"]) == 0
+    assert capsys.readouterr().out.count("\n") == 2
+    (tmp_path / "bad.txt").write_text("no slots", encoding="utf-8")
+    assert main(["judgments", "prompt", "--corpus", "c", "--set", str(tmp_path / "bad.txt")]) == 2
+    assert "{query}" in capsys.readouterr().err
+
+
+def test_cli_llm_gives_up_with_one_error_line(cli_env, capsys, monkeypatch) -> None:
+    from ranklens.cli import main
+
+    monkeypatch.setenv("RANKLENS_LLM_KEY", "wrong")
+    argv = ["judgments", "suggest", "--corpus", "c", "--queries", "set", "--judge", "llm"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "error: the LLM batch stopped" in err and "HTTP 401" in err and "wrong" not in err
+    monkeypatch.delenv("RANKLENS_LLM_URL")
+    assert main(argv) == 2
+    assert "set RANKLENS_LLM_URL" in capsys.readouterr().err

@@ -198,6 +198,10 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                 f"pool {pool.id} is of query set {pool.query_set!r} in corpus {pool.corpus!r}, "
                 f"not {args.queries!r} in {corpus.name!r}"
             )
+        if args.judge == "llm" or args.dry_run is not None:
+            from . import judges
+
+            return judges.suggest(args, store, corpus, pool, settings)
         scale = store.scale(corpus.name)
         thresholds = (
             pooling.parse_thresholds(args.thresholds)
@@ -250,7 +254,10 @@ def _help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `judgments` command group (pool, suggest, import, export, agreement, scale)."""
+    """Add the `judgments` command group (pool, suggest, import, export, agreement, scale,
+    prompt, judges)."""
+    from . import judges
+
     group = subparsers.add_parser(
         "judgments", help="pool, suggest, import, export and measure agreement of relevance labels"
     )
@@ -291,7 +298,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "suggest",
-        help="pre-grade a pool with a cross-encoder (as the Judge page does)",
+        help="pre-grade a pool with a cross-encoder or an LLM (as the Judge page does)",
         description="Score every passage of the query set's newest pool (or --pool) with a "
         "cross-encoder and store graded suggestions; they never count as human labels.",
     )
@@ -309,6 +316,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="increasing score thresholds for grades 1..max, e.g. '-3, 1, 5' (default: spread "
         "over -3..5)",
     )
+    judges.add_suggest_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_suggest)
 
@@ -367,3 +375,5 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--grades", type=int, default=None, help="set a scale of N grades, 0..N-1")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=(cmd_scale))
+
+    judges.add_commands(sub)  # judgments prompt, judgments judges

@@ -330,3 +330,51 @@ def judges_vs_people(
         if rep.n:
             out.append(rep)
     return out
+
+
+def agreement_runs(
+    corpus: Corpus, specs: Sequence[str], query_set: str, *, k: int = 10, level: str = "doc"
+) -> dict[str, Run]:
+    """The runs judges_vs_people compares rankers with: each recipe's top k for the query set,
+    through rankers.rank_all (the one ranking the pages and the CLI use)."""
+    from .. import rankers as rankers_mod
+
+    queries = corpus.query_sets().get(query_set, [])
+    if not queries:
+        raise NotFoundError(f"corpus {corpus.name!r} has no queries in set {query_set!r}")
+    ranked = rankers_mod.rank_all(
+        rankers_mod.make_rankers(list(specs), corpus),
+        queries,
+        k,
+        level=level,
+        passages_per_doc=rankers_mod.passages_per_doc(corpus) if level == "doc" else 1.0,
+    )
+    return ranked.runs
+
+
+class ScoredPair(NamedTuple):
+    """A cross-encoder's dry run of one pair: its score and the grade the thresholds give."""
+
+    pair: JudgePair
+    score: float
+    grade: int
+
+
+def cross_encoder_dry_run(
+    corpus: Corpus,
+    pool: PoolInfo,
+    model: str,
+    thresholds: Sequence[float],
+    n: int = 5,
+    *,
+    scorer=None,
+) -> list[ScoredPair]:
+    """Scores and grades of the first n pairs of a pool, stored nowhere."""
+    from ..models import load_reranker
+    from .rules import grades_from_scores
+
+    pairs = pairs_for(corpus, pool, pool.items[: max(0, n)])
+    scorer = scorer if scorer is not None else load_reranker(model)
+    scores = [float(scorer.score(p.query, [p.passage])[0]) for p in pairs]
+    grades = grades_from_scores(scores, thresholds)
+    return [ScoredPair(p, s, g) for p, s, g in zip(pairs, scores, grades, strict=True)]

@@ -1,0 +1,260 @@
+"""`python -m ranklens judgments suggest --judge llm|cross-encoder [--dry-run N]`, `judgments
+prompt` (a corpus's LLM prompt versions) and `judgments judges` (each judge against people).
+
+Thin: every rule is in ranklens.judging.judges / llm / judge_agreement; ranklens.cli.judgments
+adds these options and commands to its group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import RankLensError
+from .common import print_json
+
+JUDGES = ("cross-encoder", "llm")
+
+
+def add_suggest_options(p: argparse.ArgumentParser) -> None:
+    """--judge, --dry-run, --prompt-file and --author for `judgments suggest`."""
+    p.add_argument("--author", default="cli", help="LLM: who the prompt version is saved by")
+    p.add_argument(
+        "--judge",
+        choices=JUDGES,
+        default="cross-encoder",
+        help="who suggests: a cross-encoder (default) or an LLM on RANKLENS_LLM_URL with "
+        "RANKLENS_LLM_MODEL (key, if any, in RANKLENS_LLM_KEY)",
+    )
+    p.add_argument(
+        "--dry-run",
+        type=int,
+        nargs="?",
+        const=5,
+        default=None,
+        metavar="N",
+        help="show the prompts and replies (LLM) or scores (cross-encoder) of the first N pairs "
+        "(default 5) and store nothing",
+    )
+    p.add_argument(
+        "--prompt-file",
+        type=Path,
+        default=None,
+        help="LLM: a prompt template with {query} and {passage}, its reply ending in "
+        "'##final score: N' (saved as the corpus's newest prompt version; default: its latest, "
+        "else UMBRELA's)",
+    )
+
+
+def _progress():
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc="judging", unit=" pairs", file=sys.stderr, mininterval=0.5)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return bar, update
+
+
+def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None):
+    from ..judging import judges
+    from ..judging.llm import LLMConfig, LLMJudge, Prompt, ReplyCache
+
+    if prompt_file is not None:
+        try:
+            text = prompt_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RankLensError(f"{prompt_file}: cannot read the prompt ({exc.strerror})") from None
+        prompt = Prompt(text)
+    else:
+        prompt = judges.current_prompt(store, corpus_name)
+    config = LLMConfig.from_settings(settings)
+    return LLMJudge(
+        config, store.scale(corpus_name), prompt, cache=ReplyCache.from_settings(settings)
+    )
+
+
+def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
+    """The LLM branch of `judgments suggest`, and the dry runs of both judges."""
+    from ..judging import judges
+    from ..judging.llm import LLMError, format_dry_run
+
+    if args.judge == "cross-encoder":  # only the dry run comes here
+        from ..judging import pooling
+
+        scale = store.scale(corpus.name)
+        thresholds = (
+            pooling.parse_thresholds(args.thresholds)
+            if args.thresholds is not None
+            else pooling.default_thresholds(scale)
+        )
+        model = args.model or pooling.default_suggestion_model()
+        rows = judges.cross_encoder_dry_run(corpus, pool, model, thresholds, args.dry_run)
+        if args.json:
+            print_json(
+                [
+                    {
+                        "query_id": r.pair.query_id,
+                        "passage_id": r.pair.passage_id,
+                        "score": r.score,
+                        "grade": r.grade,
+                    }
+                    for r in rows
+                ]
+            )
+        else:
+            for r in rows:
+                print(
+                    f"{r.pair.query_id}\t{r.pair.passage_id}\tscore {r.score:.4g}\tgrade {r.grade}"
+                )
+            print(f"dry run of {model}: {len(rows)} pairs, nothing stored", file=sys.stderr)
+        return 0
+
+    with _llm_judge(store, corpus.name, settings, args.prompt_file) as judge:
+        if args.dry_run is not None:
+            pairs = judges.pairs_for(corpus, pool, pool.items[: max(0, args.dry_run)])
+            items = judge.dry_run(pairs, args.dry_run)
+            if args.json:
+                print_json(
+                    [
+                        {
+                            "prompt": it.prompt,
+                            "reply": it.judgment.reply,
+                            "score": it.judgment.score,
+                            "grade": it.judgment.grade,
+                            "error": it.judgment.error,
+                        }
+                        for it in items
+                    ]
+                )
+            else:
+                print(format_dry_run(items))
+                print(
+                    f"dry run of {judge.name} (prompt {judge.prompt.hash}): nothing stored",
+                    file=sys.stderr,
+                )
+            return 0
+        bar, update = _progress()
+        try:
+            report = judges.suggest_llm(
+                store, corpus, pool, judge, author=args.author, progress=update
+            )
+        finally:
+            bar.close()
+    if args.json:
+        print_json(dict(report.to_dict(), pool=pool.id))
+    else:
+        print(report.summary())
+        for j in report.unparseable:
+            reply = " ".join((j.reply or "").split())[:300]
+            print(f"  no final score: {j.pair.query_id} {j.pair.passage_id}: {reply!r}")
+        for j in report.failed:
+            print(f"  failed: {j.pair.query_id} {j.pair.passage_id}: {j.error}")
+    if report.gave_up:
+        raise LLMError(f"the LLM batch stopped: {report.gave_up}")
+    return 0
+
+
+def cmd_prompt(args: argparse.Namespace) -> int:
+    """Show a corpus's LLM prompt (or every version), or save a file as its newest version."""
+    from ..judging import JudgmentStore, judges
+    from ..judging.llm import Prompt
+    from .judgments import _settings
+
+    settings = _settings(args)
+    with JudgmentStore(settings.db_url) as store:
+        if args.set is not None:
+            try:
+                text = args.set.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise RankLensError(
+                    f"{args.set}: cannot read the prompt ({exc.strerror})"
+                ) from None
+            v = judges.save_prompt(store, args.corpus, Prompt(text, args.top), args.author)
+            print(f"prompt v{v.version} ({v.prompt_hash}) of corpus {args.corpus!r}")
+            return 0
+        versions = judges.prompt_versions(store, args.corpus)
+        current = judges.current_prompt(store, args.corpus)
+    if args.json:
+        print_json([v._asdict() for v in versions])
+    elif args.list:
+        for v in versions:
+            print(f"v{v.version}\t{v.prompt_hash}\t{v.author}\ttop {v.top}")
+        if not versions:
+            print(f"corpus {args.corpus!r} has no saved prompt; UMBRELA's is used")
+    else:
+        print(current.text)
+    return 0
+
+
+def cmd_judges(args: argparse.Namespace) -> int:
+    """Every judge (cross-encoder, each LLM prompt version) against the humans' final labels."""
+    from ..judging import JudgmentStore, judges, pooling
+    from .judgments import _open_corpus, _query_ids, _settings
+
+    settings = _settings(args)
+    with JudgmentStore(settings.db_url) as store:
+        query_ids = _query_ids(store, args.corpus, args.queries, settings)
+        runs = None
+        if args.queries and not args.no_rankers:
+            corpus = _open_corpus(args.corpus, settings)
+            specs = args.rankers or pooling.latest_pool(store, corpus.name, args.queries).rankers
+            runs = judges.agreement_runs(corpus, specs, args.queries, level=args.level)
+        reports = judges.judges_vs_people(
+            store,
+            args.corpus,
+            runs=runs,
+            rule=args.rule,
+            level=args.level,
+            weights=None if args.weights == "none" else args.weights,
+            query_ids=query_ids,
+        )
+    if args.json:
+        print_json([r.to_dict() for r in reports])
+        return 0
+    if not reports:
+        print(f"corpus {args.corpus!r}: no judge shares a labelled unit with the humans yet")
+    for r in reports:
+        print(r.summary())
+        for c in r.rankers:
+            print(
+                f"  {c.ranker}: {r.measure} {c.human:.4f} (humans, #{c.human_rank}) -> "
+                f"{c.judge:.4f} (judge, #{c.judge_rank})"
+            )
+        for d in r.disagreements[: args.show]:
+            print(f"  {d.query_id} {d.doc_id}: humans {d.human}, judge {d.judge}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """`judgments prompt` and `judgments judges`."""
+    from ..judging import LEVELS
+
+    p = sub.add_parser("prompt", help="show or save a corpus's LLM judge prompt (versions kept)")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--set", type=Path, default=None, metavar="FILE", help="save FILE as newest")
+    p.add_argument("--top", type=int, default=3, help="the prompt's highest score (default 3)")
+    p.add_argument("--author", default="cli", help="who saves it (default 'cli')")
+    p.add_argument("--list", action="store_true", help="list the versions")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_prompt)
+
+    p = sub.add_parser(
+        "judges",
+        help="each judge (cross-encoder, LLM prompt version) against the humans' final labels",
+        description="Cohen's kappa, confusion, disagreements widest first and, with --queries, "
+        "each ranker's nDCG@10 and Kendall's tau when the judge's labels replace the humans'.",
+    )
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--queries", default=None, metavar="SET", help="only this query set")
+    p.add_argument("--rankers", nargs="+", default=None, help="default: the newest pool's")
+    p.add_argument("--no-rankers", action="store_true", help="skip the ranker comparison")
+    p.add_argument("--weights", choices=("linear", "quadratic", "none"), default="linear")
+    p.add_argument("--rule", default="majority", help="how annotators' grades combine")
+    p.add_argument("--level", choices=LEVELS, default="doc")
+    p.add_argument("--show", type=int, default=10, help="disagreements to list (default 10)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_judges)
