@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
-from ranklens import index, models
+from ranklens import models
 from ranklens.cli import main
 from ranklens.formats import read_run, run_file_name, write_queries
+from ranklens.ingest import ingest
 from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder, write_jsonl
@@ -23,6 +24,7 @@ DOCS = [
     ("moon", "The Moon", "The Moon orbits the Earth and causes the tides."),
     ("rust", "Rust", "Rust guarantees memory safety through ownership."),
     ("html", "<i>Markup</i>", "<script>alert(1)</script> bread & butter"),
+    ("report#2", "Report", "The quarterly report, its id holding a hash."),
 ]
 
 
@@ -40,7 +42,7 @@ def home(tmp_path_factory):
         path = write_jsonl(
             root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
         )
-        c = index.ingest(path, "tiny", ["bm25", FAKE], settings)
+        c = ingest(path, "tiny", ["bm25", FAKE], settings)
         c.add_query_set("test", [Query("1", "sourdough bread"), Query("2", "tea temperature")])
         yield root
 
@@ -181,3 +183,43 @@ def test_document_level_run_files_hold_k_documents(home, capsys, tmp_path):
     for hits in run.values():
         docs = [h.doc_id for h in hits]
         assert len(docs) == 3 and len(set(docs)) == 3
+
+
+def test_search_at_doc_level_gives_k_documents(home, capsys):
+    """bread has two passages: by document, both count once, and k documents are shown."""
+    argv = ("search", "--corpus", "tiny", "--query", "sourdough bread", "--k", "2", "--json")
+    code, out, err = cli(capsys, *argv, "--rankers", FAKE)
+    assert code == 0, err
+    passages = json.loads(out)
+    assert passages["level"] == "passage"
+    assert [h["doc_id"] for h in passages["rankers"][FAKE]["hits"]] == ["bread", "bread"]
+    code, out, err = cli(capsys, *argv, "--rankers", FAKE, "--level", "doc")
+    assert code == 0, err
+    docs = json.loads(out)["rankers"][FAKE]["hits"]
+    assert len(docs) == 2 and docs[0]["doc_id"] == "bread" and docs[1]["doc_id"] != "bread"
+    assert [h["rank"] for h in docs] == [1, 2]
+
+
+def test_a_document_id_with_a_hash_survives_search_and_run(home, capsys, tmp_path):
+    for level in ("passage", "doc"):
+        code, out, err = cli(
+            capsys,
+            *("search", "--corpus", "tiny", "--query", "quarterly report", "--k", "1"),
+            *("--json", "--level", level, "--rankers", "bm25", FAKE, f"rrf(bm25,{FAKE})"),
+        )
+        assert code == 0, err
+        for block in json.loads(out)["rankers"].values():
+            top = block["hits"][0]
+            assert (top["doc_id"], top["passage_id"]) == ("report#2", "report#2#0")
+    queries = tmp_path / "q.tsv"
+    queries.write_text("r\tquarterly report\n", encoding="utf-8")
+    for level, expected in (("doc", "report#2"), ("passage", "report#2#0")):
+        out_dir = tmp_path / level
+        code, _, err = cli(
+            capsys,
+            *("run", "--corpus", "tiny", "--queries", str(queries), "--k", "1", "--out"),
+            *(str(out_dir), "--level", level, "--rankers", "bm25"),
+        )
+        assert code == 0, err
+        line = (out_dir / "bm25.run").read_text().split()
+        assert line[:3] == ["r", "Q0", expected]
