@@ -103,3 +103,18 @@ def test_both_queue_orders(store) -> None:
     with pytest.raises(InputError, match="suggestions first"):
         queue_order.order_items(ITEMS, "a", 1, "cross-encoder", {})
     assert "hints at" in queue_order.TRADE_OFF
+
+
+def test_cli_labels_jsonl(tmp_path, monkeypatch, capsys) -> None:
+    from ranklens.cli import main
+    from ranklens.config import get_settings
+
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("RANKLENS_DB_URL", raising=False)
+    with JudgmentStore(get_settings().db_url) as s:
+        _label(s, "alice", ITEMS[0], 2, 3.0, note="why")
+    out = tmp_path / "l.jsonl"
+    assert main(["judgments", "labels", str(out), "--corpus", "c"]) == 0
+    assert "alice: 1 timed labels, median 3.0 s" in capsys.readouterr().out
+    (row,) = [json.loads(x) for x in out.read_text().splitlines()]
+    assert row["reason"] == "why" and row["seconds"] == pytest.approx(3.0)

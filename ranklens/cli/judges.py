@@ -229,8 +229,29 @@ def cmd_judges(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_labels(args: argparse.Namespace) -> int:
+    """Current labels as JSONL (grade, reason, seconds shown) and time per label."""
+    from ..judging import JudgmentStore, timing
+    from .judgments import _query_ids, _settings
+
+    settings = _settings(args)
+    with JudgmentStore(settings.db_url) as store:
+        query_ids = _query_ids(store, args.corpus, args.queries, settings)
+        n = timing.export_jsonl(store, args.corpus, args.file, query_ids=query_ids)
+        st = timing.time_stats(store, args.corpus, query_ids=query_ids)
+    if args.json:
+        print_json({k: {n_: s._asdict() for n_, s in v.items()} for k, v in st.items()})
+        return 0
+    print(f"wrote {n} labels to {args.file}")
+    for name, s in st["annotator"].items():
+        med = "-" if s.median is None else f"{s.median:.1f} s"
+        p90 = "-" if s.p90 is None else f"{s.p90:.1f} s"
+        print(f"  {name}: {s.n} timed labels, median {med}, p90 {p90}")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """`judgments prompt` and `judgments judges`."""
+    """`judgments prompt`, `judgments judges` and `judgments labels`."""
     from ..judging import LEVELS
 
     p = sub.add_parser("prompt", help="show or save a corpus's LLM judge prompt (versions kept)")
@@ -258,3 +279,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--show", type=int, default=10, help="disagreements to list (default 10)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_judges)
+
+    p = sub.add_parser(
+        "labels",
+        help="current labels as JSONL with reasons and time per label (median, p90)",
+    )
+    p.add_argument("file", type=Path, help="where to write the JSONL")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--queries", default=None, metavar="SET", help="only this query set")
+    p.add_argument("--json", action="store_true", help="print the time statistics as JSON")
+    p.set_defaults(func=cmd_labels)
