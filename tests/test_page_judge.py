@@ -4,6 +4,7 @@ annotators, adjudication, final qrels export, and qrels upload with line-numbere
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import defaultdict
@@ -17,6 +18,7 @@ from components import resources, state
 from components.label_widgets import grade_key, text_colour
 from pages.judge import common
 from ranklens import index, models
+from ranklens.cli import main as cli_main
 from ranklens.judging import JudgmentStore, pooling
 from ranklens.types import Query
 
@@ -437,3 +439,19 @@ def test_label_buttons_inline_on_many_hits(home, store):
     assert [b.label for b in at.button if b.label.startswith("✓")] == ["✓ 3 · Highly relevant"]
     check(at.run())  # "Saved" shows once; the mark stays with the stored label
     assert not at.caption and any(b.label == "✓ 3 · Highly relevant" for b in at.button)
+
+
+def test_page_pool_is_the_cli_pool_and_a_replaced_set_reaches_the_judge(corpus, store, capsys):
+    at = build_pool(open_page(), ["bm25", "fake-encoder"], depth=3)
+    page_pool = store.pools("j", "dev")[-1]
+    argv = ["judgments", "pool", "--corpus", "j", "--queries", "dev", "--depth", "3", "--json"]
+    assert cli_main(argv + ["--rankers", "bm25", "fake-encoder"]) == 0
+    cli_pool = store.pool(json.loads(capsys.readouterr().out)["pool"])
+    assert cli_pool.items == page_pool.items and cli_pool.rankers == page_pool.rankers
+    # the Search page replaces the set in the corpus: the Judge page shows the new text
+    corpus.add_query_set("dev", [Query("q1", "order numbers ascending"), QUERIES[1]])
+    at.session_state[state.JUDGE_POOL] = page_pool.id
+    at = check(at.run())
+    html = next(m.value for m in at.markdown if 'class="rl-jq"' in m.value)
+    query = re.sub(r"<[^>]+>", "", html.split('<div class="rl-jp">')[0])
+    assert query == "Query q1order numbers ascending"  # q1 comes first in every order

@@ -12,12 +12,13 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import models
 from .. import rankers as rankers_mod
 from ..chunking import index_text
 from ..errors import InputError, NotFoundError
 from ..formats import read_qrels
 from ..index import Corpus
-from ..models import Scorer, load_reranker, reranker_names
+from ..models import Scorer
 from ..types import Query
 from .records import DEFAULT_IMPORT_ANNOTATOR, MAX_POOL_DEPTH, ImportReport, PoolInfo, PoolItem
 from .scale import Scale
@@ -115,7 +116,7 @@ def parse_thresholds(text: str) -> list[float]:
 
 def default_suggestion_model() -> str:
     """The cross-encoder suggestions use unless told otherwise (the first one installed)."""
-    names = reranker_names()
+    names = models.reranker_names()
     if not names:
         raise NotFoundError("no cross-encoder is installed")
     return names[0]
@@ -137,7 +138,7 @@ def make_suggestions(
     the corpus, and queries the set no longer holds, are left out.
     """
     texts = {q.query_id: q.text for q in corpus.query_sets().get(pool.query_set, [])}
-    scorer = scorer if scorer is not None else load_reranker(model)
+    scorer = scorer if scorer is not None else models.load_reranker(model)
     passages = corpus.get_passages(sorted({it.passage_id for it in pool.items}))
     by_query: dict[str, list[PoolItem]] = {}
     for it in pool.items:
