@@ -1,5 +1,5 @@
 """The Search page in a real browser: type a query, see one column per ranker and marked terms;
-say who you are and label a hit with the grade buttons under it."""
+say who you are and label a hit with the grade buttons under it; one hit per document."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import os
 import pytest
 
 from components.label_widgets import grade_key
-from ranklens import index
 from ranklens.config import Settings
+from ranklens.ingest import ingest
 from ranklens.judging import JudgmentStore
 from ranklens.types import Query
 
@@ -23,6 +23,7 @@ DOCS = [
     ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
     ("moon", "The Moon", "The Moon orbits the Earth roughly every 27 days and causes tides."),
     ("evil", "<b>Markup</b>", '<img src=x onerror="window.pwned=1"> bread <script>x</script>'),
+    ("loaf", "Loaf", "A sourdough bread loaf, proofed overnight. " * 90),  # several passages
 ]
 
 
@@ -31,7 +32,7 @@ def test_search_columns_and_highlight(start_app, browser_page, tmp_path):
     path = write_jsonl(
         tmp_path / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
     )
-    corpus = index.ingest(path, "bakery", ["bm25", "all-MiniLM-L6-v2"], settings)
+    corpus = ingest(path, "bakery", ["bm25", "all-MiniLM-L6-v2"], settings)
     corpus.add_query_set("asks", [Query("q1", "sourdough bread"), Query("q2", "tea")])
     app = start_app({"RANKLENS_DEMO": "0"})
     page = browser_page
@@ -82,3 +83,14 @@ def test_search_columns_and_highlight(start_app, browser_page, tmp_path):
     page.screenshot(path=str(tmp_path / "search_labels.png"), full_page=True)
     if os.environ.get("RANKLENS_SHOTS"):
         page.screenshot(path=os.environ["RANKLENS_SHOTS"] + "/search_labels.png")
+    # one hit per document: the long loaf's passages count once, every document is there once
+    page.get_by_text("One hit per document (its best passage)").click()
+    page.get_by_text("6 documents").first.wait_for(timeout=60_000)  # the dense column: all 6
+    page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')")
+    columns = page.locator('[data-testid="stColumn"]').filter(has=page.locator(".rl-card"))
+    assert columns.count() == 3
+    for i in range(3):
+        metas = columns.nth(i).locator(".rl-card .rl-meta").all_inner_texts()
+        docs = [t.split(" · ")[1].split()[0].rsplit("#", 1)[0] for t in metas]
+        assert docs and len(docs) == len(set(docs)), docs
+        assert "loaf" in docs
