@@ -16,7 +16,7 @@ from components.label_widgets import grade_key
 from pages.judge.judging import unit_key
 from ranklens import index
 from ranklens.judging import JudgmentStore, PoolItem
-from ranklens.types import Query, doc_of
+from ranklens.types import Query
 
 from ..conftest import ROOT, write_jsonl
 
@@ -53,7 +53,7 @@ def corpus_in(home) -> index.Corpus:
 
 
 def test_judge_five_passages_by_keyboard(home, start_app, browser_page, tmp_path):
-    corpus_in(home)
+    corpus = corpus_in(home)
     app = start_app({"RANKLENS_DEMO": "0"})
     page = browser_page
     page.goto(app.url)
@@ -81,7 +81,8 @@ def test_judge_five_passages_by_keyboard(home, start_app, browser_page, tmp_path
     def ready() -> tuple[str, str]:
         """Wait until the run finished and the passage on screen has its own grade buttons."""
         qid, pid = current()
-        key = grade_key(unit_key(1, PoolItem(qid, pid, doc_of(pid))), 0)
+        doc = corpus.get_passages([pid])[pid].doc_id  # looked up, never parsed out of pid
+        key = grade_key(unit_key(1, PoolItem(qid, pid, doc)), 0)
         page.locator(f".st-key-{key} button").first.wait_for()
         page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')")
         return current()
