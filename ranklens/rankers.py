@@ -220,7 +220,9 @@ class DenseRanker:
             for key in res:
                 res[key].extend(part.get(key) or [None] * len(part["ids"]))
         docs: dict[str, str] = {}
-        for ids, metas in zip(res["ids"], res["metadatas"], strict=True):
+        for ids, metas in zip(
+            res["ids"], res.get("metadatas") or [None] * len(res["ids"]), strict=True
+        ):
             for pid, meta in zip(ids, metas or [None] * len(ids), strict=True):
                 if meta and isinstance(meta.get("doc_id"), str):
                     docs[pid] = meta["doc_id"]

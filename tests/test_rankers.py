@@ -468,3 +468,29 @@ def test_doc_ids_with_a_hash_survive(corpus):
             hits = rankers.rank_all([r], [Query("q", "quarterly report")], 3, level=level)
             top = hits.runs[r.name]["q"][0]
             assert (top.doc_id, top.passage_id) == ("report#2", "report#2#0"), (name, level)
+
+
+def test_dense_doc_ids_come_from_metadata_else_the_corpus(corpus):
+    """Chroma's stored doc_id is used; a passage stored without one is looked up in the corpus."""
+    r = rankers.DenseRanker(corpus, FAKE)
+
+    class Collection:
+        def __init__(self, metadatas):
+            self.metadatas = metadatas
+
+        def query(self, query_embeddings, n_results, include):
+            assert "metadatas" in include
+            ids = [["report#2#0", "tea#0"]]
+            return {"ids": ids, "distances": [[0.1, 0.2]], "metadatas": self.metadatas}
+
+    vec = np.zeros((1, 4), np.float32)
+    r._collection = Collection([[{"doc_id": "stored-id"}, None]])
+    hits = r.rank_vectors([Query("q", "x")], vec, 2)["q"]
+    assert [(h.passage_id, h.doc_id) for h in hits] == [
+        ("report#2#0", "stored-id"),
+        ("tea#0", "tea"),
+    ]
+    r._collection = Collection(None)
+    hits = r.rank_vectors([Query("q", "x")], vec, 2)["q"]
+    assert [h.doc_id for h in hits] == ["report#2", "tea"]
+    assert [h.score for h in hits] == pytest.approx([0.9, 0.8])
