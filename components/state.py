@@ -88,4 +88,13 @@ JUDGE_NOTE = "rl_judge_note"  # n
 JUDGE_NOTE_SAVE = "rl_judge_note_save"  # Ctrl+Enter
 JUDGE_NOTE_CANCEL = "rl_judge_note_cancel"  # Esc
 JUDGE_GRADES = "rl_judge_grades"  # prefix of the grade buttons' keys (one set per passage)
+# judges against people, LLM judge, time and reasons per label, queue order (issue 12)
+JUDGE_LLM_PROMPT = "rl_judge_llm_prompt"  # + ":corpus:hash of the version being edited"
+JUDGE_JUDGES_WEIGHTS = "rl_judge_judges_weights"
+JUDGE_JUDGES_LEVEL = "rl_judge_judges_level"
+JUDGE_JUDGES_RANKERS = "rl_judge_judges_rankers"
+JUDGE_ORDER = "rl_judge_order"  # shuffled | pool-rank | cross-encoder
+JUDGE_SHOWN = "rl_judge_shown"  # (context, unit, time.time()) of the passage on screen
+JUDGE_REASON = "rl_judge_reason"  # the reason box (Tab after a grade, Enter saves)
+JUDGE_REASON_FOR = "rl_judge_reason_for"  # (context, unit) of the label the reason goes with
 INTENDED_PAGE = "rl_intended_page"  # a deep link to follow once app.py has routed

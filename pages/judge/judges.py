@@ -1,0 +1,209 @@
+"""The Agreement tab's "Judges against people" and "Time per label" sections: each judge
+(cross-encoder, each LLM prompt version) against the humans' final labels, and label times.
+
+Every number comes from ranklens.judging.judges / judge_agreement / timing (the CLI's
+`judgments judges` and `judgments labels` give the same). Ids are shown as plain table text.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from components import resources, state
+from ranklens import index
+from ranklens.errors import RankLensError
+from ranklens.judging import JudgmentStore, judges, timing
+from ranklens.judging.judge_agreement import JudgeAgreement
+
+from .common import LEVEL_TEXT, fmt
+
+WEIGHT_TEXT = {"linear": "linear", "quadratic": "quadratic"}
+
+
+@st.cache_data(show_spinner="Ranking the query set with the pool's rankers…", max_entries=8)
+def _runs(home: str, corpus: str, version: str, specs: tuple[str, ...], query_set: str, level: str):
+    """The rankers' top 10 (cached per corpus version, recipes, query set and level)."""
+    del home, version  # part of the cache key only
+    c = index.open_corpus(corpus, resources.settings())
+    return judges.agreement_runs(c, list(specs), query_set, level=level)
+
+
+def _confusion(rep: JudgeAgreement) -> pd.DataFrame:
+    cols = [f"judge {g}" for g in rep.grades]
+    rows = [f"humans {g}" for g in rep.grades]
+    return pd.DataFrame(rep.confusion, index=rows, columns=cols)
+
+
+def _one(rep: JudgeAgreement) -> None:
+    kind = WEIGHT_TEXT.get(rep.weights or "", "unweighted")
+    a, b, c, d = st.columns(4)
+    a.metric("Passages both graded", rep.n)
+    b.metric(f"Cohen's kappa ({kind})", fmt(rep.kappa))
+    c.metric("Same grade", fmt(rep.exact, pct=True))
+    d.metric(
+        f"Kendall's tau of rankers ({rep.measure})",
+        fmt(rep.tau),
+        help="How the ranking of rankers by the humans' labels and by the judge's agree "
+        "(1: same order, -1: reversed); over the passages both graded.",
+    )
+    if rep.human_only or rep.judge_only:
+        st.caption(
+            f"Left out: {rep.human_only} labelled only by people, {rep.judge_only} only by the "
+            "judge."
+        )
+    left, right = st.columns([1, 1.4])
+    with left:
+        st.markdown("**Confusion** (rows: humans' final label, columns: judge)")
+        st.dataframe(_confusion(rep), width="stretch")
+    with right:
+        if rep.rankers:
+            st.markdown(f"**{rep.measure} when the judge's labels replace the humans'**")
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "ranker": r.ranker,
+                            "humans": r.human,
+                            "judge": r.judge,
+                            "change": r.delta,
+                            "rank (humans)": r.human_rank,
+                            "rank (judge)": r.judge_rank,
+                        }
+                        for r in rep.rankers
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    k: st.column_config.NumberColumn(format="%.4f")
+                    for k in ("humans", "judge", "change")
+                },
+            )
+    st.markdown(f"**Disagreements, widest first** ({len(rep.disagreements)})")
+    if rep.disagreements:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "query": x.query_id,
+                        "passage or document": x.doc_id,
+                        "humans": x.human,
+                        "judge": x.judge,
+                        "width": x.width,
+                    }
+                    for x in rep.disagreements
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            height=min(400, 38 + 35 * len(rep.disagreements)),
+        )
+
+
+def judges_section(
+    store: JudgmentStore,
+    corpus: index.Corpus,
+    query_set: str | None,
+    query_ids: set[str] | None,
+) -> None:
+    st.subheader("Judges against people")
+    st.caption(
+        "Each judge (a cross-encoder, each LLM prompt version) against the humans' final labels "
+        "(majority rule, adjudications first), on the passages both graded."
+    )
+    a, b, c = st.columns(3)
+    weights = a.radio(
+        "Kappa weights",
+        list(WEIGHT_TEXT),
+        horizontal=True,
+        key=state.JUDGE_JUDGES_WEIGHTS,
+    )
+    level = b.radio(
+        "Level",
+        list(LEVEL_TEXT),
+        format_func=lambda lv: "documents" if lv == "doc" else "passages",
+        horizontal=True,
+        key=state.JUDGE_JUDGES_LEVEL,
+    )
+    compare = c.toggle(
+        "Compare rankers",
+        value=False,
+        key=state.JUDGE_JUDGES_RANKERS,
+        help="Rank the query set with the newest pool's rankers (top 10) and compute each "
+        "ranker's nDCG@10 under the humans' and under each judge's labels.",
+        disabled=query_set is None,
+    )
+    runs = None
+    if compare and query_set is not None:
+        pools = store.pools(corpus.name, query_set)
+        if not pools:
+            st.info("Build a pool first: its rankers are the ones compared.")
+        else:
+            try:
+                m = corpus.manifest  # a corpus made again, or a new index, ranks again
+                runs = _runs(
+                    str(corpus.settings.home),
+                    corpus.name,
+                    json.dumps([m.get("uid"), m.get("indexes")], sort_keys=True, default=str),
+                    tuple(pools[-1].rankers),
+                    query_set,
+                    level,
+                )
+            except RankLensError as exc:
+                st.error(str(exc))
+    try:
+        reports = judges.judges_vs_people(
+            store,
+            corpus.name,
+            runs=runs,
+            level=level,
+            weights=weights,
+            query_ids=query_ids,
+        )
+    except RankLensError as exc:
+        st.error(str(exc))
+        return
+    if not reports:
+        st.caption(
+            "No judge has graded a passage that people labelled yet: pre-grade the pool under "
+            "**Set up** (cross-encoder or LLM), then label some of the same passages."
+        )
+        return
+    names = [r.judge for r in reports]
+    tabs = st.tabs(names)
+    for tab, rep in zip(tabs, reports, strict=True):
+        with tab:
+            _one(rep)
+
+
+def time_section(store: JudgmentStore, corpus: index.Corpus, query_ids: set[str] | None) -> None:
+    st.subheader("Time per label")
+    st.caption(
+        "Seconds from a passage being shown to its label, over current labels given on the "
+        "Judge tab (imported labels have no time)."
+    )
+    st_ = timing.time_stats(store, corpus.name, query_ids=query_ids)
+    if not st_["annotator"]:
+        st.caption("No timed label yet.")
+        return
+    left, right = st.columns(2)
+    for col, what, title in ((left, "annotator", "annotator"), (right, "query", "query")):
+        with col:
+            st.markdown(f"**Per {title}**")
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {title: k, "labels": s.n, "median (s)": s.median, "p90 (s)": s.p90}
+                        for k, s in st_[what].items()
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    k: st.column_config.NumberColumn(format="%.1f")
+                    for k in ("median (s)", "p90 (s)")
+                },
+            )
