@@ -392,7 +392,7 @@ class JudgmentStore(LabelStore):
         scale, a document id not in known_doc_ids unless keep_unknown, the same label given two
         grades) raises InputError with its line number and stores nothing. Query ids not in
         known_query_ids are accepted and listed in the report. None for a known_* set skips
-        that check. See the module docstring for how document ids and passage ids are stored.
+        that check. Ids are looked up, never taken apart (see rules.resolve_doc_id).
         """
         return self.import_records(
             corpus,
