@@ -232,3 +232,28 @@ def test_arena_ranking_beside_ndcg():
     assert math.isnan(rows.loc["other", "strength"]) and rows.loc["other", "nDCG@10"] == 0.3
     with pytest.raises(RankLensError, match="ranker preferences"):
         prefs.arena_ranking([_pref("q", "a", "b", "left")])
+
+
+def test_cli_arena_passages_and_agreement(home, capsys):
+    import json
+
+    from ranklens.cli import main
+
+    with JudgmentStore.from_settings(home) as store:
+        for _ in range(3):
+            prefs.record(store, "c", "ann", "q1", "good", "bad", "left", kind="ranker")
+        prefs.record(store, "c", "ann", "q1", "p1", "p2", "left")
+        prefs.record(store, "c", "ann", "q1", "p2", "p3", "right")
+        store.add_label("c", "ann", "q1", "p1", 2, doc_id="p1")
+        store.add_label("c", "ann", "q1", "p2", 0, doc_id="p2")
+    assert main(["preferences", "arena", "--corpus", "c", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["comparisons"] == 3 and [r["item"] for r in data["ranking"]] == ["good", "bad"]
+    assert main(["preferences", "passages", "--corpus", "c"]) == 0
+    assert "query q1" in capsys.readouterr().out
+    assert main(["preferences", "agreement", "--corpus", "c", "--json"]) == 0
+    agreement = json.loads(capsys.readouterr().out)
+    assert agreement["with_labels"] == 1 and agreement["agreement"] == 1.0
+    assert agreement["without_labels"] == 1
+    assert main(["preferences", "arena", "--corpus", "none"]) == 2
+    assert "no arena preferences" in capsys.readouterr().err
