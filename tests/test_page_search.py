@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from components.label_widgets import grade_key
-from ranklens import compare, models
+from ranklens import compare, models, uploads
 from ranklens.ingest import ingest
 from ranklens.judging import JudgmentStore
 from ranklens.types import Query
@@ -381,6 +381,10 @@ def test_query_set_upload_name_replace_and_bad_file(corpus):
     at.button(key="rl_search_up_add").click().run()
     assert any("line 2" in e.value for e in at.error)
     assert len(corpus.query_sets()["set1"]) == 2
+    # uploads went through ranklens.uploads (a folder of their own, removed after reading),
+    # never a temporary path shared by every session
+    assert not (corpus.settings.cache_dir / "uploads").exists()
+    assert not any(uploads.uploads_dir(corpus.settings).glob("*/*"))
 
 
 def test_query_set_shipped_with_labels_is_not_replaced(home):
