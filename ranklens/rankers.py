@@ -13,8 +13,9 @@ Recipe syntax (a ranker's name is its recipe, the same string in the app, the CL
 
 A, B are recipes themselves, so nesting is allowed: `rerank(rrf(bm25,all-MiniLM-L6-v2),
 ms-marco-MiniLM-L-12-v2,50)`. Spaces are ignored; a model name may not contain `(`, `)` or `,`.
-Fusion ranks each input to max(k, depth); an item missing from one input's list gets nothing
-from it (RRF) or 0 (weighted sum). A reranker returns at most DEPTH hits.
+Fusion ranks each input to max(k, depth) (passages, or documents at document level); an item
+missing from one input's list gets nothing from it (RRF) or its floor (weighted sum: 0 under
+min-max, the input's lowest z-score under norm=z). A reranker returns at most DEPTH hits.
 
 Levels (rank_all's `level`): "passage" ranks passages. "doc" ranks documents, each by its best
 passage (the hit kept is that passage): a ranker's passages are ranked deeper, and deeper again,
