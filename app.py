@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import bootstrap, routing
+from components import auth, bootstrap, routing
 
 PAGES = [
     ("pages/1_corpus.py", "Corpus", ":material/library_books:"),
@@ -24,7 +24,8 @@ pages = {
     for path, title, icon in PAGES
     if (HERE / path).exists()
 }
-nav = st.navigation(list(pages.values()))
-routing.follow_intent(pages)
-bootstrap.ensure_demo()
+nav = st.navigation(auth.gate(list(pages.values())))  # team mode: only "Sign in" until then
+if auth.allowed():
+    routing.follow_intent(pages)
+    bootstrap.ensure_demo()
 nav.run()

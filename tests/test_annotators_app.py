@@ -1,0 +1,84 @@
+"""Team mode in the app (AppTest of app.py): the sign-in gate before every page, wrong keys,
+a session that ends when its key is reset, and no gate outside team mode."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components import auth
+from ranklens.judging import JudgmentStore
+from ranklens.judging import annotators as accounts
+
+from .conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def team(home, monkeypatch):
+    monkeypatch.setenv("RANKLENS_TEAM", "1")
+    monkeypatch.setenv("RANKLENS_DEMO", "0")
+    monkeypatch.setattr(auth, "FAILED_WAIT_S", 0.0)
+    return home
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _sign_in(at: AppTest, name: str, key: str) -> AppTest:
+    at.text_input(key=auth.SIGN_IN_NAME).input(name)
+    at.text_input(key=auth.SIGN_IN_KEY).input(key)
+    at.button[0].click()  # the form's submit button
+    return _run(at)
+
+
+def _titles(at: AppTest) -> list[str]:
+    return [t.value for t in at.title]
+
+
+def test_nothing_runs_before_sign_in_and_a_wrong_key_is_refused(team):
+    with JudgmentStore(team.db_url) as store:
+        _, key = accounts.add(store, "alice")
+        _, bob_key = accounts.add(store, "bob", admin=True)
+    at = _run(AppTest.from_file(APP, default_timeout=60))
+    assert _titles(at) == ["Sign in"]  # the Corpus page (the default) did not run
+    _sign_in(at, "alice", bob_key)
+    assert [e.value for e in at.error] == ["Wrong name or key."]
+    assert _titles(at) == ["Sign in"]
+    _sign_in(at, "mallory", key)
+    assert _titles(at) == ["Sign in"]
+    _sign_in(at, "alice", key)
+    assert "Sign in" not in _titles(at) and _titles(at)  # the page runs now
+    assert any("Signed in as **alice**" in c.value for c in at.sidebar.caption)
+    assert at.session_state["rl_annotator"] == "alice"
+    # the admin resets alice's key: her session ends at its next run
+    with JudgmentStore(team.db_url) as store:
+        accounts.reset_key(store, "alice")
+    _run(at)
+    assert _titles(at) == ["Sign in"]
+
+
+def test_nobody_can_sign_in_until_an_admin_is_added(team):
+    at = _run(AppTest.from_file(APP, default_timeout=60))
+    _sign_in(at, "alice", "anything")
+    assert "annotators add NAME --admin" in at.error[0].value
+
+
+def test_sign_out(team):
+    with JudgmentStore(team.db_url) as store:
+        _, key = accounts.add(store, "carol")
+    at = _sign_in(_run(AppTest.from_file(APP, default_timeout=60)), "carol", key)
+    at.sidebar.button(key=auth.SIGN_OUT).click()
+    _run(at)
+    assert _titles(at) == ["Sign in"]
+
+
+def test_no_gate_outside_team_mode(home, monkeypatch):
+    monkeypatch.delenv("RANKLENS_TEAM", raising=False)
+    monkeypatch.setenv("RANKLENS_DEMO", "0")
+    at = _run(AppTest.from_file(APP, default_timeout=60))
+    assert "Sign in" not in _titles(at) and _titles(at)
