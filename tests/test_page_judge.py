@@ -455,3 +455,19 @@ def test_page_pool_is_the_cli_pool_and_a_replaced_set_reaches_the_judge(corpus, 
     html = next(m.value for m in at.markdown if 'class="rl-jq"' in m.value)
     query = re.sub(r"<[^>]+>", "", html.split('<div class="rl-jp">')[0])
     assert query == "Query q1order numbers ascending"  # q1 comes first in every order
+
+
+def test_a_set_replaced_on_the_search_page_reaches_the_judge_page(corpus, store):
+    at = build_pool(open_page(), ["bm25"], depth=2)
+    search = check(AppTest.from_file(str(ROOT / "pages" / "2_search.py"), default_timeout=60).run())
+    data = b"q1\tboiling water for black tea\nq2\tgreen tea temperature\n"
+    search.file_uploader(key="rl_search_upload").set_value(("dev.tsv", data, "text/plain")).run()
+    search.text_input(key="rl_search_up_name").set_value("dev").run()
+    search.checkbox(key="rl_search_up_replace:dev").check().run()
+    check(search.button(key="rl_search_up_add").click().run())
+    assert any("Replaced query set 'dev'" in s.value for s in search.success)
+    at.session_state[state.JUDGE_TAB] = common.JUDGE
+    at = check(at.run())
+    html = next(m.value for m in at.markdown if 'class="rl-jq"' in m.value)
+    query = re.sub(r"<[^>]+>", "", html.split('<div class="rl-jp">')[0])
+    assert query == "Query q1boiling water for black tea"  # q1 comes first in every order
