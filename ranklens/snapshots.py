@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import io
 import json
 import math
+import tempfile
 import time
+import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,11 +27,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from . import compare as cmp
-from . import models
+from . import index, models
+from .config import get_settings
 from .errors import InputError, NotFoundError, RankLensError
-from .formats import run_file_name, write_run_files
+from .formats import read_queries, run_file_name, write_run_files
 from .judging.rules import check_name as _check_name
 from .judging.schema import Database, LongText, Str, metadata
+from .labels import LABEL_SOURCES, NoLabelsError, resolve_labels
 from .types import Hit, Qrel, Run
 
 FORMAT = 1  # of the manifest; raised when its shape changes
@@ -423,6 +428,52 @@ def changes_since(
     return out
 
 
+def current_labels(snap: Snapshot, corpus: Any, store: Any = None) -> tuple[list | None, str]:
+    """Today's labels resolved the way the snapshot's were: (qrels, "") or (None, why not)."""
+    settings = snap.manifest.get("settings", {})
+    sets = corpus.query_sets()
+    queries = sets.get(snap.query_set)
+    if queries is None:
+        queries_file = settings.get("queries")
+        if not queries_file or not Path(queries_file).is_file():
+            return None, f"the query set {snap.query_set!r} is gone"
+        queries = read_queries(Path(queries_file))
+    qrels_file = settings.get("qrels_file")
+    if qrels_file and not Path(qrels_file).is_file():
+        return None, f"the labels file {qrels_file} is gone"
+    source = settings.get("label_source", "auto")
+    try:
+        labels = resolve_labels(
+            corpus,
+            snap.query_set,
+            queries,
+            qrels_file=qrels_file,
+            source=source if source in LABEL_SOURCES else "auto",
+            rule=settings.get("rule", "majority"),
+            level=snap.level,
+            store=store,
+        )
+    except NoLabelsError:
+        return [], ""
+    except RankLensError as exc:
+        return None, str(exc)
+    return labels.qrels, ""
+
+
+def warnings_for(snap: Snapshot, settings: Any = None, store: Any = None) -> list[str]:
+    """What changed since the snapshot: its corpus (fingerprint, re-creation) and its labels
+    (the content hash of the labels its settings resolve to today)."""
+    try:
+        corpus = index.open_corpus(snap.corpus, settings or get_settings())
+    except NotFoundError:
+        return changes_since(snap, None, None)
+    qrels, why = current_labels(snap, corpus, store)
+    out = changes_since(snap, corpus, qrels)
+    if qrels is None:
+        out.append(f"cannot check whether the labels changed since {snap.name!r}: {why}")
+    return out
+
+
 # ---------------------------------------------------------------- comparing snapshots
 
 
@@ -548,3 +599,17 @@ def _json_default(value: object) -> object:
     if isinstance(value, float) and math.isnan(value):
         return None
     raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def export_archive(snap: Snapshot) -> bytes:
+    """The export folder as a zip archive (for a download): <name>/runs/*.run, manifest.json,
+    per_query.csv."""
+    folder = run_file_name(snap.name).removesuffix(".run")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / folder
+        paths = export(snap, root)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in paths:
+                archive.write(path, f"{folder}/{path.relative_to(root).as_posix()}")
+    return buffer.getvalue()

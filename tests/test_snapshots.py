@@ -4,7 +4,9 @@ warned about when labels or the corpus changed, exported as TREC runs plus a man
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import pandas as pd
 import pytest
@@ -154,6 +156,10 @@ def test_export_is_trec_runs_and_a_manifest(tmp_path):
     mean = sum(v["ndcg_cut_10"] for v in got.values()) / len(got)
     assert mean == pytest.approx(manifest["means"]["bm25"]["nDCG@10"])
     assert (tmp_path / "out" / "per_query.csv").exists()
+    with zipfile.ZipFile(io.BytesIO(snapshots.export_archive(snap))) as archive:
+        names = set(archive.namelist())
+        assert {"base/manifest.json", "base/per_query.csv", "base/runs/bm25.run"} == names
+        assert archive.read("base/runs/bm25.run") == run_path.read_bytes()
 
 
 # ---------------------------------------------------------------- the CLI

@@ -13,11 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import index, snapshots
-from ..config import get_settings
-from ..errors import NotFoundError, RankLensError
-from ..formats import read_queries
+from ..errors import RankLensError
 from ..judging import JudgmentStore
-from ..labels import LABEL_SOURCES, NoLabelsError, resolve_labels
 from ..types import Run
 from .common import print_json
 
@@ -113,50 +110,6 @@ def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
-def _current_labels(snap: snapshots.Snapshot, corpus: index.Corpus) -> tuple[list | None, str]:
-    """Today's labels resolved the way the snapshot's were: (qrels, "") or (None, why not)."""
-    settings = snap.manifest.get("settings", {})
-    sets = corpus.query_sets()
-    queries = sets.get(snap.query_set)
-    if queries is None:
-        queries_file = settings.get("queries")
-        if not queries_file or not Path(queries_file).is_file():
-            return None, f"the query set {snap.query_set!r} is gone"
-        queries = read_queries(Path(queries_file))
-    qrels_file = settings.get("qrels_file")
-    if qrels_file and not Path(qrels_file).is_file():
-        return None, f"the labels file {qrels_file} is gone"
-    source = settings.get("label_source", "auto")
-    try:
-        labels = resolve_labels(
-            corpus,
-            snap.query_set,
-            queries,
-            qrels_file=qrels_file,
-            source=source if source in LABEL_SOURCES else "auto",
-            rule=settings.get("rule", "majority"),
-            level=snap.level,
-        )
-    except NoLabelsError:
-        return [], ""
-    except RankLensError as exc:
-        return None, str(exc)
-    return labels.qrels, ""
-
-
-def warnings_for(snap: snapshots.Snapshot) -> list[str]:
-    """What changed since the snapshot: its corpus (fingerprint) and its labels (content hash)."""
-    try:
-        corpus = index.open_corpus(snap.corpus, get_settings())
-    except NotFoundError:
-        return snapshots.changes_since(snap, None, None)
-    qrels, why = _current_labels(snap, corpus)
-    out = snapshots.changes_since(snap, corpus, qrels)
-    if qrels is None:
-        out.append(f"cannot check whether the labels changed since {snap.name!r}: {why}")
-    return out
-
-
 def cmd_list(args: argparse.Namespace) -> int:
     with JudgmentStore.from_settings() as store:
         rows = snapshots.list_snapshots(store, args.corpus)
@@ -180,7 +133,7 @@ def _load(corpus: str, names: Sequence[str], with_runs: bool = True) -> list[sna
 
 def cmd_show(args: argparse.Namespace) -> int:
     (snap,) = _load(args.corpus, [args.name], with_runs=False)
-    warnings = warnings_for(snap)
+    warnings = snapshots.warnings_for(snap)
     if args.json:
         data = {**snap.summary(), "manifest": snap.manifest, "warnings": warnings}
         print_json(data)
@@ -209,7 +162,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     result = snapshots.compare(snaps, args.measure, args.ranker)
     warnings = list(result.warnings)
     for s in snaps:
-        warnings += warnings_for(s)
+        warnings += snapshots.warnings_for(s)
     warnings = list(dict.fromkeys(warnings))
     table = result.table
     if args.changed:
