@@ -279,6 +279,11 @@ class Corpus:
         for row in self._db().execute(f"SELECT {self._COLS} FROM passages ORDER BY ord"):
             yield _row_to_passage(row)
 
+    def passage_keys(self) -> list[tuple[str, str, int]]:
+        """(passage_id, doc_id, position) of every passage in corpus order, without the texts."""
+        sql = "SELECT passage_id, doc_id, position FROM passages ORDER BY ord"
+        return [(r[0], r[1], int(r[2])) for r in self._db().execute(sql)]
+
     def passage_ids(self) -> list[str]:
         return [r[0] for r in self._db().execute("SELECT passage_id FROM passages ORDER BY ord")]
 
