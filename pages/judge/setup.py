@@ -87,9 +87,7 @@ def pool_section(
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-def guidelines_section(
-    store: JudgmentStore, corpus: index.Corpus, query_set: str, queries: Sequence[Query]
-) -> None:
+def guidelines_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> None:
     st.subheader("Guidelines and annotators")
     info = store.judging_settings(corpus.name, query_set)
     suffix = f":{corpus.name}:{query_set}"
@@ -222,7 +220,7 @@ def setup_tab(
         return
     pool_section(store, corpus, query_set, queries)
     st.divider()
-    guidelines_section(store, corpus, query_set, queries)
+    guidelines_section(store, corpus, query_set)
     st.divider()
     scale_section(store, corpus)
     st.divider()
