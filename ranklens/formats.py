@@ -131,6 +131,8 @@ def read_jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
             raise InputError(
                 path, f"invalid JSON ({exc.msg}); expected one JSON object per line", number
             ) from None
+        except ValueError as exc:  # e.g. an integer past Python's 4,300-digit limit
+            raise InputError(path, f"unreadable JSON value ({exc})", number) from None
         if not isinstance(record, dict):
             raise InputError(
                 path, f"expected a JSON object per line, got {type(record).__name__}", number
@@ -147,16 +149,34 @@ def read_jsonl(path: Path, fields: Fields | None = None) -> Iterator[Doc]:
         yield _record_to_doc(record, fields, path, number)
 
 
+def _csv_rows(reader, path: Path) -> Iterator[list[str]]:
+    """The reader's rows; csv's own errors (an unclosed quote, a field past its size limit, a
+    bare carriage return) become InputError naming the line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(
+                path,
+                f"unreadable CSV ({exc}); expected quoted fields closed on the same row",
+                reader.line_num,
+            ) from None
+        yield row
+
+
 def _delimited_records(path: Path, delimiter: str) -> Iterator[tuple[int, dict]]:
     lines = _lines(path)
     reader = csv.reader((text for _, text in lines), delimiter=delimiter)
+    rows = _csv_rows(reader, path)
     try:
-        header = next(reader)
+        header = next(rows)
     except StopIteration:
         raise InputError(path, "the file is empty; expected a header row") from None
     header = [h.strip() for h in header]
     seen = False
-    for row in reader:
+    for row in rows:
         number = reader.line_num
         if not row or all(not c.strip() for c in row):
             continue
