@@ -247,3 +247,17 @@ def test_cli_tune_json_and_text(tiny, capsys, fake_encoder):
     assert "chosen overall" in out and "held-out nDCG@10" in out and "p_holm=" in out
     assert main([*argv[:-2], "--folds", "9"]) == 2
     assert "too few for 9 folds" in capsys.readouterr().err
+
+
+def test_three_inputs_sweep_the_simplex():
+    runs, queries, qrels = planted({f"q{i:02d}": "LU"[i % 2] for i in range(20)})
+    noise = {q: list(reversed(hits)) for q, hits in runs["B"].items()}
+    noise = {
+        q: [h._replace(rank=i, score=-float(i)) for i, h in enumerate(hits, 1)]
+        for q, hits in noise.items()
+    }
+    result = tune.tune_runs({**runs, "C": noise}, queries, qrels, folds=4)
+    assert len(result.grid) == 6 + 66 * 2
+    assert result.chosen == "wsum(A:0.7,B:0.3,C:0)"  # the noise gets no weight
+    assert result.heldout_mean == pytest.approx(1.0)
+    assert list(result.comparisons["baseline"]) == ["A", "B", "C", "rrf(A,B,C)"]
