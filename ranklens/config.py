@@ -36,6 +36,7 @@ class Settings:
     llm_key: str | None = field(default=None, repr=False)
     llm_timeout_s: float = 60.0
     llm_concurrency: int = 4
+    max_upload_mb: int = 1024  # one uploaded file at most (as .streamlit's server.maxUploadSize)
 
     @property
     def corpora_dir(self) -> Path:
@@ -100,4 +101,5 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         llm_key=env.get("RANKLENS_LLM_KEY") or None,
         llm_timeout_s=float(env.get("RANKLENS_LLM_TIMEOUT", "60")),
         llm_concurrency=int(env.get("RANKLENS_LLM_CONCURRENCY", "4")),
+        max_upload_mb=_count(env, "RANKLENS_MAX_UPLOAD_MB", 1024, 1),
     )

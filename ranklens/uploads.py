@@ -27,6 +27,13 @@ def safe_name(name: str, default: str = "upload.txt") -> str:
     return base[:200]
 
 
+def _size(n: int) -> str:
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= factor:
+            return f"{n / factor:,.1f} {unit}"
+    return f"{n:,} bytes"
+
+
 def uploads_dir(settings: Settings) -> Path:
     return settings.home / UPLOADS
 
@@ -36,17 +43,20 @@ def save_uploads(
 ) -> Path:
     """Write uploaded (name, bytes) pairs into a new folder; the file if one, else the folder.
 
-    Raises RankLensError (naming the file) when one is larger than max_bytes; nothing is written.
+    Raises RankLensError (naming the file) when one is larger than max_bytes (by default the
+    settings' max_upload_mb, RANKLENS_MAX_UPLOAD_MB); nothing is written then.
     """
     if not files:
         raise RankLensError("no file was uploaded")
-    if max_bytes is not None:
-        for name, data in files:
-            if len(data) > max_bytes:
-                raise RankLensError(
-                    f"{safe_name(name)}: {len(data):,} bytes is over the upload limit of "
-                    f"{max_bytes:,} bytes"
-                )
+    limit = max_bytes if max_bytes is not None else settings.max_upload_mb * 1024 * 1024
+    for name, data in files:
+        if len(data) > limit:
+            raise RankLensError(
+                f"{safe_name(name)}: {_size(len(data))} is over the upload limit of "
+                f"{_size(limit)} ({limit:,} bytes, RANKLENS_MAX_UPLOAD_MB); nothing was saved. "
+                "Give a bigger file as a path on the server, or load it with the CLI "
+                "(python -m ranklens ingest PATH)."
+            )
     folder = uploads_dir(settings) / uuid.uuid4().hex
     folder.mkdir(parents=True)
     names: list[str] = []
