@@ -32,3 +32,20 @@ def follow_intent(pages: dict) -> None:
     wanted = st.session_state.pop(state.INTENDED_PAGE, None)
     if wanted in pages:
         st.switch_page(pages[wanted])
+
+
+def send(page_file: str, intent: str, value: object) -> None:
+    """Open another page with a request for it (an intent, e.g. a recipe to add to Search)."""
+    intents = dict(st.session_state.get(state.INTENTS) or {})
+    intents[intent] = value
+    st.session_state[state.INTENTS] = intents
+    st.switch_page(page_file)
+
+
+def take(intent: str) -> object | None:
+    """The request another page left for this one under `intent`, once (None when there is none)."""
+    intents = dict(st.session_state.get(state.INTENTS) or {})
+    value = intents.pop(intent, None)
+    if state.INTENTS in st.session_state:
+        st.session_state[state.INTENTS] = intents
+    return value
