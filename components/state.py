@@ -97,4 +97,42 @@ JUDGE_ORDER = "rl_judge_order"  # shuffled | pool-rank | cross-encoder
 JUDGE_SHOWN = "rl_judge_shown"  # (context, unit, time.time()) of the passage on screen
 JUDGE_REASON = "rl_judge_reason"  # the reason box (Tab after a grade, Enter saves)
 JUDGE_REASON_FOR = "rl_judge_reason_for"  # (context, unit) of the label the reason goes with
+JUDGE_ACCEPT = "rl_judge_accept"  # prefix of the "Accept suggestion" buttons' keys
+# Learn page
+LEARN_TAB = "rl_learn_tab"  # Lessons / Explain a number / Embedding map / What if
+LEARN_SET = "rl_learn_set"  # the labelled query set the lessons and what-if use
+LEARN_LESSON = "rl_learn_lesson"
+LEARN_QUERY = "rl_learn_query"  # the query explained and mapped
+LEARN_RANKER = "rl_learn_ranker"
+LEARN_RERANK = "rl_learn_rerank"  # run the cross-encoder explanation
+LEARN_MAP_MODELS = "rl_learn_map_models"
+LEARN_MAP_K = "rl_learn_map_k"
+LEARN_WHATIF_QUERY = "rl_learn_whatif_query"
+LEARN_WHATIF_DOC = "rl_learn_whatif_doc"
+LEARN_WHATIF_K = "rl_learn_whatif_k"
+LEARN_WHATIF_GRADE = "rl_learn_whatif_grade"  # + ":query:doc"
 INTENDED_PAGE = "rl_intended_page"  # a deep link to follow once app.py has routed
+# Evaluate page: fusion tuning, snapshots, the arena beside a measure (issue 13)
+EVAL_TUNE_INPUTS = "rl_eval_tune_inputs"
+EVAL_TUNE_MEASURE = "rl_eval_tune_measure"
+EVAL_TUNE_FOLDS = "rl_eval_tune_folds"
+EVAL_TUNE_SEED = "rl_eval_tune_seed"
+EVAL_TUNE_GO = "rl_eval_tune_go"  # the Tune button
+EVAL_TUNE_RUN = "rl_eval_tune_run"  # the parameters of the last tuning asked for
+EVAL_TUNE_ADD = "rl_eval_tune_add"  # "Add to Search"
+EVAL_SNAP_FORM = "rl_eval_snap_form"
+EVAL_SNAP_NAME = "rl_eval_snap_name"
+EVAL_SNAP_FLASH = "rl_eval_snap_flash"  # (kind, message) after saving
+EVAL_SNAP_PICK = "rl_eval_snap_pick"  # the snapshots compared
+EVAL_SNAP_RANKER = "rl_eval_snap_ranker"
+EVAL_SNAP_MEASURE = "rl_eval_snap_measure"
+EVAL_SNAP_DOWNLOAD = "rl_eval_snap_download"
+EVAL_ARENA_MEASURE = "rl_eval_arena_measure"
+# Judge page, tab Preferences: passages side by side and the blind ranker arena (issue 13)
+JUDGE_PREF_MODE = "rl_judge_pref_mode"
+JUDGE_PREF_UNDO = "rl_judge_pref_undo"
+JUDGE_ARENA_RANKERS = "rl_judge_arena_rankers"
+JUDGE_ARENA_ROUND = "rl_judge_arena_round"  # the round on screen (kept until answered)
+# Requests one page leaves for another (components/routing.py send / take)
+INTENTS = "rl_intents"
+INTENT_ADD_RANKER = "add_ranker"  # a recipe to add to the Search page's rankers

@@ -7,7 +7,9 @@ Rules are in ranklens.judging.queue_order and ranklens.judging.timing.
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -15,7 +17,16 @@ from components import state
 from components.label_widgets import SavedLabel
 from ranklens import models
 from ranklens.errors import RankLensError
-from ranklens.judging import JudgingSession, JudgmentStore, PoolInfo, PoolItem, queue_order, timing
+from ranklens.judging import (
+    CurrentLabel,
+    JudgingSession,
+    JudgmentStore,
+    PoolInfo,
+    PoolItem,
+    judges,
+    queue_order,
+    timing,
+)
 
 from .common import code, flash
 
@@ -125,3 +136,69 @@ def reason_box(session: JudgingSession, context: tuple) -> None:
         placeholder="optional: why this grade?",
     )
     st.html(FOCUS_REASON, unsafe_allow_javascript=True)  # a constant
+
+
+def accept_buttons(
+    store: JudgmentStore,
+    session: JudgingSession,
+    item: PoolItem,
+    on_saved: Callable[[SavedLabel], None],
+) -> None:
+    """One "Accept" button per suggestion on this passage: it becomes your own label."""
+    found = [
+        s
+        for s in store.suggestions(session.corpus, query_ids=[item.query_id])
+        if s.unit == item.unit and s.grade is not None
+    ]
+    if not found:
+        return
+    with st.container(horizontal=True, gap="small"):
+        for s in found:
+            digest = hashlib.sha1("\x1f".join((*item.unit, s.annotator)).encode()).hexdigest()[:12]
+            st.button(
+                f"Accept {s.grade} ({s.annotator})",
+                key=f"{state.JUDGE_ACCEPT}_{digest}",
+                on_click=_accept,
+                args=(store, session, s, on_saved),
+                help="Make this suggestion your own label (it is stored as yours, saying "
+                "which judge it came from).",
+            )
+
+
+def _accept(
+    store: JudgmentStore,
+    session: JudgingSession,
+    suggestion: CurrentLabel,
+    on_saved: Callable[[SavedLabel], None],
+) -> None:
+    try:
+        event_id = judges.accept_suggestion(
+            store, session.corpus, session.annotator, suggestion, query_set=session.query_set
+        )
+    except RankLensError as exc:
+        flash("error", str(exc))
+        return
+    s = suggestion
+    on_saved(SavedLabel(event_id, s.grade, s.query_id, s.passage_id, s.doc_id))
+
+
+def times_caption(store: JudgmentStore, session: JudgingSession) -> None:
+    """This annotator's median and p90 seconds per label (and this query's, over everyone)."""
+    st_ = timing.time_stats(store, session.corpus, query_ids=session.query_ids)
+    mine = st_["annotator"].get(session.annotator)
+    if mine is None or mine.median is None:
+        return
+    st.caption(
+        f"Your time per label: median {mine.median:.1f} s, p90 {mine.p90:.1f} s "
+        f"({mine.n} timed labels)"
+    )
+
+
+def per_query_times(store: JudgmentStore, session: JudgingSession) -> dict[str, str]:
+    """Query id -> "median / p90 s" over every annotator's timed labels (for the progress table)."""
+    st_ = timing.time_stats(store, session.corpus, query_ids=session.query_ids)
+    return {
+        q: f"{s.median:.1f} / {s.p90:.1f} s"
+        for q, s in st_["query"].items()
+        if s.median is not None and s.p90 is not None
+    }

@@ -110,10 +110,9 @@ def _prompt_editor(store: JudgmentStore, corpus: str, annotator: str | None) -> 
         return current
 
 
-def llm_section(
-    store: JudgmentStore, corpus: index.Corpus, query_set: str, annotator: str | None
-) -> None:
+def llm_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> None:
     st.subheader("LLM judge (optional)")
+    annotator = st.session_state.get(state.ANNOTATOR) or None
     st.caption(
         "Any OpenAI-compatible chat-completions endpoint (Ollama, vLLM, llama.cpp, OpenAI) "
         "pre-grades the pool. Its suggestions are stored as `llm:<model>` with the prompt's "
