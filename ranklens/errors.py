@@ -43,6 +43,18 @@ class StoreUnavailable(RankLensError):
         )
 
 
+class VectorStoreUnavailable(RankLensError):
+    """The Chroma server cannot be reached (stopped, or not started yet)."""
+
+    def __init__(self, where: str, cause: object) -> None:
+        reason = " ".join(str(cause).split())[:200] or type(cause).__name__
+        super().__init__(
+            f"the Chroma server at {where} is not reachable ({reason}): dense models cannot "
+            "search or index until it is back (BM25 still works). Start it again "
+            "(chroma run --path DIR --port N) and retry; nothing stored is lost."
+        )
+
+
 class NotFoundError(RankLensError):
     """A corpus, model, ranker or query set that does not exist."""
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import models as model_registry
 from .config import Settings, get_settings
-from .errors import InputError, NotFoundError, RankLensError
+from .errors import InputError, NotFoundError, RankLensError, VectorStoreUnavailable
 from .formats import read_queries, write_queries
 from .types import Passage, Qrel, Query
 
@@ -136,6 +136,25 @@ _clients: dict[tuple, object] = {}
 _clients_lock = threading.Lock()
 
 
+@contextlib.contextmanager
+def chroma_errors(settings: Settings) -> Iterator[None]:
+    """A Chroma server that cannot be reached raises VectorStoreUnavailable, saying so."""
+    if not settings.uses_chroma_server:
+        yield
+        return
+    import httpx
+
+    where = f"{settings.chroma_host}:{settings.chroma_port}"
+    try:
+        yield
+    except (httpx.TransportError, ConnectionError) as exc:
+        raise VectorStoreUnavailable(where, exc) from None
+    except ValueError as exc:  # chromadb.HttpClient(): "Could not connect to a Chroma server"
+        if "connect" not in str(exc).lower():
+            raise
+        raise VectorStoreUnavailable(where, exc) from None
+
+
 def chroma_client(settings: Settings):
     """Chroma: an embedded PersistentClient under home, or an HttpClient for a server."""
     import chromadb
@@ -146,9 +165,12 @@ def chroma_client(settings: Settings):
         if key not in _clients:
             chroma_settings = ChromaSettings(anonymized_telemetry=False)
             if settings.uses_chroma_server:
-                _clients[key] = chromadb.HttpClient(
-                    host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-                )
+                with chroma_errors(settings):
+                    _clients[key] = chromadb.HttpClient(
+                        host=settings.chroma_host,
+                        port=settings.chroma_port,
+                        settings=chroma_settings,
+                    )
             else:
                 settings.chroma_dir.mkdir(parents=True, exist_ok=True)
                 _clients[key] = chromadb.PersistentClient(
@@ -360,7 +382,8 @@ class Corpus:
         from chromadb.errors import NotFoundError as ChromaNotFound
 
         try:
-            return chroma_client(self.settings).get_collection(info["collection"])
+            with chroma_errors(self.settings):
+                return chroma_client(self.settings).get_collection(info["collection"])
         except ChromaNotFound:
             raise NotFoundError(
                 f"the {model} index of corpus {self.name!r} is missing from Chroma; rebuild it "

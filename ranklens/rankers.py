@@ -213,11 +213,12 @@ class DenseRanker:
         step = max(1, 8192 // n_results)
         res: dict[str, list] = {"ids": [], "distances": [], "metadatas": []}
         for start in range(0, len(vectors), step):
-            part = self.collection.query(
-                query_embeddings=vectors[start : start + step],
-                n_results=n_results,
-                include=["distances", "metadatas"],
-            )
+            with index_mod.chroma_errors(self.corpus.settings):  # a stopped server says so
+                part = self.collection.query(
+                    query_embeddings=vectors[start : start + step],
+                    n_results=n_results,
+                    include=["distances", "metadatas"],
+                )
             for key in res:
                 res[key].extend(part.get(key) or [None] * len(part["ids"]))
         docs: dict[str, str] = {}
