@@ -5,6 +5,8 @@ The app's first start and a script call the same two functions; no Streamlit her
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .config import DEMO_CORPUS, DEMO_DIR, Settings, get_settings
 from .formats import read_queries
 from .index import Corpus, ProgressFn
@@ -12,6 +14,18 @@ from .index import Corpus, ProgressFn
 LABELLED_SET = "faq"  # the FAQ questions, with their answers as known-item labels
 PRACTICE_SET = "demo"  # the hand-written queries, unlabelled: for practising judging
 PRACTICE_FILE = "demo-queries.jsonl"
+MARKER = "demo-indexed"  # under RANKLENS_HOME once the demo was indexed: a deleted demo stays so
+
+
+def marker(settings: Settings) -> Path:
+    """The file saying this home's demo was indexed once (the first start does it only once)."""
+    return settings.home / MARKER
+
+
+def mark_indexed(settings: Settings) -> None:
+    """Record that the demo was indexed in this home."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    marker(settings).touch()
 
 
 def add_practice_queries(corpus: Corpus) -> bool:
