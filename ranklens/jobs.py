@@ -69,6 +69,9 @@ class Job:
     def active(self) -> bool:
         return self.state in ACTIVE
 
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
     def progress_lines(self) -> list[tuple[str, float, str]]:
         """(stage, fraction, text) per stage, in the order they started."""
         lines = []

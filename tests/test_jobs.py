@@ -165,3 +165,23 @@ def test_cancel_of_a_job_whose_worker_is_gone_and_bad_ids(home, small_jsonl):
         jobs.cancel("nosuchjob", home)
     with pytest.raises(jobs.RankLensError, match="unknown job kind"):
         jobs.start("nope", "k", {}, "t", home)
+
+
+def test_cli_lists_shows_and_cancels(home, small_jsonl, capsys):
+    from ranklens.cli import main
+
+    job = jobs.ingest_job("small", ["bm25"], small_jsonl, settings=home)
+    jobs.wait(job.id, home)
+    assert main(["jobs", "list"]) == 0
+    assert "no running jobs" in capsys.readouterr().out
+    assert main(["jobs", "list", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert job.id in out and "done" in out and "Indexing small with bm25" in out
+    assert main(["jobs", "show", job.id]) == 0
+    assert "bm25: 6/6 passages" in capsys.readouterr().out
+    assert main(["jobs", "cancel", job.id]) == 0
+    assert "is done: nothing to cancel" in capsys.readouterr().out
+    assert main(["jobs", "list", "--all", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["id"] == job.id
+    assert main(["jobs", "cancel", "nosuchjob"]) == 2
+    assert "no job 'nosuchjob'" in capsys.readouterr().err
