@@ -97,6 +97,7 @@ JUDGE_ORDER = "rl_judge_order"  # shuffled | pool-rank | cross-encoder
 JUDGE_SHOWN = "rl_judge_shown"  # (context, unit, time.time()) of the passage on screen
 JUDGE_REASON = "rl_judge_reason"  # the reason box (Tab after a grade, Enter saves)
 JUDGE_REASON_FOR = "rl_judge_reason_for"  # (context, unit) of the label the reason goes with
+JUDGE_LABELS_JSONL = "rl_judge_labels_jsonl"  # the labels download (JSONL)
 JUDGE_ACCEPT = "rl_judge_accept"  # prefix of the "Accept suggestion" buttons' keys
 # Learn page
 LEARN_TAB = "rl_learn_tab"  # Lessons / Explain a number / Embedding map / What if

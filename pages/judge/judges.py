@@ -186,6 +186,15 @@ def time_section(store: JudgmentStore, corpus: index.Corpus, query_ids: set[str]
         "Judge tab (imported labels have no time)."
     )
     st_ = timing.time_stats(store, corpus.name, query_ids=query_ids)
+    records = timing.label_records(store, corpus.name, query_ids=query_ids)
+    if records:
+        st.download_button(
+            f"Download the {len(records)} current labels (JSONL, with reasons and seconds)",
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+            file_name=f"{corpus.name}-labels.jsonl",
+            mime="application/jsonl",
+            key=state.JUDGE_LABELS_JSONL,
+        )
     if not st_["annotator"]:
         st.caption("No timed label yet.")
         return
