@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import resources, state
+from components import resources, safe, state
 from components.label_widgets import label_buttons
 from ranklens import compare, rankers
 from ranklens.compare import HitKey
 from ranklens.errors import RankLensError
-from ranklens.highlight import escape, highlight
+from ranklens.highlight import escape
 from ranklens.index import Corpus
 from ranklens.judging import CurrentLabel
 from ranklens.rankers import RankedRuns
@@ -26,7 +26,8 @@ LETTERS = string.ascii_uppercase
 CSS = """
 <style>
 .rl-card {border:1px solid rgba(128,128,128,.35); border-radius:.5rem; padding:.5rem .65rem;
-  margin-bottom:.5rem; font-size:.9rem; line-height:1.35;}
+  margin-bottom:.5rem; font-size:.9rem; line-height:1.35; overflow-wrap:anywhere;
+  word-break:break-word; min-width:0; overflow:hidden;}
 .rl-card .rl-head {font-weight:600; margin-bottom:.2rem;}
 .rl-card .rl-meta {color:rgba(128,128,128,1); font-size:.78rem; margin-top:.25rem;}
 .rl-badge {display:inline-block; border-radius:.6rem; padding:0 .4rem; margin:.1rem .15rem 0 0;
@@ -122,11 +123,12 @@ def hit_card(
     badges: str,
     labels: list[str],
 ) -> str:
-    """One hit as HTML; every piece of corpus text goes through highlight/escape."""
-    body = highlight(text, query).replace("\n", "<br>")
-    head = highlight(title, query) if title else escape(hit.doc_id)
+    """One hit as HTML; every piece of corpus text goes through highlight/escape (components.safe:
+    no line break left). The text is the bounded excerpt the caller chose."""
+    body = safe.html_mark(text, query)
+    head = safe.html_mark(title, query) if title else safe.html_text(hit.doc_id)
     label = "".join(f'<span class="rl-badge rl-label">label {escape(x)}</span>' for x in labels)
-    return (
+    return safe.html_block(
         f'<div class="rl-card"><div class="rl-head">#{hit.rank} · {head}</div>'
         f"<div>{body}</div>"
         f'<div class="rl-meta">score {hit.score:.4f} · {escape(hit.passage_id)} {label}</div>'
@@ -151,7 +153,7 @@ def labeller(query_id: str | None) -> str | None:
     who = str(st.session_state.get(state.ANNOTATOR) or "").strip()
     if who:
         st.caption(
-            f"Labelling as {who} for query {query_id}: a grade under a hit "
+            f"Labelling as {safe.md(who)} for query {safe.md(query_id)}: a grade under a hit "
             "stores your label (change your name on the Judge page)."
         )
         return who
@@ -187,7 +189,7 @@ def columns(
     try:
         stored = stored_labels(corpus.name, query_id)
     except RankLensError as exc:
-        st.warning(f"Labels cannot be read now: {exc}")
+        st.warning(f"Labels cannot be read now: {safe.error(exc)}")
         stored = []
     labels = current_labels(corpus.name, query_id, stored)
     mine = {(lab.passage_id, lab.doc_id): lab for lab in stored if lab.annotator == who}
@@ -197,12 +199,12 @@ def columns(
             store = resources.judgment_store()
             scale = store.scale(corpus.name)
         except RankLensError as exc:
-            st.warning(f"Labels cannot be stored now: {exc}")
+            st.warning(f"Labels cannot be stored now: {safe.error(exc)}")
             store = None
     st.markdown(CSS, unsafe_allow_html=True)  # a constant: no corpus text
     for n, col in zip(names, st.columns(len(names)), strict=True):
         with col:
-            st.markdown(f"**{letters[n]} · {escape(n)}**", unsafe_allow_html=False)
+            st.markdown(f"**{letters[n]} · {safe.md(n)}**")
             unit = "documents" if by_doc else "hits"
             st.caption(f"{result.latency_ms[n]:.1f} ms · {len(hit_lists[n])} {unit}")
             if not hit_lists[n]:
@@ -211,15 +213,25 @@ def columns(
             for h in hit_lists[n]:
                 p = passages.get(h.passage_id)
                 badges = _badges(h, changes[n].get(key(h), {}), others, k, by_doc)
+                text = p.text if p else ""
+                shown, cut = safe.excerpt(text, query)
                 card = hit_card(
                     h,
-                    p.title if p else "",
-                    p.text if p else "",
+                    safe.excerpt(p.title, query, 300)[0] if p else "",
+                    shown,
                     query,
                     badges,
                     _labels_of(labels, h),
                 )
                 st.markdown(card, unsafe_allow_html=True)  # escaped by highlight
+                if cut:
+                    with st.expander(f"Full passage ({len(text):,} characters)"):
+                        st.markdown(
+                            safe.html_block(
+                                f'<div class="rl-card">{safe.html_mark(text, query)}</div>'
+                            ),
+                            unsafe_allow_html=True,  # escaped by highlight
+                        )
                 if store is not None and query_id:
                     label_buttons(
                         store,
