@@ -217,8 +217,8 @@ def resolve_labels(
         kept, moved = document_labels(kept, corpus)
         if moved:
             notes.append(
-                f"{moved} labels name passages: each counts for its document (a document keeps "
-                "its highest grade)"
+                f"{moved} label{'s name' if moved != 1 else ' names'} passages: each counts for "
+                "its document (a document keeps its highest grade)"
             )
     labelled = {q.query_id for q in kept}
     unlabelled = len(ids - labelled)
