@@ -61,12 +61,6 @@ def passage_id(doc_id: str, position: int) -> str:
     return f"{doc_id}#{position}"
 
 
-def doc_of(passage_id_: str) -> str:
-    """The document id a passage id belongs to (the part before the last '#')."""
-    head, sep, tail = passage_id_.rpartition("#")
-    return head if sep and tail.isdigit() else passage_id_
-
-
 def doc_level(run: Run) -> Run:
     """A document ranking from a passage ranking: each document scores its best passage.
 
