@@ -1,4 +1,4 @@
-"""Evaluate page: the choices at the top (corpus set, rankers, measures, labels, test) as a Setup.
+"""Evaluate page: the choices at the top (query set, rankers, measures, labels, test) as a Setup.
 
 A Setup holds everything the numbers depend on, and its cache keys; nothing here computes.
 """
