@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import auth, bootstrap, routing
+from components import auth, bootstrap, job_panel, routing
 
 PAGES = [
     ("pages/1_corpus.py", "Corpus", ":material/library_books:"),
@@ -28,4 +28,5 @@ nav = st.navigation(auth.gate(list(pages.values())))  # team mode: only "Sign in
 if auth.allowed():
     routing.follow_intent(pages)
     bootstrap.ensure_demo()
+    job_panel.sidebar()  # long work in workers: progress and cancel on every page
 nav.run()

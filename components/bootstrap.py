@@ -1,6 +1,7 @@
-"""First start: index the bundled demo corpus (with its FAQ labels) behind a progress bar.
+"""First start: index the bundled demo corpus (with its FAQ labels) as a job, with its progress.
 
-Runs before any page; does nothing once the demo is ready or when RANKLENS_DEMO=0.
+Runs before any page; does nothing once the demo is ready or when RANKLENS_DEMO=0. The indexing
+runs in a worker (ranklens.jobs): a reload, a navigation or a second tab never stops or repeats it.
 """
 
 from __future__ import annotations
@@ -9,41 +10,67 @@ import os
 
 import streamlit as st
 
-from components import resources, state, widgets
-from ranklens import demo, index
+from components import job_panel, resources, state
+from ranklens import demo, index, jobs
 from ranklens.config import DEMO_CORPUS, DEMO_DIR
 from ranklens.errors import NotFoundError, RankLensError
 
+DEMO_JOB = "rl_demo_job"  # the id of the demo's indexing job this session has shown
+
+
+def _intro(settings) -> str:
+    return (
+        f"Python documentation and the Python FAQ "
+        f"({DEMO_DIR.relative_to(DEMO_DIR.parents[1])}) with "
+        f"{', '.join(settings.demo_models)}. This happens once, in the background: "
+        "you can use the other pages meanwhile."
+    )
+
+
+@st.fragment(run_every=job_panel.REFRESH_S)
+def _indexing_box(job_id: str, intro: str) -> None:
+    job = jobs.get(job_id, resources.settings())
+    if not job.active:
+        st.rerun(scope="app")  # show the outcome, and the pages the new corpus
+    with st.status("First start: indexing the bundled demo corpus…", expanded=True):
+        st.write(intro)
+        job_panel.draw_progress(job)
+
 
 def ensure_demo() -> None:
-    """Index the demo once per home; a user who deleted it later does not get it back."""
+    """Index the demo once per home; a user who deleted it (or cancelled it) does not get it
+    back."""
     if os.environ.get("RANKLENS_DEMO", "1") == "0" or st.session_state.get(state.DEMO_BOOTSTRAPPED):
         return
     settings = resources.settings()
-    marker = settings.home / "demo-indexed"
     try:
         corpus = index.open_corpus(DEMO_CORPUS, settings)
     except NotFoundError:
         corpus = None
-    if (corpus is not None and corpus.status == "ready") or (corpus is None and marker.exists()):
+    shown = st.session_state.get(DEMO_JOB)
+    last = jobs.find(jobs.index_key(DEMO_CORPUS), settings)
+    if (corpus is not None and corpus.status == "ready") or (
+        corpus is None and demo.marker(settings).exists()
+    ):
         if corpus is not None:
             demo.add_practice_queries(corpus)
+            if shown and last is not None and last.id == shown:  # this session saw it indexing
+                with st.status("Demo corpus ready", state="complete", expanded=False):
+                    job_panel.draw_progress(last)
+                    st.write(demo.describe(corpus))
         st.session_state[state.DEMO_BOOTSTRAPPED] = True
         return
-    with st.status("First start: indexing the bundled demo corpus…", expanded=True) as box:
-        st.write(
-            f"Python documentation and the Python FAQ "
-            f"({DEMO_DIR.relative_to(DEMO_DIR.parents[1])}) with "
-            f"{', '.join(settings.demo_models)}. This happens once."
-        )
-        bar = widgets.IngestProgress()
-        try:
-            corpus = demo.ingest_demo(settings, progress=bar)
-        except RankLensError as exc:
-            box.update(label="The demo could not be indexed", state="error")
-            st.error(str(exc))
+    if last is not None and not last.active and last.state != jobs.DONE:
+        if last.state == jobs.CANCELLED or last.id == shown:  # stopped by a user, or seen failing
+            if last.state == jobs.FAILED:
+                with st.status("The demo could not be indexed", state="error"):
+                    st.error(last.error or "failed")
+            st.session_state[state.DEMO_BOOTSTRAPPED] = True
             return
-        marker.touch()
-        st.write(demo.describe(corpus))
-        box.update(label="Demo corpus ready", state="complete", expanded=False)
-    st.session_state[state.DEMO_BOOTSTRAPPED] = True
+    try:
+        job = jobs.demo_job(settings)  # the running one, when another tab or run started it
+    except RankLensError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[DEMO_JOB] = job.id
+    _indexing_box(job.id, _intro(settings))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from ranklens import index
+from ranklens import index, jobs
 from ranklens.config import DEMO_CORPUS, DEMO_DIR
 
 from .conftest import ROOT
@@ -23,7 +23,15 @@ def run_app() -> AppTest:
 def test_first_start_indexes_the_demo_once(home, monkeypatch):
     monkeypatch.setenv("RANKLENS_DEMO_MODELS", "bm25")
     monkeypatch.delenv("RANKLENS_DEMO", raising=False)
-    at = run_app()
+    at = run_app()  # the indexing runs as a job, in a worker of its own
+    assert [s.label for s in at.get("status")] == ["First start: indexing the bundled demo corpus…"]
+    job = jobs.find(jobs.index_key(DEMO_CORPUS))
+    second_tab = run_app()  # another session while it runs: the same job, not a second one
+    if "rl_demo_job" in second_tab.session_state:  # (unless it had finished meanwhile)
+        assert second_tab.session_state["rl_demo_job"] == job.id
+    assert [j.id for j in jobs.list_jobs()] == [job.id]
+    assert jobs.wait(job.id, timeout=180).state == jobs.DONE
+    at.run()
     assert [s.label for s in at.get("status")] == ["Demo corpus ready"]
     settings = index.get_settings()
     corpus = index.open_corpus(DEMO_CORPUS, settings)
