@@ -1,0 +1,324 @@
+"""The Judge page's "Preferences" tab: two passages side by side for one query (keys ←, →, =),
+and the blind ranker arena (two rankers' top 5 in random order: pick the better list or a tie).
+
+Every rule is ranklens.preferences: pairs to show, arena rounds, events, Bradley-Terry fits and
+agreement with graded labels. The arena never shows which ranker made which list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from components import state
+from ranklens import index
+from ranklens import preferences as prefs
+from ranklens import rankers as rk
+from ranklens.errors import RankLensError
+from ranklens.highlight import escape, highlight
+from ranklens.judging import JudgmentStore
+from ranklens.types import Query
+
+from .common import CSS, code, flash, show_flash
+
+PASSAGES, ARENA = "Passages side by side", "Ranker arena"
+CHOICE_TEXT = {"left": "the left one", "right": "the right one", "tie": "a tie"}
+# Streamlit shortcuts take letters, digits and named keys only: "=" is bound here (a constant
+# script, once per page) to the tie button on screen; "t" is its Streamlit shortcut too
+TIE_KEY = r"""<script>(function () {
+  var d = document;
+  if (d.rlTieKey) { return; }
+  d.rlTieKey = 1;
+  d.addEventListener("keydown", function (e) {
+    if (e.key !== "=" || e.ctrlKey || e.metaKey || e.altKey) { return; }
+    var t = e.target;
+    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable)) { return; }
+    var boxes = d.querySelectorAll('[class*="st-key-rl_pref_"], [class*="st-key-rl_arena_"]');
+    for (var i = 0; i < boxes.length; i++) {
+      if (/_tie(\s|$)/.test(boxes[i].className)) {
+        var b = boxes[i].querySelector("button");
+        if (b) { e.preventDefault(); b.click(); return; }
+      }
+    }
+  });
+})();</script>"""
+
+
+def _seed(*parts: object) -> int:
+    return int(hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:8], 16)
+
+
+def _card(title: str, text: str, query: str) -> str:
+    """One passage as escaped HTML, query terms marked (ranklens.highlight escapes)."""
+    head = f'<div class="rl-jt">{highlight(title, query)}</div>' if title else ""
+    return f'<div class="rl-jp">{head}{highlight(text, query).replace(chr(10), "<br>")}</div>'
+
+
+def _query_box(query: Query) -> None:
+    st.markdown(
+        f'<div class="rl-jq"><span class="rl-qid">Query {escape(query.query_id)}</span>'
+        f"{highlight(query.text, query.text)}</div>",
+        unsafe_allow_html=True,
+    )
+
+
+def _choice_buttons(prefix: str, on_click, args: tuple) -> None:
+    a, b, c = st.columns(3)
+    a.button(
+        "← Left is better",
+        key=f"{prefix}_left",
+        shortcut="Left",
+        on_click=on_click,
+        args=(*args, "left"),
+    )
+    b.button("= Tie", key=f"{prefix}_tie", shortcut="t", on_click=on_click, args=(*args, "tie"))
+    st.html(TIE_KEY, unsafe_allow_javascript=True)  # a constant: "=" presses the tie button
+    c.button(
+        "Right is better →",
+        key=f"{prefix}_right",
+        shortcut="Right",
+        on_click=on_click,
+        args=(*args, "right"),
+    )
+
+
+def _undo(store: JudgmentStore, corpus: str, annotator: str, kind: str) -> None:
+    undone = prefs.undo(store, corpus, annotator, kind)
+    flash(
+        "info",
+        "Nothing to undo."
+        if undone is None
+        else f"Took back your preference on query {code(undone.query_id)}.",
+    )
+    st.session_state.pop(state.JUDGE_ARENA_ROUND, None)
+
+
+def preferences_tab(
+    store: JudgmentStore,
+    corpus: index.Corpus,
+    query_set: str | None,
+    queries: list[Query],
+    annotator: str | None,
+) -> None:
+    st.markdown(CSS, unsafe_allow_html=True)
+    if query_set is None or not queries:
+        st.info("This corpus has no query set: add one on the Search page first.")
+        return
+    mode = st.radio("Compare", [PASSAGES, ARENA], horizontal=True, key=state.JUDGE_PREF_MODE)
+    show_flash()
+    if annotator is None:
+        st.info("Type your name above to start.")
+    elif mode == PASSAGES:
+        _passages(store, corpus, query_set, queries, annotator)
+    else:
+        _arena(store, corpus, query_set, queries, annotator)
+    _summaries(store, corpus, mode)
+
+
+# ---------------------------------------------------------------- passages side by side
+
+
+def _save_passage(
+    store, corpus: str, annotator: str, query_set: str, qid: str, a, b, choice: str
+) -> None:
+    prefs.record(
+        store,
+        corpus,
+        annotator,
+        qid,
+        a.passage_id,
+        b.passage_id,
+        choice,
+        query_set=query_set,
+        left_doc=a.doc_id,
+        right_doc=b.doc_id,
+    )
+    flash("success", f"Saved: {CHOICE_TEXT[choice]} is better for query {code(qid)}.")
+
+
+def _passages(
+    store, corpus: index.Corpus, query_set: str, queries: list[Query], annotator: str
+) -> None:
+    pools = store.pools(corpus.name, query_set)
+    if not pools:
+        st.info("Passages to compare come from a pool: build one on the **Set up** tab.")
+        return
+    pool = pools[-1]
+    st.button(
+        "Undo",
+        key=state.JUDGE_PREF_UNDO,
+        shortcut="u",
+        on_click=_undo,
+        args=(store, corpus.name, annotator, "passage"),
+    )
+    texts = {q.query_id: q for q in queries}
+    mine = prefs.preferences(store, corpus.name, annotator=annotator)
+    done: dict[str, list[tuple[str, str]]] = {}
+    for p in mine:
+        done.setdefault(p.query_id, []).append((p.left, p.right))
+    by_query: dict[str, list] = {}
+    for item in pool.items:
+        by_query.setdefault(item.query_id, []).append(item)
+    for qid, items in by_query.items():
+        if qid not in texts:
+            continue
+        pairs = prefs.passage_pairs(
+            [it.passage_id for it in items],
+            done.get(qid, []),
+            seed=_seed(pool.id, annotator, qid),
+            limit=1,
+        )
+        if pairs:
+            break
+    else:
+        st.success("You have compared every pair of passages in the latest pool.")
+        return
+    items_by_id = {it.passage_id: it for it in items}
+    a, b = items_by_id[pairs[0][0]], items_by_id[pairs[0][1]]
+    _choice_buttons(
+        f"rl_pref_{_seed(qid, a.passage_id, b.passage_id)}",
+        _save_passage,
+        (store, corpus.name, annotator, query_set, qid, a, b),
+    )
+    query = texts[qid]
+    _query_box(query)
+    passages = corpus.get_passages([a.passage_id, b.passage_id])
+    left, right = st.columns(2)
+    for col, item in ((left, a), (right, b)):
+        p = passages.get(item.passage_id)
+        with col:
+            if p is None:
+                st.warning(f"Passage {code(item.passage_id)} is no longer in the corpus.")
+            else:
+                st.markdown(_card(p.title, p.text, query.text), unsafe_allow_html=True)
+
+
+# ---------------------------------------------------------------- the arena
+
+
+@st.cache_data(show_spinner="Ranking…", max_entries=64)
+def _top(corpus_name: str, stamp: str, recipes: tuple, query: Query, k: int) -> dict:
+    from components import resources
+
+    c = resources.open_corpus(corpus_name)
+    made = rk.make_rankers(list(recipes), c, resources.encoder, resources.reranker)
+    return rk.rank_all(made, [query], k, level="doc", passages_per_doc=rk.passages_per_doc(c)).runs
+
+
+def _save_arena(
+    store, corpus: str, annotator: str, query_set: str, rnd: prefs.ArenaRound, choice: str
+) -> None:
+    prefs.record_arena(store, corpus, annotator, rnd, choice, query_set)
+    st.session_state.pop(state.JUDGE_ARENA_ROUND, None)
+    flash("success", f"Saved: {CHOICE_TEXT[choice]} list is better for query {code(rnd.query_id)}.")
+
+
+def _arena(
+    store, corpus: index.Corpus, query_set: str, queries: list[Query], annotator: str
+) -> None:
+    offered = rk.available_rankers(corpus)
+    if st.session_state.get(state.JUDGE_ARENA_RANKERS) is None:
+        st.session_state[state.JUDGE_ARENA_RANKERS] = offered[:3]
+    recipes = st.multiselect(
+        "Rankers in the arena (never shown while you judge)", offered, key=state.JUDGE_ARENA_RANKERS
+    )
+    if len(recipes) < 2:
+        st.info("Choose two or more rankers.")
+        return
+    mine = prefs.preferences(store, corpus.name, kind="ranker", annotator=annotator)
+    counts: dict[str, int] = {}
+    for p in mine:
+        counts[p.query_id] = counts.get(p.query_id, 0) + 1
+    rnd = st.session_state.get(state.JUDGE_ARENA_ROUND)
+    if rnd is None or rnd.left not in recipes or rnd.right not in recipes:
+        usable = [q for q in queries if q.text.strip()]
+        query = min(usable, key=lambda q: counts.get(q.query_id, 0))
+        try:
+            runs = _top(
+                corpus.name,
+                str(corpus.manifest.get("fingerprint")),
+                tuple(recipes),
+                query,
+                prefs.ARENA_K,
+            )
+        except RankLensError as exc:
+            st.error(str(exc))
+            return
+        done = [(p.left, p.right) for p in mine if p.query_id == query.query_id]
+        rnd = prefs.arena_round(
+            runs, query.query_id, done, seed=_seed(annotator, query.query_id, len(mine))
+        )
+        if rnd is None:
+            st.info("Fewer than two of these rankers return anything for this query.")
+            return
+        st.session_state[state.JUDGE_ARENA_ROUND] = rnd
+    query = next(q for q in queries if q.query_id == rnd.query_id)
+    _choice_buttons(
+        f"rl_arena_{_seed(rnd.query_id, rnd.left, rnd.right)}",
+        _save_arena,
+        (store, corpus.name, annotator, query_set, rnd),
+    )
+    st.button(
+        "Undo",
+        key=state.JUDGE_PREF_UNDO,
+        shortcut="u",
+        on_click=_undo,
+        args=(store, corpus.name, annotator, "ranker"),
+    )
+    _query_box(query)
+    passages = corpus.get_passages([h.passage_id for h in (*rnd.left_hits, *rnd.right_hits)])
+    for col, name, hits in zip(
+        st.columns(2),
+        ("List A (left)", "List B (right)"),
+        (rnd.left_hits, rnd.right_hits),
+        strict=True,
+    ):
+        with col:
+            st.markdown(f"**{name}**")
+            for i, h in enumerate(hits, 1):
+                p = passages.get(h.passage_id)
+                title, text = (p.title, p.text[:600]) if p else ("", "(no longer in the corpus)")
+                st.markdown(_card(f"{i}. {title}", text, query.text), unsafe_allow_html=True)
+
+
+# ---------------------------------------------------------------- what they add up to
+
+
+def _summaries(store: JudgmentStore, corpus: index.Corpus, mode: str) -> None:
+    if mode == ARENA:
+        events = prefs.preferences(store, corpus.name, kind="ranker")
+        with st.expander(f"Arena so far: {len(events)} blind comparisons", expanded=False):
+            if events:
+                fit = prefs.arena_ranking(events)
+                st.dataframe(
+                    fit.table,
+                    hide_index=True,
+                    column_config=_num(["strength", "se", "ci_low", "ci_high"]),
+                )
+                st.caption(
+                    "Bradley-Terry log-strengths (0 = average), 95% intervals; see also the Evaluate page."
+                )
+        return
+    events = prefs.preferences(store, corpus.name)
+    with st.expander(f"Passage preferences so far: {len(events)}", expanded=False):
+        if not events:
+            return
+        qrels = store.final_qrels(corpus.name, level="passage")
+        agreement = prefs.label_agreement(events, qrels)
+        a, b, c = st.columns(3)
+        a.metric("With graded labels", f"{agreement.n} of {len(events)}")
+        b.metric(
+            "Agree with the grades", "n/a" if agreement.n == 0 else f"{agreement.agreement:.0%}"
+        )
+        c.metric("Cohen's kappa", "n/a" if pd.isna(agreement.kappa) else f"{agreement.kappa:.3f}")
+        st.dataframe(
+            prefs.per_query_strengths(events),
+            hide_index=True,
+            column_config=_num(["strength", "se", "ci_low", "ci_high"]),
+        )
+
+
+def _num(cols: list[str]) -> dict:
+    return {c: st.column_config.NumberColumn(format="%.3f") for c in cols}
