@@ -155,14 +155,25 @@ class BM25Ranker:
         if not queries:
             return {}
         retriever = load_bm25(self.corpus)
-        n = int(retriever.scores["num_docs"])
         tokens = index_mod.bm25_query_tokens([q.text for q in queries], self.params)
-        res = retriever.retrieve(tokens, k=min(k, n), sorted=True, show_progress=False, n_threads=0)
         run: Run = {}
-        for q, ords, scores in zip(queries, res.documents, res.scores, strict=True):
-            keep = scores > 0
-            run[q.query_id] = _hits_from_ords(self.corpus, q.query_id, ords[keep], scores[keep])
+        for q, toks in zip(queries, tokens, strict=True):
+            scores = retriever.get_scores_from_ids(retriever.get_tokens_ids(list(toks)))
+            ords = _top_matching(scores, k)
+            run[q.query_id] = _hits_from_ords(self.corpus, q.query_id, ords, scores[ords])
         return run
+
+
+def _top_matching(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k best passages that match (score > 0), best first, ties by position.
+
+    Only the matching passages are selected among: numpy's argpartition over a whole corpus of
+    mostly zero scores (what bm25s.retrieve does) takes ~160 ms at 100k passages, this ~1 ms.
+    """
+    hit = np.flatnonzero(scores > 0)
+    if len(hit) > k:
+        hit = hit[np.argpartition(-scores[hit], k - 1)[:k]]
+    return hit[np.lexsort((hit, -scores[hit]))]
 
 
 # ---------------------------------------------------------------- dense
