@@ -50,9 +50,9 @@ def _cli(argv: list[str]) -> int:
 
 
 @pytest.fixture
-def cli_env(tmp_path, monkeypatch):
+def cli_env(tmp_path, monkeypatch, store_url):  # SQLite and PostgreSQL (tests/conftest.py)
     monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("RANKLENS_DB_URL", raising=False)
+    monkeypatch.setenv("RANKLENS_DB_URL", store_url)
     monkeypatch.setattr(cli_judgments, "_open_corpus", _fake_open)
     return tmp_path
 

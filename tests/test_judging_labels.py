@@ -21,9 +21,9 @@ DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def store(tmp_path, monkeypatch, store_url):  # SQLite and PostgreSQL (tests/conftest.py)
     monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("RANKLENS_DB_URL", raising=False)
+    monkeypatch.setenv("RANKLENS_DB_URL", store_url)
     s = JudgmentStore(get_settings().db_url)
     yield s
     s.close()
@@ -94,7 +94,9 @@ def test_adjudication_is_kept_apart_from_the_adjudicators_own_label(store):
 
 
 def test_a_write_transaction_takes_the_sqlite_write_lock_at_once(store, tmp_path):
-    path = tmp_path / "home" / "judgments.sqlite3"
+    if store.dialect != "sqlite":
+        pytest.skip("SQLite's lock; PostgreSQL's write lock: tests/test_store_dialects.py")
+    path = store.url.removeprefix("sqlite:///")
     other = sqlite3.connect(path, timeout=0, isolation_level=None)
     with store.write():
         with pytest.raises(sqlite3.OperationalError, match="locked"):

@@ -29,9 +29,9 @@ DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def store(tmp_path, monkeypatch, store_url):  # SQLite and PostgreSQL (tests/conftest.py)
     monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("RANKLENS_DB_URL", raising=False)
+    monkeypatch.setenv("RANKLENS_DB_URL", store_url)
     s = JudgmentStore(get_settings().db_url)
     yield s
     s.close()

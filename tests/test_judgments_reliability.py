@@ -1,6 +1,6 @@
-"""Reliability of the judgment store on a real SQLite file: concurrent writers, SIGKILL mid-stream.
+"""Reliability of the judgment store on SQLite and PostgreSQL: concurrent writers, SIGKILL mid-stream.
 
-Writers are separate processes (spawned, so nothing is shared but the database file).
+Writers are separate processes (spawned, so nothing is shared but the database).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ def _writer(url: str, annotator: str, n: int, barrier, out: str) -> None:
     Path(out).write_text(json.dumps({"ids": ids, "first": first, "last": last}))
 
 
-def test_two_writers_at_once_lose_and_duplicate_nothing(tmp_path):
-    url = f"sqlite:///{tmp_path / 'j.sqlite3'}"
+def test_two_writers_at_once_lose_and_duplicate_nothing(tmp_path, store_url):
+    url = store_url  # SQLite and PostgreSQL (tests/conftest.py)
     JudgmentStore(url).close()  # schema in place; the race is on labels, not on CREATE TABLE
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(2)
@@ -120,8 +120,8 @@ def _run_and_kill(url: str, start: int, kill_after: int) -> list[tuple[int, int]
     return acked
 
 
-def test_sigkilled_writer_loses_no_acknowledged_label(tmp_path):
-    url = f"sqlite:///{tmp_path / 'j.sqlite3'}"
+def test_sigkilled_writer_loses_no_acknowledged_label(tmp_path, store_url):
+    url = store_url  # SQLite and PostgreSQL (tests/conftest.py)
     acked: list[tuple[int, int]] = []
     for round_, kill_after in enumerate((40, 250, 117)):
         acked += _run_and_kill(url, start=round_ * 10_000, kill_after=kill_after)
@@ -135,7 +135,9 @@ def test_sigkilled_writer_loses_no_acknowledged_label(tmp_path):
             assert (e.passage_id, e.grade, e.note) == (f"d{i}#0", i % 4, f"n{i}")
         # at most the one label in flight at the kill may be stored without an acknowledgement
         assert len(acked) <= len(events) <= len(acked) + round_ + 1
-        store.add_label("c", "after", "q1", "d1#0", 1, doc_id="d1")  # and the store takes writes again
+        store.add_label(
+            "c", "after", "q1", "d1#0", 1, doc_id="d1"
+        )  # and the store takes writes again
         store.close()
 
 
@@ -158,8 +160,8 @@ print("done", flush=True)
 """
 
 
-def test_kill_in_the_middle_of_an_import_leaves_nothing_half_written(tmp_path):
-    url = f"sqlite:///{tmp_path / 'j.sqlite3'}"
+def test_kill_in_the_middle_of_an_import_leaves_nothing_half_written(tmp_path, store_url):
+    url = store_url  # SQLite and PostgreSQL (tests/conftest.py)
     qrels = tmp_path / "big.trec"
     qrels.write_text("".join(f"q{i % 50} 0 d{i} {i % 4}\n" for i in range(30_000)))
     proc = subprocess.Popen(
