@@ -82,6 +82,33 @@ def test_ingest_into_chroma_server(
     assert direct.list_collections() == []
 
 
+@pytest.mark.slow
+def test_grow_import_and_export_against_chroma_server(
+    home, monkeypatch, chroma_server, small_jsonl, fake_encoder, tmp_path
+):
+    """Appending (collection metadata updated in place) and imported vectors, on a server."""
+    import numpy as np
+
+    from ranklens import embeddings
+
+    monkeypatch.setenv("RANKLENS_CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("RANKLENS_CHROMA_PORT", str(chroma_server))
+    settings = get_settings()
+    c = index.ingest(small_jsonl, "remote", ["bm25", "fake-encoder"], settings)
+    new = write_jsonl(tmp_path / "new.jsonl", [{"_id": "kite", "text": "kites fly on wind"}])
+    before = fake_encoder.documents_encoded
+    index.add_documents(new, "remote", settings)
+    assert fake_encoder.documents_encoded - before == 1 and c.status == "ready"
+    assert c.collection("fake-encoder").count() == c.passages == 7
+    out = tmp_path / "v.npy"
+    assert embeddings.export_embeddings("remote", "fake-encoder", out, settings) == 7
+    c2 = index.ingest(small_jsonl, "remote2", ["bm25"], settings)
+    index.add_documents(new, "remote2", settings)
+    embeddings.import_embeddings("remote2", "fake-encoder", out, settings=settings)
+    got = c2.collection("fake-encoder").get(ids=["kite#0"], include=["embeddings"])
+    assert np.allclose(got["embeddings"][0], np.load(out)[-1], atol=1e-6)
+
+
 def _tiny_beir_zip(folder: Path) -> Path:
     root = folder / "tinybeir"
     (root / "qrels").mkdir(parents=True)
