@@ -89,3 +89,13 @@ def test_a_read_is_one_snapshot(store):
         store.add_label("c", "ann", "q1", "d1#0", 1, doc_id="d1")  # commits meanwhile
         assert conn.execute(count).scalar() == before == 1
     assert store.count_events("c") == 2
+
+
+def test_without_postgresql_the_cluster_says_why(monkeypatch):
+    """Where PostgreSQL is missing, the fixture skips with this reason (pytest -ra prints it)."""
+    from . import pg
+
+    monkeypatch.setattr(pg.shutil, "which", lambda name: None)
+    monkeypatch.setattr(pg.glob, "glob", lambda pattern: [])
+    with pytest.raises(pg.PgUnavailable, match="initdb is not installed.*setup.sh --dev"):
+        pg.PgCluster().start()
