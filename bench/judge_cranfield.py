@@ -191,7 +191,8 @@ def main() -> int:
                 for r in lin.rankers
             ],
         }
-    full = mean_scores(evaluate_runs(test_runs, qrels, ["nDCG@10"], level="doc"))
+    test_qrels = [q for q in qrels if q.query_id in test_ids]  # else the others count as 0
+    full = mean_scores(evaluate_runs(test_runs, test_qrels, ["nDCG@10"], level="doc"))
     out = {
         "test_queries": len(test),
         "train_queries": len(train),
