@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from components import state
+from components import auth, state
 from components.label_widgets import describe
 from ranklens import index
 from ranklens.errors import RankLensError
@@ -52,6 +52,8 @@ def adjudication(
         width="stretch",
     )
     st.subheader("Adjudicate")
+    if not auth.admin_only("adjudicate"):  # team mode: admins only
+        return
     if not annotator:
         st.info("Type your name above to record adjudicated labels.")
         return

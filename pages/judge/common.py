@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import state
+from components import auth, state
 from ranklens import index
 from ranklens.highlight import escape, highlight
 from ranklens.judging import JudgmentStore, PoolInfo, PoolItem
@@ -104,7 +104,12 @@ def _set_name() -> None:
 
 
 def identity() -> str | None:
-    """The annotator's name (kept in state.ANNOTATOR across pages), or None until given."""
+    """The annotator's name (kept in state.ANNOTATOR across pages), or None until given.
+    In team mode: the signed-in annotator, and no name box (labels go under that name only)."""
+    signed_in = auth.annotator()
+    if signed_in is not None:
+        st.caption(f"Judging as {code(signed_in)} (signed in)")
+        return signed_in
     if state.JUDGE_NAME not in st.session_state:
         st.session_state[state.JUDGE_NAME] = st.session_state.get(state.ANNOTATOR, "")
     st.text_input(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import state
+from components import auth, state
 from ranklens import index
 from ranklens.errors import RankLensError
 from ranklens.formats import QRELS_FORMATS
@@ -58,6 +58,8 @@ def import_upload(
 
 def import_section(store: JudgmentStore, corpus: index.Corpus) -> None:
     st.subheader("Import qrels")
+    if not auth.admin_only("import labels"):  # team mode: admins only
+        return
     st.caption(
         "TREC (`qid 0 docid grade`), BEIR TSV (with header), CSV or JSONL. All or nothing: a bad "
         "line stops the import with its line number and nothing is stored. Query ids the corpus "

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from components import resources, state
+from components import auth, resources, state
 from ranklens import index, models, rankers
 from ranklens.errors import RankLensError
 from ranklens.judging import DEFAULT_POOL_DEPTH, MAX_POOL_DEPTH, JudgmentStore, Scale, pooling
@@ -144,6 +144,8 @@ def scale_section(store: JudgmentStore, corpus: index.Corpus) -> None:
         "corpus: every query set and annotator uses it."
     )
     scale_table(scale)
+    if not auth.admin_only("change the scale"):  # team mode: admins only
+        return
     left, right = st.columns([1, 3], vertical_alignment="bottom")
     with left:
         n = st.number_input(
