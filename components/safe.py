@@ -19,6 +19,10 @@ from ranklens.highlight import QUERY_WORD, _norm, highlight, query_terms
 # CommonMark line endings (\r\n, \r, \n) and the other characters a renderer may break on
 LINE_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
 MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+# GFM autolink literals (http://, www., a@b.c) are found in the parsed text, after escapes are
+# undone: a word joiner (U+2060, invisible) after "http:", "www" and "@" keeps them plain text
+WJ = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(:)(?=/)|(www)(?=\.)|(@)")
 EXCERPT_CHARS = 1200  # a card shows at most this many characters of a passage
 SNAP = 80  # an excerpt's ends move to a space at most this far away
 # styles for boxes that hold untrusted text: a 100,000-character word wraps inside its box
@@ -34,10 +38,14 @@ def md(text: object, *, multiline: bool = False, limit: int | None = None) -> st
     s = "" if text is None else str(text)
     if limit is not None and len(s) > limit:
         s = s[: max(limit - 1, 0)] + "…"
-    s = MD_PUNCT.sub(r"\\\1", s)
+    s = MD_PUNCT.sub(r"\\\1", _unlink(s))
     if multiline:
         return "  \n".join(LINE_BREAKS.split(s))
     return LINE_BREAKS.sub(" ", s)
+
+
+def _unlink(s: str) -> str:
+    return _AUTOLINK.sub(lambda m: m.group(0) + WJ, s)
 
 
 def code(text: object, *, limit: int | None = None) -> str:
@@ -54,16 +62,15 @@ def error(exc: object) -> str:
 
 
 _DEFANG = re.compile(r"([\\<>\[\]!$:@])")
-_WWW = re.compile(r"(?i)\b(www)\.")
 
 
 def md_defanged(markdown: str) -> str:
     """Markdown typed by a user (guidelines) with its formatting kept (emphasis, lists, headings,
-    code) but nothing that can load or link: backslash, brackets, <, >, !, $, :, @ and the dot
-    of "www." are escaped, so no image, link, reference, raw HTML, autolink, math or directive
-    forms."""
-    out = _DEFANG.sub(r"\\\1", markdown or "")
-    return _WWW.sub(r"\1\\.", out).replace("\r\n", "\n").replace("\r", "\n")
+    code) but nothing that can load or link: backslash, brackets, <, >, !, $, : and @ are
+    escaped and autolinks broken by a word joiner, so no image, link, reference, raw HTML,
+    autolink, math or directive forms."""
+    out = _DEFANG.sub(r"\\\1", _unlink(markdown or ""))
+    return out.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def html_text(text: object) -> str:
