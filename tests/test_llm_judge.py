@@ -283,3 +283,17 @@ def test_no_key_sends_no_authorization(server) -> None:
     with LLMJudge(config(server, key=None), Scale.default()) as judge:
         report = judge.judge([pair(1, "GRADE=1")])
     assert FakeChat.calls[0]["auth"] is None and "HTTP 401" in report.gave_up
+
+
+def test_cancel_stops_sending_and_resumes_from_the_cache(server) -> None:
+    pairs = [pair(i, f"GRADE={i % 4}") for i in range(6)]
+    cache = ReplyCache()
+    done: list[int] = []
+    with LLMJudge(config(server, concurrency=1), Scale.default(), cache=cache) as judge:
+        report = judge.judge(
+            pairs, progress=lambda d, t: done.append(d), cancelled=lambda: len(done) >= 2
+        )
+        assert report.gave_up and report.gave_up.startswith("cancelled")
+        assert len(report.judgments) == 2 and report.not_sent == 4 and len(cache) == 2
+        again = judge.judge(pairs)
+    assert again.cached == 2 and [j.grade for j in again.judgments] == [i % 4 for i in range(6)]
