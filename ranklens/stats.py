@@ -146,7 +146,7 @@ def randomization_test(
     """Two-sided paired randomization (sign-flip) test p-value, by scipy.stats.permutation_test.
 
     Under the null hypothesis each per-query difference d_i = a_i - b_i is as likely to have had
-    the other sign (``permutation_type="samples"`` swaps a_i and b_i). The statistic is
+    the other sign (``permutation_type="samples"`` on the one sample d flips signs). The statistic is
     |sum_i s_i d_i| over sign vectors s; p is the share of them at least as large as observed.
 
     * Exact, when the 2^m sign vectors over the m non-zero differences number at most
@@ -178,11 +178,13 @@ def randomization_test(
             "use the Monte Carlo test (exact=None)"
         )
 
-    def statistic(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.round(np.abs(np.sum(x - y, axis=axis)) / scale, 9)
+    def statistic(x: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.round(np.abs(np.sum(x, axis=axis)) / scale, 9)
 
+    # One sample with permutation_type="samples" is scipy's sign-flip test: each difference
+    # keeps or flips its sign (the same null as swapping a_i and b_i, about 3x faster).
     result = stats.permutation_test(
-        (d, np.zeros(m)),
+        (d,),
         statistic,
         permutation_type="samples",
         vectorized=True,
