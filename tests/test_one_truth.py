@@ -32,8 +32,9 @@ RECIPES = ["bm25", f"rrf(bm25,{FAKE})"]
 QUERIES = [Query("q1", "moon tide"), Query("q2", "sourdough bread starter")]
 LONG = "manual"
 SENTENCE = "The tide table says when the moon pulls the tide and when the tide turns again."
-# short documents that answer q1 (one id holds '#': it must survive every path), with grades
-TIDE_DOCS = {f"note{i}": 1 for i in range(10)} | {"report#2": 2, "almanac": 2}
+# short documents that answer q1 (one id holds '#': it must survive every path), with grades.
+# They tie under BM25 (ties go by corpus position), so report#2 comes first to make the top 10.
+TIDE_DOCS = {"report#2": 2, "almanac": 2} | {f"note{i}": 1 for i in range(10)}
 BREAD_DOCS = {f"loaf{i}": 1 for i in range(4)} | {"starter": 2}
 FILLER = 150
 
