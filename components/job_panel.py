@@ -59,10 +59,23 @@ def _outcome(job: jobs.Job) -> None:
         )
 
 
+def _cancel(job_id: str) -> None:
+    jobs.cancel(job_id, resources.settings())
+    st.toast("Asked the job to stop after its current batch.")
+
+
 def _cancel_button(job: jobs.Job, where: str) -> None:
-    if st.button("Cancel", key=f"rl_job_cancel_{where}_{job.id}", help="Stops after this batch"):
-        jobs.cancel(job.id, resources.settings())
-        st.toast("Asked the job to stop after its current batch.")
+    st.button(
+        "Cancel",
+        key=f"rl_job_cancel_{where}_{job.id}",
+        help="Stops after the current batch; what was done is kept",
+        on_click=_cancel,
+        args=(job.id,),
+    )
+
+
+def _dismiss(job_id: str) -> None:
+    st.session_state.setdefault(DISMISSED, []).append(job_id)
 
 
 def _draw_panel() -> bool:
@@ -95,9 +108,7 @@ def _draw_panel() -> bool:
         with st.container(border=True):
             st.caption(_plain(job.title))
             _outcome(job)
-            if st.button("Dismiss", key=f"rl_job_dismiss_{job.id}"):
-                dismissed.append(job.id)
-                st.rerun()
+            st.button("Dismiss", key=f"rl_job_dismiss_{job.id}", on_click=_dismiss, args=(job.id,))
     return bool(active)
 
 

@@ -1,26 +1,30 @@
 """Corpus page: add a corpus (upload, path, BEIR name), add models, list and delete corpora.
 
 All work is done by ranklens.index (names, ingestion, deletion) and uploads are saved by
-ranklens.uploads; this page gathers choices, shows progress and shows errors with st.error.
+ranklens.uploads; ingestion runs as a job (ranklens.jobs), so it goes on when the page is left;
+this page gathers choices, shows the job's progress and shows errors with st.error.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from components import resources, routing, widgets
-from ranklens import index, models
+from components import job_panel, resources, routing
+from ranklens import index, jobs, models
 from ranklens.chunking import ChunkSettings
 from ranklens.errors import RankLensError
-from ranklens.formats import CORPUS_FORMATS, Fields
+from ranklens.formats import CORPUS_FORMATS
 from ranklens.uploads import save_uploads
 
 TEXTLIKE = {".txt", ".md", ".pdf"}
 SOURCES = ["Upload files", "Path on this machine", "BEIR dataset by name"]
+NEW_JOB = "rl_corpus_new_job"  # the ingestion job started by "Add corpus" in this session
+MODELS_JOB = "rl_corpus_models_job"  # the one started by "Add models"
 
 
 def corpora_table() -> None:
@@ -42,7 +46,12 @@ def corpora_table() -> None:
         ]
     )
     st.dataframe(table, hide_index=True, use_container_width=True)
-    unfinished = [r["name"] for r in rows if r["status"] != "ready"]
+    running = {j.key for j in jobs.list_jobs(resources.settings(), active_only=True)}
+    unfinished = [
+        r["name"]
+        for r in rows
+        if r["status"] != "ready" and jobs.index_key(r["name"]) not in running
+    ]
     if unfinished:
         st.warning(
             f"Not ready (an indexing run was interrupted): {', '.join(unfinished)}. "
@@ -54,18 +63,31 @@ def _model_choices() -> list[str]:
     return [m.name for m in models.list_models() if m.kind in ("dense", "sparse")]
 
 
-def _run_ingest(path, name: str, chosen: list[str], **kwargs) -> None:
-    bar = widgets.IngestProgress()
+def _start_ingest(
+    key: str, path, name: str, chosen: Sequence[str], cleanup: Path | None = None, **kwargs
+) -> None:
+    """Start the ingestion as a job (or find the one already indexing this corpus)."""
     try:
-        corpus = index.ingest(path, name, chosen, resources.settings(), progress=bar, **kwargs)
+        job = jobs.ingest_job(
+            name, chosen, path, cleanup=cleanup, settings=resources.settings(), **kwargs
+        )
     except (RankLensError, ValueError) as exc:
         st.error(str(exc))
         return
-    s = corpus.summary()
-    st.success(
-        f"{s['name']}: {s['documents']:,} documents, {s['passages']:,} passages, "
-        f"indexed with {', '.join(s['models'])}."
-    )
+    mine = cleanup is None or job.args.get("cleanup") == str(Path(cleanup).resolve())
+    if not mine and cleanup is not None:
+        shutil.rmtree(cleanup, True)  # another job of this corpus runs: this upload is not used
+    if job.args.get("models") != list(dict.fromkeys(chosen)) or not mine:
+        st.warning(
+            f"{name} is already being indexed ({job.title}); nothing else was started. "
+            "Try again when that job has ended."
+        )
+    st.session_state[key] = job.id
+
+
+def _job_status(key: str) -> None:
+    if st.session_state.get(key):
+        job_panel.job_status(st.session_state[key], "Indexing")
 
 
 def new_corpus_form() -> None:
@@ -135,18 +157,17 @@ def new_corpus_form() -> None:
     except ValueError as exc:
         st.error(str(exc))
         return
-    try:
-        _run_ingest(
-            target,
-            name,
-            chosen,
-            fmt=None if fmt == "auto" else fmt,
-            chunking=chunking,
-            fields=Fields(text=text_field or "text"),
-        )
-    finally:
-        if source == SOURCES[0]:
-            shutil.rmtree(target.parent if target.is_file() else target, True)
+    _start_ingest(
+        NEW_JOB,
+        target,
+        name,
+        chosen,
+        cleanup=(target.parent if target.is_file() else target) if source == SOURCES[0] else None,
+        fmt=None if fmt == "auto" else fmt,
+        text_field=text_field or "text",
+        max_words=chunking.max_words,
+        overlap_words=chunking.overlap_words,
+    )
 
 
 def add_models_form() -> None:
@@ -167,7 +188,7 @@ def add_models_form() -> None:
         if not todo:
             st.info("Nothing to do: choose a model.")
             return
-        _run_ingest(None, name, todo)
+        _start_ingest(MODELS_JOB, None, name, todo)
 
 
 def delete_form() -> None:
@@ -200,7 +221,9 @@ corpora_table()
 tab_new, tab_models, tab_delete = st.tabs(["Add a corpus", "Add models", "Delete"])
 with tab_new:
     new_corpus_form()
+    _job_status(NEW_JOB)
 with tab_models:
     add_models_form()
+    _job_status(MODELS_JOB)
 with tab_delete:
     delete_form()

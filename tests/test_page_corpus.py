@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ranklens import index
+from ranklens import index, jobs
 
 from .conftest import ROOT
 
@@ -40,6 +40,11 @@ def _new_corpus(at: AppTest, name: str, path: str) -> AppTest:
     at.multiselect[0].set_value(["bm25"])
     at.button[0].click().run()
     assert not at.exception, at.exception
+    running = jobs.list_jobs(active_only=True)
+    for job in running:  # ingestion runs as a job: let it end, then look again
+        jobs.wait(job.id, timeout=120)
+    if running:
+        at.run()
     return at
 
 
