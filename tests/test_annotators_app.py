@@ -82,3 +82,60 @@ def test_no_gate_outside_team_mode(home, monkeypatch):
     monkeypatch.setenv("RANKLENS_DEMO", "0")
     at = _run(AppTest.from_file(APP, default_timeout=60))
     assert "Sign in" not in _titles(at) and _titles(at)
+
+
+def _judge_page(team, small_jsonl, name: str, admin: bool) -> AppTest:
+    from components import state
+    from pages.judge import common
+    from ranklens.ingest import ingest
+
+    ingest(small_jsonl, "teamc", ["bm25"], team)
+    with JudgmentStore(team.db_url) as store:
+        _, key = accounts.add(store, name, admin=admin)
+        for who, grade in (("ann", 0), ("ben", 3)):  # one disagreement to adjudicate
+            store.add_label("teamc", who, "q1", "tea#0", grade, doc_id="tea")
+    at = _sign_in(_run(AppTest.from_file(APP, default_timeout=60)), name, key)
+    at.switch_page("pages/3_judge.py")
+    _run(at)
+    assert "Judge" in _titles(at)
+    assert not [t for t in at.text_input if t.key == state.JUDGE_NAME]  # no name box
+    assert any(f"Judging as `{name}`" in c.value for c in at.caption)
+    at.session_state[state.JUDGE_TAB_NEXT] = common.SET_UP
+    return _run(at)
+
+
+def _admin_notes(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption if c.value.startswith("Only an admin can")]
+
+
+def test_a_non_admin_sees_no_admin_actions(team, small_jsonl):
+    from components import state
+    from pages.judge import common
+
+    at = _judge_page(team, small_jsonl, "dora", admin=False)
+    assert "Only an admin can change the scale." in _admin_notes(at)
+    assert not [b for b in at.button if b.label == "Set scale"]
+    at.session_state[state.JUDGE_TAB_NEXT] = common.FINAL
+    _run(at)
+    assert "Only an admin can import labels." in _admin_notes(at)
+    assert not [u for u in at.get("file_uploader") if u.proto.label == "Qrels file"]
+    at.session_state[state.JUDGE_TAB_NEXT] = common.AGREEMENT
+    _run(at)
+    assert "Only an admin can adjudicate." in _admin_notes(at)
+    assert not [b for b in at.button if "adjudicated" in (b.label or "")]
+
+
+def test_an_admin_sees_them(team, small_jsonl):
+    from components import state
+    from pages.judge import common
+
+    at = _judge_page(team, small_jsonl, "erin", admin=True)
+    assert not _admin_notes(at)
+    assert [b for b in at.button if b.label == "Set scale"]
+    at.session_state[state.JUDGE_TAB_NEXT] = common.FINAL
+    _run(at)
+    assert not _admin_notes(at)
+    at.session_state[state.JUDGE_TAB_NEXT] = common.AGREEMENT
+    _run(at)
+    assert not _admin_notes(at)
+    assert [b for b in at.button if b.label == "Record adjudicated label"]
