@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import job_panel, resources, routing
+from components import auth, job_panel, resources, routing
 from ranklens import index, jobs, models
 from ranklens.chunking import ChunkSettings
 from ranklens.errors import RankLensError
@@ -91,7 +91,13 @@ def _job_status(key: str) -> None:
 
 
 def new_corpus_form() -> None:
-    source = st.radio("Source", SOURCES, horizontal=True)
+    # team mode: reading a path on the server's disk is for admins only
+    offered = SOURCES if auth.is_admin() else [s for s in SOURCES if s != SOURCES[1]]
+    source = st.radio("Source", offered, horizontal=True)
+    if source not in offered:  # never trust a stale widget value
+        return
+    if len(offered) < len(SOURCES):
+        st.caption(f"Only an admin can use “{SOURCES[1]}”.")
     with st.form("new_corpus"):
         name = st.text_input("Corpus name", placeholder="my-docs")
         files, path, beir = None, "", ""
@@ -192,6 +198,8 @@ def add_models_form() -> None:
 
 
 def delete_form() -> None:
+    if not auth.admin_only("delete a corpus"):  # team mode: admins only
+        return
     names = resources.corpus_names()
     if not names:
         st.info("No corpus yet.")

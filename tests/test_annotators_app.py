@@ -139,3 +139,19 @@ def test_an_admin_sees_them(team, small_jsonl):
     _run(at)
     assert not _admin_notes(at)
     assert [b for b in at.button if b.label == "Record adjudicated label"]
+
+
+@pytest.mark.parametrize("admin", [False, True])
+def test_corpus_page_path_and_delete_are_for_admins(team, small_jsonl, admin):
+    from ranklens.ingest import ingest
+
+    ingest(small_jsonl, "teamc", ["bm25"], team)
+    with JudgmentStore(team.db_url) as store:
+        _, key = accounts.add(store, "gil", admin=admin)
+    at = _sign_in(_run(AppTest.from_file(APP, default_timeout=60)), "gil", key)
+    assert "Corpora" in _titles(at)
+    options = at.radio[0].options
+    assert ("Path on this machine" in options) is admin
+    assert ("Upload files" in options) and ("BEIR dataset by name" in options)
+    assert ("Only an admin can delete a corpus." in _admin_notes(at)) is not admin
+    assert bool([b for b in at.button if b.label == "Delete corpus"]) is admin
