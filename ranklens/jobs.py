@@ -239,7 +239,6 @@ def start(
                 continue
             if not worker_alive(settings, job.id):  # a worker that died: start it again
                 _cancel_path(settings, job.id).unlink(missing_ok=True)
-                job.attempts = 0
                 _spawn(settings, job)
             return job
         job = Job(uuid.uuid4().hex[:12], kind, key, args, title)
@@ -488,10 +487,102 @@ def _run_suggest(settings: Settings, job: Job, report: _Reporter) -> dict[str, A
     return {"suggestions": len(grades), "grades": {str(g): grades.count(g) for g in set(grades)}}
 
 
+def append_job(
+    corpus: str,
+    path: str | Path,
+    *,
+    replace: bool = False,
+    fmt: str | None = None,
+    text_field: str = "text",
+    cleanup: str | Path | None = None,
+    settings: Settings | None = None,
+) -> Job:
+    """Start (or join) adding the documents of `path` to `corpus` (ingest.add_documents)."""
+    from .index import check_name
+
+    check_name(corpus)
+    args = {
+        "corpus": corpus,
+        "path": str(Path(path).resolve()),
+        "replace": bool(replace),
+        "fmt": fmt,
+        "text_field": text_field,
+        "cleanup": None if cleanup is None else str(Path(cleanup).resolve()),
+    }
+    title = f"Adding documents to {corpus}" + (" (replacing changed ones)" if replace else "")
+    return start("append", index_key(corpus), args, title, settings)
+
+
+def embeddings_job(
+    corpus: str,
+    model: str,
+    path: str | Path,
+    *,
+    ids: str | Path | None = None,
+    normalise: bool = False,
+    cleanup: str | Path | None = None,
+    settings: Settings | None = None,
+) -> Job:
+    """Start (or join) importing vectors made elsewhere (embeddings.import_embeddings)."""
+    from .index import check_name
+
+    check_name(corpus)
+    args = {
+        "corpus": corpus,
+        "model": model,
+        "path": str(Path(path).resolve()),
+        "ids": None if ids is None else str(Path(ids).resolve()),
+        "normalise": bool(normalise),
+        "cleanup": None if cleanup is None else str(Path(cleanup).resolve()),
+    }
+    title = f"Importing {model} vectors into {corpus}"
+    return start("embeddings", index_key(corpus), args, title, settings)
+
+
+def _run_append(settings: Settings, job: Job, report: _Reporter) -> dict[str, Any]:
+    from .formats import Fields
+    from .ingest import add_documents
+
+    a = job.args
+    try:
+        added = add_documents(
+            a["path"],
+            a["corpus"],
+            settings,
+            fmt=a.get("fmt"),
+            fields=Fields(text=a.get("text_field") or "text"),
+            replace=a.get("replace", False),
+            progress=report,
+        )
+    except RankLensError:
+        _cleanup(settings, a.get("cleanup"))
+        raise
+    _cleanup(settings, a.get("cleanup"))
+    counts = {"added": len(added.added), "replaced": len(added.replaced)}
+    return {**added.corpus.summary(), **counts, "unchanged": added.unchanged}
+
+
+def _run_embeddings(settings: Settings, job: Job, report: _Reporter) -> dict[str, Any]:
+    from .embeddings import import_embeddings
+
+    a = job.args
+    try:
+        corpus = import_embeddings(
+            a["corpus"], a["model"], a["path"], a.get("ids"), settings, a["normalise"], report
+        )
+    except RankLensError:
+        _cleanup(settings, a.get("cleanup"))
+        raise
+    _cleanup(settings, a.get("cleanup"))
+    return corpus.summary()
+
+
 KINDS: dict[str, Callable[[Settings, Job, _Reporter], dict[str, Any]]] = {
     "ingest": _run_ingest,
     "demo": _run_demo,
     "suggest": _run_suggest,
+    "append": _run_append,
+    "embeddings": _run_embeddings,
 }
 
 

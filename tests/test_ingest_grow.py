@@ -185,3 +185,29 @@ def test_cli_append_and_replace(home, tmp_path, small_jsonl, capsys):
     assert "replaced 1" in capsys.readouterr().out
     assert main(["ingest", str(path), "--corpus", "cg", "--quiet"]) == 2
     assert "--append" in capsys.readouterr().err
+
+
+def test_append_and_embeddings_jobs_run_in_a_worker(home, tmp_path, small_jsonl):
+    """The jobs the Corpus page starts: adding documents, importing vectors (a real model, since
+    the worker is its own process)."""
+    import numpy as np
+
+    from ranklens import jobs
+
+    c = index.ingest(small_jsonl, "jobbed", ["bm25"], home)
+    path = write_jsonl(tmp_path / "new.jsonl", NEW)
+    done = jobs.wait(jobs.append_job("jobbed", path, settings=home).id, home, timeout=120)
+    assert done.state == jobs.DONE and done.result["added"] == 2 and c.documents == 7
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((c.passages, 384)).astype(np.float32)
+    np.save(tmp_path / "v.npy", vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
+    (tmp_path / "v.ids.txt").write_text("\n".join(c.passage_ids()))
+    job = jobs.embeddings_job("jobbed", "all-MiniLM-L6-v2", tmp_path / "v.npy", settings=home)
+    done = jobs.wait(job.id, home, timeout=300)
+    assert done.state == jobs.DONE, done.error
+    assert c.models() == ["bm25", "all-MiniLM-L6-v2"]
+    bad = jobs.append_job(
+        "jobbed", write_jsonl(tmp_path / "x.jsonl", [{"_id": "owl", "text": "x"}]), settings=home
+    )
+    failed = jobs.wait(bad.id, home, timeout=120)
+    assert failed.state == jobs.FAILED and "x.jsonl, line 1" in failed.error
