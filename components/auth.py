@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from components import resources, state
+from components import resources, safe, state
 from ranklens.errors import RankLensError
 from ranklens.judging import annotators as accounts
 
@@ -125,4 +125,4 @@ def _sign_out() -> None:
 
 def _plain(text: str) -> str:
     """A name inside Markdown, with every Markdown character escaped."""
-    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~$" else c for c in text)
+    return safe.md(text)

@@ -24,6 +24,7 @@ MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 WJ = "\u2060"
 _AUTOLINK = re.compile(r"(?i)(:)(?=/)|(www)(?=\.)|(@)")
 EXCERPT_CHARS = 1200  # a card shows at most this many characters of a passage
+JUDGE_EXCERPT_CHARS = 3000  # the Judge page's one passage: more, still bounded
 SNAP = 80  # an excerpt's ends move to a space at most this far away
 # styles for boxes that hold untrusted text: a 100,000-character word wraps inside its box
 WRAP_CSS = "overflow-wrap:anywhere; word-break:break-word; min-width:0;"

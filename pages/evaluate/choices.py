@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from components import resources, state
+from components import resources, safe, state
 from ranklens import evaluate as ev
 from ranklens import rankers as rk
 from ranklens.errors import RankLensError
@@ -74,7 +74,7 @@ class Setup:
 
 def escape_markdown(text: str) -> str:
     """Text shown literally inside Markdown (ids and recipes may hold * _ | and brackets)."""
-    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~" else c for c in str(text))
+    return safe.md(text)
 
 
 def corpus_stamp(corpus: Corpus, query_set: str) -> str:

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import auth, state
+from components import auth, safe, state
 from ranklens import index
-from ranklens.highlight import escape, highlight
+from ranklens.highlight import escape
 from ranklens.judging import JudgmentStore, PoolInfo, PoolItem
 from ranklens.types import Query
 
@@ -43,11 +43,11 @@ SCOPE_SET, SCOPE_ALL = "this query set", "the whole corpus"
 CSS = """<style>
 .rl-jq {font-size:1.35rem; font-weight:600; line-height:1.45; padding:.65rem 1rem;
   background:#eef3fb; color:#10233d; border-left:6px solid #1f4e79; border-radius:.35rem;
-  margin-bottom:.8rem;}
+  margin-bottom:.8rem; overflow-wrap:anywhere; word-break:break-word; overflow:hidden;}
 .rl-jq .rl-qid {display:block; font-size:.78rem; font-weight:400; color:#4a5a70;}
 .rl-jp {font-size:1.25rem; line-height:1.7; max-width:50rem; padding:1.1rem 1.3rem;
   border:1px solid #d6d6d6; border-radius:.45rem; background:#fffefa; color:#161616;
-  overflow-wrap:anywhere;}
+  overflow-wrap:anywhere; word-break:break-word; overflow:hidden;}
 .rl-jp .rl-jt {font-weight:650; margin-bottom:.45rem;}
 .rl-jp mark, .rl-jq mark {background:rgba(255,210,0,.5); color:inherit; padding:0 .12rem;
   border-radius:.15rem;}
@@ -65,7 +65,7 @@ FOCUS_NOTE = (
 
 def code(text: object) -> str:
     """Untrusted text as a Markdown code span (shown literally: no links, no markup)."""
-    return "`" + str(text).replace("`", "'").replace("\n", " ") + "`"
+    return safe.code(text)
 
 
 def flash(kind: str, message: str) -> None:
@@ -161,12 +161,13 @@ def fmt(x: float | None, pct: bool = False) -> str:
 
 
 def passage_html(query: str, query_id: str, title: str, text: str) -> str:
-    """The query on top and the passage below, both escaped, query terms marked."""
-    body = highlight(text, query).replace("\n", "<br>")
-    head = f'<div class="rl-jt">{highlight(title, query)}</div>' if title else ""
-    return (
+    """The query on top and the passage below, both escaped, query terms marked, on one line
+    (components.safe.html_block: a blank line in the text cannot end the HTML block)."""
+    body = safe.html_mark(text, query)
+    head = f'<div class="rl-jt">{safe.html_mark(title, query)}</div>' if title else ""
+    return safe.html_block(
         f'<div class="rl-jq"><span class="rl-qid">Query {escape(query_id)}</span>'
-        f"{highlight(query, query)}</div>"
+        f"{safe.html_mark(query, query)}</div>"
         f'<div class="rl-jp">{head}{body}</div>'
     )
 

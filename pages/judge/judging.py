@@ -13,7 +13,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from components import state
+from components import safe, state
 from components.label_widgets import SavedLabel, describe, label_buttons
 from ranklens import index
 from ranklens.errors import RankLensError
@@ -204,11 +204,11 @@ def _suggestion(store: JudgmentStore, corpus: str, item: PoolItem) -> str | None
 def guidelines_panel(session: JudgingSession) -> None:
     st.markdown("**Scale**")
     for g in session.scale.grades:
-        st.markdown(f"**{g.value}** · {g.label} — {g.guideline}")
+        st.markdown(f"**{g.value}** · {safe.md(g.label)} — {safe.md(g.guideline)}")
     if session.guidelines.strip():
         with st.container(border=True):
             st.markdown("**Guidelines**")
-            st.markdown(session.guidelines)  # Markdown typed by the project (no raw HTML)
+            st.markdown(safe.md_defanged(session.guidelines))  # no link, image or HTML
     with st.expander("Keys", expanded=False):
         st.markdown("\n".join(f"- **{k}**: {what}" for k, what in KEYS_HELP))
 
@@ -321,7 +321,14 @@ def judge_item(view: JudgeView, corpus: index.Corpus) -> None:
                 f"Passage {code(item.passage_id)} is no longer in corpus {code(corpus.name)} "
                 "(was it re-indexed with other chunking?). Skip it or mark it can't judge."
             )
-        st.markdown(passage_html(query, item.query_id, title, text), unsafe_allow_html=True)
+        shown, cut = safe.excerpt(text, query, safe.JUDGE_EXCERPT_CHARS)
+        st.markdown(passage_html(query, item.query_id, title, shown), unsafe_allow_html=True)
+        if cut:
+            with st.expander(f"Full passage ({len(text):,} characters)"):
+                st.markdown(
+                    safe.html_block(f'<div class="rl-jp">{safe.html_mark(text, query)}</div>'),
+                    unsafe_allow_html=True,  # escaped by highlight
+                )
         st.markdown(f'<div class="rl-jmeta">{meta}</div>', unsafe_allow_html=True)  # escaped
 
 
@@ -360,7 +367,7 @@ def judge_tab(
     try:
         session = pooling.open_session(store, corpus, pool_id, annotator)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     view = JudgeView(store, session)
     st.markdown(CSS, unsafe_allow_html=True)  # a constant
