@@ -32,9 +32,9 @@ def _indexing_box(job_id: str, intro: str) -> None:
     job = jobs.get(job_id, resources.settings())
     if not job.active:
         st.rerun(scope="app")  # show the outcome, and the pages the new corpus
-    with st.status("First start: indexing the bundled demo corpus…", expanded=True):
-        st.write(intro)
-        job_panel.draw_progress(job)
+    box = st.status("First start: indexing the bundled demo corpus…", expanded=True)
+    box.write(intro)  # (no `with`: leaving one would mark the box complete)
+    job_panel.draw_progress(job, box)
 
 
 def ensure_demo() -> None:

@@ -31,13 +31,14 @@ def _resumed(home: str) -> list[str]:
     return [job.id for job in jobs.resume(resources.settings())]
 
 
-def draw_progress(job: jobs.Job) -> None:
-    """A bar per stage (passages/s, time left)."""
+def draw_progress(job: jobs.Job, where=None) -> None:
+    """A bar per stage (passages/s, time left), in `where` (a container) or here."""
+    where = where if where is not None else st
     lines = job.progress_lines()
     if not lines:
-        st.progress(0.0, text="starting…" if job.active else job.state)
+        where.progress(0.0, text="starting…" if job.active else job.state)
     for _, fraction, text in lines:
-        st.progress(fraction, text=_plain(text))
+        where.progress(fraction, text=_plain(text))
 
 
 def _outcome(job: jobs.Job) -> None:

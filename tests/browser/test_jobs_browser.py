@@ -73,6 +73,8 @@ def test_demo_indexing_goes_on_while_on_another_page(start_app, browser_page, tm
         sidebar = page.locator('[data-testid="stSidebar"]')
         sidebar.get_by_text(TITLE).wait_for()  # the panel shows it on this page too
         assert sidebar.get_by_role("button", name="Cancel").count() == 1
+        if os.environ.get("RANKLENS_SHOTS"):
+            page.screenshot(path=os.environ["RANKLENS_SHOTS"] + "/job-panel.png")
         time.sleep(2 * 1.5)  # a few refreshes of the panel: nothing stops or restarts it
         assert jobs.get(job.id, settings).state == jobs.RUNNING
         page.get_by_role("link", name="Corpus", exact=True).click()
