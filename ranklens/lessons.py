@@ -44,6 +44,7 @@ class Target:
     condensed: bool = False
     tab: str | None = None  # an Evaluate tab, e.g. "significance"
     hnsw_model: str | None = None
+    ranker: str | None = None  # the ranker a per-query explanation opens on
 
 
 @dataclass
@@ -313,6 +314,7 @@ def labels_to_ndcg(ctx: Context) -> Lesson:
         tuple(ctx.names),
         ("nDCG@10", "RR", "R@100", "Judged@10"),
         tab="per-query",
+        ranker=best,
     )
     return Lesson(4, "labels-to-ndcg", "How labels become nDCG@10", text, query, steps, target)
 
@@ -532,6 +534,17 @@ LESSONS = (
     incomplete_labels,
     hnsw_vs_exact,
 )
+
+
+NAMES = (
+    "BM25 wins: exact terms",
+    "Dense wins: no shared words",
+    "Fusion beats both",
+    "Labels become nDCG@10",
+    "Significance with 20 queries",
+    "Incomplete labels",
+    "HNSW vs exact search",
+)  # short names of LESSONS, in order
 
 
 def all_lessons(ctx: Context) -> list[Lesson]:

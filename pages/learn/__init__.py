@@ -1,0 +1,1 @@
+"""The Learn page's tabs, one module each (pages/5_learn.py puts them together)."""
