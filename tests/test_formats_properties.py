@@ -199,7 +199,7 @@ def test_beir_folder_or_zip_any_bytes(corpus, queries, qrels, as_zip):
 
 
 @PROPS
-@given(data=st.binary(max_size=400), members=st.lists(FILE_NAME, max_size=3))
+@given(data=st.binary(max_size=400), members=st.lists(FILE_NAME, max_size=3, unique=True))
 @example(data=b"PK\x03\x04" + b"\x00" * 40, members=[])
 @example(data=b"", members=["../../escape.jsonl", "/abs.jsonl"])
 def test_zip_any_bytes_and_member_names(data, members):
