@@ -162,14 +162,14 @@ def stage_vectors(n: int) -> dict:
     }
 
 
-def stage_search(n: int, count: int) -> dict:
+def stage_search(n: int, count: int, specs: list[str]) -> dict:
     from ranklens import index, rankers
     from ranklens.formats import read_queries
 
     corpus = index.open_corpus(CORPUS)
-    chosen = rankers.make_rankers(RANKERS, corpus)
+    chosen = rankers.make_rankers(specs, corpus)
     queries = read_queries(folder(n) / "queries.jsonl")[: count + 5]
-    wall, per = [], {r: [] for r in RANKERS}
+    wall, per = [], {r: [] for r in specs}
     t_start = time.perf_counter()
     for i, q in enumerate(queries):
         t0 = time.perf_counter()
@@ -178,10 +178,11 @@ def stage_search(n: int, count: int) -> dict:
             wall.append((time.perf_counter() - t0) * 1000)
             for name, ms in res.latency_ms.items():
                 per[name].append(ms)
+    tag = "" if specs == RANKERS else "_bm25"
     out = {
-        "search_p50_ms": float(np.percentile(wall, 50)),
-        "search_p95_ms": float(np.percentile(wall, 95)),
-        "search_s": time.perf_counter() - t_start,
+        f"search{tag}_p50_ms": float(np.percentile(wall, 50)),
+        f"search{tag}_p95_ms": float(np.percentile(wall, 95)),
+        f"search{tag}_s": time.perf_counter() - t_start,
     }
     for name, values in per.items():
         out[f"p50_ms {name}"] = float(np.percentile(values, 50))
@@ -189,13 +190,13 @@ def stage_search(n: int, count: int) -> dict:
     return out
 
 
-def stage_evaluate(n: int) -> dict:
+def stage_evaluate(n: int, specs: list[str]) -> dict:
     from ranklens import index, rankers
     from ranklens.evaluate import evaluate_runs, mean_scores
     from ranklens.formats import read_qrels, read_queries
 
     corpus = index.open_corpus(CORPUS)
-    chosen = rankers.make_rankers(RANKERS, corpus)
+    chosen = rankers.make_rankers(specs, corpus)
     queries = read_queries(folder(n) / "queries.jsonl")
     qrels = [q for _, q in read_qrels(folder(n) / "qrels.tsv", "beir")]
     t0 = time.perf_counter()
@@ -204,25 +205,35 @@ def stage_evaluate(n: int) -> dict:
     per_query = evaluate_runs(ranked.runs, qrels, MEASURES, level="doc")
     t2 = time.perf_counter()
     means = mean_scores(per_query)
+    tag = "" if specs == RANKERS else "_bm25"
     return {
         "eval_queries": len(queries),
-        "rank_1000_s": t1 - t0,
-        "evaluate_1000_s": t2 - t1,
-        "nDCG@10": {r: round(v["nDCG@10"], 4) for r, v in means.items()},
+        f"rank{tag}_1000_s": t1 - t0,
+        f"evaluate{tag}_1000_s": t2 - t1,
+        f"nDCG@10{tag}": {r: round(v["nDCG@10"], 4) for r, v in means.items()},
     }
 
 
-STAGES = {"ingest": stage_ingest, "vectors": stage_vectors, "evaluate": stage_evaluate}
-
-
 def child(stage: str, n: int, extra: list[str]) -> None:
-    fn = STAGES.get(stage)
-    result = stage_search(n, int(extra[0])) if stage == "search" else fn(n)
+    specs = ["bm25"] if stage.endswith("_bm25") else RANKERS
+    if stage == "ingest":
+        result = stage_ingest(n)
+    elif stage == "vectors":
+        result = stage_vectors(n)
+    elif stage.startswith("search"):
+        result = stage_search(n, int(extra[0]), specs)
+    else:
+        result = stage_evaluate(n, specs)
     (folder(n) / f"stage-{stage}.json").write_text(json.dumps(result))
 
 
 def run_stage(stage: str, n: int, *extra: str) -> dict:
-    """The stage in a fresh process; its result plus peak memory and the load average."""
+    """The stage in a fresh process; its result plus peak memory and the load average (a stage
+    already done, its result saved, is not run again)."""
+    saved = folder(n) / f"stage-{stage}.json"
+    if saved.exists() and f"{stage}_load" in saved.read_text():
+        print(f"  {stage}: saved {saved.read_text()}", flush=True)
+        return json.loads(saved.read_text())
     before = load()
     proc = subprocess.Popen(
         [sys.executable, __file__, "--child", stage, str(n), *extra], env=env_for(n)
@@ -232,23 +243,37 @@ def run_stage(stage: str, n: int, *extra: str) -> dict:
         raise SystemExit(f"stage {stage} at {n:,} failed")
     result = json.loads((folder(n) / f"stage-{stage}.json").read_text())
     result[f"{stage}_peak_gib"] = usage.ru_maxrss * 1024 / 2**30
+    result[f"{stage}_cpu_s"] = usage.ru_utime + usage.ru_stime  # wall time / this: contention
     result[f"{stage}_load"] = f"before: {before}; after: {load()}"
+    saved.write_text(json.dumps(result))
     print(f"  {stage}: {json.dumps(result)}", flush=True)
     return result
 
 
 def run_size(n: int, latency_queries: int) -> dict:
     print(f"\n== {n:,} passages ({load()}; {os.cpu_count()} cores)", flush=True)
-    shutil.rmtree(folder(n), ignore_errors=True)
-    t0 = time.perf_counter()
-    make_data(n)
-    print(f"  data made in {time.perf_counter() - t0:.0f} s", flush=True)
+    if (
+        not (folder(n) / "vectors.ids.txt").exists()
+        and not (folder(n) / "stage-vectors.json").exists()
+    ):
+        shutil.rmtree(folder(n), ignore_errors=True)
+        t0 = time.perf_counter()
+        make_data(n)
+        print(f"  data made in {time.perf_counter() - t0:.0f} s", flush=True)
     result = {"passages": n}
-    for stage in ("ingest", "vectors"):
-        result |= run_stage(stage, n)
+
+    def save() -> None:
+        (OUT / f"results-{n}.json").write_text(json.dumps(result, indent=2))
+
+    # BM25 alone first: its figures stand even when adding a million vectors runs long
+    result |= run_stage("ingest", n)
+    result |= run_stage("search_bm25", n, str(latency_queries))
+    result |= run_stage("evaluate_bm25", n)
+    save()
+    result |= run_stage("vectors", n)
     result |= run_stage("search", n, str(latency_queries))
     result |= run_stage("evaluate", n)
-    (OUT / f"results-{n}.json").write_text(json.dumps(result, indent=2))
+    save()
     for f in ("vectors.npy", "corpus.jsonl"):  # big inputs; the corpus keeps what it needs
         (folder(n) / f).unlink(missing_ok=True)
     return result
@@ -258,8 +283,13 @@ FIGURES = [
     ("bm25_build_s", "BM25 build, s", 300),
     ("ingest_peak_gib", "ingest peak memory (read+store+BM25), GiB", 4),
     ("ingest_s", "ingest total, s", None),
+    ("ingest_cpu_s", "ingest CPU time (all threads), s", None),
+    ("vectors_cpu_s", "Chroma add CPU time, s", None),
     ("chroma_add_per_s", "Chroma add, vectors/s", None),
     ("chroma_disk_mb", "Chroma on disk, MB", None),
+    ("search_bm25_p50_ms", "bm25 alone p50, ms", None),
+    ("search_bm25_p95_ms", "bm25 alone p95, ms", None),
+    ("evaluate_bm25_1000_s", "evaluate 1,000 queries x bm25, s", None),
     ("search_p50_ms", "side by side p50, ms", 300),
     ("search_p95_ms", "side by side p95, ms", None),
     ("p50_ms bm25", "  bm25 p50, ms", None),
@@ -289,7 +319,7 @@ def summary() -> None:
         print(f"{label:<46}{cells}{growth:>9}  {mark}")
     for n in found:
         print(f"nDCG@10 at {n:,}: {res[n].get('nDCG@10')}")
-        for stage in ("ingest", "vectors", "search", "evaluate"):
+        for stage in ("ingest", "search_bm25", "evaluate_bm25", "vectors", "search", "evaluate"):
             print(f"  {stage} {res[n].get(f'{stage}_load')}")
 
 
