@@ -203,8 +203,9 @@ def _index_dense(corpus: Corpus, model: str, progress: ProgressFn | None) -> Non
     have = existing_ids(collection) if collection.count() else set()
     ids = corpus.passage_ids()
     drop = (have - set(ids)) | (stale & have)
-    for i in range(0, len(drop), 5000):
-        collection.delete(ids=sorted(drop)[i : i + 5000])
+    gone = sorted(drop)  # replaced or removed passages
+    for i in range(0, len(gone), 5000):
+        collection.delete(ids=gone[i : i + 5000])
     if stale:
         corpus._update_manifest(lambda d: d["indexes"][model].pop("stale", None))
     have -= drop
