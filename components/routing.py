@@ -35,11 +35,15 @@ def follow_intent(pages: dict) -> None:
 
 
 def send(page_file: str, intent: str, value: object) -> None:
-    """Open another page with a request for it (an intent, e.g. a recipe to add to Search)."""
+    """Ask for another page with a request for it (an intent, e.g. a recipe to add to Search).
+
+    Safe in a widget callback (where st.switch_page cannot run yet): the page opens on the next
+    run, when app.py's follow_intent switches to it; the page takes the request with take().
+    """
     intents = dict(st.session_state.get(state.INTENTS) or {})
     intents[intent] = value
     st.session_state[state.INTENTS] = intents
-    st.switch_page(page_file)
+    st.session_state[state.INTENDED_PAGE] = page_file
 
 
 def take(intent: str) -> object | None:
