@@ -24,6 +24,7 @@ HOVER_CHARS = 160
 UNJUDGED_COLOUR = "#cfd8dc"
 TOP_COLOUR = "#1565c0"
 QUERY_COLOUR = "#d81b60"
+WEBGL_FROM = 2000  # more points than this are drawn with WebGL (scattergl), fewer as SVG
 
 
 @st.cache_resource(show_spinner="Projecting the passages (PCA)…", max_entries=6)
@@ -46,11 +47,12 @@ def figure(m: projection.EmbeddingMap, scale: Scale) -> go.Figure:
     for p in m.points:
         groups.setdefault(p.label, []).append(p)
     order = [projection.UNJUDGED, *sorted(k for k in groups if k != projection.UNJUDGED)]
+    scatter = go.Scattergl if len(m.points) > WEBGL_FROM else go.Scatter
     for label in [g for g in order if g in groups]:
         pts = groups[label]
         judged = label != projection.UNJUDGED
         fig.add_trace(
-            go.Scattergl(
+            scatter(
                 x=[p.x for p in pts],
                 y=[p.y for p in pts],
                 mode="markers",
