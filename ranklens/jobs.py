@@ -1,4 +1,5 @@
-"""Long work as jobs: ingestion, adding models, the demo's first indexing, cross-encoder suggestions.
+"""Long work as jobs: ingestion, adding models or documents, the demo's first indexing, imported
+vectors, cross-encoder suggestions, batch evaluation (what each does: ranklens.job_kinds).
 
 A job runs in its own worker process (`python -m ranklens.jobs run ID`, a new session) that outlives
 the browser session and script run that started it; its state lives in RANKLENS_HOME/jobs as one
@@ -20,13 +21,12 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,14 @@ QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed"
 ACTIVE = (QUEUED, RUNNING)
 MAX_ATTEMPTS = 3  # starts of one job (the first and resumes) before it is given up as failed
 KEEP_FINISHED = 50  # finished jobs kept on disk (the newest); older records are removed
+KIND_NAMES = (
+    "ingest",
+    "demo",
+    "suggest",
+    "append",
+    "embeddings",
+    "evaluate",
+)  # what each does: ranklens.job_kinds
 WRITE_EVERY_S = 0.25  # the worker writes its progress at most this often (and at each stage end)
 
 
@@ -230,8 +238,8 @@ def start(
     A finished job of the key is left on record; a new one is started beside it.
     """
     settings = settings or get_settings()
-    if kind not in KINDS:
-        raise RankLensError(f"unknown job kind {kind!r}: expected one of {', '.join(KINDS)}")
+    if kind not in KIND_NAMES:
+        raise RankLensError(f"unknown job kind {kind!r}: expected one of {', '.join(KIND_NAMES)}")
     json.dumps(args)  # a job's arguments are stored: refuse what JSON cannot hold, now
     with _jobs_lock(settings):
         for job in list_jobs(settings, active_only=True):
@@ -377,114 +385,54 @@ def suggestions_job(
     return start("suggest", f"suggest:{corpus}:{pool_id}:{model}", args, title, settings)
 
 
-def index_key(corpus: str) -> str:
-    """The key of every job that indexes `corpus` (one at a time, as the corpus lock allows)."""
-    return f"index:{corpus}"
+def evaluation_job(
+    corpus: str,
+    query_set: str,
+    rankers: Sequence[str],
+    measures: Sequence[str],
+    snapshot: str,
+    *,
+    k: int = 100,
+    level: str = "doc",
+    labels: str = "auto",
+    rule: str = "majority",
+    replace: bool = False,
+    settings: Settings | None = None,
+) -> Job:
+    """Start (or join) a batch evaluation: rank the query set's labelled queries with every
+    ranker, evaluate, and keep the result as snapshot `snapshot` (ranklens.snapshots), the way
+    `evaluate --snapshot` does. Bad measures, k, level or a taken name fail here, at once."""
+    from . import evaluate, snapshots
+    from . import rankers as rankers_mod
+    from .judging import JudgmentStore
 
-
-# ---------------------------------------------------------------- the worker
-
-
-class _Reporter:
-    """The worker's progress callback: records progress (throttled) and stops on cancel."""
-
-    def __init__(self, settings: Settings, job: Job) -> None:
-        self.settings, self.job, self.last = settings, job, 0.0
-        self.flag = _cancel_path(settings, job.id)
-
-    def check(self) -> None:
-        if self.flag.exists():
-            raise JobCancelled
-
-    def __call__(self, p: Any, unit: str = "passages") -> None:
-        self.check()
-        self.job.stage = p.stage
-        self.job.stages[p.stage] = {
-            "done": p.done,
-            "total": p.total,
-            "elapsed": round(p.elapsed, 3),
-            "unit": unit,
-        }
-        now = time.monotonic()
-        if now - self.last >= WRITE_EVERY_S or (p.total and p.done >= p.total):
-            self.last = now
-            _write(self.settings, self.job)
-
-
-def _run_ingest(settings: Settings, job: Job, report: _Reporter) -> dict[str, Any]:
-    from . import index
-    from .chunking import ChunkSettings
-    from .formats import Fields
-
-    a = job.args
-    path = a["path"]
-    exists = (settings.corpora_dir / a["corpus"] / index.MANIFEST).exists()
-    if path is not None and exists and not path.startswith("beir:") and not Path(path).exists():
-        path = None  # read before a cancel or a kill (and the upload is gone): finish the indexes
-    chunking = ChunkSettings()
-    if a.get("max_words") is not None:
-        chunking = ChunkSettings(int(a["max_words"]), int(a["overlap_words"] or 0))
-    try:
-        corpus = index.ingest(
-            path,
-            a["corpus"],
-            a["models"],
-            settings,
-            fmt=a.get("fmt"),
-            fields=Fields(text=a.get("text_field") or "text"),
-            chunking=chunking,
-            progress=report,
-        )
-    except JobCancelled:
-        raise
-    except RankLensError:
-        _cleanup(settings, a.get("cleanup"))  # bad input: the upload is of no further use
-        raise
-    _cleanup(settings, a.get("cleanup"))
-    return corpus.summary()
-
-
-def _cleanup(settings: Settings, folder: str | None) -> None:
-    if not folder:
-        return
-    path = Path(folder).resolve()
-    if path.is_relative_to(settings.home.resolve()) and path != settings.home.resolve():
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _run_demo(settings: Settings, job: Job, report: _Reporter) -> dict[str, Any]:
-    from . import demo
-
-    corpus = demo.ingest_demo(settings, progress=report)
-    demo.mark_indexed(settings)
-    return {**corpus.summary(), "description": demo.describe(corpus)}
-
-
-def _run_suggest(settings: Settings, job: Job, report: _Reporter) -> dict[str, Any]:
-    from . import index, models
-    from .index import Progress
-    from .judging import JudgmentStore, pooling
-
-    a = job.args
-    corpus = index.open_corpus(a["corpus"], settings)
-    scorer = models.load_reranker(a["model"])
+    settings = settings or get_settings()
+    evaluate.parse_measures(measures)
+    rankers_mod.check_k(k)
+    if level not in ("doc", "passage"):
+        raise RankLensError(f"level must be 'doc' or 'passage', got {level!r}")
+    snapshots.check_name(snapshot, "snapshot")
     with JudgmentStore.from_settings(settings) as store:
-        pool = store.pool(int(a["pool"]))
-        queries = len({it.query_id for it in pool.items})
-        begun, done = time.monotonic(), [0]
-
-        class Counted:  # scores one query's passages at a time: a batch between cancel checks
-            def score(self, query: str, passages: Sequence[str]):
-                report(Progress(a["model"], done[0], queries, time.monotonic() - begun), "queries")
-                out = scorer.score(query, passages)
-                done[0] += 1
-                return out
-
-        grades = pooling.make_suggestions(
-            store, corpus, pool, a["model"], a["thresholds"], scorer=Counted()
+        taken = any(r["name"] == snapshot for r in snapshots.list_snapshots(store, corpus))
+    if taken and not replace:
+        raise RankLensError(
+            f"corpus {corpus!r} already has a snapshot named {snapshot!r}: choose another name, "
+            "or replace it"
         )
-        report(Progress(a["model"], queries, queries, time.monotonic() - begun), "queries")
-    return {"suggestions": len(grades), "grades": {str(g): grades.count(g) for g in set(grades)}}
+    args = {
+        "corpus": corpus,
+        "query_set": query_set,
+        "rankers": list(rankers),
+        "measures": list(measures),
+        "snapshot": snapshot,
+        "k": int(k),
+        "level": level,
+        "labels": labels,
+        "rule": rule,
+        "replace": bool(replace),
+    }
+    title = f"Evaluating {', '.join(rankers) or 'every index'} on {corpus}/{query_set}"
+    return start("evaluate", f"evaluate:{corpus}:{snapshot}", args, title, settings)
 
 
 def append_job(
@@ -539,51 +487,38 @@ def embeddings_job(
     return start("embeddings", index_key(corpus), args, title, settings)
 
 
-def _run_append(settings: Settings, job: Job, report: _Reporter) -> dict[str, Any]:
-    from .formats import Fields
-    from .ingest import add_documents
-
-    a = job.args
-    try:
-        added = add_documents(
-            a["path"],
-            a["corpus"],
-            settings,
-            fmt=a.get("fmt"),
-            fields=Fields(text=a.get("text_field") or "text"),
-            replace=a.get("replace", False),
-            progress=report,
-        )
-    except RankLensError:
-        _cleanup(settings, a.get("cleanup"))
-        raise
-    _cleanup(settings, a.get("cleanup"))
-    counts = {"added": len(added.added), "replaced": len(added.replaced)}
-    return {**added.corpus.summary(), **counts, "unchanged": added.unchanged}
+def index_key(corpus: str) -> str:
+    """The key of every job that indexes `corpus` (one at a time, as the corpus lock allows)."""
+    return f"index:{corpus}"
 
 
-def _run_embeddings(settings: Settings, job: Job, report: _Reporter) -> dict[str, Any]:
-    from .embeddings import import_embeddings
-
-    a = job.args
-    try:
-        corpus = import_embeddings(
-            a["corpus"], a["model"], a["path"], a.get("ids"), settings, a["normalise"], report
-        )
-    except RankLensError:
-        _cleanup(settings, a.get("cleanup"))
-        raise
-    _cleanup(settings, a.get("cleanup"))
-    return corpus.summary()
+# ---------------------------------------------------------------- the worker
 
 
-KINDS: dict[str, Callable[[Settings, Job, _Reporter], dict[str, Any]]] = {
-    "ingest": _run_ingest,
-    "demo": _run_demo,
-    "suggest": _run_suggest,
-    "append": _run_append,
-    "embeddings": _run_embeddings,
-}
+class Reporter:
+    """The worker's progress callback: records progress (throttled) and stops on cancel."""
+
+    def __init__(self, settings: Settings, job: Job) -> None:
+        self.settings, self.job, self.last = settings, job, 0.0
+        self.flag = _cancel_path(settings, job.id)
+
+    def check(self) -> None:
+        if self.flag.exists():
+            raise JobCancelled
+
+    def __call__(self, p: Any, unit: str = "passages") -> None:
+        self.check()
+        self.job.stage = p.stage
+        self.job.stages[p.stage] = {
+            "done": p.done,
+            "total": p.total,
+            "elapsed": round(p.elapsed, 3),
+            "unit": unit,
+        }
+        now = time.monotonic()
+        if now - self.last >= WRITE_EVERY_S or (p.total and p.done >= p.total):
+            self.last = now
+            _write(self.settings, self.job)
 
 
 def run_worker(job_id: str, settings: Settings | None = None) -> int:
@@ -595,9 +530,11 @@ def run_worker(job_id: str, settings: Settings | None = None) -> int:
         return 0
     job.state, job.pid, job.started = RUNNING, os.getpid(), job.started or time.time()
     _write(settings, job)
-    report = _Reporter(settings, job)
+    report = Reporter(settings, job)
     try:
         report.check()
+        from .job_kinds import KINDS
+
         job.result = KINDS[job.kind](settings, job, report)
         job.state = DONE
     except JobCancelled:

@@ -185,3 +185,63 @@ def test_cli_lists_shows_and_cancels(home, small_jsonl, capsys):
     assert json.loads(capsys.readouterr().out)[0]["id"] == job.id
     assert main(["jobs", "cancel", "nosuchjob"]) == 2
     assert "no job 'nosuchjob'" in capsys.readouterr().err
+
+
+def test_batch_evaluation_job_saves_the_snapshot_the_direct_call_gives(home):
+    from ranklens import evaluate, rankers, snapshots
+    from ranklens.config import DEMO_DIR
+    from ranklens.judging import JudgmentStore
+
+    corpus = index.ingest(DEMO_DIR, "faqdemo", ["bm25"], home)
+    job = jobs.evaluation_job(
+        "faqdemo", "faq", ["bm25"], ["nDCG@10", "RR"], "nightly", k=10, settings=home
+    )
+    done = jobs.wait(job.id, home, timeout=300)
+    assert done.state == jobs.DONE, done.error
+    queries = corpus.query_sets()["faq"]
+    qrels = corpus.shipped_qrels()["faq"]
+    direct = rankers.rank_all(
+        rankers.make_rankers(["bm25"], corpus),
+        queries,
+        10,
+        level="doc",
+        passages_per_doc=rankers.passages_per_doc(corpus),
+    ).runs
+    means = evaluate.mean_scores(evaluate.evaluate_runs(direct, qrels, ["nDCG@10", "RR"], "doc"))
+    assert done.result["queries"] == len(queries) > 100
+    assert done.result["means"]["bm25"] == pytest.approx(means["bm25"])  # batches of 25: same
+    assert done.stages["ranking"]["done"] == len(queries)
+    with JudgmentStore.from_settings(home) as store:
+        snap = snapshots.load(store, "faqdemo", "nightly")
+    assert snap.runs["bm25"] == direct["bm25"]
+    with pytest.raises(jobs.RankLensError, match="already has a snapshot named 'nightly'"):
+        jobs.evaluation_job("faqdemo", "faq", ["bm25"], ["nDCG@10"], "nightly", settings=home)
+    with pytest.raises(jobs.RankLensError, match="nDCG@banana|measure"):
+        jobs.evaluation_job("faqdemo", "faq", ["bm25"], ["nDCG@banana"], "x", settings=home)
+
+
+def test_suggestions_job_stores_what_make_suggestions_stores(home, small_jsonl):
+    from ranklens import models, rankers
+    from ranklens.judging import JudgmentStore, pooling
+    from ranklens.types import Query
+
+    corpus = index.ingest(small_jsonl, "sugg", ["bm25"], home)
+    corpus.add_query_set("qs", [Query("q1", "green tea"), Query("q2", "memory safety")])
+    with JudgmentStore.from_settings(home) as store:
+        pool = pooling.make_pool(store, corpus, "qs", [rankers.make_ranker("bm25", corpus)], 3)
+    model = pooling.default_suggestion_model()
+    job = jobs.suggestions_job("sugg", pool.id, model, [-3.0, 1.0, 5.0], settings=home)
+    done = jobs.wait(job.id, home, timeout=300)
+    assert done.state == jobs.DONE, done.error
+    assert done.result["suggestions"] == len(pool.items)
+    assert done.stages[model]["done"] == done.stages[model]["total"] == 2  # queries
+    scorer = models.load_reranker(model)
+    with JudgmentStore.from_settings(home) as store:
+        stored = store.suggestions("sugg", model=model)
+        again = pooling.make_suggestions(
+            store, corpus, pool, model, [-3.0, 1.0, 5.0], scorer=scorer
+        )
+    assert sorted(done.result["grades"].items()) == sorted(
+        {str(g): again.count(g) for g in set(again)}.items()
+    )
+    assert len(stored) == len(pool.items)
