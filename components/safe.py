@@ -91,6 +91,11 @@ def html_block(fragment: str) -> str:
     return one if one.startswith("<div") else f"<div>{one}</div>"
 
 
+def marked_block(text: str, query: str, cls: str) -> str:
+    """A passage as one raw HTML block: escaped, query terms marked, long words wrapped."""
+    return html_block(f'<div class="{cls}" style="{WRAP_CSS}">{html_mark(text, query)}</div>')
+
+
 def excerpt_bounds(text: str, query: str, limit: int = EXCERPT_CHARS) -> tuple[int, int]:
     """(start, end) of at most `limit` characters of `text`: around the first word that matches
     a query term (a quarter of the window before it), else the start; ends moved to a space

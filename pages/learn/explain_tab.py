@@ -9,11 +9,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import resources, state
+from components import resources, safe, state
 from ranklens import explain, models, rankers
 from ranklens.chunking import index_text
 from ranklens.errors import RankLensError
-from ranklens.highlight import highlight
 from ranklens.index import Corpus
 from ranklens.types import Qrel, Query
 
@@ -76,7 +75,7 @@ def explain_tab(corpus: Corpus, qrels_of) -> None:
         ranker = rankers.make_ranker(first, corpus, resources.encoder, resources.reranker)
         run = rankers.rank_all([ranker], [query], 10).runs[ranker.name]
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     hits = run.get(query.query_id, [])
     if not hits:
@@ -86,13 +85,22 @@ def explain_tab(corpus: Corpus, qrels_of) -> None:
     choice = st.radio(
         "Passage",
         [h.passage_id for h in hits],
-        format_func=lambda pid: f"{pid} — {passages[pid].title or passages[pid].doc_id}",
+        format_func=lambda pid: safe.md(  # radio options read Markdown
+            f"{pid} — {passages[pid].title or passages[pid].doc_id}", limit=200
+        ),
     )
     passage = passages[choice]
-    st.markdown(
-        f"<div class='rl-passage'>{highlight(passage.text, query.text)}</div>",
-        unsafe_allow_html=True,  # highlight() escapes the passage first
+    shown, cut = safe.excerpt(passage.text, query.text)
+    st.markdown(  # highlight() escapes the passage first; one line, so one raw HTML block
+        safe.marked_block(shown, query.text, "rl-passage"),
+        unsafe_allow_html=True,
     )
+    if cut:
+        with st.expander(f"Full passage ({len(passage.text):,} characters)"):
+            st.markdown(
+                safe.marked_block(passage.text, query.text, "rl-passage"),
+                unsafe_allow_html=True,
+            )
     tabs = st.tabs(["BM25", "Cosine", "Fusion", "Cross-encoder", "Measures"])
     with tabs[0]:
         if models.BM25 in corpus.models():
@@ -152,12 +160,14 @@ def _rerank(corpus: Corpus, query: Query, first: str, passage_id: str) -> None:
         stage_r = rankers.make_ranker(stage, corpus, resources.encoder, resources.reranker)
         ranked = rankers.rank_all([stage_r, r], [query], RERANK_DEPTH).runs
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     before, after = ranked[stage_r.name][query.query_id], ranked[r.name][query.query_id]
     pid = passage_id if any(h.passage_id == passage_id for h in after) else after[0].passage_id
     if pid != passage_id:
-        st.caption(f"The chosen passage is not in {stage}'s top {RERANK_DEPTH}; showing {pid}.")
+        st.caption(
+            f"The chosen passage is not in {stage}'s top {RERANK_DEPTH}; showing {safe.md(pid)}."
+        )
     show(explain.explain_rerank(corpus, query.text, before, after, pid, resources.reranker(ce)))
 
 
