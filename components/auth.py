@@ -83,7 +83,7 @@ def _sign_in_form() -> None:
             return
         who = accounts.authenticate(store, name, key)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     if who is None:
         time.sleep(FAILED_WAIT_S)

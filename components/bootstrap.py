@@ -10,7 +10,7 @@ import os
 
 import streamlit as st
 
-from components import job_panel, resources, state
+from components import job_panel, resources, safe, state
 from ranklens import demo, index, jobs
 from ranklens.config import DEMO_CORPUS, DEMO_DIR
 from ranklens.errors import NotFoundError, RankLensError
@@ -70,7 +70,7 @@ def ensure_demo() -> None:
     try:
         job = jobs.demo_job(settings)  # the running one, when another tab or run started it
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     st.session_state[DEMO_JOB] = job.id
     _indexing_box(job.id, _intro(settings))

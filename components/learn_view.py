@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import resources
+from components import resources, safe
 from ranklens import explain, models, rankers
 from ranklens.errors import RankLensError
 from ranklens.highlight import highlight
@@ -72,7 +72,7 @@ def render() -> None:
     try:
         run = rankers.make_ranker(first, corpus).rank([query], 10)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     hits = run.get(query.query_id, [])
     if not hits:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import state
+from components import safe, state
 from ranklens import index, models
 from ranklens.config import Settings, get_settings
 from ranklens.errors import RankLensError
@@ -67,5 +67,5 @@ def choose_corpus(label: str = "Corpus") -> index.Corpus | None:
     try:
         return open_corpus(name)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return None

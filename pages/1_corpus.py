@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import auth, job_panel, resources, routing
+from components import auth, job_panel, resources, routing, safe
 from ranklens import index, jobs, models
 from ranklens.chunking import ChunkSettings
 from ranklens.errors import RankLensError
@@ -72,7 +72,7 @@ def _start_ingest(
             name, chosen, path, cleanup=cleanup, settings=resources.settings(), **kwargs
         )
     except (RankLensError, ValueError) as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     mine = cleanup is None or job.args.get("cleanup") == str(Path(cleanup).resolve())
     if not mine and cleanup is not None:
@@ -129,7 +129,7 @@ def new_corpus_form() -> None:
     try:  # the one rule of ranklens.index, checked before any upload is written
         name = index.check_name(name.strip())
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     if source == SOURCES[0]:
         if not files:
@@ -145,7 +145,7 @@ def new_corpus_form() -> None:
         try:
             target = save_uploads([(f.name, f.getvalue()) for f in files], resources.settings())
         except RankLensError as exc:
-            st.error(str(exc))
+            st.error(safe.error(exc))
             return
     elif source == SOURCES[1]:
         if not path.strip():
@@ -161,7 +161,7 @@ def new_corpus_form() -> None:
     try:
         chunking = ChunkSettings(int(max_words), int(overlap))
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     _start_ingest(
         NEW_JOB,
@@ -214,7 +214,7 @@ def delete_form() -> None:
         try:
             index.delete_corpus(name, resources.settings())
         except RankLensError as exc:
-            st.error(str(exc))
+            st.error(safe.error(exc))
             return
         st.success(f"Deleted {name}.")
         st.rerun()

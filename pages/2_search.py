@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import resources, routing, state
+from components import resources, routing, safe, state
 from pages.search import panels, query_sets, results
 from pages.search.inputs import CUSTOM_ERROR, choose_rankers, make, query_of
 from ranklens.errors import RankLensError
@@ -31,7 +31,7 @@ def run_search(
         with st.spinner("Ranking…"):
             result = results.rank(corpus, chosen, [Query("q", query)], k, by_doc)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return None
     st.session_state[state.SEARCH_RESULT] = (key, result)
     return result

@@ -6,7 +6,7 @@ the cached data and one module per tab. Only the open tab is computed.
 
 import streamlit as st
 
-from components import resources, routing, state
+from components import resources, routing, safe, state
 from pages.evaluate import (
     data,
     difference,
@@ -59,7 +59,7 @@ def main() -> None:
         no_labels_message(setup)
         return
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     qrels = labels.qrels
     for warning in labels.warnings:
@@ -67,7 +67,7 @@ def main() -> None:
     try:
         runs = data.runs_for(setup)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     values = data.evaluation(setup.key, setup.measures, runs, qrels)
     table = values["condensed" if setup.condensed else "plain"]

@@ -193,7 +193,7 @@ def choose(corpus: Corpus) -> Setup | None:
     try:
         specs = ev.parse_measures(chosen_measures)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return None
     stamp = corpus_stamp(corpus, query_set)
     if source == STORE:

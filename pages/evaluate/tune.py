@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import routing, state
+from components import routing, safe, state
 from pages.evaluate import data
 from pages.evaluate.choices import Setup, escape_markdown, keep_one, keep_valid
 from ranklens import rankers as rk
@@ -96,7 +96,7 @@ def tune_section(setup: Setup, corpus, queries: list, qrels: list) -> None:
     try:
         result = _tuned(*params, runs, chosen_queries, qrels)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     show_result(result)
 

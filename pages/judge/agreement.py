@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from components import auth, state
+from components import auth, safe, state
 from components.label_widgets import describe
 from ranklens import index
 from ranklens.errors import RankLensError
@@ -119,7 +119,7 @@ def adjudication(
                     query_set=query_set,
                 )
             except RankLensError as exc:
-                st.error(str(exc))
+                st.error(safe.error(exc))
             else:
                 flash(
                     "success",

@@ -12,7 +12,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from components import state
+from components import safe, state
 from ranklens import index
 from ranklens import preferences as prefs
 from ranklens import rankers as rk
@@ -244,7 +244,7 @@ def _arena(
                 prefs.ARENA_K,
             )
         except RankLensError as exc:
-            st.error(str(exc))
+            st.error(safe.error(exc))
             return
         done = [(p.left, p.right) for p in mine if p.query_id == query.query_id]
         rnd = prefs.arena_round(

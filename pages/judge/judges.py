@@ -12,7 +12,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from components import resources, state
+from components import resources, safe, state
 from ranklens import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, judges, timing
@@ -153,7 +153,7 @@ def judges_section(
                     level,
                 )
             except RankLensError as exc:
-                st.error(str(exc))
+                st.error(safe.error(exc))
     try:
         reports = judges.judges_vs_people(
             store,
@@ -164,7 +164,7 @@ def judges_section(
             query_ids=query_ids,
         )
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     if not reports:
         st.caption(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import resources, state
+from components import resources, safe, state
 from ranklens import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, judges
@@ -42,7 +42,7 @@ def _endpoint() -> LLMConfig | None:
     try:
         cfg = LLMConfig.from_settings(resources.settings())
     except RankLensError as exc:
-        st.info(str(exc))
+        st.info(safe.error(exc))
         return None
     key = "a key is set" if cfg.key else "no key"
     st.caption(f"Endpoint {code(cfg.url)} · model {code(cfg.model)} · {key} (RANKLENS_LLM_KEY)")
@@ -89,7 +89,7 @@ def _prompt_editor(store: JudgmentStore, corpus: str, annotator: str | None) -> 
         try:
             v = judges.save_prompt(store, corpus, Prompt(text), annotator or "app")
         except RankLensError as exc:
-            st.error(str(exc))
+            st.error(safe.error(exc))
         else:
             st.success(f"Saved prompt v{v.version} ({v.prompt_hash}).")
             st.rerun()
@@ -106,7 +106,7 @@ def _prompt_editor(store: JudgmentStore, corpus: str, annotator: str | None) -> 
     try:
         return Prompt(text)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return current
 
 
@@ -135,7 +135,7 @@ def llm_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> N
                 with st.spinner("Asking the endpoint…"):
                     items = judge.dry_run(pairs, DRY_RUN_PAIRS)
         except RankLensError as exc:
-            st.error(str(exc))
+            st.error(safe.error(exc))
         else:
             for n, it in enumerate(items, 1):
                 j = it.judgment
@@ -163,7 +163,7 @@ def llm_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> N
                     store, corpus, pool, judge, author=annotator or "app", progress=progress
                 )
         except RankLensError as exc:
-            st.error(str(exc))
+            st.error(safe.error(exc))
         else:
             bar.empty()
             _report(report)

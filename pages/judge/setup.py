@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from components import auth, resources, state
+from components import auth, resources, safe, state
 from ranklens import index, models, rankers
 from ranklens.errors import RankLensError
 from ranklens.judging import DEFAULT_POOL_DEPTH, MAX_POOL_DEPTH, JudgmentStore, Scale, pooling
@@ -61,7 +61,7 @@ def pool_section(
                 chosen = [ranker_for(corpus, spec) for spec in specs]
                 pool = pooling.make_pool(store, corpus, query_set, chosen, int(depth))
         except RankLensError as exc:
-            st.error(str(exc))
+            st.error(safe.error(exc))
         else:
             flash(
                 "success",
@@ -113,7 +113,7 @@ def guidelines_section(store: JudgmentStore, corpus: index.Corpus, query_set: st
                     corpus.name, query_set, guidelines=text, annotators_per_passage=per
                 )
             except RankLensError as exc:
-                st.error(str(exc))
+                st.error(safe.error(exc))
             else:
                 st.success(f"Saved for query set {code(query_set)}.")
 
@@ -156,7 +156,7 @@ def scale_section(store: JudgmentStore, corpus: index.Corpus) -> None:
             try:
                 store.set_scale(corpus.name, Scale.of(int(n)))
             except RankLensError as exc:
-                st.error(str(exc))
+                st.error(safe.error(exc))
             else:
                 flash("success", f"The scale is now {Scale.of(int(n)).describe()}.")
                 st.rerun()
@@ -202,7 +202,7 @@ def suggestion_section(store: JudgmentStore, corpus: index.Corpus, query_set: st
                     scorer=resources.reranker(model),
                 )
         except RankLensError as exc:
-            st.error(str(exc))
+            st.error(safe.error(exc))
         else:
             counts = ", ".join(f"{g}: {grades.count(g)}" for g in scale.values)
             st.success(f"Stored {len(grades)} suggestions ({counts}).")

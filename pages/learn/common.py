@@ -8,7 +8,7 @@ import hashlib
 
 import streamlit as st
 
-from components import resources, state
+from components import resources, safe, state
 from ranklens import labels as lb
 from ranklens import lessons
 from ranklens.errors import RankLensError
@@ -116,4 +116,4 @@ def open_target(corpus_name: str, target: lessons.Target) -> None:
 
 
 def show_error(exc: RankLensError) -> None:
-    st.error(str(exc))
+    st.error(safe.error(exc))

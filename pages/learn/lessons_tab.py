@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import state
+from components import safe, state
 from pages.learn.common import lesson_context, open_target
 from pages.learn.explain_tab import show
 from ranklens import lessons
@@ -36,7 +36,7 @@ def lessons_tab(corpus: Corpus, query_set: str, qrels: list[Qrel] | None) -> Non
     try:
         ctx = lesson_context(corpus, query_set, qrels)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     names = [f"{i}. {name}" for i, name in enumerate(lessons.NAMES, 1)]
     if st.session_state.get(state.LEARN_LESSON) not in names:
@@ -47,7 +47,7 @@ def lessons_tab(corpus: Corpus, query_set: str, qrels: list[Qrel] | None) -> Non
         with st.spinner("Computing the lesson…"):
             lesson = fn(ctx)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     _draw(corpus, lesson)
 

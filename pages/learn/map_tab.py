@@ -12,7 +12,7 @@ import textwrap
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import resources, state
+from components import resources, safe, state
 from pages.learn.explain_tab import pick_query
 from ranklens import projection, rankers
 from ranklens.errors import RankLensError
@@ -155,7 +155,7 @@ def _one_map(
             pr, corpus, query, top, grades, level="doc", load_encoder=resources.encoder
         )
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     st.plotly_chart(figure(m, scale), width="stretch", key=f"rl_learn_map_{model}")
     labelled = sum(1 for p in m.points if p.label != projection.UNJUDGED)

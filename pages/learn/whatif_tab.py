@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import state
+from components import safe, state
 from pages.learn.common import lesson_context
 from ranklens import whatif
 from ranklens.errors import RankLensError
@@ -31,7 +31,7 @@ def whatif_tab(corpus: Corpus, query_set: str, qrels: list[Qrel] | None, scale: 
     try:
         ctx = lesson_context(corpus, query_set, qrels)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     texts = {q.query_id: q.text for q in ctx.queries}
     ids = list(texts)
@@ -84,7 +84,7 @@ def whatif_tab(corpus: Corpus, query_set: str, qrels: list[Qrel] | None, scale: 
             before=before,
         )  # fmt: skip
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     st.dataframe(table.style.format(precision=4, na_rep="–"), hide_index=True, width="stretch")
     st.caption(

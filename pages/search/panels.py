@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import resources, state
+from components import resources, safe, state
 from pages.search.results import LETTERS, hit_key
 from ranklens import ann, compare
 from ranklens.errors import RankLensError
@@ -89,7 +89,7 @@ def hnsw(corpus: Corpus, query: str, query_id: str | None, k: int) -> None:
     try:
         settings = ann.hnsw_settings(corpus, model)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return
     stored_ef = int(settings.get("ef_search") or 100)
     ef = c2.number_input("ef_search", 1, 10000, value=stored_ef, key=state.SEARCH_HNSW_EF)
@@ -118,7 +118,7 @@ def hnsw(corpus: Corpus, query: str, query_id: str | None, k: int) -> None:
                     resources.encoder,
                 )
             except RankLensError as exc:
-                st.error(str(exc))
+                st.error(safe.error(exc))
                 return
         st.session_state[state.SEARCH_HNSW_REPORT] = report
     report = st.session_state.get(state.SEARCH_HNSW_REPORT)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import resources, state
+from components import resources, safe, state
 from pages.search.inputs import make
 from pages.search.results import doc_mode, hit_key, rank
 from ranklens import compare, index, uploads
@@ -65,7 +65,7 @@ def add_query_set(corpus: Corpus, name: str, file_name: str, data: bytes, replac
     try:
         index.check_name(name, "query set name")
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return False
     sets = corpus.query_sets()
     if name in sets and name in corpus.shipped_qrels():
@@ -85,7 +85,7 @@ def add_query_set(corpus: Corpus, name: str, file_name: str, data: bytes, replac
             queries = read_queries(path)
         corpus.add_query_set(name, queries)
     except RankLensError as exc:
-        st.error(str(exc))
+        st.error(safe.error(exc))
         return False
     st.session_state.pop(state.SEARCH_ORDER, None)  # an order of the old set is stale
     verb = "Replaced" if name in sets else "Added"
@@ -155,7 +155,7 @@ def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
                     two = make(pair, corpus)
                     runs = rank(corpus, two, queries, k, by_doc).runs
                 except RankLensError as exc:
-                    st.error(str(exc))
+                    st.error(safe.error(exc))
                     return
             scores = compare.disagreement_by_query(
                 runs[two[0].name], runs[two[1].name], k, measure, hit_key(by_doc)
