@@ -49,6 +49,13 @@ def _outcome(job: jobs.Job) -> None:
                 f"{_plain(r['name'])}: {r['documents']:,} documents, {r['passages']:,} passages, "
                 f"indexed with {_plain(', '.join(r['models']))}."
             )
+        elif "suggestions" in r:
+            counts = ", ".join(f"{g}: {n}" for g, n in sorted(r["grades"].items()))
+            st.success(f"Stored {r['suggestions']:,} suggestions ({counts}).")
+        elif "snapshot" in r:
+            st.success(
+                f"Saved snapshot {_plain(r['snapshot'])} ({r['queries']:,} labelled queries)."
+            )
         else:
             st.success(_plain(", ".join(f"{k}: {v}" for k, v in r.items())))
     elif job.state == jobs.FAILED:

@@ -3,6 +3,9 @@ Cancel stops it, Add models finishes it; the sidebar panel shows running jobs on
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -90,3 +93,32 @@ def test_sidebar_panel_shows_running_jobs_on_every_page(home, big_file, monkeypa
     assert [b.label for b in at.sidebar.button] == ["Dismiss"]
     at.sidebar.button[0].click().run()
     assert not at.sidebar.button  # dismissed: the panel is empty again
+
+
+def test_panel_says_how_a_suggestions_job_ended(home, small_jsonl, monkeypatch):
+    from ranklens import rankers
+    from ranklens.judging import JudgmentStore, pooling
+    from ranklens.types import Query
+
+    monkeypatch.setenv("RANKLENS_DEMO", "0")
+    corpus = index.ingest(small_jsonl, "sugg", ["bm25"], home)
+    corpus.add_query_set("qs", [Query("q1", "green tea"), Query("q2", "memory safety")])
+    with JudgmentStore.from_settings(home) as store:
+        pool = pooling.make_pool(store, corpus, "qs", [rankers.make_ranker("bm25", corpus)], 2)
+    model = pooling.default_suggestion_model()
+    job = jobs.suggestions_job("sugg", pool.id, model, [-3.0, 1.0, 5.0], settings=home)
+    running = wait_for(
+        lambda: (j := jobs.get(job.id, home)).state == jobs.RUNNING and j.pid and j,
+        what="the worker to start",
+    )
+    os.kill(running.pid, signal.SIGSTOP)  # held while the page looks, so it is seen running
+    try:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        assert any("Suggestions by" in c.value for c in at.sidebar.caption)
+    finally:
+        os.kill(running.pid, signal.SIGCONT)
+    assert jobs.wait(job.id, home, timeout=300).state == jobs.DONE
+    at.run()
+    [done] = [s.value for s in at.sidebar.success]
+    assert done.startswith(f"Stored {len(pool.items)} suggestions (")
