@@ -2,7 +2,7 @@
 
 For each dense model and each RANKLENS_QUERY_THREADS value, a fresh process encodes one query at
 a time (after warm-up), first on its own, then while another process runs encode_documents in a
-loop (every core, as ingestion does). Prints p50, p95 and p95/p50 (goal under load: p95 <= 2x p50)
+loop (every core, as ingestion does; at the niceness given, as a job's worker runs). Prints p50, p95 and p95/p50 (goal under load: p95 <= 2x p50)
 with the load average beside each line. The machine is shared: other load shows there too.
 
     .venv/bin/python bench/threads.py [--models all-MiniLM-L6-v2 bge-small-en-v1.5] [--threads 1 2]
@@ -55,12 +55,14 @@ def child_load(model: str) -> None:
         enc.encode_documents([PASSAGE] * 32)
 
 
-def measure(model: str, threads: int, n: int, loaded: bool) -> tuple[list[float], str]:
+def measure(
+    model: str, threads: int, n: int, loaded: bool, nice: int = 0
+) -> tuple[list[float], str]:
     env = {**os.environ, "RANKLENS_QUERY_THREADS": str(threads), "RANKLENS_DEVICE": "cpu"}
     load_proc = None
     if loaded:
         load_proc = subprocess.Popen(
-            [sys.executable, __file__, "--child-load", model],
+            ["nice", "-n", str(nice), sys.executable, __file__, "--child-load", model],
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, "RANKLENS_DEVICE": "cpu"},
@@ -94,16 +96,23 @@ def main() -> int:
     ap.add_argument("--models", nargs="+", default=["all-MiniLM-L6-v2", "bge-small-en-v1.5"])
     ap.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     ap.add_argument("--queries", type=int, default=60)
+    ap.add_argument(
+        "--nice",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="niceness of the encoding process (jobs run ingestion at 10)",
+    )
     args = ap.parse_args()
-    print(f"{'model':<24}{'threads':>8}{'load':>7}{'p50 ms':>9}{'p95 ms':>9}{'p95/p50':>9}")
+    print(f"{'model':<24}{'threads':>8}{'load':>10}{'p50 ms':>9}{'p95 ms':>9}{'p95/p50':>9}")
     for model in args.models:
         for threads in args.threads:
-            for loaded in (False, True):
-                times, avg = measure(model, threads, args.queries, loaded)
+            for loaded, nice in [(False, 0)] + [(True, n) for n in args.nice]:
+                times, avg = measure(model, threads, args.queries, loaded, nice)
                 p50, p95 = np.percentile(times, 50), np.percentile(times, 95)
-                tag = "encode" if loaded else "-"
+                tag = f"encode/{nice}" if loaded else "-"
                 print(
-                    f"{model:<24}{threads:>8}{tag:>7}{p50:9.1f}{p95:9.1f}{p95 / p50:9.2f}  ({avg})",
+                    f"{model:<24}{threads:>8}{tag:>10}{p50:9.1f}{p95:9.1f}{p95 / p50:9.2f}  ({avg})",
                     flush=True,
                 )
     return 0
