@@ -50,7 +50,7 @@ def _endpoint() -> LLMConfig | None:
 
 
 def _report(report: BatchReport) -> None:
-    (st.warning if report.gave_up else st.success)(report.summary())
+    (st.warning if report.gave_up else st.success)(safe.error(report.summary()))
     bad = report.unparseable + report.failed
     if bad:
         st.markdown("**Not graded** (never guessed)")
@@ -146,7 +146,8 @@ def llm_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> N
                     if j.score is None
                     else f"score {j.score} → grade {j.grade}"
                 )
-                with st.expander(f"Pair {n}: query {j.pair.query_id} · {outcome}", expanded=n == 1):
+                title = safe.md(f"Pair {n}: query {j.pair.query_id} · {outcome}", limit=300)
+                with st.expander(title, expanded=n == 1):
                     st.markdown("Prompt")
                     st.code(it.prompt, language=None)
                     st.markdown("Reply")

@@ -61,7 +61,9 @@ def setup_corpus(settings) -> None:
         settings.home.parent / "hostile.jsonl",
         [{"_id": i, "title": t, "text": x} for i, t, x in DOCS],
     )
-    corpus = index.ingest(path, "hostile", ["bm25"], settings)
+    corpus = index.ingest(
+        path, "hostile", ["bm25", "all-MiniLM-L6-v2"], settings
+    )  # Learn: a dense model
     corpus.add_query_set("dev", QUERIES)
     with JudgmentStore(settings.db_url) as store:
         store.set_judging_settings(  # 3 per passage: the pool still waits for a third judge
@@ -157,17 +159,27 @@ class Watch:
         assert wide == [], f"{where}: wider than the {width}px viewport: {wide[:10]}"
 
     def tabs(self, where: str) -> int:
-        """Open every tab of the page in turn and check each; returns how many."""
+        """Open every tab of the page in turn and check each; where a tab asks for a query of
+        the corpus, pick the hostile one (q1) and open the tabs inside it too. Returns how many
+        top tabs there were."""
         page = self.page
-        tabs = page.get_by_role("tab")
-        n = tabs.count()
-        for i in range(n):
-            tab = page.get_by_role("tab").nth(i)
-            name = tab.inner_text()
-            tab.click()
+        names = page.get_by_role("tab").all_inner_texts()
+        for name in names:
+            page.get_by_role("tab", name=name, exact=True).first.click()
             self.settle()
             self.check(f"{where} / {name}")
-        return n
+            ask = page.get_by_label("A query of the corpus")
+            if ask.count() and ask.first.is_visible():
+                ask.first.click()
+                page.get_by_role("option", name=re.compile(r"^q1<svg")).first.click()
+                self.settle()
+                self.check(f"{where} / {name} / q1")
+                for inner in page.get_by_role("tab").all_inner_texts():
+                    if inner not in names:
+                        page.get_by_role("tab", name=inner, exact=True).first.click()
+                        self.settle()
+                        self.check(f"{where} / {name} / q1 / {inner}")
+        return len(names)
 
 
 def goto(page, link: str, heading: str | None = None) -> None:
