@@ -112,7 +112,6 @@ LEARN_WHATIF_QUERY = "rl_learn_whatif_query"
 LEARN_WHATIF_DOC = "rl_learn_whatif_doc"
 LEARN_WHATIF_K = "rl_learn_whatif_k"
 LEARN_WHATIF_GRADE = "rl_learn_whatif_grade"  # + ":query:doc"
-LEARN_GOTO = "rl_learn_goto"  # the page a lesson's button opens on the next run
 INTENDED_PAGE = "rl_intended_page"  # a deep link to follow once app.py has routed
 # Evaluate page: fusion tuning, snapshots, the arena beside a measure (issue 13)
 EVAL_TUNE_INPUTS = "rl_eval_tune_inputs"

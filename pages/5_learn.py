@@ -24,7 +24,6 @@ KEEP = (  # widgets of one tab keep their value while another tab is open
 
 
 def main() -> None:
-    common.follow_target()  # a lesson's button asked for the Search or Evaluate page
     for key in KEEP:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]

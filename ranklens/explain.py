@@ -1,4 +1,4 @@
-"""How a number was computed, for teaching: BM25, cosine, RRF, nDCG@k step by step, each measure.
+"""How a number was computed, for teaching: BM25, cosine, RRF, a rerank, nDCG@k and each measure.
 
 Each explanation also carries the number the real library produced, and says whether the steps
 agree with it: the steps teach, the library's number is the one RankLens reports.
@@ -205,6 +205,62 @@ def explain_ndcg(
             f"DCG@{k} = {dcg:.4f}, IDCG@{k} = {idcg:.4f}.",
             "Unjudged documents count as grade 0.",
             f"The reported value comes from ir_measures {ir_measures.__version__}.",
+        ],
+    )
+
+
+def explain_rerank(
+    corpus: index_mod.Corpus,
+    query: str,
+    first: Sequence[Hit],
+    reranked: Sequence[Hit],
+    passage_id: str,
+    scorer: models.Scorer,
+) -> Explanation:
+    """What a cross-encoder's rerank did: each passage's score and rank before and after.
+
+    first: the first stage's hits (the passages the reranker rescored); reranked: the rerank's
+    hits. The total is the chosen passage's score from the cross-encoder called directly on
+    (query, passage); the reported number is the score in the reranked ranking.
+    """
+    before = {h.passage_id: h for h in first}
+    rows = []
+    for h in reranked:
+        old = before.get(h.passage_id)
+        rows.append(
+            {
+                "passage": h.passage_id,
+                "rank before": old.rank if old else None,
+                "score before": old.score if old else None,
+                "cross-encoder score": h.score,
+                "rank after": h.rank,
+                "moved": (old.rank - h.rank) if old else None,
+            }
+        )
+    hit = next((h for h in reranked if h.passage_id == passage_id), None)
+    if hit is None:
+        raise NotFoundError(f"passage {passage_id!r} is not among the reranked passages")
+    passage = corpus.get_passages([passage_id])[passage_id]
+    direct = float(scorer.score(query, [index_text(passage)])[0])
+    old = before.get(passage_id)
+    change = f"from rank {old.rank} to {hit.rank}" if old else f"to rank {hit.rank}"
+    return Explanation(
+        f"Cross-encoder rerank ({scorer.name})",
+        "The first stage ranks by its own score; the cross-encoder reads query and passage "
+        "together and gives each of the top passages a new score; the new order is by that "
+        "score (ties keep the first stage's order). Scores of the two stages are not comparable.",
+        rows,
+        direct,
+        hit.score,
+        [
+            f"{passage_id} moved {change}"
+            + (
+                f" (first-stage score {old.score:.4f}, cross-encoder {hit.score:.4f})."
+                if old
+                else "."
+            ),
+            "The sum of the steps is the cross-encoder called again on this one pair; the "
+            "reported number is the score in the reranked list.",
         ],
     )
 

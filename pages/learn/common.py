@@ -8,7 +8,7 @@ import hashlib
 
 import streamlit as st
 
-from components import resources, safe, state
+from components import resources, routing, safe, state
 from ranklens import labels as lb
 from ranklens import lessons
 from ranklens.errors import RankLensError
@@ -17,6 +17,7 @@ from ranklens.types import Qrel, Query
 
 SEARCH_PAGE = "pages/2_search.py"
 EVALUATE_PAGE = "pages/4_evaluate.py"
+LESSON_INTENT = "learn-lesson"  # the intent a lesson's button sends (the lesson's query id)
 EVAL_TABS = {"per-query": "Per query", "significance": "Significance"}
 
 
@@ -77,16 +78,9 @@ def lesson_context(corpus: Corpus, query_set: str, qrels: list[Qrel]) -> lessons
         return _context(corpus.name, query_set, _labels_version(corpus, query_set), tuple(qrels))
 
 
-def follow_target() -> None:
-    """At the top of the Learn page: open the page a lesson's button asked for, once."""
-    page = st.session_state.pop(state.LEARN_GOTO, None)
-    if page:
-        st.switch_page(page)
-
-
 def open_target(corpus_name: str, target: lessons.Target) -> None:
     """A lesson button's on_click: set the Search or Evaluate page's widgets to the lesson's
-    view (callbacks run before any widget exists), then follow_target opens that page."""
+    view (callbacks run before any widget exists); app.py opens that page on the next run."""
     ss = st.session_state
     ss[state.CORPUS] = corpus_name
     ss[state.QUERY_SET] = target.query_set
@@ -99,7 +93,7 @@ def open_target(corpus_name: str, target: lessons.Target) -> None:
         if target.hnsw_model:
             ss[state.SEARCH_HNSW_MODEL] = target.hnsw_model
         ss.pop(state.SEARCH_RESULT, None)
-        ss[state.LEARN_GOTO] = SEARCH_PAGE
+        routing.send(SEARCH_PAGE, LESSON_INTENT, target.query_id)
     else:
         ss[state.EVAL_RANKERS] = list(target.rankers)
         if target.measures:
@@ -112,7 +106,7 @@ def open_target(corpus_name: str, target: lessons.Target) -> None:
             ss[state.EVAL_EXPLAIN_QUERY] = target.query_id
         if target.ranker:
             ss[state.EVAL_EXPLAIN_RANKER] = target.ranker
-        ss[state.LEARN_GOTO] = EVALUATE_PAGE
+        routing.send(EVALUATE_PAGE, LESSON_INTENT, target.query_id)
 
 
 def show_error(exc: RankLensError) -> None:

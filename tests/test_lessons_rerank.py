@@ -1,0 +1,39 @@
+"""The cross-encoder explanation: each passage's score and rank before and after the rerank, and
+the chosen passage's score from the cross-encoder called directly."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ranklens import explain, index, models, rankers
+from ranklens.types import Query
+
+
+class FakeScorer:
+    """A cross-encoder stand-in: 4 points per query word in the passage, minus 3."""
+
+    name = "fake-ce"
+
+    def score(self, query: str, passages):
+        words = set(query.lower().split())
+        return np.array([4.0 * len(words & set(p.lower().split())) - 3 for p in passages])
+
+
+def test_rerank_explanation_shows_scores_and_rank_changes(home, small_jsonl, monkeypatch):
+    monkeypatch.setattr(models, "load_reranker", lambda name: FakeScorer())
+    corpus = index.ingest(small_jsonl, "ce", ["bm25"], home)
+    query = Query("q", "black tea or green tea temperature")
+    ce = models.reranker_names()[0]
+    spec = f"rerank(bm25,{ce},5)"
+    stage, rerank = rankers.make_rankers(["bm25", spec], corpus)
+    runs = rankers.rank_all([stage, rerank], [query], 5).runs
+    before, after = runs["bm25"]["q"], runs[spec]["q"]
+    ex = explain.explain_rerank(corpus, query.text, before, after, "tea#0", FakeScorer())
+    assert ex.agrees and ex.reported == next(h.score for h in after if h.passage_id == "tea#0")
+    rows = {r["passage"]: r for r in ex.rows}
+    assert [r["passage"] for r in ex.rows] == [h.passage_id for h in after]
+    for h in before:
+        row = rows[h.passage_id]
+        assert row["rank before"] == h.rank and row["score before"] == h.score
+        assert row["moved"] == h.rank - row["rank after"]
+    assert "tea#0" in ex.notes[0]
