@@ -142,6 +142,16 @@ def stage_ingest(n: int) -> dict:
     }
 
 
+def stage_bm25(n: int) -> dict:
+    """BM25 alone, built again over the stored corpus (no reading, no staging)."""
+    from ranklens import index, ingest
+
+    corpus = index.open_corpus(CORPUS)
+    t0 = time.perf_counter()
+    ingest._index_bm25(corpus, corpus.bm25_settings(), None)
+    return {"bm25_rebuild_s": time.perf_counter() - t0}
+
+
 def du(path: Path) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
 
@@ -163,25 +173,54 @@ def stage_vectors(n: int) -> dict:
 
 
 def stage_search(n: int, count: int, specs: list[str]) -> dict:
-    from ranklens import index, rankers
+    from ranklens import index, models, rankers
     from ranklens.formats import read_queries
 
     corpus = index.open_corpus(CORPUS)
     chosen = rankers.make_rankers(specs, corpus)
     queries = read_queries(folder(n) / "queries.jsonl")[: count + 5]
-    wall, per = [], {r: [] for r in specs}
+    wall, raw, per = [], [], {r: [] for r in specs}
+    retriever = rankers.load_bm25(corpus)
+    params = corpus.bm25_settings()
+    dense = [m for m in specs if m == DENSE]
+    encoder = models.load_encoder(DENSE) if dense else None
+    collection = corpus.collection(DENSE) if dense else None
+
+    def raw_calls(text: str) -> float:
+        """The distinct first stages called directly: BM25 scores + top 100 of the matching
+        passages (numpy), and encode + Chroma query (100 results, as the fusion needs)."""
+        t0 = time.perf_counter()
+        toks = index.bm25_query_tokens([text], params)[0]
+        scores = retriever.get_scores_from_ids(retriever.get_tokens_ids(list(toks)))
+        hit = np.flatnonzero(scores > 0)
+        if len(hit) > 100:
+            hit = hit[np.argpartition(-scores[hit], 99)[:100]]
+        hit[np.argsort(-scores[hit])]
+        if encoder is not None:
+            vec = encoder.encode_queries([text])
+            collection.query(query_embeddings=vec, n_results=100, include=["distances"])
+        return (time.perf_counter() - t0) * 1000
+
     t_start = time.perf_counter()
     for i, q in enumerate(queries):
+        if i % 2:  # interleaved, alternating which goes first
+            b = raw_calls(q.text)
         t0 = time.perf_counter()
         res = rankers.rank_all(chosen, [q], 10)
+        a = (time.perf_counter() - t0) * 1000
+        if not i % 2:
+            b = raw_calls(q.text)
         if i >= 5:
-            wall.append((time.perf_counter() - t0) * 1000)
+            wall.append(a)
+            raw.append(b)
             for name, ms in res.latency_ms.items():
                 per[name].append(ms)
     tag = "" if specs == RANKERS else "_bm25"
     out = {
         f"search{tag}_p50_ms": float(np.percentile(wall, 50)),
         f"search{tag}_p95_ms": float(np.percentile(wall, 95)),
+        f"raw{tag}_p50_ms": float(np.percentile(raw, 50)),
+        f"ratio{tag}": float(np.percentile(wall, 50) / np.percentile(raw, 50)),
         f"search{tag}_s": time.perf_counter() - t_start,
     }
     for name, values in per.items():
@@ -218,6 +257,8 @@ def child(stage: str, n: int, extra: list[str]) -> None:
     specs = ["bm25"] if stage.endswith("_bm25") else RANKERS
     if stage == "ingest":
         result = stage_ingest(n)
+    elif stage == "bm25":
+        result = stage_bm25(n)
     elif stage == "vectors":
         result = stage_vectors(n)
     elif stage.startswith("search"):
@@ -267,6 +308,7 @@ def run_size(n: int, latency_queries: int) -> dict:
 
     # BM25 alone first: its figures stand even when adding a million vectors runs long
     result |= run_stage("ingest", n)
+    result |= run_stage("bm25", n)
     result |= run_stage("search_bm25", n, str(latency_queries))
     result |= run_stage("evaluate_bm25", n)
     save()
@@ -282,6 +324,9 @@ def run_size(n: int, latency_queries: int) -> dict:
 FIGURES = [
     ("bm25_build_s", "BM25 build, s", 300),
     ("ingest_peak_gib", "ingest peak memory (read+store+BM25), GiB", 4),
+    ("bm25_rebuild_s", "BM25 build alone (stored corpus), s", 300),
+    ("bm25_peak_gib", "BM25 build alone, peak memory GiB", 4),
+    ("bm25_cpu_s", "BM25 build alone, CPU s", None),
     ("ingest_s", "ingest total, s", None),
     ("ingest_cpu_s", "ingest CPU time (all threads), s", None),
     ("vectors_cpu_s", "Chroma add CPU time, s", None),
@@ -292,6 +337,9 @@ FIGURES = [
     ("evaluate_bm25_1000_s", "evaluate 1,000 queries x bm25, s", None),
     ("search_p50_ms", "side by side p50, ms", 300),
     ("search_p95_ms", "side by side p95, ms", None),
+    ("raw_p50_ms", "raw first stages summed p50, ms", None),
+    ("ratio", "ratio side by side / raw (p50)", 1.15),
+    ("ratio_bm25", "ratio bm25 / raw bm25 (p50)", None),
     ("p50_ms bm25", "  bm25 p50, ms", None),
     (f"p50_ms {DENSE}", f"  {DENSE} p50, ms", None),
     (f"p50_ms rrf(bm25,{DENSE})", "  rrf p50, ms", None),
@@ -319,7 +367,15 @@ def summary() -> None:
         print(f"{label:<46}{cells}{growth:>9}  {mark}")
     for n in found:
         print(f"nDCG@10 at {n:,}: {res[n].get('nDCG@10')}")
-        for stage in ("ingest", "search_bm25", "evaluate_bm25", "vectors", "search", "evaluate"):
+        for stage in (
+            "ingest",
+            "bm25",
+            "search_bm25",
+            "evaluate_bm25",
+            "vectors",
+            "search",
+            "evaluate",
+        ):
             print(f"  {stage} {res[n].get(f'{stage}_load')}")
 
 
