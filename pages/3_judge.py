@@ -6,8 +6,17 @@ One module per tab in pages/judge/; every rule and all storage is ranklens.judgi
 import streamlit as st
 
 from components import resources, routing, state
-from pages.judge import agreement, final, judging, setup
-from pages.judge.common import AGREEMENT, FINAL, JUDGE, SET_UP, TABS, choose_query_set, identity
+from pages.judge import agreement, arena, final, judging, setup
+from pages.judge.common import (
+    AGREEMENT,
+    FINAL,
+    JUDGE,
+    PREFERENCES,
+    SET_UP,
+    TABS,
+    choose_query_set,
+    identity,
+)
 
 routing.require_app("pages/3_judge.py")
 
@@ -41,3 +50,6 @@ if tabs[AGREEMENT].open:
 if tabs[FINAL].open:
     with tabs[FINAL]:
         final.final_tab(store, corpus, query_set, queries)
+if tabs[PREFERENCES].open:
+    with tabs[PREFERENCES]:
+        arena.preferences_tab(store, corpus, query_set, queries, annotator)

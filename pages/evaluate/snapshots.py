@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import resources, state
-from pages.evaluate.choices import Setup, escape_markdown, keep_valid
+from components import resources, safe, state
+from pages.evaluate.choices import Setup, keep_valid
 from ranklens import snapshots
 from ranklens.errors import RankLensError
 
@@ -65,7 +65,7 @@ def snapshots_section(setup: Setup, corpus, runs: dict, labels, per_query: pd.Da
     flash = st.session_state.pop(state.EVAL_SNAP_FLASH, None)
     if flash:
         kind, message = flash
-        getattr(st, kind)(escape_markdown(message))
+        getattr(st, kind)(safe.error(message))
     rows = snapshots.list_snapshots(store, corpus.name)
     if not rows:
         st.info("No snapshot of this corpus yet.")
@@ -88,7 +88,7 @@ def snapshots_section(setup: Setup, corpus, runs: dict, labels, per_query: pd.Da
 
 def _warn(messages: list[str]) -> None:
     for message in messages:
-        st.warning(escape_markdown(message), icon="⚠️")
+        st.warning(safe.error(message), icon="⚠️")
 
 
 def _show_one(store, corpus_name: str, name: str) -> None:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from components import routing, safe, state
 from pages.evaluate import data
-from pages.evaluate.choices import Setup, escape_markdown, keep_one, keep_valid
+from pages.evaluate.choices import Setup, keep_one, keep_valid
 from ranklens import rankers as rk
 from ranklens import tune
 from ranklens.errors import RankLensError
@@ -115,7 +115,7 @@ def show_result(result: tune.TuneResult) -> None:
     c.metric("Queries", result.n_queries, help=f"{len(result.folds)} folds")
     st.markdown(
         f"**Chosen overall** (best on all {result.n_queries} queries, in-sample "
-        f"{result.chosen_mean:.4f}): `{result.chosen.replace('`', '')}`"
+        f"{result.chosen_mean:.4f}): {safe.code(result.chosen)}"
     )
     st.button(
         "Add to Search",
@@ -125,7 +125,7 @@ def show_result(result: tune.TuneResult) -> None:
         help="Open the Search page with this recipe among its rankers.",
     )
     verdict = [
-        f"against {escape_markdown(r.baseline)}: gain {r.diff:+.4f} {_fmt_ci(r.diff_low, r.diff_high)}, "
+        f"against {safe.md(r.baseline)}: gain {r.diff:+.4f} {_fmt_ci(r.diff_low, r.diff_high)}, "
         f"p = {r.p:.3g}, Holm {r.p_holm:.3g} ({'significant' if r.significant else 'not significant'})"
         for r in result.comparisons.itertuples(index=False)
     ]

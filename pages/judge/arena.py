@@ -17,11 +17,10 @@ from ranklens import index
 from ranklens import preferences as prefs
 from ranklens import rankers as rk
 from ranklens.errors import RankLensError
-from ranklens.highlight import escape, highlight
 from ranklens.judging import JudgmentStore
 from ranklens.types import Query
 
-from .common import CSS, code, flash, show_flash
+from .common import CSS, flash, show_flash
 
 PASSAGES, ARENA = "Passages side by side", "Ranker arena"
 CHOICE_TEXT = {"left": "the left one", "right": "the right one", "tie": "a tie"}
@@ -51,15 +50,17 @@ def _seed(*parts: object) -> int:
 
 
 def _card(title: str, text: str, query: str) -> str:
-    """One passage as escaped HTML, query terms marked (ranklens.highlight escapes)."""
-    head = f'<div class="rl-jt">{highlight(title, query)}</div>' if title else ""
-    return f'<div class="rl-jp">{head}{highlight(text, query).replace(chr(10), "<br>")}</div>'
+    """One passage as one raw HTML block: escaped, query terms marked (components.safe)."""
+    head = f'<div class="rl-jt">{safe.html_mark(title, query)}</div>' if title else ""
+    return safe.html_block(f'<div class="rl-jp">{head}{safe.html_mark(text, query)}</div>')
 
 
 def _query_box(query: Query) -> None:
     st.markdown(
-        f'<div class="rl-jq"><span class="rl-qid">Query {escape(query.query_id)}</span>'
-        f"{highlight(query.text, query.text)}</div>",
+        safe.html_block(
+            f'<div class="rl-jq"><span class="rl-qid">Query {safe.html_text(query.query_id)}'
+            f"</span>{safe.html_mark(query.text, query.text)}</div>"
+        ),
         unsafe_allow_html=True,
     )
 
@@ -90,7 +91,7 @@ def _undo(store: JudgmentStore, corpus: str, annotator: str, kind: str) -> None:
         "info",
         "Nothing to undo."
         if undone is None
-        else f"Took back your preference on query {code(undone.query_id)}.",
+        else f"Took back your preference on query {safe.code(undone.query_id)}.",
     )
     st.session_state.pop(state.JUDGE_ARENA_ROUND, None)
 
@@ -135,7 +136,7 @@ def _save_passage(
         left_doc=a.doc_id,
         right_doc=b.doc_id,
     )
-    flash("success", f"Saved: {CHOICE_TEXT[choice]} is better for query {code(qid)}.")
+    flash("success", f"Saved: {CHOICE_TEXT[choice]} is better for query {safe.code(qid)}.")
 
 
 def _passages(
@@ -190,7 +191,7 @@ def _passages(
         p = passages.get(item.passage_id)
         with col:
             if p is None:
-                st.warning(f"Passage {code(item.passage_id)} is no longer in the corpus.")
+                st.warning(f"Passage {safe.code(item.passage_id)} is no longer in the corpus.")
             else:
                 st.markdown(_card(p.title, p.text, query.text), unsafe_allow_html=True)
 
@@ -212,7 +213,10 @@ def _save_arena(
 ) -> None:
     prefs.record_arena(store, corpus, annotator, rnd, choice, query_set)
     st.session_state.pop(state.JUDGE_ARENA_ROUND, None)
-    flash("success", f"Saved: {CHOICE_TEXT[choice]} list is better for query {code(rnd.query_id)}.")
+    flash(
+        "success",
+        f"Saved: {CHOICE_TEXT[choice]} list is better for query {safe.code(rnd.query_id)}.",
+    )
 
 
 def _arena(

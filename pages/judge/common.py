@@ -18,7 +18,13 @@ from ranklens.highlight import escape
 from ranklens.judging import JudgmentStore, PoolInfo, PoolItem
 from ranklens.types import Query
 
-SET_UP, JUDGE, AGREEMENT, FINAL = TABS = ("Set up", "Judge", "Agreement", "Final labels")
+SET_UP, JUDGE, AGREEMENT, FINAL, PREFERENCES = TABS = (
+    "Set up",
+    "Judge",
+    "Agreement",
+    "Final labels",
+    "Preferences",
+)
 KEYS_HELP = (
     ("0-9", "grade (then the next passage)"),
     ("x", "can't judge"),

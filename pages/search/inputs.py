@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import resources, state
+from components import resources, routing, state
 from ranklens import rankers
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
@@ -46,6 +46,10 @@ def choose_rankers(corpus: Corpus) -> tuple[list[str], int]:
     options = rankers.available_rankers(corpus)
     custom = st.session_state.get(state.SEARCH_CUSTOM, "").strip()
     chosen = [s for s in st.session_state.get(state.SEARCH_RANKERS, []) if s]
+    added = routing.take(state.INTENT_ADD_RANKER)  # e.g. the Evaluate page's tuned recipe
+    if isinstance(added, str) and added:
+        chosen = [s for s in chosen if s != added][: MAX_RANKERS - 1] + [added]
+        st.session_state[state.SEARCH_RANKERS] = chosen
     for spec in [*chosen, custom]:
         if spec and spec not in options:
             options.append(spec)
