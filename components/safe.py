@@ -57,9 +57,21 @@ def code(text: object, *, limit: int | None = None) -> str:
     return f"`{s}`" if s.strip() else "`''`"
 
 
+_LOADERS = re.compile(r"([\\<>\[\]$`])")  # what links, loads, embeds HTML or math
+
+
 def error(exc: object) -> str:
-    """An error message (it may quote a bad line of a file) for st.error / st.warning."""
-    return md(exc, multiline=True)
+    """A message (it may quote a bad line of a file) for st.error / st.success / st.info: no
+    link, image, raw HTML, code span or math can form (backslash, <, >, [, ], $ and backticks
+    are escaped, autolinks broken), while its own punctuation (file.txt, line 2: ...) reads as
+    written. Emphasis may still form: it loads and links nothing."""
+    s = _LOADERS.sub(r"\\\1", _unlink("" if exc is None else str(exc)))
+    return "  \n".join(LINE_BREAKS.split(s))
+
+
+def inline(text: object) -> str:
+    """Like error(), on one line: for a name the app composed (a ranker's recipe) in Markdown."""
+    return LINE_BREAKS.sub(" ", error(text).replace("  \n", " "))
 
 
 _DEFANG = re.compile(r"([\\<>\[\]!$:@])")

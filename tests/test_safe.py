@@ -94,6 +94,14 @@ def test_code_span_is_one_literal_span(payload):
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
+def test_error_messages_link_and_load_nothing(payload):
+    got = parse(markdown(safe.error(f"bad.qrels, line 2: expected 4 columns, got {payload!r}")))
+    assert dangerous(got.tags) == []
+    assert {t for t, _ in got.tags} <= {"p", "br", "em", "strong"}
+    assert "bad.qrels, line 2: expected 4 columns" in "".join(got.text)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
 def test_defanged_markdown_keeps_formatting_without_links(payload):
     got = parse(markdown(safe.md_defanged(payload)))
     assert dangerous(got.tags) == []
@@ -159,3 +167,9 @@ def test_autolink_literals_are_broken_by_an_invisible_word_joiner():
 def test_md_limit_cuts_before_escaping():
     out = safe.md("![" + "a" * 50, limit=10)
     assert out == "\\!\\[aaaaaaa…"
+
+
+def test_inline_is_one_line_and_keeps_a_recipe_readable():
+    assert safe.inline("rrf(bm25,all-MiniLM-L6-v2)") == "rrf(bm25,all-MiniLM-L6-v2)"
+    out = safe.inline(f"a\n\n![x]({REMOTE}/x.png)")
+    assert not safe.LINE_BREAKS.search(out) and dangerous(parse(markdown(out)).tags) == []

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, state
-from components.safe import md
+from components.safe import error as plain
 from ranklens import index
 from ranklens.errors import RankLensError
 from ranklens.formats import QRELS_FORMATS
@@ -89,12 +89,12 @@ def import_section(store: JudgmentStore, corpus: index.Corpus) -> None:
                 keep,
             )
         except RankLensError as exc:
-            st.error(f"Nothing was imported. {md(exc, multiline=True)}")
+            st.error(f"Nothing was imported. {plain(exc)}")
         except UnicodeDecodeError:
-            st.error(f"Nothing was imported. {md(upload.name)}: not UTF-8 text; expected qrels.")
+            st.error(f"Nothing was imported. {plain(upload.name)}: not UTF-8 text; expected qrels.")
         else:
             first, *rest = report.summary().split("\n")
-            st.success(md(first))
+            st.success(plain(first))
             if report.unknown_queries:
                 st.warning(
                     f"{len(report.unknown_queries)} query ids the corpus does not know yet "
@@ -104,7 +104,7 @@ def import_section(store: JudgmentStore, corpus: index.Corpus) -> None:
                 )
             for line in rest:
                 if not line.startswith(f"{len(report.unknown_queries)} query ids"):
-                    st.info(md(line))
+                    st.info(plain(line))
 
 
 def final_tab(

@@ -204,7 +204,7 @@ def columns(
     st.markdown(CSS, unsafe_allow_html=True)  # a constant: no corpus text
     for n, col in zip(names, st.columns(len(names)), strict=True):
         with col:
-            st.markdown(f"**{letters[n]} · {safe.md(n)}**")
+            st.markdown(f"**{letters[n]} · {safe.inline(n)}**")
             unit = "documents" if by_doc else "hits"
             st.caption(f"{result.latency_ms[n]:.1f} ms · {len(hit_lists[n])} {unit}")
             if not hit_lists[n]:
