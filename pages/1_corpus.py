@@ -1,4 +1,5 @@
-"""Corpus page: add a corpus (upload, path, BEIR name), add models, list and delete corpora.
+"""Corpus page: add a corpus (upload, path, BEIR name), add models or documents, import vectors
+made elsewhere, list and delete corpora.
 
 All work is done by ranklens.index (names, ingestion, deletion) and uploads are saved by
 ranklens.uploads; ingestion runs as a job (ranklens.jobs), so it goes on when the page is left;
@@ -220,18 +221,118 @@ def delete_form() -> None:
         st.rerun()
 
 
+ADD_JOB = "rl_corpus_add_job"  # the job started by "Add documents" in this session
+VECTORS_JOB = "rl_corpus_vectors_job"  # the one started by "Import vectors"
+
+
+def _saved(files: list, path: str) -> tuple[Path | None, Path | None]:
+    """(what to read, the upload folder to remove after): saved uploads, or a path typed."""
+    if files:
+        target = save_uploads([(f.name, f.getvalue()) for f in files], resources.settings())
+        return target, (target.parent if target.is_file() else target)
+    return (Path(path.strip()).expanduser() if path.strip() else None), None
+
+
+def add_documents_form() -> None:
+    names = resources.corpus_names()
+    if not names:
+        st.info("No corpus yet.")
+        return
+    with st.form("add_documents"):
+        name = st.selectbox("Corpus", names, key="rl_add_docs_corpus")
+        upload = st.file_uploader("New documents (JSONL, CSV, TSV)", type=["jsonl", "csv", "tsv"])
+        path = ""
+        if auth.is_admin():  # team mode: paths on this machine are for admins
+            path = st.text_input("or a file on this machine", key="rl_add_docs_path")
+        replace = st.checkbox("Replace documents whose id is already there with other text")
+        submitted = st.form_submit_button("Add documents")
+    if not submitted:
+        return
+    try:
+        target, cleanup = _saved([upload] if upload else [], path)
+        if target is None:
+            st.error("Choose a file or give a path.")
+            return
+        job = jobs.append_job(
+            name, target, replace=replace, cleanup=cleanup, settings=resources.settings()
+        )
+    except RankLensError as exc:
+        st.error(safe.error(exc))
+        return
+    st.session_state[ADD_JOB] = job.id
+
+
+def import_vectors_form() -> None:
+    names = resources.corpus_names()
+    if not names:
+        st.info("No corpus yet.")
+        return
+    st.caption(
+        "Vectors made elsewhere (e.g. on a GPU): one per passage (ids from "
+        "`python -m ranklens export-passages`), unit length, of the model's dimension. The model "
+        "still encodes queries here."
+    )
+    dense = [m.name for m in models.list_models() if m.kind == "dense"]
+    with st.form("import_vectors"):
+        name = st.selectbox("Corpus", names, key="rl_vectors_corpus")
+        model = st.selectbox("Model that made them", dense, key="rl_vectors_model")
+        custom = st.text_input("or a sentence-transformers model folder", key="rl_vectors_custom")
+        uploads = st.file_uploader(
+            "Vectors: a .parquet, or a .npy with its ids (.txt, one a line)",
+            type=["parquet", "npy", "txt"],
+            accept_multiple_files=True,
+        )
+        path = ""
+        if auth.is_admin():
+            path = st.text_input("or a .parquet / .npy file on this machine", key="rl_vectors_path")
+        normalise = st.checkbox("Normalise vectors that are not of unit length")
+        submitted = st.form_submit_button("Import vectors")
+    if not submitted:
+        return
+    try:
+        target, cleanup = _saved(list(uploads or []), path)
+        ids = None
+        if target is not None and target.is_dir():  # a .npy and its id list
+            found = {p.suffix: p for p in target.iterdir()}
+            target, ids = found.get(".npy") or found.get(".parquet"), found.get(".txt")
+        if target is None:
+            st.error("Choose a .parquet or .npy file, or give a path.")
+            return
+        job = jobs.embeddings_job(
+            name,
+            custom.strip() or model,
+            target,
+            ids=ids,
+            normalise=normalise,
+            cleanup=cleanup,
+            settings=resources.settings(),
+        )
+    except RankLensError as exc:
+        st.error(safe.error(exc))
+        return
+    st.session_state[VECTORS_JOB] = job.id
+
+
 routing.require_app("pages/1_corpus.py")
 
 st.title("Corpora")
 st.caption(f"All state lives under `{resources.settings().home}`.")
 
 corpora_table()
-tab_new, tab_models, tab_delete = st.tabs(["Add a corpus", "Add models", "Delete"])
+tab_new, tab_models, tab_grow, tab_vectors, tab_delete = st.tabs(
+    ["Add a corpus", "Add models", "Add documents", "Import vectors", "Delete"]
+)
 with tab_new:
     new_corpus_form()
     _job_status(NEW_JOB)
 with tab_models:
     add_models_form()
     _job_status(MODELS_JOB)
+with tab_grow:
+    add_documents_form()
+    _job_status(ADD_JOB)
+with tab_vectors:
+    import_vectors_form()
+    _job_status(VECTORS_JOB)
 with tab_delete:
     delete_form()
