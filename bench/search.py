@@ -5,11 +5,12 @@ least 50,000 passages. Rankers: bm25, three dense models (all-MiniLM-L6-v2, bge-
 multilingual-e5-small) and rrf(bm25,all-MiniLM-L6-v2), all for one query at a time, k=10.
 
 "ours" is ranklens.rankers.rank_all() over the five rankers (what the Search page and the CLI do).
-"raw" is the sum of the same calls made directly: bm25s.tokenize + BM25.retrieve (k=100, the
-fusion's depth), and per dense model encode_queries + collection.query (n_results=100 for
+"raw" is the sum of the distinct first stages called directly: bm25s.tokenize + BM25 scores +
+top 100 (the fusion's depth), and per dense model encode_queries + collection.query (n_results=100 for
 all-MiniLM-L6-v2, which the fusion also needs, 10 for the others). Both are timed per query,
 interleaved, after warm-up; p50 and p95 are printed, and the ratio ours/raw of the medians.
-Goals: ratio <= 1.3, p50 < 300 ms on 2 cores.
+Goals: ratio <= 1.15, p50 < 300 ms on 2 cores. Raw BM25 is bm25s's scores plus a top-k of the
+matching passages in numpy (what ranklens does; bm25s.retrieve's own top-k is printed apart).
 
 Embedding 50k passages with three real models would take hours on 2 cores, so the dense
 collections hold random unit vectors (the HNSW work per query is the same); query encoding is
@@ -167,7 +168,13 @@ def main() -> int:
             [text], stopwords=params.stopwords, stemmer=stemmer, return_ids=False,
             show_progress=False,
         )  # fmt: skip
-        retriever.retrieve(tokens, k=DEPTH, sorted=True, show_progress=False, n_threads=0)
+        # BM25's scores and the top DEPTH of the passages that match (what rankers.BM25Ranker
+        # computes; bm25s.retrieve's own top-k over every passage is slower, see bm25_retrieve)
+        scores = retriever.get_scores_from_ids(retriever.get_tokens_ids(tokens[0]))
+        hit = np.flatnonzero(scores > 0)
+        if len(hit) > DEPTH:
+            hit = hit[np.argpartition(-scores[hit], DEPTH - 1)[:DEPTH]]
+        hit[np.argsort(-scores[hit])]
         for m in DENSE:
             vec = encoders[m].encode_queries([text])
             collections[m].query(query_embeddings=vec, n_results=depth[m], include=["distances"])
@@ -204,7 +211,20 @@ def main() -> int:
     print(f"\n{'side by side (5 rankers)':<34}{p50o:9.1f}{p95o:9.1f}")
     print(f"{'raw calls, summed':<34}{p50r:9.1f}{p95r:9.1f}")
     print(
-        f"\nratio ours/raw (p50): {ratio:.3f}   goal <= 1.3: {'met' if ratio <= 1.3 else 'MISSED'}"
+        f"\nratio ours/raw (p50): {ratio:.3f}   goal <= 1.15: {'met' if ratio <= 1.15 else 'MISSED'}"
+    )
+    bm25_ms = []
+    for q in queries[args.warmup :]:
+        t0 = time.perf_counter()
+        toks = bm25s.tokenize(
+            [q.text], stopwords=params.stopwords, stemmer=stemmer, return_ids=False,
+            show_progress=False,
+        )  # fmt: skip
+        retriever.retrieve(toks, k=DEPTH, sorted=True, show_progress=False, n_threads=0)
+        bm25_ms.append((time.perf_counter() - t0) * 1000)
+    print(
+        f"for reference, bm25s.retrieve(k={DEPTH}) alone: p50 {pct(bm25_ms, 50):.1f} ms "
+        f"(ranklens's bm25 column: p50 {pct(per_ranker['bm25'], 50):.1f} ms)"
     )
     paired = statistics.median(a / b for a, b in zip(ours_ms, raw_ms, strict=True))
     print(f"median of per-query ratios (same query, back to back): {paired:.3f}")
