@@ -43,8 +43,9 @@ def corpus(home, fake_encoder, small_jsonl):
 
 
 @pytest.fixture
-def store(home):
-    s = JudgmentStore(home.db_url)
+def store(home, store_url, monkeypatch):  # SQLite and PostgreSQL (tests/conftest.py)
+    monkeypatch.setenv("RANKLENS_DB_URL", store_url)  # the CLI commands below use it too
+    s = JudgmentStore(store_url)
     yield s
     s.close()
 
