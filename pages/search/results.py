@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import resources, safe, state
+from components import auth, resources, safe, state
 from components.label_widgets import label_buttons
 from ranklens import compare, rankers
 from ranklens.compare import HitKey
@@ -154,7 +154,8 @@ def labeller(query_id: str | None) -> str | None:
     if who:
         st.caption(
             f"Labelling as {safe.md(who)} for query {safe.md(query_id)}: a grade under a hit "
-            "stores your label (change your name on the Judge page)."
+            "stores your label"
+            + (" (signed in)." if auth.annotator() else " (change your name on the Judge page).")
         )
         return who
     st.text_input(
