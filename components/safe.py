@@ -22,7 +22,7 @@ MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 # GFM autolink literals (http://, www., a@b.c) are found in the parsed text, after escapes are
 # undone: a word joiner (U+2060, invisible) after "http:", "www" and "@" keeps them plain text
 WJ = "\u2060"
-_AUTOLINK = re.compile(r"(?i)(:)(?=/)|(www)(?=\.)|(@)")
+_AUTOLINK = re.compile(r"(?i)(:)(?=//)|(www)(?=\.)|(@)(?=[-\w]+\.[-\w])")
 EXCERPT_CHARS = 1200  # a card shows at most this many characters of a passage
 JUDGE_EXCERPT_CHARS = 3000  # the Judge page's one passage: more, still bounded
 SNAP = 80  # an excerpt's ends move to a space at most this far away
