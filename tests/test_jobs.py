@@ -97,7 +97,12 @@ def test_a_second_start_returns_the_running_job(home, corpus_file):
 def test_cancel_stops_between_batches_and_a_new_start_finishes(home, corpus_file):
     job = jobs.ingest_job("many", ["bm25", MODEL], corpus_file, settings=home)
     wait_for(lambda: embedded(job.id, home) >= 16, what="a few batches embedded")
-    jobs.cancel(job.id, home)
+    pid = jobs.get(job.id, home).pid
+    os.kill(pid, signal.SIGSTOP)  # held mid-job, so it cannot end before the cancel comes
+    try:
+        jobs.cancel(job.id, home)
+    finally:
+        os.kill(pid, signal.SIGCONT)
     ended = jobs.wait(job.id, home, timeout=120)
     assert ended.state == jobs.CANCELLED
     corpus = index.open_corpus("many", home)
@@ -115,6 +120,7 @@ def test_cancel_stops_between_batches_and_a_new_start_finishes(home, corpus_file
 def test_worker_killed_mid_ingest_is_resumed_by_the_next_start(home, corpus_file):
     job = jobs.ingest_job("many", ["bm25", MODEL], corpus_file, settings=home)
     wait_for(lambda: embedded(job.id, home) >= 16, what="a few batches embedded")
+    os.kill(job.pid, signal.SIGSTOP)  # mid-job: it cannot finish before the kill
     os.killpg(job.pid, signal.SIGKILL)  # the worker and anything it started, as a crash would
     wait_for(lambda: not jobs.worker_alive(home, job.id), what="the lock to be let go")
     left = jobs.get(job.id, home)

@@ -55,13 +55,18 @@ def test_corpus_page_starts_a_job_a_second_session_joins_it_cancel_and_finish(ho
     assert at.session_state["rl_corpus_new_job"] == job.id
     # the script run has ended; the job goes on in its worker
     wait_for(lambda: embedded(job.id, home) >= 16, what="a few batches embedded")
-    other = submit_new_corpus("paged", str(corpus_file), ["bm25", MODEL])  # a second tab
-    assert other.session_state["rl_corpus_new_job"] == job.id
-    assert [j.id for j in jobs.list_jobs(home)] == [job.id]
-    at.run()
-    cancel = [b for b in at.button if b.label == "Cancel"]
-    assert cancel, [b.label for b in at.button]
-    cancel[0].click().run()
+    pid = jobs.get(job.id, home).pid
+    os.kill(pid, signal.SIGSTOP)  # held mid-job while the second tab and the Cancel come in
+    try:
+        other = submit_new_corpus("paged", str(corpus_file), ["bm25", MODEL])  # a second tab
+        assert other.session_state["rl_corpus_new_job"] == job.id
+        assert [j.id for j in jobs.list_jobs(home)] == [job.id]
+        at.run()
+        cancel = [b for b in at.button if b.label == "Cancel"]
+        assert cancel, [b.label for b in at.button]
+        cancel[0].click().run()
+    finally:
+        os.kill(pid, signal.SIGCONT)
     assert jobs.wait(job.id, home, timeout=120).state == jobs.CANCELLED
     at.run()
     assert any("Cancelled" in w.value for w in at.warning)
