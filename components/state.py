@@ -90,6 +90,8 @@ JUDGE_NOTE_CANCEL = "rl_judge_note_cancel"  # Esc
 JUDGE_GRADES = "rl_judge_grades"  # prefix of the grade buttons' keys (one set per passage)
 # judges against people, LLM judge, time and reasons per label, queue order (issue 12)
 JUDGE_LLM_PROMPT = "rl_judge_llm_prompt"  # + ":corpus:hash of the version being edited"
+JUDGE_LLM_DRY = "rl_judge_llm_dry"  # the LLM dry-run button
+JUDGE_LLM_BATCH = "rl_judge_llm_batch"  # the LLM batch button
 JUDGE_JUDGES_WEIGHTS = "rl_judge_judges_weights"
 JUDGE_JUDGES_LEVEL = "rl_judge_judges_level"
 JUDGE_JUDGES_RANKERS = "rl_judge_judges_rankers"

@@ -19,6 +19,7 @@ from ranklens.highlight import escape
 from ranklens.judging import JudgmentStore
 from ranklens.types import Query
 
+from . import judges
 from .common import CSS, code, flash, fmt, passage_html, scope, show_flash, suggestion_panel
 
 
@@ -182,5 +183,8 @@ def agreement_tab(
     )
     st.markdown("**Model suggestions against human labels**")
     suggestion_panel(store, corpus)
+    st.divider()
+    judges.judges_section(store, corpus, query_set, query_ids)
+    judges.time_section(store, corpus, query_ids)
     st.divider()
     adjudication(store, corpus, query_set, query_ids, annotator)

@@ -20,6 +20,7 @@ from ranklens.errors import RankLensError
 from ranklens.highlight import escape
 from ranklens.judging import JudgingProgress, JudgingSession, JudgmentStore, PoolItem, pooling
 
+from . import judging_extras
 from .common import CSS, FOCUS_NOTE, KEYS_HELP, code, flash, passage_html, pool_label, show_flash
 
 
@@ -74,6 +75,7 @@ def _on_saved(
     saved: SavedLabel,
 ) -> None:
     _set_cursor(context, _after(session, nav, item))
+    judging_extras.after_label(session.store, context, saved)  # its time; the reason box
     what = describe(session.scale, saved.grade)
     flash(
         "success",
@@ -169,6 +171,7 @@ def progress_panel(view: JudgeView) -> None:
 
 
 def per_query_table(view: JudgeView) -> None:
+    times = judging_extras.per_query_times(view.store, view.session)
     rows = [
         {
             "query": qid,
@@ -177,6 +180,7 @@ def per_query_table(view: JudgeView) -> None:
             "judged by you": p.judged,
             "complete": p.complete,
             "passages": p.total,
+            "median / p90 per label": times.get(qid, ""),
         }
         for qid, p in view.progress.per_query.items()
     ]
@@ -303,6 +307,8 @@ def judge_item(view: JudgeView, corpus: index.Corpus) -> None:
     )
     nav_buttons(view)
     note_box(session, item)
+    on_saved = partial(_on_saved, session, view.context, view.nav, item)
+    judging_extras.below_buttons(view.store, session, view.context, item, on_saved)
     p = corpus.get_passages([item.passage_id]).get(item.passage_id)
     query = session.queries.get(item.query_id, "")
     title, text = (p.title, p.text) if p is not None else ("", "")
@@ -369,6 +375,7 @@ def judge_tab(
     except RankLensError as exc:
         st.error(safe.error(exc))
         return
+    applied = judging_extras.apply_queue_order(store, session, by_id[pool_id])
     view = JudgeView(store, session)
     st.markdown(CSS, unsafe_allow_html=True)  # a constant
     left, right = st.columns([2.7, 1], gap="large")
@@ -381,6 +388,7 @@ def judge_tab(
             judge_item(view, corpus)
     with right:
         progress_panel(view)
+        judging_extras.side_panel(store, session, applied)
         st.toggle(
             "Show model suggestions",
             value=True,

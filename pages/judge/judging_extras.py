@@ -68,6 +68,10 @@ def apply_queue_order(store: JudgmentStore, session: JudgingSession, pool: PoolI
     return order
 
 
+def _order_changed() -> None:
+    st.session_state[state.JUDGE_CURSOR] = None  # start at the head of the reordered queue
+
+
 def order_choice(store: JudgmentStore, corpus: str, applied: str) -> None:
     """The queue-order radio and its trade-off (read by apply_queue_order on the next run)."""
     st.radio(
@@ -76,6 +80,7 @@ def order_choice(store: JudgmentStore, corpus: str, applied: str) -> None:
         format_func=ORDER_TEXT.get,
         key=state.JUDGE_ORDER,
         help=queue_order.TRADE_OFF,
+        on_change=_order_changed,
     )
     chosen = st.session_state.get(state.JUDGE_ORDER, "shuffled")
     if chosen != "shuffled":
@@ -202,3 +207,24 @@ def per_query_times(store: JudgmentStore, session: JudgingSession) -> dict[str, 
         for q, s in st_["query"].items()
         if s.median is not None and s.p90 is not None
     }
+
+
+def below_buttons(
+    store: JudgmentStore,
+    session: JudgingSession,
+    context: tuple,
+    item: PoolItem,
+    on_saved: Callable[[SavedLabel], None],
+) -> None:
+    """Under the grade buttons: the passage's shown time, the reason box for the label just
+    given, and (when suggestions are shown) one Accept button per suggestion."""
+    mark_shown(context, item)
+    reason_box(session, context)
+    if st.session_state.get(state.JUDGE_SHOW_SUGGESTIONS, True):
+        accept_buttons(store, session, item, on_saved)
+
+
+def side_panel(store: JudgmentStore, session: JudgingSession, applied: str) -> None:
+    """Beside the passage: this annotator's time per label and the queue order."""
+    times_caption(store, session)
+    order_choice(store, session.corpus, applied)

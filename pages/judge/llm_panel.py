@@ -128,7 +128,7 @@ def llm_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> N
         return
     pool = pools[-1]
     left, right = st.columns(2)
-    if left.button(f"Dry run: {DRY_RUN_PAIRS} pairs, nothing stored"):
+    if left.button(f"LLM dry run: {DRY_RUN_PAIRS} pairs, nothing stored", key=state.JUDGE_LLM_DRY):
         try:
             with _judge(store, corpus.name, prompt) as judge:
                 pairs = judges.pairs_for(corpus, pool, pool.items[:DRY_RUN_PAIRS])
@@ -152,7 +152,11 @@ def llm_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> N
                     st.code(it.prompt, language=None)
                     st.markdown("Reply")
                     st.code(j.reply or "", language=None)
-    if right.button(f"Pre-grade pool {pool.id} ({len(pool.items)} passages)", type="primary"):
+    if right.button(
+        f"Pre-grade pool {pool.id} with the LLM ({len(pool.items)} passages)",
+        type="primary",
+        key=state.JUDGE_LLM_BATCH,
+    ):
         bar = st.progress(0.0, text="Judging…")
 
         def progress(done: int, total: int) -> None:

@@ -16,6 +16,7 @@ from ranklens.errors import RankLensError
 from ranklens.judging import DEFAULT_POOL_DEPTH, MAX_POOL_DEPTH, JudgmentStore, Scale, pooling
 from ranklens.types import Query
 
+from . import llm_panel
 from .common import JUDGE, code, flash, show_flash, suggestion_panel, when
 
 
@@ -227,3 +228,5 @@ def setup_tab(
     scale_section(store, corpus)
     st.divider()
     suggestion_section(store, corpus, query_set)
+    st.divider()
+    llm_panel.llm_section(store, corpus, query_set)
