@@ -2,8 +2,8 @@
 for each kind of output: Markdown (captions, labels, help), HTML for st.markdown, excerpts.
 
 One helper per kind; a page never builds markup out of untrusted text in any other way.
-Markdown: every ASCII punctuation character is backslash-escaped (CommonMark lets any of them be),
-so no link, image, emphasis, HTML, math, directive (:red[...]) or autolink can form.
+Markdown: ASCII punctuation is backslash-escaped (CommonMark lets any of it be) and GFM
+autolinks get a word joiner, so no link, image, emphasis, HTML, math or directive can form.
 HTML: html.escape (quotes too) and no line break left, since st.markdown parses its text as
 Markdown first and a blank line (\\n\\n or \\r\\r) would end the HTML block and let the rest be
 read as Markdown (a remote image).
@@ -18,7 +18,7 @@ from ranklens.highlight import QUERY_WORD, _norm, highlight, query_terms
 
 # CommonMark line endings (\r\n, \r, \n) and the other characters a renderer may break on
 LINE_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
-MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+MD_PUNCT = re.compile(r"([!-/:-?\[-`{-~])")  # ASCII punctuation but @ (an e-mail: see WJ)
 # GFM autolink literals (http://, www., a@b.c) are found in the parsed text, after escapes are
 # undone: a word joiner (U+2060, invisible) after "http:", "www" and "@" keeps them plain text
 WJ = "\u2060"
