@@ -10,14 +10,16 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from components import auth, resources, safe, state
-from ranklens import index, models, rankers
+from components import auth, job_panel, resources, safe, state
+from ranklens import index, jobs, models, rankers
 from ranklens.errors import RankLensError
 from ranklens.judging import DEFAULT_POOL_DEPTH, MAX_POOL_DEPTH, JudgmentStore, Scale, pooling
 from ranklens.types import Query
 
 from . import llm_panel
 from .common import JUDGE, code, flash, show_flash, suggestion_panel, when
+
+SUGGEST_JOB = "rl_judge_suggest_job"  # the suggestions job started here (ranklens.jobs)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -192,21 +194,18 @@ def suggestion_section(store: JudgmentStore, corpus: index.Corpus, query_set: st
         )
     pool = pools[-1]
     if st.button(f"Pre-grade pool {pool.id} ({len(pool.items)} passages)"):
-        try:
-            with st.spinner("Scoring the pool with the cross-encoder…"):
-                grades = pooling.make_suggestions(
-                    store,
-                    corpus,
-                    pool,
-                    model,
-                    pooling.parse_thresholds(text),
-                    scorer=resources.reranker(model),
-                )
+        try:  # a job (pooling.make_suggestions in a worker): leaving the page does not stop it
+            job = jobs.suggestions_job(
+                corpus.name, pool.id, model, pooling.parse_thresholds(text), resources.settings()
+            )
         except RankLensError as exc:
             st.error(safe.error(exc))
         else:
-            counts = ", ".join(f"{g}: {grades.count(g)}" for g in scale.values)
-            st.success(f"Stored {len(grades)} suggestions ({counts}).")
+            st.session_state[SUGGEST_JOB] = job.id
+    if st.session_state.get(SUGGEST_JOB):
+        job_panel.job_status(
+            st.session_state[SUGGEST_JOB], "Scoring the pool with the cross-encoder"
+        )
     suggestion_panel(store, corpus)
 
 
