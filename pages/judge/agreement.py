@@ -91,11 +91,11 @@ def adjudication(
     scale = store.scale(corpus.name)
     items = "".join(
         f"<li><b>{escape(lab.annotator)}</b>: {escape(describe(scale, lab.grade))}"
-        + (f" — {escape(lab.note)}" if lab.note else "")
+        + (f" — {safe.html_text(lab.note)}" if lab.note else "")
         + "</li>"
         for lab in labels
     )
-    st.markdown(f'<ul class="rl-notes">{items}</ul>', unsafe_allow_html=True)  # escaped
+    st.markdown(safe.html_block(f'<ul class="rl-notes">{items}</ul>'), unsafe_allow_html=True)
     # the form belongs to this unit: if the unit leaves the list, its submission is dropped
     unit_id = hashlib.sha1(json.dumps(list(pick)).encode()).hexdigest()[:12]
     with st.form(f"{state.JUDGE_ADJ_GRADE}_form_{unit_id}", border=False):

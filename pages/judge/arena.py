@@ -193,7 +193,8 @@ def _passages(
             if p is None:
                 st.warning(f"Passage {safe.code(item.passage_id)} is no longer in the corpus.")
             else:
-                st.markdown(_card(p.title, p.text, query.text), unsafe_allow_html=True)
+                shown = safe.excerpt(p.text, query.text, safe.JUDGE_EXCERPT_CHARS)[0]
+                st.markdown(_card(p.title, shown, query.text), unsafe_allow_html=True)
 
 
 # ---------------------------------------------------------------- the arena
