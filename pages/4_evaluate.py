@@ -7,6 +7,7 @@ the cached data and one module per tab. Only the open tab is computed.
 import streamlit as st
 
 from components import resources, routing, safe, state
+from pages.evaluate import arena as arena_tab
 from pages.evaluate import (
     data,
     difference,
@@ -18,6 +19,8 @@ from pages.evaluate import (
     significance,
     summary,
 )
+from pages.evaluate import snapshots as snapshots_tab
+from pages.evaluate import tune as tune_tab
 from pages.evaluate.choices import choose, no_labels_message
 from ranklens import report
 from ranklens.errors import RankLensError
@@ -33,6 +36,12 @@ TAB_WIDGETS = (
     state.EVAL_CURVE_BASE,
     state.EVAL_SIG_MEASURE,
     state.EVAL_RANK_MEASURE,
+    state.EVAL_TUNE_INPUTS,
+    state.EVAL_TUNE_MEASURE,
+    state.EVAL_TUNE_FOLDS,
+    state.EVAL_TUNE_SEED,
+    state.EVAL_SNAP_PICK,
+    state.EVAL_ARENA_MEASURE,
     state.EVAL_DP_MEASURE,
     state.EVAL_DP_UNIT,
     state.EVAL_DP_FRACTION,
@@ -78,7 +87,7 @@ def main() -> None:
         f"labels: {labels.source} · {'documents' if setup.level == 'doc' else 'passages'} · "
         f"k = {setup.k}. {report.UNJUDGED_NOTE}{notes}"
     )
-    summary.judged_panel(values["judged"])
+    summary.judged_panel(values["judged"], qrels, labels.source)
     sig = (
         data.significance(
             setup.key, setup.measures, setup.condensed, setup.test, setup.alpha, table
@@ -95,6 +104,9 @@ def main() -> None:
         "Significance": lambda: significance.significance_section(setup, sig),
         "Ranking": lambda: ranking.ranking_section(setup, table),
         "Discriminative power": lambda: power.discriminative_section(setup, runs, qrels),
+        "Tune fusion": lambda: tune_tab.tune_section(setup, corpus, queries, qrels),
+        "Snapshots": lambda: snapshots_tab.snapshots_section(setup, corpus, runs, labels, table),
+        "Arena": lambda: arena_tab.arena_section(setup, table),
         "Export": lambda: export.export_section(
             setup, runs, qrels, values, table, sig, labels.source
         ),

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from ranklens import index, jobs
+from components import state
+from ranklens import demo, index, jobs
 from ranklens.config import DEMO_CORPUS, DEMO_DIR
 
 from .conftest import ROOT
@@ -56,3 +57,24 @@ def test_demo_indexed_from_the_cli_gets_its_queries(home, monkeypatch):
     assert not at.get("status")  # nothing indexed
     corpus = index.open_corpus(DEMO_CORPUS, home)
     assert set(corpus.query_sets()) == {"demo", "faq"} and "faq" in corpus.shipped_qrels()
+
+
+def test_evaluate_opens_on_the_faq_labels_after_first_start(home, monkeypatch, fake_encoder):
+    monkeypatch.setenv("RANKLENS_DEMO_MODELS", f"bm25 {fake_encoder.name}")
+    monkeypatch.delenv("RANKLENS_DEMO", raising=False)
+    # what the first start's job does (here in-process: the fake encoder lives in this process)
+    demo.ingest_demo(index.get_settings())
+    at = run_app()
+    at.switch_page("pages/4_evaluate.py").run()
+    assert not at.exception, at.exception
+    fused = f"rrf(bm25,{fake_encoder.name})"
+    assert at.selectbox(key=state.QUERY_SET).value == "faq"
+    assert at.multiselect(key=state.EVAL_RANKERS).value == ["bm25", fake_encoder.name, fused]
+    summary = at.dataframe[0].value
+    text = summary.to_string()
+    for name in ("bm25", fake_encoder.name, fused, "nDCG@10", "RR", "R@100"):
+        assert name in text
+    judged = [m.label for m in at.metric]
+    assert [f"Judged@10 · {r}" for r in ("bm25", fake_encoder.name, fused)] == judged[:3]
+    why = " ".join(i.value for i in at.info)
+    assert "Why Judged@10 is low" in why and "known-item labels" in why and "Judge" in why

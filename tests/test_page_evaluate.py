@@ -57,6 +57,8 @@ def add_labels(home, labels=LABELS, annotator="imported"):
 def run_page(**session) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.session_state[state.EVAL_MEASURES] = MEASURES
+    # the two leaves (the page's default adds their fusion, tested in test_bootstrap.py)
+    at.session_state[state.EVAL_RANKERS] = ["bm25", "fake-encoder"]
     for k, v in session.items():
         at.session_state[k] = v
     at.run()

@@ -116,7 +116,8 @@ def choose(corpus: Corpus) -> Setup | None:
     box = st.container(border=True)
     c1, c2, c3 = box.columns([1, 2, 2])
     names = list(sets)
-    keep_one(state.QUERY_SET, names, names[0])
+    labelled = [n for n in names if n in shipped]  # a set with its own labels opens first
+    keep_one(state.QUERY_SET, names, (labelled or names)[0])
     query_set = c1.selectbox(
         "Query set",
         names,
@@ -124,7 +125,8 @@ def choose(corpus: Corpus) -> Setup | None:
         format_func=lambda n: f"{n} ({len(sets[n])} queries)",
     )
     offered = rk.available_rankers(corpus)
-    keep_valid(state.EVAL_RANKERS, offered, corpus.models()[:4])
+    fused = [o for o in offered if o.startswith("rrf(")][:1]  # as the Search page's default
+    keep_valid(state.EVAL_RANKERS, offered, corpus.models()[:4] + fused)
     chosen_rankers = c2.multiselect(
         "Rankers",
         offered,

@@ -6,11 +6,12 @@ Intervals and significance marks come from ranklens.stats; tables and figures fr
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import pandas as pd
 import streamlit as st
 
-from components import state
+from components import routing, state
 from pages.evaluate.choices import (
     JUDGED_K,
     JUDGED_THRESHOLD,
@@ -23,8 +24,8 @@ from ranklens import report, stats
 from ranklens.explain import explain_measure
 
 
-def judged_panel(judged: dict[str, float]) -> None:
-    """Judged@10 per ranker, always visible, with a warning below 80%."""
+def judged_panel(judged: dict[str, float], qrels: list | None = None, source: str = "") -> None:
+    """Judged@10 per ranker, always visible, with a warning below 80% and, then, why it is low."""
     cols = st.columns(min(len(judged), 6) or 1)
     for i, (r, v) in enumerate(judged.items()):
         shown = "–" if v is None or math.isnan(v) else f"{v:.0%}"
@@ -33,8 +34,42 @@ def judged_panel(judged: dict[str, float]) -> None:
             shown,
             help="The share of the ranker's top 10 that carries a label (any grade).",
         )
-    for w in ev.judged_warnings(judged, JUDGED_THRESHOLD, JUDGED_K):
+    warnings = ev.judged_warnings(judged, JUDGED_THRESHOLD, JUDGED_K)
+    for w in warnings:
         st.warning(w, icon="⚠️")
+    if warnings and qrels:
+        _why_judged_is_low(qrels, source)
+
+
+def _why_judged_is_low(qrels: list, source: str) -> None:
+    """Few labels per query cap Judged@10: say so, and point to the Judge page's pooling."""
+    n_queries = len({q.query_id for q in qrels})
+    per_query = len(qrels) / max(1, n_queries)
+    cap = min(1.0, per_query / JUDGED_K)
+    known_item = "shipped" in source and all(
+        n == 1 for n in Counter(q.query_id for q in qrels).values()
+    )
+    kind = (
+        " These are known-item labels shipped with the corpus: one judged answer per query, "
+        "everything else unjudged."
+        if known_item
+        else ""
+    )
+    st.info(
+        f"**Why Judged@{JUDGED_K} is low:** {len(qrels):,} labels for {n_queries:,} queries, "
+        f"{per_query:.1f} per query, so at most about {cap:.0%} of a top {JUDGED_K} can be "
+        f"judged.{kind} Unjudged results count as not relevant: the scores are a lower bound, "
+        "and a ranker that finds other good answers is not credited for them. Pooling these "
+        "queries on the Judge page (the rankers' top results, judged blind) adds the missing "
+        "labels."
+    )
+    st.button(
+        "Pool these queries on the Judge page",
+        key="rl_eval_to_judge",
+        icon="⚖️",
+        on_click=routing.send,
+        args=("pages/3_judge.py", "pool-query-set", st.session_state.get(state.QUERY_SET)),
+    )
 
 
 def _ci_explanation(summ: pd.DataFrame, measure: str) -> str:

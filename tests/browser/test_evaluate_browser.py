@@ -32,6 +32,10 @@ def test_evaluate_page_on_the_demo(start_app, browser_page, tmp_path):
     store = JudgmentStore(settings.db_url)
     page.get_by_role("link", name="Evaluate").click()
     page.get_by_role("heading", name="Evaluate").wait_for()
+    # the page opens on the FAQ set (its labels ship with the demo); this test labels "demo"
+    page.get_by_text("faq (175 queries)").first.wait_for(timeout=120_000)
+    page.get_by_label("Query set").click()
+    page.get_by_role("option", name="demo (44 queries)").click()
     if store.count_events(DEMO_CORPUS) == 0:
         page.get_by_text("No labels yet").wait_for()
         page.get_by_text("judgments import").first.wait_for()

@@ -36,6 +36,31 @@ def test_first_start_indexes_the_demo(start_app, browser_page, tmp_path):
     assert page.get_by_text("indexing the bundled demo corpus").count() == 0
 
 
+def test_evaluate_opens_on_the_demo_faq_labels(start_app, browser_page, tmp_path):
+    app = start_app()  # RANKLENS_DEMO_MODELS=bm25: seconds, not minutes
+    page = browser_page
+    page.goto(app.url)
+    page.get_by_text("Demo corpus ready").first.wait_for(timeout=180_000)
+    page.get_by_role("link", name="Evaluate").click()
+    page.get_by_role("heading", name="Summary").wait_for(timeout=120_000)
+    body = page.inner_text("body")
+    assert "faq (175 queries)" in body and "175 of 175 queries of faq have labels" in body
+    cells = page.locator('[data-testid="stDataFrame"]').first.locator("td")
+    cells.filter(has_text="bm25").first.wait_for(state="attached")
+    texts = [cells.nth(i).text_content() or "" for i in range(cells.count())]
+    assert any(t.startswith("0.") for t in texts)  # real numbers, with their intervals
+    page.get_by_text("Judged@10 · bm25").first.wait_for()
+    page.get_by_text("Why Judged@10 is low").first.wait_for()
+    assert "known-item labels" in page.inner_text("body")
+    page.get_by_role("button", name="Pool these queries on the Judge page").click()
+    page.get_by_role("heading", name="Judge").wait_for()
+    page.screenshot(path=str(tmp_path / "first-start-evaluate.png"), full_page=True)
+    if os.environ.get("RANKLENS_SHOTS"):
+        page.screenshot(
+            path=os.environ["RANKLENS_SHOTS"] + "/first-start-evaluate.png", full_page=True
+        )
+
+
 def test_upload_a_corpus_in_the_browser(start_app, browser_page, tmp_path, small_jsonl):
     app = start_app({"RANKLENS_DEMO": "0"})
     page = browser_page
