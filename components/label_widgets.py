@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import streamlit as st
 
+from components import safe
 from ranklens.errors import RankLensError
 from ranklens.judging import CurrentLabel, JudgmentStore, Scale
 
@@ -182,7 +183,7 @@ def label_buttons(
             )
     error = st.session_state.pop(f"{base}__error", None)
     if error:
-        st.error(error)
+        st.error(safe.error(error))
     saved: SavedLabel | None = st.session_state.pop(f"{base}__saved", None)
     if saved is not None and confirm:
         st.caption(f"Saved: {describe(scale, saved.grade)}")

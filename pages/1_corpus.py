@@ -139,7 +139,7 @@ def new_corpus_form() -> None:
         structured = [f.name for f in files if Path(f.name).suffix.lower() not in TEXTLIKE]
         if len(files) > 1 and structured:
             st.error(
-                f"Upload one JSONL, CSV, TSV or zip file at a time ({', '.join(structured)}); "
+                f"Upload one JSONL, CSV, TSV or zip file at a time ({', '.join(safe.inline(n) for n in structured)}); "
                 "several files are read as a folder of .txt, .md and .pdf documents."
             )
             return

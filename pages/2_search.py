@@ -48,7 +48,7 @@ def render() -> None:
         return
     specs, k = choose_rankers(corpus)
     if CUSTOM_ERROR in st.session_state:
-        st.error(st.session_state[CUSTOM_ERROR])
+        st.error(safe.error(st.session_state[CUSTOM_ERROR]))
     query_sets.panel(corpus, specs, k)
     query = st.text_input(
         "Query", key=state.SEARCH_QUERY, placeholder="Type a query and press Enter"

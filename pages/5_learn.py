@@ -4,7 +4,7 @@ embedding maps, and what one changed label would do. One module per tab in pages
 
 import streamlit as st
 
-from components import resources, routing, state
+from components import resources, routing, safe, state
 from pages.learn import common, explain_tab, lessons_tab, map_tab, whatif_tab
 from ranklens import labels as lb
 from ranklens.types import Qrel
@@ -40,7 +40,7 @@ def main() -> None:
     _, labels = common.set_labels(corpus, query_set)
     qrels = labels.qrels if labels is not None else None
     if labels is not None:
-        st.caption(f"Labels: {labels.source} ({len(qrels)} for {query_set}).")
+        st.caption(f"Labels: {safe.inline(labels.source)} ({len(qrels)} for {query_set}).")
     by_query: dict[str, list[Qrel]] = {}
     for q in qrels or []:
         by_query.setdefault(q.query_id, []).append(q)
