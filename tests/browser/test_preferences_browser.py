@@ -1,0 +1,72 @@
+"""Pairwise preferences in a real browser by keyboard alone: "=" (a tie, bound by the page's own
+script since Streamlit shortcuts take no "="), → (the right passage) and u (undo), then read back
+from the judgment store."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ranklens import index, rankers
+from ranklens import preferences as prefs
+from ranklens.judging import JudgmentStore, pooling
+from ranklens.types import Query
+
+from ..conftest import write_jsonl
+
+pytestmark = pytest.mark.browser
+
+DOCS = [
+    (
+        "tea1",
+        "Green tea",
+        "Green tea is brewed at about 80 degrees so the water does not scald it.",
+    ),
+    ("tea2", "Black tea", "Black tea is brewed with boiling water for three to five minutes."),
+    ("tea3", "Oolong", "Oolong tea sits between green tea and black tea in oxidation."),
+    ("bread1", "Sourdough", "Sourdough bread rises with wild yeast and lactic bacteria."),
+    ("bread2", "Rye", "Rye bread is dense and often made with a sourdough starter."),
+]
+
+
+def wait_for(count: int, home, timeout: float = 30.0) -> list[prefs.Preference]:
+    deadline = time.monotonic() + timeout
+    while True:
+        with JudgmentStore(home.db_url) as store:
+            found = prefs.preferences(store, "kb")
+        if len(found) == count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def test_preferences_by_keyboard(home, start_app, browser_page):
+    path = write_jsonl(
+        home.home.parent / "kb.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
+    )
+    corpus = index.ingest(path, "kb", ["bm25"], home)
+    corpus.add_query_set("dev", [Query("t1", "green black oolong tea"), Query("b1", "bread")])
+    with JudgmentStore(home.db_url) as store:
+        pooling.make_pool(store, corpus, "dev", rankers.make_rankers(["bm25"], corpus), 3)
+    app = start_app({"RANKLENS_DEMO": "0"})
+    page = browser_page
+    page.goto(app.url)
+    page.get_by_role("link", name="Judge", exact=True).click()
+    page.get_by_role("heading", name="Judge").wait_for()
+    page.get_by_label("Your name", exact=True).fill("kbd")
+    page.keyboard.press("Enter")
+    page.get_by_role("tab", name="Preferences").click()
+    page.get_by_role("button", name="= Tie").wait_for()
+    page.locator(".rl-jp").first.wait_for()
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # not the name box
+
+    page.keyboard.press("=")
+    assert [p.choice for p in wait_for(1, home)] == ["tie"]
+    page.get_by_text("Saved: a tie").wait_for()
+    page.keyboard.press("ArrowRight")
+    saved = wait_for(2, home)
+    assert [p.choice for p in saved] == ["tie", "right"]
+    assert frozenset((saved[0].left, saved[0].right)) != frozenset((saved[1].left, saved[1].right))
+    page.get_by_text("Saved: the right one").wait_for()
+    page.keyboard.press("u")
+    assert [p.choice for p in wait_for(1, home)] == ["tie"]
