@@ -431,6 +431,8 @@ def changes_since(
 def current_labels(snap: Snapshot, corpus: Any, store: Any = None) -> tuple[list | None, str]:
     """Today's labels resolved the way the snapshot's were: (qrels, "") or (None, why not)."""
     settings = snap.manifest.get("settings", {})
+    if settings.get("label_source") == "upload":
+        return None, "its labels came from an uploaded file, which is not kept"
     sets = corpus.query_sets()
     queries = sets.get(snap.query_set)
     if queries is None:

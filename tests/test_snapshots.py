@@ -136,6 +136,10 @@ def test_changed_labels_and_corpus_are_warned():
     assert "documents of corpus 'c' changed" in warnings[1]
     assert "labels changed" in warnings[2]
     assert "no longer exists" in snapshots.changes_since(a, None)[0]
+    uploaded = _snap("up", BEFORE, QR)
+    uploaded.manifest["settings"]["label_source"] = "upload"
+    qrels, why = snapshots.current_labels(uploaded, FakeCorpus())
+    assert qrels is None and "uploaded file" in why  # never compared with other labels
 
 
 def test_export_is_trec_runs_and_a_manifest(tmp_path):
