@@ -128,19 +128,15 @@ def _passage_order(store: Corpus, ids: list[str], path: Path) -> np.ndarray:
         if i in seen:
             raise InputError(path, f"id {i!r} appears twice (rows {seen[i] + 1} and {row + 1})")
         seen[i] = row
-    passages = list(store.iter_passages())
-    by_passage = [seen.get(p.passage_id) for p in passages]
-    keyed = "passage"
+    keys = store.passage_keys()
+    by_passage = [seen.get(pid) for pid, _, _ in keys]
+    keyed, col = "passage", 0
     if any(r is None for r in by_passage) and store.documents == store.passages:
-        by_doc = [seen.get(p.doc_id) for p in passages]  # one passage a document: doc ids
+        by_doc = [seen.get(doc) for _, doc, _ in keys]  # one passage a document: doc ids
         if sum(r is not None for r in by_doc) > sum(r is not None for r in by_passage):
-            by_passage, keyed = by_doc, "document"
-    known = {p.passage_id if keyed == "passage" else p.doc_id for p in passages}
-    missing = [
-        p.passage_id if keyed == "passage" else p.doc_id
-        for p, r in zip(passages, by_passage, strict=True)
-        if r is None
-    ]
+            by_passage, keyed, col = by_doc, "document", 1
+    known = {k[col] for k in keys}
+    missing = [k[col] for k, r in zip(keys, by_passage, strict=True) if r is None]
     unknown = [i for i in ids if i not in known]
     if missing or unknown:
         parts = []
@@ -218,17 +214,17 @@ def import_embeddings(
         store._update_manifest(
             lambda d: d["indexes"][model].update({"origin": f"file {path.name}"})
         )
-        passages = list(store.iter_passages())
-        total = len(passages)
+        keys = store.passage_keys()
+        total = len(keys)
         if progress:
             progress(Progress(model, 0, total, 0.0))
         start = time.monotonic()
         for i in range(0, total, ADD_BATCH):
-            chunk = passages[i : i + ADD_BATCH]
+            chunk = keys[i : i + ADD_BATCH]
             collection.add(
-                ids=[p.passage_id for p in chunk],
+                ids=[pid for pid, _, _ in chunk],
                 embeddings=vectors[order[i : i + ADD_BATCH]],
-                metadatas=[{"doc_id": p.doc_id, "position": p.position} for p in chunk],
+                metadatas=[{"doc_id": doc, "position": pos} for _, doc, pos in chunk],
             )
             if progress:
                 progress(Progress(model, i + len(chunk), total, time.monotonic() - start))
@@ -239,10 +235,10 @@ def import_embeddings(
 def _stored_vectors(store: Corpus, model: str) -> Iterator[tuple[list, np.ndarray]]:
     """(passages, vectors) in corpus order, a page at a time."""
     collection = store.collection(model)
-    passages = list(store.iter_passages())
-    for i in range(0, len(passages), ADD_BATCH):
-        chunk = passages[i : i + ADD_BATCH]
-        got = collection.get(ids=[p.passage_id for p in chunk], include=["embeddings"])
+    keys = store.passage_keys()
+    for i in range(0, len(keys), ADD_BATCH):
+        chunk = keys[i : i + ADD_BATCH]
+        got = collection.get(ids=[pid for pid, _, _ in chunk], include=["embeddings"])
         row = {pid: n for n, pid in enumerate(got["ids"])}
         if len(row) != len(chunk):
             raise RankLensError(
@@ -250,7 +246,7 @@ def _stored_vectors(store: Corpus, model: str) -> Iterator[tuple[list, np.ndarra
                 f"python -m ranklens ingest --corpus {store.name} --models {model}"
             )
         emb = np.asarray(got["embeddings"], dtype=np.float32)
-        yield chunk, emb[[row[p.passage_id] for p in chunk]]
+        yield chunk, emb[[row[pid] for pid, _, _ in chunk]]
 
 
 def export_embeddings(
@@ -283,8 +279,8 @@ def export_embeddings(
                 writer.write_table(
                     pa.table(
                         {
-                            "id": [p.passage_id for p in chunk],
-                            "doc_id": [p.doc_id for p in chunk],
+                            "id": [pid for pid, _, _ in chunk],
+                            "doc_id": [doc for _, doc, _ in chunk],
                             "embedding": pa.FixedSizeListArray.from_arrays(flat, dim),
                         },
                         schema=schema,
@@ -299,7 +295,7 @@ def export_embeddings(
         with open(ids_tmp, "w", encoding="utf-8") as fh:
             for chunk, emb in _stored_vectors(store, model):
                 out[n : n + len(chunk)] = emb
-                fh.write("".join(p.passage_id + "\n" for p in chunk))
+                fh.write("".join(pid + "\n" for pid, _, _ in chunk))
                 n += len(chunk)
         out.flush()
         del out

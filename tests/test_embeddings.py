@@ -48,10 +48,11 @@ def test_parquet_import_searches_like_embedding_here(
     q = [Query("1", "green tea temperature"), Query("2", "memory safety")]
     got = rankers.make_ranker("fake-encoder", c).rank(q, 3)
     want = rankers.make_ranker("fake-encoder", here).rank(q, 3)
-    for k in "12":  # py#0 and py#1 hold the same text: compare scores and documents
-        assert [(h.doc_id, round(h.score, 5)) for h in got[k]] == [
-            (h.doc_id, round(h.score, 5)) for h in want[k]
+    for k in "12":  # py#0 and py#1 hold the same text, zeros tie: compare scores, documents
+        assert [(h.doc_id, round(h.score, 5)) for h in got[k] if h.score > 1e-6] == [
+            (h.doc_id, round(h.score, 5)) for h in want[k] if h.score > 1e-6
         ]
+        assert any(h.score > 1e-6 for h in got[k])
 
 
 def test_npy_with_ids_and_export_round_trip(home, bm25_corpus, fake_encoder, tmp_path):
