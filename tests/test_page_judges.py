@@ -96,7 +96,7 @@ def test_llm_dry_run_batch_and_judges_against_people(corpus, store, server, monk
     at.session_state[state.JUDGE_TAB] = common.AGREEMENT
     at.session_state[state.JUDGE_JUDGES_LEVEL] = "passage"
     check(at.run())
-    assert any("Judges against people" in s.value for s in at.subheader)
+    assert any("Cross-encoder and LLM against people" in s.value for s in at.subheader)
     names = [t.label for t in at.tabs]
     assert any(n_.startswith("llm:fake-model prompt v1") for n_ in names)
     kappa = [m for m in at.metric if m.label.startswith("Cohen's kappa (linear)")]

@@ -1,4 +1,4 @@
-"""The Agreement tab's "Judges against people" and "Time per label" sections: each judge
+"""The Agreement tab's "Cross-encoder and LLM against people" and "Time per label" sections: each judge
 (cross-encoder, each LLM prompt version) against the humans' final labels, and label times.
 
 Every number comes from ranklens.judging.judges / judge_agreement / timing (the CLI's
@@ -109,7 +109,7 @@ def judges_section(
     query_set: str | None,
     query_ids: set[str] | None,
 ) -> None:
-    st.subheader("Judges against people")
+    st.subheader("Cross-encoder and LLM against people")  # no "judge": the page heading is
     st.caption(
         "Each judge (a cross-encoder, each LLM prompt version) against the humans' final labels "
         "(majority rule, adjudications first), on the passages both graded."

@@ -111,7 +111,7 @@ def _prompt_editor(store: JudgmentStore, corpus: str, annotator: str | None) -> 
 
 
 def llm_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> None:
-    st.subheader("LLM judge (optional)")
+    st.subheader("LLM suggestions (optional)")  # not "judge": the page heading is "Judge"
     annotator = st.session_state.get(state.ANNOTATOR) or None
     st.caption(
         "Any OpenAI-compatible chat-completions endpoint (Ollama, vLLM, llama.cpp, OpenAI) "
