@@ -41,7 +41,7 @@ def hover(title: str, snippet: str) -> str:
 def figure(m: projection.EmbeddingMap, scale: Scale) -> go.Figure:
     """The map as a plotly figure: background by label, the top k ringed and numbered, the query."""
     colours = {str(g.value): g.colour for g in scale.grades}
-    names = {str(g.value): f"{g.value} {g.label}" for g in scale.grades}
+    names = {str(g.value): f"{g.value} {html.escape(g.label)}" for g in scale.grades}
     fig = go.Figure()
     groups: dict[str, list[projection.Point]] = {}
     for p in m.points:
@@ -160,6 +160,7 @@ def _one_map(
     st.plotly_chart(figure(m, scale), width="stretch", key=f"rl_learn_map_{model}")
     labelled = sum(1 for p in m.points if p.label != projection.UNJUDGED)
     st.caption(
-        f"{m.rule}. Marked: the query (star), its top {len(top)} by {model} (numbered rings), "
+        f"{m.rule}. Marked: the query (star), its top {len(top)} by {safe.md(model)} (numbered "
+        "rings), "
         f"{labelled} passages of labelled documents (coloured by grade)."
     )

@@ -70,7 +70,7 @@ def whatif_tab(corpus: Corpus, query_set: str, qrels: list[Qrel] | None, scale: 
         options,
         index=options.index(current),
         horizontal=True,
-        format_func=lambda o: names.get(o, "unjudged"),
+        format_func=lambda o: safe.md(names.get(o, "unjudged")),  # radio options read Markdown
         key=f"{state.LEARN_WHATIF_GRADE}:{qid}:{doc}",
     )
     if new == current:

@@ -43,8 +43,8 @@ def test_evaluate_opens_on_the_demo_faq_labels(start_app, browser_page, tmp_path
     page.get_by_text("Demo corpus ready").first.wait_for(timeout=180_000)
     page.get_by_role("link", name="Evaluate").click()
     page.get_by_role("heading", name="Summary").wait_for(timeout=120_000)
-    body = page.inner_text("body")
-    assert "faq (175 queries)" in body and "175 of 175 queries of faq have labels" in body
+    assert page.get_by_label("Query set").input_value() == "faq (175 queries)"
+    page.get_by_text("175 of 175 queries of faq have labels").first.wait_for()
     cells = page.locator('[data-testid="stDataFrame"]').first.locator("td")
     cells.filter(has_text="bm25").first.wait_for(state="attached")
     texts = [cells.nth(i).text_content() or "" for i in range(cells.count())]
@@ -67,7 +67,7 @@ def test_upload_a_corpus_in_the_browser(start_app, browser_page, tmp_path, small
     page.goto(app.url)
     page.get_by_role("heading", name="Corpora").wait_for()
     page.get_by_label("Corpus name").fill("uploaded")
-    page.locator('input[type="file"]').set_input_files(str(small_jsonl))
+    page.locator('input[type="file"]').first.set_input_files(str(small_jsonl))
     page.get_by_text("small.jsonl").first.wait_for()
     page.get_by_role("button", name="Add corpus").click()
     page.get_by_text("uploaded: 5 documents, 6 passages").wait_for(timeout=120_000)
@@ -77,7 +77,7 @@ def test_upload_a_corpus_in_the_browser(start_app, browser_page, tmp_path, small
     page.goto(app.url)
     page.get_by_role("heading", name="Corpora").wait_for()
     page.get_by_label("Corpus name").fill("broken")
-    page.locator('input[type="file"]').set_input_files(str(bad))
+    page.locator('input[type="file"]').first.set_input_files(str(bad))
     page.get_by_text("broken.jsonl").first.wait_for()
     page.get_by_role("button", name="Add corpus").click()
     page.get_by_text("broken.jsonl, line 2").wait_for()

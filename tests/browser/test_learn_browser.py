@@ -75,3 +75,9 @@ def test_embedding_map_marks_the_query(start_app, browser_page, tmp_path):
     page.screenshot(path=str(tmp_path / "learn-map.png"), full_page=True)
     if os.environ.get("RANKLENS_SHOTS"):
         page.screenshot(path=os.environ["RANKLENS_SHOTS"] + "/learn-map.png", full_page=True)
+    # a lesson's button opens the same view on the Search page
+    page.get_by_role("tab", name="Lessons").click()
+    page.get_by_role("button", name="Open this on the Search page").click()
+    page.get_by_role("heading", name="Search").wait_for(timeout=60_000)
+    typed = page.get_by_role("textbox", name="Query").input_value()
+    assert typed in QUERIES.values()
