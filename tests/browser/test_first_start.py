@@ -52,13 +52,13 @@ def test_evaluate_opens_on_the_demo_faq_labels(start_app, browser_page, tmp_path
     page.get_by_text("Judged@10 · bm25").first.wait_for()
     page.get_by_text("Why Judged@10 is low").first.wait_for()
     assert "known-item labels" in page.inner_text("body")
-    page.get_by_role("button", name="Pool these queries on the Judge page").click()
-    page.get_by_role("heading", name="Judge").wait_for()
     page.screenshot(path=str(tmp_path / "first-start-evaluate.png"), full_page=True)
     if os.environ.get("RANKLENS_SHOTS"):
         page.screenshot(
             path=os.environ["RANKLENS_SHOTS"] + "/first-start-evaluate.png", full_page=True
         )
+    page.get_by_role("button", name="Pool these queries on the Judge page").click()
+    page.get_by_role("heading", name="Judge").wait_for()
 
 
 def test_upload_a_corpus_in_the_browser(start_app, browser_page, tmp_path, small_jsonl):
