@@ -1,0 +1,159 @@
+"""Recipes: the parser that turns a recipe string (bm25, a model, rrf(...), wsum(...), rerank(...))
+into rankers; the syntax is documented in ranklens.rankers, whose make_ranker(s) call it.
+"""
+
+from __future__ import annotations
+
+from . import index as index_mod
+from . import models
+from .rankers import (
+    FUSION_DEPTH,
+    MAX_K,
+    NORMS,
+    RERANK_DEPTH,
+    RRF_K,
+    BM25Ranker,
+    DenseRanker,
+    EncoderLoader,
+    Fusion,
+    Ranker,
+    RankerSpecError,
+    Rerank,
+    ScorerLoader,
+    not_indexed,
+)
+
+
+def _split_args(body: str, spec: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(body):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise RankerSpecError(f"unbalanced parentheses in {spec!r}")
+        elif ch == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    if depth != 0:
+        raise RankerSpecError(f"unbalanced parentheses in {spec!r}")
+    parts.append(body[start:])
+    if any(not p for p in parts):
+        raise RankerSpecError(f"empty argument in {spec!r}")
+    return parts
+
+
+def _int_arg(value: str, what: str, spec: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise RankerSpecError(f"{what} must be an integer in {spec!r}, got {value!r}") from None
+
+
+class RecipeBuilder:
+    """Parses recipes into rankers; leaves with one name are one shared object."""
+
+    def __init__(
+        self,
+        corpus: index_mod.Corpus,
+        load_encoder: EncoderLoader | None,
+        load_reranker: ScorerLoader | None,
+    ) -> None:
+        self.corpus = corpus
+        self.load_encoder = load_encoder
+        self.load_reranker = load_reranker
+        self.leaves: dict[str, Ranker] = {}
+
+    def leaf(self, name: str) -> Ranker:
+        if name in self.leaves:
+            return self.leaves[name]
+        if name == models.BM25:
+            if models.BM25 not in self.corpus.models():
+                raise RankerSpecError(not_indexed(self.corpus, name))
+            ranker: Ranker = BM25Ranker(self.corpus)
+        elif name in self.corpus.dense_models():
+            ranker = DenseRanker(self.corpus, name, self.load_encoder)
+        elif name in self.corpus.indexes() or name in models.dense_model_names():
+            raise RankerSpecError(not_indexed(self.corpus, name))
+        elif name in models.reranker_names():
+            raise RankerSpecError(
+                f"{name} is a cross-encoder: use it as rerank(FIRST_STAGE,{name},DEPTH)"
+            )
+        else:
+            raise RankerSpecError(
+                f"unknown ranker {name!r}; available for corpus {self.corpus.name!r}: "
+                f"{', '.join(self.corpus.models()) or 'none'}, or rrf(...), wsum(...), rerank(...)"
+            )
+        self.leaves[name] = ranker
+        return ranker
+
+    def build(self, spec: str, whole: str) -> Ranker:
+        if "(" not in spec and ")" not in spec:
+            return self.leaf(spec)
+        head, _, rest = spec.partition("(")
+        if not rest.endswith(")"):
+            raise RankerSpecError(f"expected NAME(...) in {whole!r}, got {spec!r}")
+        args = _split_args(rest[:-1], whole)
+        if head in ("rrf", "wsum"):
+            return self._fusion(head, args, whole)
+        if head == "rerank":
+            return self._rerank(args, whole)
+        raise RankerSpecError(
+            f"unknown combinator {head!r} in {whole!r}; expected rrf(...), wsum(...) or rerank(...)"
+        )
+
+    def _fusion(self, method: str, args: list[str], whole: str) -> Ranker:
+        inputs: list[Ranker] = []
+        weights: list[float | None] = []
+        options = {"k": RRF_K, "depth": FUSION_DEPTH}
+        norm = "minmax"
+        for arg in args:
+            key, eq, value = arg.partition("=")
+            if eq and "(" not in key and key == "norm" and method == "wsum":
+                if value not in NORMS:
+                    raise RankerSpecError(f"norm must be minmax or z in {whole!r}, got {value!r}")
+                norm = value
+                continue
+            if eq and "(" not in key:
+                if key not in options or (key == "k" and method != "rrf"):
+                    raise RankerSpecError(f"unknown option {key!r} for {method} in {whole!r}")
+                options[key] = _int_arg(value, key, whole)
+                continue
+            weight = None
+            if method == "wsum" and ":" in arg and not arg.endswith(")"):
+                name, _, w = arg.rpartition(":")
+                try:
+                    weight = float(w)
+                except ValueError:
+                    raise RankerSpecError(
+                        f"weight must be a number in {whole!r}, got {w!r}"
+                    ) from None
+                arg = name
+            inputs.append(self.build(arg, whole))
+            weights.append(weight)
+        given = [w for w in weights if w is not None]
+        if given and len(given) != len(weights):
+            raise RankerSpecError(f"give a weight for every input of wsum or for none: {whole!r}")
+        return Fusion(
+            inputs,
+            method,
+            [float(w) for w in given] if given else None,
+            rrf_k=options["k"],
+            depth=options["depth"],
+            norm=norm,
+        )
+
+    def _rerank(self, args: list[str], whole: str) -> Ranker:
+        if len(args) not in (2, 3):
+            raise RankerSpecError(
+                f"expected rerank(FIRST_STAGE,CROSS_ENCODER[,DEPTH]) in {whole!r}"
+            )
+        depth = RERANK_DEPTH
+        if len(args) == 3:
+            value = args[2].removeprefix("depth=")
+            depth = _int_arg(value, "depth", whole)
+            if not 1 <= depth <= MAX_K:
+                raise RankerSpecError(f"rerank depth must be from 1 to {MAX_K} in {whole!r}")
+        first = self.build(args[0], whole)
+        return Rerank(first, self.corpus, args[1], depth, self.load_reranker)
