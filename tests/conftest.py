@@ -122,3 +122,16 @@ def store_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'judgments.sqlite3'}"
     return request.getfixturevalue("pg_cluster").create_database()
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch, store_url):
+    """An empty judgment store on SQLite and on PostgreSQL, with RANKLENS_HOME and RANKLENS_DB_URL
+    pointing at it (so code that opens the store from settings finds the same one)."""
+    from ranklens.judging import JudgmentStore
+
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RANKLENS_DB_URL", store_url)
+    s = JudgmentStore(get_settings().db_url)
+    yield s
+    s.close()

@@ -16,22 +16,11 @@ from ranklens.agreement import (
     disagreements,
     krippendorff_alpha,
 )
-from ranklens.config import get_settings
 from ranklens.judging import (
-    JudgmentStore,
     Scale,
 )
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch, store_url):  # SQLite and PostgreSQL (tests/conftest.py)
-    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RANKLENS_DB_URL", store_url)
-    s = JudgmentStore(get_settings().db_url)
-    yield s
-    s.close()
 
 
 KRIPPENDORFF_2011 = {  # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", C.

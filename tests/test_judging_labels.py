@@ -9,24 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from ranklens.config import get_settings
 from ranklens.errors import InputError, NotFoundError
 from ranklens.judging import (
     DOC_LEVEL,
-    JudgmentStore,
 )
 from ranklens.types import Qrel
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch, store_url):  # SQLite and PostgreSQL (tests/conftest.py)
-    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RANKLENS_DB_URL", store_url)
-    s = JudgmentStore(get_settings().db_url)
-    yield s
-    s.close()
 
 
 def test_current_label_is_the_latest_and_undo_brings_back_the_previous(store):

@@ -6,23 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from ranklens.config import get_settings
 from ranklens.errors import InputError
 from ranklens.judging import (
-    JudgmentStore,
     Scale,
 )
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch, store_url):  # SQLite and PostgreSQL (tests/conftest.py)
-    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RANKLENS_DB_URL", store_url)
-    s = JudgmentStore(get_settings().db_url)
-    yield s
-    s.close()
 
 
 def test_default_scale_is_0_to_3_with_colours_and_guidelines():

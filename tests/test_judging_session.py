@@ -6,26 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from ranklens.config import get_settings
-from ranklens.judging import (
-    JudgmentStore,
-)
 from ranklens.types import Query
 
 from .judging_data import hits
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch, store_url):  # SQLite and PostgreSQL (tests/conftest.py)
-    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RANKLENS_DB_URL", store_url)
-    s = JudgmentStore(get_settings().db_url)
-    yield s
-    s.close()
 
 
 def test_judging_session_queue_skip_cant_judge_undo_and_progress(store):

@@ -12,11 +12,9 @@ import pytest
 from ranklens.agreement import (
     cohen_kappa,
 )
-from ranklens.config import get_settings
 from ranklens.errors import InputError
 from ranklens.formats import read_qrels
 from ranklens.judging import (
-    JudgmentStore,
     PoolItem,
     Scale,
     final_qrels_from,
@@ -26,15 +24,6 @@ from ranklens.types import Qrel
 from .judging_data import DOCS, PASSAGES, write
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch, store_url):  # SQLite and PostgreSQL (tests/conftest.py)
-    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RANKLENS_DB_URL", store_url)
-    s = JudgmentStore(get_settings().db_url)
-    yield s
-    s.close()
 
 
 CRANFIELD = DATASETS / "cranfield"

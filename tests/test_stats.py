@@ -18,6 +18,8 @@ from ranklens import stats
 from ranklens.errors import RankLensError
 from ranklens.types import Hit, Qrel
 
+from .test_evaluate import tiny_table
+
 
 def make_run(ranked: dict[str, list[tuple[str, float]]], passages: bool = False) -> dict:
     """A Run from {qid: [(id, score), ...]} in display order. ``passages``: id is "doc#n"."""
@@ -67,25 +69,6 @@ def test_summary_single_query_has_no_interval():
     df = pd.DataFrame({"ranker": ["A"], "query_id": ["1"], "measure": ["m"], "value": [0.4]})
     row = stats.summary(df).iloc[0]
     assert row["mean"] == 0.4 and math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])
-
-
-def tiny_table():
-    # query  measure  A    B    C
-    #   1      m     0.5  0.5  0.1
-    #   2      m     0.2  0.9  0.4
-    #   1      k     1.0  0.0  0.0
-    #   2      k     0.3  0.2  0.1
-    rows = []
-    vals = {
-        ("1", "m"): (0.5, 0.5, 0.1),
-        ("2", "m"): (0.2, 0.9, 0.4),
-        ("1", "k"): (1.0, 0.0, 0.0),
-        ("2", "k"): (0.3, 0.2, 0.1),
-    }
-    for r_i, r in enumerate("ABC"):
-        for (q, m), v in vals.items():
-            rows.append((r, q, m, v[r_i]))
-    return pd.DataFrame(rows, columns=ev.COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------
