@@ -78,7 +78,7 @@ def exact_search(
     out = []
     for row in sims:
         top = np.argpartition(-row, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
-        top = top[np.argsort(-row[top], kind="stable")]
+        top = top[np.lexsort((top, -row[top]))]  # ties by stored position: the same everywhere
         out.append([(ids[i], float(row[i])) for i in top])
     return out
 

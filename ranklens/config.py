@@ -37,6 +37,9 @@ class Settings:
     llm_timeout_s: float = 60.0
     llm_concurrency: int = 4
     max_upload_mb: int = 1024  # one uploaded file at most (as .streamlit's server.maxUploadSize)
+    # dense search is exact (numpy over the stored vectors, the same in every process) up to this
+    # many passages per collection; Chroma's HNSW above (approximate; see ranklens.ann)
+    exact_max: int = 50_000
 
     @property
     def corpora_dir(self) -> Path:
@@ -102,4 +105,5 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         llm_timeout_s=float(env.get("RANKLENS_LLM_TIMEOUT", "60")),
         llm_concurrency=int(env.get("RANKLENS_LLM_CONCURRENCY", "4")),
         max_upload_mb=_count(env, "RANKLENS_MAX_UPLOAD_MB", 1024, 1),
+        exact_max=_count(env, "RANKLENS_EXACT_MAX", 50_000, 0),
     )

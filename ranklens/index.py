@@ -179,6 +179,32 @@ def chroma_client(settings: Settings):
         return _clients[key]
 
 
+_seen: dict[tuple[str, str], object] = {}  # (chroma dir, collection) -> its manifest entry, as seen
+
+
+def _refresh_if_changed(settings: Settings, info: dict, fingerprint: object = None) -> None:
+    """Make the embedded client anew when another process changed a collection it has seen.
+
+    A PersistentClient keeps a collection's index in memory: vectors a worker process (a job)
+    added afterwards are counted but not found until the client is made anew. The corpus
+    manifest records each collection's count, so a change there means the client is stale.
+    """
+    if settings.uses_chroma_server:  # a server sees every writer
+        return
+    key = (str(settings.chroma_dir), str(info.get("collection")))
+    state = (info.get("count"), info.get("status"), fingerprint)
+    with _clients_lock:
+        last = _seen.get(key)
+        _seen[key] = state
+        if last is None or last == state:
+            return
+        client_key = (settings.chroma_host, settings.chroma_port, str(settings.chroma_dir))
+        if _clients.pop(client_key, None) is not None:
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
+
+
 @contextlib.contextmanager
 def _corpus_lock(settings: Settings, name: str) -> Iterator[None]:
     settings.corpora_dir.mkdir(parents=True, exist_ok=True)
@@ -381,6 +407,7 @@ class Corpus:
             raise NotFoundError(f"model {model!r} is not indexed for corpus {self.name!r}")
         from chromadb.errors import NotFoundError as ChromaNotFound
 
+        _refresh_if_changed(self.settings, info, self.manifest.get("fingerprint"))
         try:
             with chroma_errors(self.settings):
                 return chroma_client(self.settings).get_collection(info["collection"])

@@ -215,9 +215,44 @@ class DenseRanker:
     def encode(self, queries: Sequence[Query]) -> np.ndarray:
         return np.asarray(self.encoder.encode_queries([q.text for q in queries]), np.float32)
 
+    @property
+    def exact(self) -> bool:
+        """Exact search for collections up to Settings.exact_max passages (RANKLENS_EXACT_MAX).
+
+        Chroma's HNSW graph is rebuilt differently in each process (measured: 4 processes
+        querying one persisted 2,851-vector collection gave 4 different top-100 lists), so the
+        same recipe could give different numbers in the CLI and the app. Exact cosine over the
+        stored vectors is the same everywhere and is what reference numbers use.
+        """
+        return self.count <= self.corpus.settings.exact_max
+
     def rank_vectors(self, queries: Sequence[Query], vectors: np.ndarray, k: int) -> Run:
         """Hits for query vectors; a hit's doc_id is the one stored with the passage (never
         parsed out of the passage id: a document id may itself hold '#')."""
+        if self.exact:
+            return self._rank_exact(queries, vectors, k)
+        return self._rank_hnsw(queries, vectors, k)
+
+    def _rank_exact(self, queries: Sequence[Query], vectors: np.ndarray, k: int) -> Run:
+        from .ann import exact_search  # ann builds on this module
+
+        with index_mod.chroma_errors(self.corpus.settings):  # a stopped server says so
+            found = exact_search(self.corpus, self.name, vectors, k)
+        docs = {
+            pid: p.doc_id
+            for pid, p in self.corpus.get_passages(
+                sorted({pid for hits in found for pid, _ in hits})
+            ).items()
+        }
+        return {
+            q.query_id: [
+                Hit(q.query_id, pid, docs.get(pid, pid), score, i)
+                for i, (pid, score) in enumerate(hits, 1)
+            ]
+            for q, hits in zip(queries, found, strict=True)
+        }
+
+    def _rank_hnsw(self, queries: Sequence[Query], vectors: np.ndarray, k: int) -> Run:
         n_results = max(1, min(k, self.count))
         # Chroma fetches the metadata of all results in one SQL statement: keep each call well
         # under SQLite's limit of 32766 variables (225 queries x 150 results exceed it)

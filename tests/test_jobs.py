@@ -276,13 +276,8 @@ def test_vectors_a_worker_indexed_are_found_by_a_process_already_searching(home,
     assert_exactly_indexed(home, "second")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: a local Chroma client that has searched a collection keeps its HNSW index in "
-    "memory; vectors another process adds later are counted and got, but not searched, until "
-    "the client is made anew (chromadb SharedSystemClient.clear_system_cache)",
-)
 def test_vectors_a_worker_adds_to_a_searched_collection_are_found(home, tmp_path):
+    """The app's embedded Chroma client is made anew when a worker changed a collection."""
     from ranklens import rankers
     from ranklens.types import Query
 

@@ -471,7 +471,7 @@ def test_doc_ids_with_a_hash_survive(corpus):
 
 
 def test_dense_doc_ids_come_from_metadata_else_the_corpus(corpus):
-    """Chroma's stored doc_id is used; a passage stored without one is looked up in the corpus."""
+    """HNSW path: Chroma's stored doc_id is used; a passage stored without one is looked up."""
     r = rankers.DenseRanker(corpus, FAKE)
 
     class Collection:
@@ -485,12 +485,12 @@ def test_dense_doc_ids_come_from_metadata_else_the_corpus(corpus):
 
     vec = np.zeros((1, 4), np.float32)
     r._collection = Collection([[{"doc_id": "stored-id"}, None]])
-    hits = r.rank_vectors([Query("q", "x")], vec, 2)["q"]
+    hits = r._rank_hnsw([Query("q", "x")], vec, 2)["q"]
     assert [(h.passage_id, h.doc_id) for h in hits] == [
         ("report#2#0", "stored-id"),
         ("tea#0", "tea"),
     ]
     r._collection = Collection(None)
-    hits = r.rank_vectors([Query("q", "x")], vec, 2)["q"]
+    hits = r._rank_hnsw([Query("q", "x")], vec, 2)["q"]
     assert [h.doc_id for h in hits] == ["report#2", "tea"]
     assert [h.score for h in hits] == pytest.approx([0.9, 0.8])
