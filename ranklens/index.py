@@ -349,6 +349,17 @@ class Corpus:
                 out[row[0]] = _row_to_passage(row)
         return out
 
+    def doc_id_of(self, passage_ids: Sequence[str]) -> dict[str, str]:
+        """passage id -> its document id, as stored with the passage (never parsed from the id)."""
+        out: dict[str, str] = {}
+        ids = list(passage_ids)
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT passage_id, doc_id FROM passages WHERE passage_id IN ({marks})"
+            out.update(self._db().execute(sql, chunk))
+        return out
+
     def passages_at(self, ords: Sequence[int]) -> list[Passage]:
         """Passages by their position in the corpus (as the BM25 index numbers them)."""
         found: dict[int, Passage] = {}

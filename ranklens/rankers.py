@@ -233,17 +233,8 @@ class DenseRanker:
             return self._rank_exact(queries, vectors, k)
         return self._rank_hnsw(queries, vectors, k)
 
-    def _rank_exact(self, queries: Sequence[Query], vectors: np.ndarray, k: int) -> Run:
-        from .ann import exact_search  # ann builds on this module
-
-        with index_mod.chroma_errors(self.corpus.settings):  # a stopped server says so
-            found = exact_search(self.corpus, self.name, vectors, k)
-        docs = {
-            pid: p.doc_id
-            for pid, p in self.corpus.get_passages(
-                sorted({pid for hits in found for pid, _ in hits})
-            ).items()
-        }
+    def _hits(self, queries: Sequence[Query], found: list[list[tuple[str, float]]]) -> Run:
+        docs = self.corpus.doc_id_of(sorted({pid for hits in found for pid, _ in hits}))
         return {
             q.query_id: [
                 Hit(q.query_id, pid, docs.get(pid, pid), score, i)
@@ -252,38 +243,28 @@ class DenseRanker:
             for q, hits in zip(queries, found, strict=True)
         }
 
+    def _rank_exact(self, queries: Sequence[Query], vectors: np.ndarray, k: int) -> Run:
+        from .ann import exact_search  # ann builds on this module
+
+        with index_mod.chroma_errors(self.corpus.settings):  # a stopped server says so
+            return self._hits(queries, exact_search(self.corpus, self.name, vectors, k))
+
     def _rank_hnsw(self, queries: Sequence[Query], vectors: np.ndarray, k: int) -> Run:
+        """Chroma's approximate search; distances only (fetching metadata cost ~10x at 1M
+        passages): document ids come from the corpus's passage store."""
         n_results = max(1, min(k, self.count))
-        # Chroma fetches the metadata of all results in one SQL statement: keep each call well
-        # under SQLite's limit of 32766 variables (225 queries x 150 results exceed it)
-        step = max(1, 8192 // n_results)
-        res: dict[str, list] = {"ids": [], "distances": [], "metadatas": []}
+        found: list[list[tuple[str, float]]] = []
+        step = max(1, 8192 // n_results)  # a bounded response per call
         for start in range(0, len(vectors), step):
-            with index_mod.chroma_errors(self.corpus.settings):  # a stopped server says so
+            with index_mod.chroma_errors(self.corpus.settings):
                 part = self.collection.query(
                     query_embeddings=vectors[start : start + step],
                     n_results=n_results,
-                    include=["distances", "metadatas"],
+                    include=["distances"],
                 )
-            for key in res:
-                res[key].extend(part.get(key) or [None] * len(part["ids"]))
-        docs: dict[str, str] = {}
-        for ids, metas in zip(
-            res["ids"], res.get("metadatas") or [None] * len(res["ids"]), strict=True
-        ):
-            for pid, meta in zip(ids, metas or [None] * len(ids), strict=True):
-                if meta and isinstance(meta.get("doc_id"), str):
-                    docs[pid] = meta["doc_id"]
-        missing = sorted({pid for ids in res["ids"] for pid in ids} - set(docs))
-        if missing:  # a collection written without metadata: the corpus knows
-            docs.update({pid: p.doc_id for pid, p in self.corpus.get_passages(missing).items()})
-        run: Run = {}
-        for q, ids, dists in zip(queries, res["ids"], res["distances"], strict=True):
-            run[q.query_id] = [
-                Hit(q.query_id, pid, docs.get(pid, pid), 1.0 - float(d), i)
-                for i, (pid, d) in enumerate(zip(ids, dists, strict=True), 1)
-            ]
-        return run
+            for ids, dists in zip(part["ids"], part["distances"], strict=True):
+                found.append([(pid, 1.0 - float(d)) for pid, d in zip(ids, dists, strict=True)])
+        return self._hits(queries, found)
 
     def rank(self, queries: Sequence[Query], k: int) -> Run:
         k = check_k(k)

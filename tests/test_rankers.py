@@ -470,27 +470,25 @@ def test_doc_ids_with_a_hash_survive(corpus):
             assert (top.doc_id, top.passage_id) == ("report#2", "report#2#0"), (name, level)
 
 
-def test_dense_doc_ids_come_from_metadata_else_the_corpus(corpus):
-    """HNSW path: Chroma's stored doc_id is used; a passage stored without one is looked up."""
+def test_dense_doc_ids_come_from_the_corpus_on_both_paths(corpus):
+    """Exact and HNSW search: a hit's doc_id is the corpus's, never parsed out of its id."""
     r = rankers.DenseRanker(corpus, FAKE)
 
     class Collection:
-        def __init__(self, metadatas):
-            self.metadatas = metadatas
-
         def query(self, query_embeddings, n_results, include):
-            assert "metadatas" in include
-            ids = [["report#2#0", "tea#0"]]
-            return {"ids": ids, "distances": [[0.1, 0.2]], "metadatas": self.metadatas}
+            assert include == ["distances"]
+            return {"ids": [["report#2#0", "tea#0"]], "distances": [[0.1, 0.2]]}
 
     vec = np.zeros((1, 4), np.float32)
-    r._collection = Collection([[{"doc_id": "stored-id"}, None]])
+    r._collection = Collection()
     hits = r._rank_hnsw([Query("q", "x")], vec, 2)["q"]
     assert [(h.passage_id, h.doc_id) for h in hits] == [
-        ("report#2#0", "stored-id"),
+        ("report#2#0", "report#2"),
         ("tea#0", "tea"),
     ]
-    r._collection = Collection(None)
-    hits = r._rank_hnsw([Query("q", "x")], vec, 2)["q"]
-    assert [h.doc_id for h in hits] == ["report#2", "tea"]
     assert [h.score for h in hits] == pytest.approx([0.9, 0.8])
+    assert r.exact  # a small collection is searched exactly
+    r._collection = None
+    exact = r.rank([Query("q", "report two")], 5)["q"]
+    stored = corpus.get_passages([h.passage_id for h in exact])
+    assert exact and all(h.doc_id == stored[h.passage_id].doc_id for h in exact)
