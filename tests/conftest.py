@@ -135,3 +135,23 @@ def store(tmp_path, monkeypatch, store_url):
     s = JudgmentStore(get_settings().db_url)
     yield s
     s.close()
+
+
+def kill_when_counted(script: str, at_least: int) -> int:
+    """Run `python -c script` (which prints a running count, one per line) and SIGKILL it once the
+    count reaches at_least; returns the last count it printed."""
+    import os
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, env={**os.environ}, text=True
+    )
+    done = 0
+    for line in proc.stdout:
+        done = int(line)
+        if done >= at_least:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return done

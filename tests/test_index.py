@@ -11,7 +11,7 @@ from ranklens import index
 from ranklens.chunking import ChunkSettings
 from ranklens.errors import InputError, NotFoundError, RankLensError
 
-from .conftest import FakeEncoder, write_jsonl
+from .conftest import FakeEncoder, kill_when_counted, write_jsonl
 
 
 def corpus_files(settings, name):
@@ -258,10 +258,6 @@ index.ingest({path!r}, "killed", ["bm25", "fake-killed"], get_settings(), progre
 
 
 def test_ingest_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch):
-    import os
-    import signal
-    import subprocess
-    import sys
 
     from ranklens import models
 
@@ -273,16 +269,7 @@ def test_ingest_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch)
     path = write_jsonl(tmp_path / "many.jsonl", records)
     monkeypatch.setenv("RANKLENS_BATCH_SIZE", "4")
     script = KILLED_WRITER.format(root=str(ROOT), path=str(path))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, env={**os.environ}, text=True
-    )
-    done = 0
-    for line in proc.stdout:
-        done = int(line)
-        if done >= 40:
-            break
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    done = kill_when_counted(script, 40)
     assert 40 <= done < 400
     c = index.open_corpus("killed", index.get_settings())
     assert c.status == "indexing"

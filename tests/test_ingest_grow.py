@@ -4,10 +4,6 @@ all-or-nothing passages and resumable indexes (a SIGKILL leaves no duplicate, no
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 
 import pytest
 
@@ -15,7 +11,7 @@ from ranklens import index, ingest, models, rankers
 from ranklens.errors import InputError
 from ranklens.types import Query
 
-from .conftest import ROOT, FakeEncoder, write_jsonl
+from .conftest import ROOT, FakeEncoder, kill_when_counted, write_jsonl
 
 NEW = [
     {"_id": "kite", "title": "Kite", "text": "A kite flies on the wind, held by a long string."},
@@ -148,16 +144,7 @@ def test_append_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch)
     path = write_jsonl(tmp_path / "b.jsonl", more)
     monkeypatch.setenv("RANKLENS_BATCH_SIZE", "4")
     script = KILLED_APPEND.format(root=str(ROOT), path=str(path))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, env={**os.environ}, text=True
-    )
-    done = 0
-    for line in proc.stdout:
-        done = int(line)
-        if done >= 40:
-            break
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    done = kill_when_counted(script, 40)
     assert 40 <= done < 300
     assert c.passages == 320 and c.status == "indexing"  # the passages changed all at once
     enc = FakeEncoder("fake-killed")
