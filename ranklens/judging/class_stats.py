@@ -22,7 +22,7 @@ from .classes import ClassInfo, ClassLabel
 from .rules import combine_grades
 
 MEASURE = "nDCG@10"
-BOOTSTRAP_RESAMPLES = 999
+BOOTSTRAP_RESAMPLES = 500
 CONFIDENCE = 0.95
 
 EXPLAIN = {
@@ -213,8 +213,27 @@ def alpha(info: ClassInfo, labels: Sequence[ClassLabel], seed: int = 0) -> Estim
             note="defined once two students have graded the same pairs with different grades",
         )
 
+    # the resamples reuse one reliability matrix (students x pairs) and pick its columns
+    import krippendorff
+
+    names = sorted({s for g in units for s in g})
+    row = {s: i for i, s in enumerate(names)}
+    data = np.full((len(names), len(units)), np.nan)
+    for col, grades in enumerate(units):
+        for s, g in grades.items():
+            data[row[s], col] = g
+    domain = sorted(set(values) | {g for u in units for g in u.values()})
+
     def stat(idx: np.ndarray) -> float | None:
-        return krippendorff_alpha({i: units[j] for i, j in enumerate(idx)}, "ordinal", values)
+        sub = data[:, idx]
+        if np.unique(sub[~np.isnan(sub)]).size < 2:
+            return None
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            v = krippendorff.alpha(
+                reliability_data=sub, value_domain=domain, level_of_measurement="ordinal"
+            )
+        return None if np.isnan(v) else float(v)
 
     low, high = _bootstrap(len(units), stat, seed)
     return Estimate(value, low, high, len(units), raters)
