@@ -466,6 +466,7 @@ class ClassStore:
             rows.append(
                 {
                     "class": info.code,
+                    "pair": lab.position,
                     "student": lab.student,
                     "query_id": p.query_id,
                     "passage_id": p.passage_id,
