@@ -13,7 +13,7 @@ import streamlit as st
 
 from components import auth, resources, routing, safe
 from ranklens.errors import RankLensError
-from ranklens.judging import class_stats
+from ranklens.judging import Scale, class_stats
 from ranklens.judging.classes import ClassInfo, ClassStore
 from ranklens.judging.classroom import board, class_runs, corpus_qrels, start_class
 
@@ -77,6 +77,15 @@ def _start_form() -> None:
         ]
         pick = st.selectbox("Sample from", options, key="rl_class_pool")
         title = st.text_input("Title (shown to students)", key="rl_class_title", max_chars=200)
+        guidelines = st.text_area(
+            "Guidelines for the class (empty: the query set's)", key="rl_class_guidelines"
+        )
+        grades = st.selectbox(
+            "Grades",
+            ["the corpus's scale", 2, 3, 4, 5],
+            key="rl_class_grades",
+            format_func=lambda g: g if isinstance(g, str) else f"0 to {g - 1}",
+        )
         seed = st.number_input("Seed", 0, 2**31 - 1, 1, key="rl_class_seed")
         go = st.form_submit_button("Start the class", type="primary")
     if not go:

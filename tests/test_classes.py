@@ -238,10 +238,18 @@ def test_class_cli_start_show_export_close(corpus, store, capsys, tmp_path):
     out = tmp_path / "x.jsonl"
     assert cli_main(["class", "export", code, "--out", str(out)]) == 0
     assert json.loads(out.read_text())["reason"] == "yes"
+    capsys.readouterr()
+    guide = tmp_path / "guide.md"
+    guide.write_text("Grade 1 when it *mentions* the topic.")
+    argv = ["class", "start", "--corpus", "k", "--queries", "dev", "--pairs", "2", "--seed", "2"]
+    argv += ["--rankers", "bm25", "--depth", "3", "--grades", "2", "--guidelines", str(guide)]
+    assert cli_main(argv + ["--json"]) == 0
+    second = ClassStore(store).get(json.loads(capsys.readouterr().out)["id"])
+    assert second.scale.max == 1 and second.guidelines.startswith("Grade 1 when")
     assert cli_main(["class", "close", str(started["id"])]) == 0
     assert "closed" in capsys.readouterr().out
     assert cli_main(["class", "list", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)[0]["state"] == "closed"
+    assert [c["state"] for c in json.loads(capsys.readouterr().out)] == ["closed", "open"]
 
 
 # ---------------------------------------------------------------- the fair write queue

@@ -10,13 +10,21 @@ import time
 from pathlib import Path
 
 from ..config import get_settings
-from ..judging import JudgmentStore
+from ..errors import InputError
+from ..judging import JudgmentStore, Scale
 from ..judging.classes import ClassStore
 from .common import print_json
 
 
 def _store() -> JudgmentStore:
     return JudgmentStore(get_settings().db_url)
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "is not UTF-8 text") from None
 
 
 def cmd_start(args: argparse.Namespace) -> int:
@@ -36,6 +44,8 @@ def cmd_start(args: argparse.Namespace) -> int:
             rankers=args.rankers,
             depth=args.depth,
             title=args.title or "",
+            guidelines=None if args.guidelines is None else _read(args.guidelines),
+            scale=None if args.grades is None else Scale.of(args.grades),
         )
     if args.json:
         print_json(info.to_dict())
@@ -146,6 +156,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--depth", type=int, default=10, help="depth of a new pool")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--title", default="")
+    p.add_argument("--guidelines", default=None, help="a Markdown file (default: the set's)")
+    p.add_argument("--grades", type=int, default=None, help="grades 0..N-1 (default: the corpus's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_start)
 

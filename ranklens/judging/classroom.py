@@ -20,6 +20,7 @@ from ..types import Qrel, Query, Run
 from . import class_stats
 from .classes import ClassInfo, ClassLabel, ClassStore, sample_pairs
 from .pooling import default_rankers, make_pool, query_set_of
+from .scale import Scale
 from .store import JudgmentStore
 
 BOARD_K = 10
@@ -37,6 +38,7 @@ def start_class(
     depth: int = 10,
     title: str = "",
     guidelines: str | None = None,
+    scale: Scale | None = None,
     created_by: str = "",
 ) -> ClassInfo:
     """Start a class of n_pairs pairs, a stratified sample of a pool (the given one, or a new
@@ -80,7 +82,7 @@ def start_class(
         corpus.name,
         query_set,
         pairs,
-        scale=store.scale(corpus.name),
+        scale=scale or store.scale(corpus.name),
         seed=seed,
         title=title,
         guidelines=guidelines,
