@@ -103,6 +103,8 @@ def _start_form() -> None:
                 seed=int(seed),
                 title=title,
                 created_by=who,
+                guidelines=guidelines.strip() or None,
+                scale=None if isinstance(grades, str) else Scale.of(int(grades)),
             )
     except RankLensError as exc:
         st.error(safe.error(exc))
