@@ -208,11 +208,14 @@ def _board(class_id: int) -> None:
     if not b.widest:
         st.caption("No pair with different grades yet.")
     texts = corpus.get_passages([w.passage_id for w in b.widest])
+    queries = {q.query_id: q.text for q in corpus.query_sets().get(info.query_set, [])}
     for w in b.widest:
         p = texts.get(w.passage_id)
         grades = " · ".join(f"{safe.md(names.get(s, s))}: {g}" for s, g in sorted(w.grades.items()))
         with st.container(border=True):
-            st.markdown(f"**{safe.md(w.query_id)}** — spread {w.spread} ({grades})")
+            st.markdown(
+                f"**{safe.md(queries.get(w.query_id, w.query_id))}** — spread {w.spread} ({grades})"
+            )
             if p is not None:
                 st.markdown(safe.md(p.text, multiline=True, limit=600))
             for s, reason in sorted(w.reasons.items()):

@@ -52,7 +52,7 @@ EXPLAIN = {
     "rankers": (
         "Each ranker's nDCG@10 on the class's queries, scored once with the class's labels "
         "(one grade per pair: the grade most students gave) and once with the labels that came "
-        "with the corpus. Kendall's tau compares the two orders of the rankers: 1 means the "
+        "with the corpus (or, where it came with none, the judgment store's). Kendall's tau compares the two orders of the rankers: 1 means the "
         "class's labels rank the systems exactly as the corpus's labels do, -1 the reverse."
     ),
     "students": (
