@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import auth, bootstrap, job_panel, routing
+from components import auth, bootstrap, classroom, job_panel, routing
 
 PAGES = [
     ("pages/1_corpus.py", "Corpus", ":material/library_books:"),
@@ -15,6 +15,7 @@ PAGES = [
     ("pages/3_judge.py", "Judge", ":material/gavel:"),
     ("pages/4_evaluate.py", "Evaluate", ":material/monitoring:"),
     ("pages/5_learn.py", "Learn", ":material/school:"),
+    ("pages/6_class.py", "Class", ":material/groups:"),
 ]
 HERE = Path(__file__).resolve().parent
 
@@ -24,8 +25,15 @@ pages = {
     for path, title, icon in PAGES
     if (HERE / path).exists()
 }
-nav = st.navigation(auth.gate(list(pages.values())))  # team mode: only "Sign in" until then
-if auth.allowed():
+student = classroom.joined()  # a session that joined a class sees only that class
+if student is not None:
+    nav = st.navigation([st.Page(classroom.student_page, title="Class", url_path="class-judge")])
+else:
+    offered = auth.gate(list(pages.values()))  # team mode: only "Sign in" until then
+    if not auth.allowed():  # students join a class with its code instead of a key
+        offered.append(st.Page(classroom.join_page, title="Join a class", url_path="join"))
+    nav = st.navigation(offered)
+if student is None and auth.allowed():
     routing.follow_intent(pages)
     bootstrap.ensure_demo()
     job_panel.sidebar()  # long work in workers: progress and cancel on every page

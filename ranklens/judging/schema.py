@@ -27,6 +27,8 @@ opens (create_all, checkfirst), so an existing database gains the new table and 
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -190,6 +192,142 @@ pool_seeds = sa.Table(
 )
 
 
+# A class (teaching): pairs sampled from a pool, judged by students who joined with a code.
+classes_table = sa.Table(
+    "classes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("code", Str(16), nullable=False, unique=True),
+    sa.Column("corpus", Str(200), nullable=False),
+    sa.Column("query_set", Str(200), nullable=False),
+    sa.Column("title", Str(200), nullable=False, default=""),
+    sa.Column("guidelines", LongText, nullable=False, default=""),
+    sa.Column("scale", LongText, nullable=False),  # Scale.to_json()
+    sa.Column("state", Str(12), nullable=False),  # open | paused | revealed | closed
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("pool_id", sa.Integer, nullable=True),
+    sa.Column("created_by", Str(200), nullable=False, default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.CheckConstraint("state IN ('open', 'paused', 'revealed', 'closed')", name="ck_class_state"),
+    sqlite_autoincrement=True,
+)
+
+class_pairs = sa.Table(
+    "class_pairs",
+    metadata,
+    sa.Column("class_id", sa.Integer, sa.ForeignKey("classes.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("query_id", Str(500), nullable=False),
+    sa.Column("passage_id", Str(500), nullable=False),
+    sa.Column("doc_id", Str(500), nullable=False),
+    sa.Column("stratum", Str(12), nullable=False),  # likely | unlikely (how it was sampled)
+)
+
+class_students = sa.Table(
+    "class_students",
+    metadata,
+    sa.Column("class_id", sa.Integer, sa.ForeignKey("classes.id"), primary_key=True),
+    sa.Column("name", Str(200), primary_key=True),
+    sa.Column("joined_at", sa.Float, nullable=False),
+)
+
+# Append-only: a student's current grade for a pair is their latest row for it.
+class_labels = sa.Table(
+    "class_labels",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("class_id", sa.Integer, sa.ForeignKey("classes.id"), nullable=False),
+    sa.Column("student", Str(200), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("grade", sa.Integer, nullable=False),
+    sa.Column("reason", LongText, nullable=False, default=""),
+    sa.Column("seconds", sa.Float, nullable=True),  # time spent on the pair, when measured
+    sa.Column("nonce", Str(64), nullable=True),  # the client's id of this save: a retry is one row
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("class_id", "nonce", name="uq_class_label_nonce"),
+    sa.Index("ix_class_labels", "class_id", "student", "position", "id"),
+    sqlite_autoincrement=True,
+)
+
+
+class FairLock:
+    """A lock that threads acquire in arrival order (threading.Lock promises no order).
+
+    Every browser session of one Streamlit server is a thread of one process; SQLite's busy
+    handler wakes waiting writers in no order, so one unlucky writer can wait for seconds.
+    Writes of one process queue here first, first come first served; the owner may re-enter.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Event] = deque()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            if self._owner is None and not self._waiters:
+                self._owner, self._depth = me, 1
+                return True
+            turn = threading.Event()
+            self._waiters.append(turn)
+        if turn.wait(timeout):
+            with self._mutex:
+                self._owner, self._depth = me, 1
+            return True
+        with self._mutex:
+            if turn.is_set():  # handed over just as the wait timed out
+                self._owner, self._depth = me, 1
+                return True
+            self._waiters.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("FairLock released by a thread that does not hold it")
+            self._depth -= 1
+            if self._depth:
+                return
+            self._owner = None
+            if self._waiters:
+                self._waiters.popleft().set()  # the next in line; it takes ownership on waking
+                self._owner = -1  # reserved until it does, so no newcomer jumps the queue
+
+    @contextmanager
+    def held(self, timeout: float | None = None) -> Iterator[None]:
+        if not self.acquire(timeout):
+            raise StoreBusy(timeout or 0)
+        try:
+            yield
+        finally:
+            self.release()
+
+
+class StoreBusy(RankLensError):
+    """A write waited longer than the busy timeout for its turn."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the judgment database stayed busy for {seconds:.0f} s; nothing was saved by this "
+            "action. Try again in a moment."
+        )
+
+
+_WRITE_LOCKS: dict[str, FairLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def write_lock(url: str) -> FairLock:
+    """The one FairLock of this process for a database URL (shared by every store on it)."""
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(url, FairLock())
+
+
 def make_engine(url: str) -> sa.Engine:
     """An engine for the URL; on SQLite: WAL, synchronous=FULL, busy timeout, BEGIN IMMEDIATE."""
     u = sa.make_url(url)
@@ -245,6 +383,7 @@ class Database:
         except sa.exc.ArgumentError as exc:
             raise InputError(None, f"bad database URL {url!r}: {exc}") from None
         self.dialect = self._engine.dialect.name
+        self._write_lock = write_lock(url)
         with self.write() as conn:
             metadata.create_all(conn, checkfirst=True)
             row = conn.execute(
@@ -290,8 +429,13 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """One write transaction (BEGIN IMMEDIATE on SQLite, the advisory write lock on
-        PostgreSQL); committed when the block ends."""
-        with self._own_errors(), self._engine.connect() as conn:
+        PostgreSQL); committed when the block ends. Writers of one process take turns in
+        arrival order (FairLock) before they ask the database for its write lock."""
+        with (
+            self._write_lock.held(BUSY_TIMEOUT_MS / 1000),
+            self._own_errors(),
+            self._engine.connect() as conn,
+        ):
             conn.execution_options(ranklens_write=True)
             with conn.begin():
                 yield conn
