@@ -84,7 +84,7 @@ def offer() -> None:
         return
     who, refused = _decide()
     if refused:
-        st.error(refused)
+        st.error(safe.error(refused))  # it quotes the provider's name for the user
         st.button("Sign out of single sign-on", key="rl_sso_sign_out", on_click=st.logout)
         return
     if who is not None:
