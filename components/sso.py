@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAuthError
 
 from components import resources, safe
 from ranklens.errors import RankLensError
@@ -19,6 +20,7 @@ from ranklens.judging import identity
 
 PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
 SHARED_KEYS = ("redirect_uri", "cookie_secret")
+LOGIN_ERROR = "rl_sso_login_error"  # why the last "Sign in with ..." could not start
 
 
 def _auth_section() -> Mapping[str, Any]:
@@ -90,16 +92,28 @@ def offer() -> None:
     if who is not None:
         return
     st.subheader("Single sign-on")
+    failed = st.session_state.pop(LOGIN_ERROR, None)
+    if failed:
+        st.error(safe.error(failed))
     for name in names:
-        label = "Sign in with single sign-on" if name == "default" else f"Sign in with {name}"
+        label = "single sign-on" if name == "default" else name[:1].upper() + name[1:]
         st.button(
-            label,
+            f"Sign in with {label}",
             key=f"rl_sso_{name}",
             type="primary",
-            on_click=st.login,
-            args=None if name == "default" else (name,),
+            on_click=_login,
+            args=(name,),
         )
     st.caption("Or sign in with the name and key your admin gave you:")
+
+
+def _login(provider: str) -> None:
+    """st.login (the browser goes to the provider), or why it cannot (Authlib missing, an
+    [auth] section Streamlit refuses), shown on the sign-in page instead of a crash."""
+    try:
+        st.login(None if provider == "default" else provider)
+    except StreamlitAuthError as exc:
+        st.session_state[LOGIN_ERROR] = f"Single sign-on could not start: {exc}"
 
 
 def sign_out() -> None:

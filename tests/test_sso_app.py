@@ -64,7 +64,7 @@ def test_the_sign_in_page_offers_each_provider_beside_the_keys(team):
     at = _app({**AUTH, "keycloak": keycloak}, {"is_logged_in": False})
     assert [t.value for t in at.title] == ["Sign in"]
     labels = _buttons(at)
-    assert labels[:2] == ["Sign in with single sign-on", "Sign in with keycloak"]
+    assert labels[:2] == ["Sign in with single sign-on", "Sign in with Keycloak"]
     assert "Sign in" in labels  # the key form's own button
     incomplete = {k: v for k, v in AUTH.items() if k != "cookie_secret"}
     assert not any(b.startswith("Sign in with") for b in _buttons(_app(incomplete)))
@@ -101,3 +101,14 @@ def test_a_key_holders_name_stays_theirs(team, monkeypatch):
     assert [t.value for t in at.title] == ["Sign in"]
     [error] = [e.value for e in at.error]
     assert "belongs to an annotator who signs in with a key" in error
+
+
+def test_a_sign_in_that_cannot_start_says_why_instead_of_crashing(team):
+    # the secrets AppTest is given do not reach st.login's own check, which then refuses
+    at = _app(AUTH, {"is_logged_in": False})
+    at.button(key="rl_sso_default").click()
+    at.run()
+    assert not at.exception, at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith("Single sign-on could not start:") and "secrets.toml" in error
+    assert [t.value for t in at.title] == ["Sign in"]
