@@ -140,3 +140,78 @@ def test_single_sign_on_maps_provider_users_to_annotators_and_roles(
     other.get_by_role("button", name="End session").click()
     other.get_by_role("button", name="Sign in with single sign-on").wait_for()
     context.close()
+
+
+STEAL_SESSION = """
+(() => {
+  const Original = window.WebSocket;
+  window.__rlProtocols = [];
+  window.WebSocket = class extends Original {
+    constructor(url, protocols) {
+      const p = [].concat(protocols || ["streamlit"]);
+      if (p.length < 2) p.push("no-xsrf");
+      p[2] = "%s";  // another browser's session id, as a reconnect presents it
+      window.__rlProtocols.push(p);
+      super(url, p);
+    }
+  };
+})();
+"""
+
+
+def _session_ids(page) -> list[str]:
+    """The Streamlit session ids the server gives this page (read from its WebSocket frames)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    ids: list[str] = []
+
+    def on_frame(payload) -> None:
+        if not isinstance(payload, bytes):
+            return
+        msg = ForwardMsg()
+        try:
+            msg.ParseFromString(payload)
+        except Exception:  # noqa: BLE001 - another kind of frame
+            return
+        if msg.HasField("new_session") and msg.new_session.initialize.session_id:
+            ids.append(msg.new_session.initialize.session_id)
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+    return ids
+
+
+def _thief(browser, app_url: str, session_id: str):
+    """A second browser (no cookies) that presents SESSION_ID on connecting; lands on a page."""
+    context = browser.new_context(viewport={"width": 1500, "height": 2200})
+    context.add_init_script(STEAL_SESSION % session_id)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(app_url)
+    page.get_by_role("heading", name="Sign in").wait_for()
+    assert page.get_by_role("button", name="Sign in with single sign-on").count() == 1
+    assert page.get_by_text("Signed in as").count() == 0
+    assert page.get_by_role("link", name="Judge", exact=True).count() == 0
+    presented = page.evaluate("window.__rlProtocols")
+    assert presented and all(p[2] == session_id for p in presented)
+    return context
+
+
+def test_a_single_sign_on_session_id_does_not_sign_in_another_browser(
+    tmp_path, start_app, browser_page, provider
+):
+    app = _sso_app(start_app, tmp_path, provider)
+    page = browser_page
+    ids = _session_ids(page)
+    _sso_sign_in(page, app.url, "u-bob")
+    page.get_by_text(_signed_in_as("bob")).wait_for()
+    stolen = ids[-1]
+
+    # while bob's tab is open: Streamlit refuses the id (identity mismatch), a fresh session signs in
+    _thief(page.context.browser, app.url, stolen).close()
+    assert "user identity mismatch" in app.log.read_text()
+    page.get_by_text(_signed_in_as("bob")).wait_for()  # bob's own session is left alone
+
+    # after bob's tab closed (his session kept for a reconnect): still refused
+    page.goto("about:blank")
+    time.sleep(1.0)
+    _thief(page.context.browser, app.url, stolen).close()
