@@ -69,7 +69,7 @@ def _decide() -> tuple[accounts.Annotator | None, str | None]:
     except identity.SignInRefused as exc:
         return None, str(exc)
     except RankLensError as exc:  # a bad RANKLENS_SSO_* setting, an unreachable store
-        return None, safe.error(exc)
+        return None, str(exc)
 
 
 def current() -> accounts.Annotator | None:

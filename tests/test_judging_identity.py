@@ -123,6 +123,10 @@ def test_no_user_id_or_name_or_a_stale_sign_in_is_refused():
         annotator_for(old, sso_settings({}), NOW)
     assert annotator_for(old, sso_settings({"RANKLENS_SSO_MAX_AGE_H": "24"}), NOW)
     assert annotator_for(old, sso_settings({"RANKLENS_SSO_MAX_AGE_H": "0"}), NOW)
+    undated = {k: v for k, v in ALICE.items() if k != "iat"}
+    with pytest.raises(SignInRefused, match="iat claim"):
+        annotator_for(undated, sso_settings({}), NOW)
+    assert annotator_for(undated, sso_settings({"RANKLENS_SSO_MAX_AGE_H": "0"}), NOW)
 
 
 def test_a_key_holders_name_is_not_taken_over_until_the_key_is_removed(tmp_path):

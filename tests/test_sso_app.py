@@ -112,3 +112,11 @@ def test_a_sign_in_that_cannot_start_says_why_instead_of_crashing(team):
     [error] = [e.value for e in at.error]
     assert error.startswith("Single sign-on could not start:") and "secrets.toml" in error
     assert [t.value for t in at.title] == ["Sign in"]
+
+
+def test_a_bad_setting_is_named_on_the_sign_in_page(team, monkeypatch):
+    monkeypatch.setenv("RANKLENS_SSO_NAME_CLAIM", "upn")
+    at = _app(AUTH, _user("u-2", "bob@example.org", ["judges"]))
+    assert [t.value for t in at.title] == ["Sign in"]
+    [error] = [e.value for e in at.error]
+    assert "RANKLENS_SSO_NAME_CLAIM='upn': expected one or more of" in error

@@ -175,7 +175,12 @@ def annotator_for(
         float(issued) if isinstance(issued, int | float) and not isinstance(issued, bool) else 0.0
     )
     now = time.time() if now is None else now
-    if settings.max_age_s and issued and now - issued > settings.max_age_s:
+    if settings.max_age_s and not issued:  # OpenID Connect requires it in every ID token
+        raise SignInRefused(
+            "The identity provider did not say when you signed in (iat claim), so the sign-in's "
+            "age cannot be checked; ask your admin (RANKLENS_SSO_MAX_AGE_H=0 turns the check off)."
+        )
+    if settings.max_age_s and now - issued > settings.max_age_s:
         raise SignInRefused(
             f"Your single sign-on is older than {settings.max_age_s / 3600:g} h: sign out and "
             "sign in again."
