@@ -3,8 +3,12 @@ or a refusal that says why (not allowed, no usable name, too old, a key holder's
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
+from ranklens.cli import main as cli_main
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
 from ranklens.judging import annotators as accounts
@@ -139,3 +143,23 @@ def test_a_key_holders_name_is_not_taken_over_until_the_key_is_removed(tmp_path)
         accounts.remove(store, "alice")
         who = sign_in(store, claims, settings, NOW)
         assert (who.name, who.admin) == ("alice", False)  # the role is single sign-on's
+
+
+def test_cli_sso_check_gives_the_sign_in_pages_answer(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RANKLENS_SSO_ADMIN_GROUPS", "admins")
+    monkeypatch.setenv("RANKLENS_SSO_ALLOW_GROUPS", "judges")
+    lead = {"sub": "u-1", "email": "lead@example.org", "groups": ["admins"], "iat": time.time()}
+    assert cli_main(["annotators", "sso-check", json.dumps(lead)]) == 0
+    assert capsys.readouterr().out == "lead@example.org: admin\n"
+    eve = tmp_path / "eve.json"
+    eve.write_text(json.dumps({**lead, "email": "eve@example.org", "groups": ["visitors"]}))
+    assert cli_main(["annotators", "sso-check", str(eve), "--json"]) == 1
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["allowed"] is False and "not allowed to use this RankLens" in answer["reason"]
+    eve.write_text('{"sub": "u-3",\n "email": }')
+    assert cli_main(["annotators", "sso-check", str(eve)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {eve}, line 2: not JSON")
+    assert cli_main(["annotators", "sso-check", "[1, 2]"]) == 2
+    assert "expected a JSON object" in capsys.readouterr().err
