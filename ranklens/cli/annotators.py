@@ -84,9 +84,9 @@ def _claims(text: str) -> dict:
 
 def cmd_sso_check(args: argparse.Namespace) -> int:
     """Who a provider's user (their ID-token claims) signs in as under this server's
-    RANKLENS_SSO_* settings, with the same rules as the sign-in page."""
+    RANKLENS_SSO_* settings, with the same rules as the sign-in page (all but the age check)."""
     claims = _claims(args.claims)
-    settings = identity.sso_settings()
+    settings = identity.sso_settings()._replace(max_age_s=0)  # rules, not a sign-in's age
     try:
         with JudgmentStore.from_settings() as store:
             who = identity.sign_in(store, claims, settings)
