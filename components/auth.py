@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from components import resources, safe, state
+from components import resources, safe, sso, state
 from ranklens.errors import RankLensError
 from ranklens.judging import annotators as accounts
 
@@ -28,6 +28,8 @@ def team_mode() -> bool:
 
 def current() -> accounts.Annotator | None:
     """The signed-in annotator (team mode), or None."""
+    if team_mode() and (by_sso := sso.current()) is not None:
+        return by_sso  # signed in with the OpenID Connect provider (components/sso.py)
     found = st.session_state.get(SIGNED_IN)
     if not found or not team_mode():
         return None
@@ -67,6 +69,7 @@ def _sign_in_form() -> None:
         "This RankLens is shared by a team: sign in with the name and key your admin gave you "
         "(`python -m ranklens annotators add NAME` makes them)."
     )
+    sso.offer()  # "Sign in with ..." when .streamlit/secrets.toml has an [auth] section
     with st.form("rl_sign_in", clear_on_submit=False):
         name = st.text_input("Name", key=SIGN_IN_NAME)
         key = st.text_input("Key", type="password", key=SIGN_IN_KEY)
@@ -119,6 +122,7 @@ def gate(pages: list) -> list:
 
 
 def _sign_out() -> None:
+    sso.sign_out()
     st.session_state.pop(SIGNED_IN, None)
     st.session_state.pop(state.ANNOTATOR, None)
 

@@ -1,4 +1,4 @@
-"""CLI commands for team mode's sign-ins: `annotators add|list|remove|reset-key`.
+"""CLI commands for team mode's sign-ins: `annotators add|list|remove|reset-key|sso-check`.
 
 A key is printed once, when it is made; the judgment store keeps only its salted hash.
 """
@@ -6,9 +6,12 @@ A key is printed once, when it is made; the judgment store keeps only its salted
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
-from ..judging import JudgmentStore
+from ..errors import InputError
+from ..judging import JudgmentStore, identity
 from ..judging import annotators as accounts
 from .common import print_json
 
@@ -65,6 +68,41 @@ def cmd_reset_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _claims(text: str) -> dict:
+    """Claims given inline as a JSON object, or in a JSON file."""
+    source, raw = "claims", text
+    if not text.lstrip().startswith(("{", "[")):
+        source, raw = text, Path(text).read_text(encoding="utf-8")
+    try:
+        claims = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InputError(source, f"not JSON ({exc.msg})", exc.lineno) from None
+    if not isinstance(claims, dict):
+        raise InputError(source, "expected a JSON object of ID-token claims")
+    return claims
+
+
+def cmd_sso_check(args: argparse.Namespace) -> int:
+    """Who a provider's user (their ID-token claims) signs in as under this server's
+    RANKLENS_SSO_* settings, with the same rules as the sign-in page (all but the age check)."""
+    claims = _claims(args.claims)
+    settings = identity.sso_settings()._replace(max_age_s=0)  # rules, not a sign-in's age
+    try:
+        with JudgmentStore.from_settings() as store:
+            who = identity.sign_in(store, claims, settings)
+    except identity.SignInRefused as exc:
+        if args.json:
+            print_json({"allowed": False, "reason": str(exc)})
+        else:
+            print(f"refused: {exc}")
+        return 1
+    if args.json:
+        print_json({"allowed": True, "name": who.name, "admin": who.admin})
+    else:
+        print(f"{who.name}: {'admin' if who.admin else 'annotator'}")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add `annotators add|list|remove|reset-key` to the CLI's subparsers."""
     group = sub.add_parser("annotators", help="who may sign in to the app in team mode")
@@ -88,3 +126,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reset_key)
+
+    p = cmds.add_parser(
+        "sso-check",
+        help="who a single sign-on user (ID-token claims) signs in as, under RANKLENS_SSO_*",
+    )
+    p.add_argument("claims", help='a JSON object (\'{"sub": "...", "email": "..."}\') or a file')
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sso_check)
