@@ -202,7 +202,9 @@ def evaluate_scores(
     qd = ev.qrels_dict(qrels)
     columns = ev.COLUMNS
     if not specs or not qd or not runs:
-        return pd.DataFrame({c: pd.Series(dtype=float if c == "value" else object) for c in columns})
+        return pd.DataFrame(
+            {c: pd.Series(dtype=float if c == "value" else object) for c in columns}
+        )
     evaluators = _evaluators(specs, qd)
     names_of: dict[Any, list[str]] = {}
     for spec in specs:
@@ -409,3 +411,75 @@ def check_qrels_file(path: str | Path) -> list[Qrel]:
     if not path:
         raise InputError(None, "evaluating run files needs --qrels FILE")
     return qrels_from_file(path)
+
+
+# ---------------------------------------------------------------- snapshots of run files
+
+RUN_FILES = "(run files)"  # the snapshots' corpus column for evaluations without a corpus
+
+
+def make_snapshot(name: str, result: RunFilesEvaluation, qrels_name: str = "") -> Any:
+    """A snapshot (ranklens.snapshots.Snapshot, not stored yet) of an evaluation of run files.
+
+    It keeps every run whole (before -M, in trec_eval's order), the per-query values, trec_eval's
+    summary values as its means, the labels' hash and the options, under corpus RUN_FILES.
+    """
+    import time
+
+    from . import snapshots
+
+    name = snapshots.check_name(name, "snapshot")
+    if not result.runs:
+        raise RankLensError("a snapshot needs at least one run")
+    manifest = {
+        "format": snapshots.FORMAT,
+        "rankers": list(result.runs),
+        "models": {},
+        "measures": list(result.measures),
+        "means": result.summary,
+        "level": "doc",
+        "queries": int(result.per_query["query_id"].nunique()) if not result.per_query.empty else 0,
+        "settings": {
+            "source": "run files",
+            "files": dict(result.files),
+            "qrels_file": qrels_name,
+            **result.options.as_dict(),
+        },
+        "corpus": {"name": RUN_FILES},
+        "ranklens": snapshots._package_version("ranklens"),
+    }
+    return snapshots.Snapshot(
+        corpus=RUN_FILES,
+        name=name,
+        query_set=Path(qrels_name).name if qrels_name else "qrels",
+        created_at=time.time(),
+        labels_hash=snapshots.labels_hash(result.qrels),
+        labels_count=len({(q.query_id, q.doc_id) for q in result.qrels}),
+        corpus_fingerprint="",
+        manifest=manifest,
+        per_query=result.per_query.reset_index(drop=True),
+        runs={r: run_from_scores(s) for r, s in result.runs.items()},
+    )
+
+
+def gate_tables(
+    result: RunFilesEvaluation, snapshot: Any, measure: str
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(then, now, notes): the snapshot's kept runs and today's, scored on ``measure`` with
+    today's labels and options, every labelled query counted (a query a run dropped scores 0)."""
+    options = TrecOptions(True, result.options.max_docs, result.options.relevance_level)
+    then_runs = {r: scores_from_run(run) for r, run in snapshot.runs.items()}
+    now = evaluate_scores(result.runs, result.qrels, [measure], options)
+    then = evaluate_scores(then_runs, result.qrels, [measure], options)
+    notes = []
+    from .snapshots import labels_hash
+
+    if labels_hash(result.qrels) != snapshot.labels_hash:
+        notes.append(
+            "the labels differ from the snapshot's: both sides are scored with today's labels"
+        )
+    saved = snapshot.manifest.get("settings", {})
+    for key, value in result.options.as_dict().items():
+        if key != "complete" and key in saved and saved[key] != value:
+            notes.append(f"the snapshot was evaluated with {key}={saved[key]}, now {value}")
+    return then, now, notes
