@@ -29,8 +29,8 @@ import ir_measures
 import pandas as pd
 from ir_measures.measures.base import SumAgg
 
-from . import report, stats
 from . import evaluate as ev
+from . import report, stats
 from .errors import InputError, RankLensError
 from .runfiles import Scores, read_run_scores, scores_to_run, trec_order
 from .types import Hit, Qrel, Run
@@ -133,8 +133,18 @@ def _counting(measure: Any) -> bool:
 def trec_measures(
     names: Sequence[str | ev.MeasureSpec], relevance_level: int = 1
 ) -> list[ev.MeasureSpec]:
-    """Measures by name (ev.parse_measures), with trec_eval's -l applied as rel=L."""
-    specs = ev.parse_measures(names)
+    """Measures by name (ev.parse_measures), with trec_eval's -l applied as rel=L.
+
+    MeasureSpecs pass as they are (they may already carry rel=L, which the default pipeline
+    does not list for num_rel); names are parsed and checked.
+    """
+    if isinstance(names, str):
+        names = [names]
+    specs = [n if isinstance(n, ev.MeasureSpec) else ev.parse_measures([n])[0] for n in names]
+    seen: dict[str, ev.MeasureSpec] = {}
+    for spec in specs:
+        seen.setdefault(spec.name, spec)  # a name once, where it first appears
+    specs = list(seen.values())
     level = int(relevance_level)
     if level == 1:
         return specs
