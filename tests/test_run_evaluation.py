@@ -201,7 +201,7 @@ def test_cli_json_equals_pytrec_eval_with_every_option(tmp_path, home, capsys):
     assert main(argv) == 0
     data = json.loads(capsys.readouterr().out)
     assert list(data) == ["A.run", "B.run"]
-    for name, run in runs.items():
+    for name in runs:
         with open(paths[name]) as fh:
             parsed = pytrec_eval.parse_run(fh)
         cut = {q: dict(sorted(sorted(d.items(), reverse=True), key=lambda kv: -kv[1])[:9])
