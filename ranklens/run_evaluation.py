@@ -276,6 +276,22 @@ def read_runs(
     return {n: read_run_scores(Path(p), fmt) for n, p in zip(chosen, paths, strict=True)}
 
 
+def read_uploaded_runs(files: Sequence[tuple[str, bytes]], settings: Any) -> dict[str, Scores]:
+    """Uploaded run files (name, bytes), read and checked as files are; each named after its
+    upload, and errors name the upload (not a temporary path)."""
+    from .uploads import temporary_upload
+
+    names = run_names([name for name, _ in files])
+    out: dict[str, Scores] = {}
+    for name, (upload, data) in zip(names, files, strict=True):
+        with temporary_upload(upload, data, settings) as path:
+            try:
+                out[name] = read_run_scores(path)
+            except InputError as exc:
+                raise InputError(upload, exc.reason, exc.line) from None
+    return out
+
+
 def evaluate_run_files(
     runs: Mapping[str, Scores],
     qrels: Sequence[Qrel],
