@@ -179,3 +179,17 @@ def test_corpus_rankers_gate(tiny, capsys):
     assert "FAIL bm25" in out and "worse  q3: 1.0000 -> " in out and "FAILED: bm25" in out
     assert main([*common, "--against", "before", "--level", "passage"]) == 2
     assert "--level doc" in capsys.readouterr().err
+
+
+def test_snapshots_of_run_files_show_and_warn_when_the_qrels_change(files, capsys):
+    qrels, run = files
+    assert gate_cli(qrels, run("base.run"), "--save-snapshot", "kept") == 0
+    assert main(["snapshots", "show", "kept", "--corpus", re_.RUN_FILES]) == 0
+    captured = capsys.readouterr()
+    assert "snapshot kept of corpus (run files)" in captured.out and not captured.err
+    qrels.write_text(qrels.read_text() + "q0 0 extra 1\n")
+    assert main(["snapshots", "show", "kept", "--corpus", re_.RUN_FILES]) == 0
+    assert "changed since snapshot 'kept'" in capsys.readouterr().err
+    # the gate scores both sides with today's labels, and says the labels differ
+    assert gate_cli(qrels, run("base.run"), "--against", "kept") == 0
+    assert "the labels differ from the snapshot's" in capsys.readouterr().out
