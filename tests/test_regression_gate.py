@@ -184,6 +184,7 @@ def test_corpus_rankers_gate(tiny, capsys):
 def test_snapshots_of_run_files_show_and_warn_when_the_qrels_change(files, capsys):
     qrels, run = files
     assert gate_cli(qrels, run("base.run"), "--save-snapshot", "kept") == 0
+    capsys.readouterr()
     assert main(["snapshots", "show", "kept", "--corpus", re_.RUN_FILES]) == 0
     captured = capsys.readouterr()
     assert "snapshot kept of corpus (run files)" in captured.out and not captured.err
