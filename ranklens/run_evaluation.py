@@ -219,6 +219,7 @@ def evaluate_scores(
     names_of: dict[Any, list[str]] = {}
     for spec in specs:
         names_of.setdefault(spec.measure, []).append(spec.name)
+    by_id = {id(m): names for m, names in names_of.items()}
     qpos = {q: i for i, q in enumerate(qd)}
     mpos = {spec.name: i for i, spec in enumerate(specs)}
     frames = []
@@ -231,7 +232,10 @@ def evaluate_scores(
                 qid = metric.query_id
                 if qid not in qpos or not (options.complete or qid in present):
                     continue
-                for name in names_of.get(metric.measure, ()):
+                names = by_id.get(id(metric.measure))  # identity first: hashing formats it
+                if names is None:
+                    names = names_of.get(metric.measure, ())
+                for name in names:
                     rows.append((ranker, qid, name, float(metric.value)))
         df = pd.DataFrame(rows, columns=columns)
         df = df.assign(_m=df["measure"].map(mpos), _q=df["query_id"].map(qpos))
