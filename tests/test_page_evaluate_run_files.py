@@ -5,6 +5,7 @@ equal the CLI's (`evaluate --run`), with -c, -M and -l; significance, Borda and 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -100,3 +101,22 @@ def test_the_corpus_mode_is_the_default(home):
     at = page()
     assert at.radio(key=rf.MODE).value == rf.MODES[0]
     assert not at.file_uploader  # no corpus yet: the corpus picker's message, no uploads
+
+
+def test_hostile_run_names_stay_text(uploads, tmp_path):
+    qpath, paths = uploads
+    hostile = tmp_path / "x.run"
+    hostile.write_bytes(paths["A"].read_bytes())
+    at = page(**{rf.MODE: rf.MODES[1]})
+    name = "![a](http://evil.example/x.png)<img src=x>.run"
+    at.file_uploader(key=rf.RUNS).set_value(
+        [(name, hostile.read_bytes(), "text/plain"), ("B.run", paths["B"].read_bytes(), "x")]
+    )
+    at.file_uploader(key=rf.QRELS).set_value((qpath.name, qpath.read_bytes(), "text/plain"))
+    at.run()
+    assert not at.exception, at.exception
+    shown = " ".join(c.value for c in at.caption) + " ".join(m.value for m in at.markdown)
+    assert "evil" in " ".join(c.value for c in at.caption)  # the name is shown, escaped
+    assert not re.search(r"(?<!\\)<img|(?<!\\)\]\(", shown)  # no tag, no link: all escaped
+    table = next(d.value for d in at.dataframe if "measure" in d.value.columns)
+    assert name in table.columns  # the name itself, as plain text in a table
