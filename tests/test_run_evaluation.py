@@ -238,3 +238,19 @@ def test_cli_text_report_and_errors(tmp_path, home, capsys):
     assert "without a corpus" in capsys.readouterr().err
     assert main(["evaluate", "--qrels", str(qpath)]) == 2
     assert "--run FILE" in capsys.readouterr().err
+
+
+def test_json_and_csv_runs_give_the_trec_runs_numbers(tmp_path, home, capsys):
+    qrels, runs = generated(8)
+    qpath, paths = write_files(tmp_path, qrels, runs)
+    (tmp_path / "A.json").write_text(json.dumps(runs["A"]))
+    csv_lines = ["query_id,doc_id,score"] + [
+        f"{q},{d},{s}" for q, docs in runs["A"].items() for d, s in docs.items()
+    ]
+    (tmp_path / "A.csv").write_text("\n".join(csv_lines) + "\n")
+    outputs = []
+    for name in ("A.run", "A.json", "A.csv"):
+        argv = ["evaluate", "--run", str(tmp_path / name), "--name", "A", "--qrels", str(qpath)]
+        assert main([*argv, "--json"]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1] == outputs[2]
