@@ -222,8 +222,10 @@ def test_cli_text_report_and_errors(tmp_path, home, capsys):
     for p in paths.values():
         argv += ["--run", str(p)]
     assert main(argv) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "prod" in out and "new" in out and "significance on MAP" in out and "Borda" in out
+    assert "warning: prod: only" in captured.err and "top-10 results are judged" in captured.err
     html = report.read_text()
     assert "Significance" in html and "Borda" in html and "prod" in html
     # errors: one line, exit 2

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from components import resources, safe
+from ranklens import evaluate as ev
 from ranklens import labels as lb
 from ranklens import report, stats
 from ranklens import run_evaluation as re_
@@ -140,6 +141,8 @@ def run_files_section() -> None:
     key = (tuple((f.name, f.file_id) for f in runs), qrels.file_id, measures, options)
     sig = _significance((key, test), result, test)
     quality = re_.quality_table(result)
+    for warning in ev.judged_warnings(re_.judged(result)):
+        st.warning(safe.md(warning), icon="⚠️")
     names = list(result.runs)
     counted = ", ".join(
         f"{safe.md(n)} {result.per_query.loc[result.per_query['ranker'] == n, 'query_id'].nunique()}"

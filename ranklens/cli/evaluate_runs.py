@@ -141,6 +141,8 @@ def cmd_evaluate_runs(args: argparse.Namespace) -> int:
     files = {n: str(p) for n, p in zip(names, args.run, strict=True)}
     result = re_.evaluate_run_files(runs, qrels, measures, options, files)
     sig = re_.significance(result, args.test, args.seed) if (args.report or not args.json) else {}
+    for warning in ev.judged_warnings(re_.judged(result)):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.snapshot:
         snap = re_.make_snapshot(
             args.snapshot, result, str(Path(args.qrels).expanduser().resolve())
