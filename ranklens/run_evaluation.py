@@ -167,7 +167,7 @@ def truncate(scores: Mapping[str, Mapping[str, float]], max_docs: int | None) ->
         if not docs:
             continue
         if max_docs is None or len(docs) <= max_docs:
-            out[qid] = dict(docs)
+            out[qid] = docs  # type: ignore[assignment] - read only from here on
         else:
             out[qid] = dict(trec_order(docs)[: int(max_docs)])
     return out
