@@ -240,6 +240,8 @@ def test_cli_text_report_and_errors(tmp_path, home, capsys):
     assert "without a corpus" in capsys.readouterr().err
     assert main(["evaluate", "--qrels", str(qpath)]) == 2
     assert "--run FILE" in capsys.readouterr().err
+    assert main(["evaluate", "--corpus", "x", "--qrels", str(qpath), "-l", "2", "-c"]) == 2
+    assert "--complete, --relevance-level apply to --run files" in capsys.readouterr().err
 
 
 def test_json_and_csv_runs_give_the_trec_runs_numbers(tmp_path, home, capsys):

@@ -129,6 +129,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return evaluate_runs.cmd_evaluate_runs(args)
     if not args.corpus:
         raise RankLensError("give --corpus C to rank a query set, or --run FILE to score run files")
+    evaluate_runs.check_corpus_args(args)
     level = "doc" if args.level in ("doc", "document") else "passage"
     specs = ev.parse_measures(
         args.measures or DEFAULT_MEASURES

@@ -48,6 +48,27 @@ def _check_args(args: argparse.Namespace) -> None:
         raise RankLensError("evaluating run files needs --qrels FILE")
 
 
+def check_corpus_args(args: argparse.Namespace) -> None:
+    """Refuse the run-file options with --corpus, rather than ignore them."""
+    given = [
+        flag
+        for flag, value in (
+            ("--name", args.name),
+            ("--format", args.format),
+            ("--complete", args.complete),
+            ("--max-docs", args.max_docs),
+            ("--relevance-level", args.relevance_level != 1),
+        )
+        if value
+    ]
+    if given:
+        raise RankLensError(
+            f"{', '.join(given)} apply to --run files; with --corpus, every labelled query counts "
+            "(a missing one as 0), --k sets the depth, and rel=N in a measure's name sets the "
+            "relevance level (P(rel=2)@10)"
+        )
+
+
 def _fmt(measure: str, value: float, counting: bool) -> str:
     if value is None or math.isnan(value):
         return "–"
