@@ -16,6 +16,7 @@ from pages.evaluate import (
     per_query,
     power,
     ranking,
+    run_files,
     significance,
     summary,
 )
@@ -54,6 +55,9 @@ def main() -> None:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
     st.title("Evaluate")
+    if run_files.chosen():  # run files and a qrels file: no corpus needed
+        run_files.run_files_section()
+        return
     corpus = resources.choose_corpus()
     if corpus is None:
         return

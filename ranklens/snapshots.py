@@ -465,6 +465,10 @@ def current_labels(snap: Snapshot, corpus: Any, store: Any = None) -> tuple[list
 def warnings_for(snap: Snapshot, settings: Any = None, store: Any = None) -> list[str]:
     """What changed since the snapshot: its corpus (fingerprint, re-creation) and its labels
     (the content hash of the labels its settings resolve to today)."""
+    from .run_evaluation import RUN_FILES, snapshot_warnings
+
+    if snap.corpus == RUN_FILES:  # an evaluation of run files: no corpus, a qrels file
+        return snapshot_warnings(snap)
     try:
         corpus = index.open_corpus(snap.corpus, settings or get_settings())
     except NotFoundError:

@@ -15,11 +15,13 @@ from pathlib import Path
 
 from .. import evaluate as ev
 from .. import index, rankers, stats
+from .. import regression_gate as rg
 from ..config import get_settings
 from ..errors import InputError, RankLensError
 from ..formats import read_queries, write_run_files
 from ..labels import LABEL_SOURCES, Labels, NoLabelsError, resolve_labels
 from ..types import Query, Run
+from . import evaluate_runs
 from . import snapshots as cli_snapshots
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "AP", "RR")
@@ -123,8 +125,15 @@ def _nested_per_query(per_query) -> dict[str, dict[str, dict[str, float]]]:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Rank, evaluate, print {ranker: {measure: mean}} (and per-query values)."""
+    if args.run:
+        return evaluate_runs.cmd_evaluate_runs(args)
+    if not args.corpus:
+        raise RankLensError("give --corpus C to rank a query set, or --run FILE to score run files")
+    evaluate_runs.check_corpus_args(args)
     level = "doc" if args.level in ("doc", "document") else "passage"
-    specs = ev.parse_measures(args.measures)  # bad measure names fail before any ranking
+    specs = ev.parse_measures(
+        args.measures or DEFAULT_MEASURES
+    )  # bad measure names fail before any ranking
     rankers.check_k(args.k)
     corpus = index.open_corpus(args.corpus, get_settings())
     query_set, queries = resolve_queries(corpus, args.queries)
@@ -149,6 +158,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         cli_snapshots.check_free(corpus, args.snapshot, args.replace_snapshot)
     runs = _runs(corpus, specs_rankers, labelled_queries, args.k, level)
     per_query = ev.evaluate_runs(runs, labels.qrels, specs, level, args.condensed)
+    gate = None
+    if args.against:
+        gate = evaluate_runs.corpus_gate(args, corpus, query_set, runs, labels.qrels, level)
     if args.snapshot:
         cli_snapshots.save_from_args(args, corpus, query_set, runs, per_query, labels, level)
     try:
@@ -168,12 +180,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for warning in ev.judged_warnings(ev.judged_fraction(runs, labels.qrels, 10, level)):
         print(f"warning: {warning}", file=sys.stderr)
     means = ev.mean_scores(per_query)
+    failed = 1 if gate is not None and gate.failed else 0
     if args.json:
         data: object = means
-        if args.per_query:
-            data = {"mean": means, "per_query": _nested_per_query(per_query)}
+        if args.per_query or gate is not None:
+            data = {"mean": means}
+            if args.per_query:
+                data["per_query"] = _nested_per_query(per_query)
+            if gate is not None:
+                data["gate"] = gate.as_dict()
         print(json.dumps(data, indent=2, ensure_ascii=False))
-        return 0
+        return failed
     names = [s.name for s in specs]
     width = max([len(r) for r in means] + [6])
     print(f"{'ranker':<{width}}  " + "  ".join(f"{m:>10}" for m in names))
@@ -184,7 +201,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.per_query:
         print()
         print(per_query.to_string(index=False))
-    return 0
+    if gate is not None:
+        print()
+        print("\n".join(rg.report_lines(gate, args.show)))
+    return failed
 
 
 def add_commands(subparsers) -> None:
@@ -199,7 +219,7 @@ def add_commands(subparsers) -> None:
             "unjudged results count as not relevant unless --condensed."
         ),
     )
-    p.add_argument("--corpus", required=True)
+    p.add_argument("--corpus", help="the corpus whose rankers rank the queries (not with --run)")
     p.add_argument(
         "--queries",
         help="a queries file (JSONL or TSV) or a query set's name; default: the corpus's only set",
@@ -231,9 +251,9 @@ def add_commands(subparsers) -> None:
     p.add_argument(
         "--measures",
         nargs="+",
-        default=list(DEFAULT_MEASURES),
         metavar="MEASURE",
-        help="measures as ir_measures names, e.g. nDCG@10 P@5 R@100 AP RR Judged@10 P(rel=2)@10",
+        help="measures as ir_measures names, e.g. nDCG@10 P@5 R@100 AP RR Judged@10 P(rel=2)@10 "
+        f"(default: {' '.join(DEFAULT_MEASURES)}; with --run, trec_eval's usual summary)",
     )
     p.add_argument("--k", type=int, default=100, help=f"depth of each ranking, 1-{rankers.MAX_K}")
     p.add_argument(
@@ -255,4 +275,5 @@ def add_commands(subparsers) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the randomization test")
     cli_snapshots.add_evaluate_options(p)
+    evaluate_runs.add_options(p)
     p.set_defaults(func=cmd_evaluate)

@@ -99,7 +99,10 @@ def save_from_args(
 def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
     """`evaluate`'s --snapshot NAME and --replace-snapshot."""
     parser.add_argument(
-        "--snapshot", metavar="NAME", help="also keep this evaluation as a snapshot in the store"
+        "--snapshot",
+        "--save-snapshot",
+        metavar="NAME",
+        help="also keep this evaluation as a snapshot in the store (run files too)",
     )
     parser.add_argument(
         "--replace-snapshot", action="store_true", help="replace a snapshot of the same name"
