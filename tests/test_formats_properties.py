@@ -36,6 +36,7 @@ from ranklens.formats import (
     write_qrels,
     write_queries,
 )
+from ranklens.runfiles import read_run_scores, scores_to_run
 from ranklens.types import Doc, Hit, Qrel, Query
 
 EXAMPLES = int(os.environ.get("RANKLENS_HYPOTHESIS_EXAMPLES", "150"))
@@ -320,3 +321,21 @@ def test_run_file_names_are_safe_and_distinct(names):
     for f in files:
         assert f.endswith(".run") and "/" not in f and "\\" not in f and not f.startswith(".")
         assert len(f.encode()) < 255
+
+
+@PROPS
+@given(raw=RUN, tag=st.text(max_size=30))
+def test_written_run_reads_back_in_trec_evals_order(raw, tag):
+    """A run file RankLens writes, read by the run-file reader (trec_eval's order: score, then
+    document id, both descending), gives back every hit in its rank order."""
+    run = {
+        qid: [Hit(qid, pid, pid, score, r) for r, (pid, score) in enumerate(hits, 1)]
+        for qid, hits in raw.items()
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / run_file_name(tag or "r")
+        path.write_text(run_file_text(run, tag, level="passage"), encoding="utf-8")
+        back = scores_to_run(read_run_scores(path, "trec"))
+    assert {q: [h.doc_id for h in hits] for q, hits in back.items()} == {
+        q: [h.passage_id for h in hits] for q, hits in run.items()
+    }

@@ -93,7 +93,6 @@ def test_a_write_transaction_takes_the_sqlite_write_lock_at_once(store, tmp_path
     other.execute("BEGIN IMMEDIATE")
     other.execute("ROLLBACK")
     other.close()
-    assert other is not None
     with store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL

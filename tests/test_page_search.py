@@ -76,6 +76,15 @@ def column_cards(at: AppTest) -> list[list[str]]:
     return out
 
 
+def _pid(card: str) -> str:
+    """The passage id a card shows ('#rank · id#n ...')."""
+    return re.search(r"· ([^ <]+#\d+) ", card).group(1)
+
+
+def _rank(card: str) -> int:
+    return int(re.search(r'rl-head">#(\d+) · ', card).group(1))
+
+
 def doc_ids(html: list[str]) -> list[str]:
     return [re.search(r"· ([^ <]+)#\d+ ", h).group(1) for h in html]
 
@@ -120,8 +129,19 @@ def test_columns_side_by_side_escaped_and_highlighted(corpus):
     # corpus HTML is shown as text, never as markup
     assert "&lt;script&gt;" in bm25 and "<script>" not in bm25 and "<img" not in bm25
     assert "&lt;b&gt;Evil&lt;/b&gt;" in bm25
-    # every hit of one column says where the other column put it
-    assert "B: up" in bm25 or "B: down" in bm25 or "B: same" in bm25
+    # every hit of one column says where the other column put it: up, down, same or not in top k
+    a_cards, b_cards = column_cards(at)
+    b_rank = {_pid(c): _rank(c) for c in b_cards}
+    for card in a_cards:
+        other = b_rank.get(_pid(card))
+        if other is None:
+            want = "B: not in top"
+        elif other == _rank(card):
+            want = "B: same"
+        else:
+            diff = other - _rank(card)
+            want = f"B: up {diff}" if diff > 0 else f"B: down {-diff}"
+        assert want in card, (want, card)
     assert "#1 · " in bm25 and "score " in bm25
 
 
