@@ -161,7 +161,9 @@ class SentenceTransformerEncoder:
         local_files_only: bool = False,
     ) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # "Loading weights" bars: only the project's own show
         settings = settings or get_settings()
         self.name = name
         self.device = torch_device(settings.device)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -9,6 +10,8 @@ import pytest
 
 from ranklens import models
 from ranklens.errors import ModelLoadError
+
+from .conftest import ROOT
 
 DOCS = [
     "Paris is the capital and largest city of France.",
@@ -142,3 +145,21 @@ def test_queries_use_query_threads_and_documents_every_core(monkeypatch):
     assert seen == [1, 2] and torch.get_num_threads() == before
     with pytest.raises(Exception, match="RANKLENS_QUERY_THREADS='0'"):
         get_settings({"RANKLENS_QUERY_THREADS": "0"})
+
+
+def test_loading_a_model_draws_no_library_progress_bar(tmp_path):
+    """`python -m ranklens ... --json` prints JSON only: the model library's "Loading weights"
+    bar stays off (the project's own progress bars are the only ones)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from ranklens import models; import sys; "
+        "e = models.load_encoder('all-MiniLM-L6-v2'); e.encode_queries(['tea']); print('ok')"
+    )
+    env = {**os.environ, "RANKLENS_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok" and "Loading weights" not in done.stderr, done.stderr
