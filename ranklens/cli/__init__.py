@@ -11,10 +11,32 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import RankLensError
-from . import annotators, corpus, evaluate, jobs, judgments, preferences, search, snapshots, tune
+from . import (
+    annotators,
+    corpus,
+    endpoints,
+    evaluate,
+    jobs,
+    judgments,
+    preferences,
+    search,
+    snapshots,
+    tune,
+)
 from .common import error_line
 
-GROUPS = (corpus, search, judgments, evaluate, annotators, tune, snapshots, preferences, jobs)
+GROUPS = (
+    corpus,
+    search,
+    judgments,
+    evaluate,
+    annotators,
+    tune,
+    snapshots,
+    preferences,
+    jobs,
+    endpoints,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
