@@ -122,18 +122,20 @@ def endpoint_rankers(corpus: Any) -> list[str]:
 def snapshot_info(corpus: Any, recipes: Sequence[str]) -> dict[str, dict[str, Any]]:
     """What a snapshot records of each endpoint its recipes name: preset, URL and the
     configuration hash its cached answers are filed under (no header values)."""
+    named = [name for recipe in recipes for name in _TOKEN.findall(recipe)]
+    if not named:
+        return {}
     store = EndpointStore(corpus.dir, corpus.name)
     have = set(store.names())
     out: dict[str, dict[str, Any]] = {}
-    for recipe in recipes:
-        for name in _TOKEN.findall(recipe):
-            if name in have and ranker_name(name) not in out:
-                spec = store.get(name)
-                out[ranker_name(name)] = {
-                    "kind": "endpoint",
-                    "preset": spec.preset,
-                    "url": spec.url,
-                    "config_hash": spec.hash,
-                    "max_k": spec.max_k,
-                }
+    for name in named:
+        if name in have and ranker_name(name) not in out:
+            spec = store.get(name)
+            out[ranker_name(name)] = {
+                "kind": "endpoint",
+                "preset": spec.preset,
+                "url": spec.url,
+                "config_hash": spec.hash,
+                "max_k": spec.max_k,
+            }
     return out

@@ -455,7 +455,7 @@ def _check_json_placeholders(text: str, fail) -> None:
             whole = start == i - 1 and text[end : end + 1] == '"'
             if in_string and not whole:
                 raise fail(
-                    "{{query}} and {{k}} must be whole JSON values in the body (\"query\": "
+                    '{{query}} and {{k}} must be whole JSON values in the body ("query": '
                     "{{query}}), never part of a longer string: the text would be pasted into "
                     "the query language",
                     "body",
