@@ -288,6 +288,11 @@ def test_delete_removes_the_endpoint_its_answers_and_texts(corpus, engine):
     store = EndpointStore(corpus.dir, corpus.name)
     assert store.delete("prod") == 1
     assert store.names() == [] and not external_docs.get(corpus.dir, ["ext-1"])
+    again = add(corpus, "prod", es_toml(engine.url + "/docs/_search"))  # the same, added again
+    again.rank([Query("q", "green tea")], 10)
+    assert len(engine.requests) == 2  # its cached answers went with it
+    assert external_docs.get(corpus.dir, ["ext-1"])  # and its texts are kept again
+    store.delete("prod")
     with pytest.raises(rankers.RankerSpecError, match="no endpoint named 'prod'"):
         rankers.make_ranker("endpoint:prod", corpus)
 

@@ -11,6 +11,7 @@ asks of passage rankers.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,16 @@ from ..types import Doc, Hit, Query, Run
 from .client import RawHit, fetch
 from .spec import PREFIX
 from .store import EndpointStore, ranker_name
+
+_KEPT_MAX = 200_000
+# (corpus folder, endpoint, when it was added, doc id) -> digest of the title and text kept, for
+# documents of this process's answers (in the corpus or kept in external_docs)
+_kept: dict[tuple, str] = {}
+
+
+def _digest(hit: RawHit) -> str:
+    return hashlib.sha1(f"{hit.title}\x00{hit.text}".encode()).hexdigest()
+
 
 _TOKEN = re.compile(re.escape(PREFIX) + r"([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -55,6 +66,7 @@ class EndpointRanker:
         self.name = ranker_name(endpoint)
         self.store = store or EndpointStore(corpus.dir, corpus.name)
         self.spec = self.store.get(endpoint)
+        self.generation = (str(corpus.dir), self.name, self.store.updated(endpoint))
         self.refresh = refresh
         self.fetched = 0  # queries sent to the engine by the last answers() call
         self.cached = 0  # queries answered from the cache by it
@@ -88,14 +100,32 @@ class EndpointRanker:
         return out
 
     def _keep_texts(self, hits: Sequence[RawHit]) -> None:
-        """Keep the title and text of returned documents the corpus lacks (never indexed)."""
-        with_text = [h for h in hits if h.title or h.text]
+        """Keep the title and text of returned documents the corpus lacks (never indexed).
+
+        What this process kept for this endpoint (as added or replaced last) is remembered, so
+        an engine that returns the same documents again costs no store access."""
+        with_text = [
+            h for h in hits if (h.title or h.text) and _kept.get(self._key(h)) != _digest(h)
+        ]
         if not with_text:
             return
         ids = [h.id for h in with_text]
         known = set(self.corpus.doc_id_of(ids)) | present_docs(self.corpus, ids)
-        missing = [Doc(h.id, h.text, h.title, self.name) for h in with_text if h.id not in known]
-        external_docs.put(self.corpus.dir, self.name, missing)
+        missing = [h for h in with_text if h.id not in known]
+        kept = external_docs.get(self.corpus.dir, [h.id for h in missing], source=self.name)
+        changed = [
+            Doc(h.id, h.text, h.title, self.name)
+            for h in missing
+            if h.id not in kept or (kept[h.id].title, kept[h.id].text) != (h.title, h.text)
+        ]
+        external_docs.put(self.corpus.dir, self.name, changed)  # one durable write, if any
+        if len(_kept) > _KEPT_MAX:
+            _kept.clear()
+        for h in with_text:
+            _kept[self._key(h)] = _digest(h)
+
+    def _key(self, hit: RawHit) -> tuple:
+        return (*self.generation, hit.id)
 
     def rank(self, queries: Sequence[Query], k: int) -> Run:
         k = check_k(k)

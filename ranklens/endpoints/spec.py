@@ -10,6 +10,7 @@ only, so the configuration (and its hash, the cache, a snapshot) holds the name,
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -178,7 +179,7 @@ class EndpointSpec:
             "max_k": self.max_k,
         }
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
         """sha256 of the canonical configuration (16 hex digits): the cache's key."""
         blob = json.dumps(self.canonical(), sort_keys=True, ensure_ascii=False)

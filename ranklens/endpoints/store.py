@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 import zlib
 from collections.abc import Sequence
@@ -54,13 +55,26 @@ class EndpointStore:
         self.dir = Path(corpus_dir)
         self.corpus_name = corpus_name or self.dir.name
         self.path = self.dir / FILE
+        self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:
+        """A new connection for changing endpoints: every commit reaches the disk (FULL)."""
         con = sqlite3.connect(self.path, timeout=30)
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=FULL")
         for statement in _SCHEMA:
             con.execute(statement)
+        return con
+
+    def _cache(self) -> sqlite3.Connection:
+        """This thread's connection for cached answers, kept open. synchronous=NORMAL: in WAL
+        mode a commit survives a crash of the process; a power cut may lose the last answers,
+        which are then asked again (a cache, not a record)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._connect()
+            con.execute("PRAGMA synchronous=NORMAL")
+            self._local.con = con
         return con
 
     # -- endpoints
@@ -104,6 +118,17 @@ class EndpointStore:
                 f"{self.corpus_name} --config FILE.toml)"
             )
         return parse_spec(row[0], f"endpoint {name!r}")
+
+    def updated(self, name: str) -> float:
+        """When the endpoint was last added or replaced (0.0 when it is not there)."""
+        if not self.path.exists():
+            return 0.0
+        row = (
+            self._cache()
+            .execute("SELECT updated FROM endpoints WHERE name = ?", (name,))
+            .fetchone()
+        )
+        return float(row[0]) if row else 0.0
 
     def summaries(self) -> list[dict]:
         """name, preset, url, hash, cached answers and when it was added / changed, per endpoint."""
@@ -154,11 +179,14 @@ class EndpointStore:
         a larger one, else a smaller one the engine could not fill (it had no more)."""
         if not self.path.exists():
             return None
-        with closing(self._connect()) as con:
-            rows = con.execute(
+        rows = (
+            self._cache()
+            .execute(
                 "SELECT k, hits FROM results WHERE hash = ? AND query = ? ORDER BY k",
                 (digest, query),
-            ).fetchall()
+            )
+            .fetchall()
+        )
         for k, blob in rows:
             hits = _unpack(blob)
             if k >= size or len(hits) < k:
@@ -166,7 +194,8 @@ class EndpointStore:
         return None
 
     def put(self, digest: str, query: str, size: int, hits: Sequence[RawHit]) -> None:
-        with closing(self._connect()) as con, con:
+        con = self._cache()
+        with con:
             con.execute(
                 "INSERT OR REPLACE INTO results (hash, query, k, hits, fetched) "
                 "VALUES (?, ?, ?, ?, ?)",
