@@ -165,6 +165,14 @@ class Engine:
                     if fail:
                         return self._send(429, {"error": "too many requests"}, {"Retry-After": "1"})
                     return self._send(200, es_answer(body["query"]["multi_match"]["query"], 10))
+                if path == "/drop":  # closes the connection without an answer, at first
+                    with engine.lock:
+                        drop = engine.fail_first > 0
+                        engine.fail_first -= 1
+                    if drop:
+                        self.close_connection = True
+                        return None
+                    return self._send(200, es_answer(body["query"]["multi_match"]["query"], 10))
                 if path == "/always500":
                     return self._send(500, {"error": "internal"})
                 if path == "/echo":  # a server that puts the Authorization header in its error

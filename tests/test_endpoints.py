@@ -310,6 +310,13 @@ def test_429_is_retried_after_the_time_the_server_asks(corpus, engine):
     assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.95  # Retry-After: 1
 
 
+def test_a_dropped_connection_is_asked_again(corpus, engine):
+    engine.fail_first = 1
+    ranker = add(corpus, "prod", es_toml(engine.url + "/drop", extra="backoff_s = 0.01\n"))
+    assert ranker.rank([Query("q", "green tea")], 5)["q"][0].doc_id == "tea"
+    assert engine.count("/drop") == 2
+
+
 def test_giving_up_names_the_endpoint_and_the_status(corpus, engine):
     toml = es_toml(engine.url + "/always500", extra="retries = 2\nbackoff_s = 0.01\n")
     ranker = add(corpus, "prod", toml)

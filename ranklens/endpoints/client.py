@@ -151,6 +151,15 @@ def request_json(spec: EndpointSpec, who: str, query: str, k: int) -> Any:
                 raise EndpointError(
                     f"{where} did not answer within {spec.timeout_s:g} s (timeout_s)"
                 ) from None
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                # the connection dropped mid-request (a proxy closed a kept-alive connection):
+                # a search can be asked again
+                if attempt < attempts:
+                    time.sleep(min(spec.max_backoff_s, spec.backoff_s * 2 ** (attempt - 1)))
+                    continue
+                raise EndpointError(
+                    f"{where} dropped the connection {attempts} times ({type(exc).__name__})"
+                ) from None
             except httpx.HTTPError as exc:
                 raise EndpointError(
                     f"cannot reach {where}: {type(exc).__name__}; is the server running?"

@@ -19,7 +19,7 @@ from contextlib import closing
 from pathlib import Path
 
 from .. import external_docs
-from ..errors import InputError, NotFoundError
+from ..errors import InputError, NotFoundError, RankLensError
 from ..index import check_name
 from .client import RawHit
 from .spec import PREFIX, EndpointSpec, parse_spec
@@ -140,7 +140,11 @@ class EndpointStore:
                 "SELECT name, config, hash, created, updated FROM endpoints ORDER BY name"
             ).fetchall()
             for name, config, digest, created, updated in rows:
-                spec = parse_spec(config, f"endpoint {name!r}")
+                try:
+                    spec = parse_spec(config, f"endpoint {name!r}")
+                    preset, url, env = spec.preset, spec.url, spec.env_names()
+                except RankLensError as exc:  # stored by another version: listed, with why
+                    preset, url, env = "?", f"(cannot be read: {exc})", []
                 cached = con.execute(
                     "SELECT COUNT(DISTINCT query) FROM results WHERE hash = ?", (digest,)
                 ).fetchone()[0]
@@ -148,10 +152,10 @@ class EndpointStore:
                     {
                         "name": name,
                         "ranker": ranker_name(name),
-                        "preset": spec.preset,
-                        "url": spec.url,
+                        "preset": preset,
+                        "url": url,
                         "hash": digest,
-                        "env": spec.env_names(),
+                        "env": env,
                         "cached_queries": int(cached),
                         "created": created,
                         "updated": updated,
