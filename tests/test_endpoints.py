@@ -6,7 +6,10 @@ evaluation, snapshots and the CLI."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
+import httpx
 import pytest
 
 from ranklens import evaluate, external_docs, rankers, snapshots
@@ -17,6 +20,7 @@ from ranklens.endpoints import (
     EndpointStore,
     parse_spec,
 )
+from ranklens.endpoints.client import retry_after, scrub
 from ranklens.endpoints.spec import SpecError
 from ranklens.ingest import ingest
 from ranklens.judging import JudgmentStore
@@ -447,3 +451,18 @@ def test_cli_test_says_which_path_did_not_match(corpus, engine, tmp_path, capsys
     assert code == 2
     err = capsys.readouterr().err
     assert "response.id = 'doc_key' matched nothing" in err and "_source" in err
+
+
+# ---------------------------------------------------------------- small rules
+
+
+def test_request_sizes_and_retry_after_and_scrub():
+    spec = parse_spec('preset = "solr"\nurl = "http://h/select"\nmax_k = 300', "s")
+    sizes = [spec.request_size(k) for k in (1, 10, 11, 100, 150, 1000)]
+    assert sizes == [10, 10, 100, 100, 300, 300]  # 10, 100 or 1000, never above max_k
+    assert retry_after(httpx.Response(429, headers={"Retry-After": "2.5"})) == 2.5
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 <= retry_after(httpx.Response(429, headers={"Retry-After": later})) <= 31
+    assert retry_after(httpx.Response(429, headers={"Retry-After": "soon"})) is None
+    assert retry_after(httpx.Response(429)) is None
+    assert scrub("key abc and abcdef", ["abc", "abcdef"]) == "key *** and ***"
