@@ -167,6 +167,22 @@ def test_a_query_with_quotes_and_braces_is_sent_as_text(corpus, engine, preset, 
         assert sent["body"]["size"] == 10
 
 
+def test_a_toml_table_body_takes_whole_values_only(corpus, engine):
+    toml = f"""
+preset = "elasticsearch"
+url = "{engine.url}/docs/_search"
+[body]
+size = "{{{{k}}}}"
+query = {{ multi_match = {{ query = "{{{{query}}}}", fields = ["title"] }} }}
+"""
+    add(corpus, "prod", toml).rank([Query("q", HOSTILE)], 10)
+    assert engine.requests[-1]["body"]["query"]["multi_match"]["query"] == HOSTILE
+    assert engine.requests[-1]["body"]["size"] == 10
+    bad = toml.replace('query = "{{query}}"', 'query = "title:{{query}}"')
+    with pytest.raises(SpecError, match="whole JSON values"):
+        parse_spec(bad, "prod.toml")
+
+
 def test_query_inside_a_longer_string_is_refused():
     toml = """
 preset = "vespa"

@@ -134,7 +134,7 @@ def preset_defaults(preset: str, title_field: str, text_field: str) -> dict[str,
 
 
 @dataclass(frozen=True)
-class Mapping_:
+class ResponseMap:
     """JMESPath expressions that read hits out of a response."""
 
     hits: str
@@ -156,7 +156,7 @@ class EndpointSpec:
     params: dict[str, str]
     body: Any  # a JSON structure whose placeholder values are sentinels, or None
     headers: dict[str, str]  # values may hold ${ENV_VAR}
-    response: Mapping_
+    response: ResponseMap
     timeout_s: float = 10.0
     rate_limit: float = 0.0  # requests per second; 0: no limit
     concurrency: int = 4
@@ -206,35 +206,14 @@ class EndpointSpec:
         }
 
     def render_body(self, query: str, k: int) -> Any:
+        """The JSON body for one query: the query and k put in as values, never as JSON text."""
         if self.body is None:
             return None
-        values = {_SENTINEL[QUERY]: query, _SENTINEL[K]: k}
-
-        def walk(node: Any) -> Any:
-            if isinstance(node, str):
-                return values.get(node, node)
-            if isinstance(node, list):
-                return [walk(v) for v in node]
-            if isinstance(node, dict):
-                return {key: walk(v) for key, v in node.items()}
-            return node
-
-        return walk(self.body)
+        return _swap(self.body, {_SENTINEL[QUERY]: query, _SENTINEL[K]: k})
 
     def body_template(self) -> Any:
         """The body as configured, with "{{query}}" and "{{k}}" where the values go."""
-        names = {v: k for k, v in _SENTINEL.items()}
-
-        def walk(node: Any) -> Any:
-            if isinstance(node, str):
-                return names.get(node, node)
-            if isinstance(node, list):
-                return [walk(v) for v in node]
-            if isinstance(node, dict):
-                return {key: walk(v) for key, v in node.items()}
-            return node
-
-        return walk(self.body)
+        return _swap(self.body, {v: k for k, v in _SENTINEL.items()})
 
     def render_headers(self, who: str) -> tuple[dict[str, str], list[str]]:
         """Headers with ${VAR} read from the environment now, and the secret values (so that
@@ -248,6 +227,11 @@ class EndpointSpec:
                     raise RankLensError(
                         f"{who}: header {key} names ${{{m.group(1)}}}, which is not set in "
                         "the environment"
+                    )
+                if any(c in got for c in "\r\n\x00"):
+                    raise RankLensError(
+                        f"{who}: ${{{m.group(1)}}} holds a line break or NUL, which a header "
+                        "cannot carry"
                     )
                 if got:
                     secrets.append(got)
@@ -405,20 +389,20 @@ def _check_url(url: object, fail) -> str:
     return url
 
 
-def _placeholders(node: Any) -> Any:
-    """A TOML body: values that are exactly "{{query}}" / "{{k}}" become sentinels."""
+def _swap(node: Any, values: Mapping[str, Any]) -> Any:
+    """A JSON structure with every string value found in `values` replaced by its value there."""
     if isinstance(node, str):
-        return _SENTINEL.get(node, node)
+        return values.get(node, node)
     if isinstance(node, list):
-        return [_placeholders(v) for v in node]
+        return [_swap(v, values) for v in node]
     if isinstance(node, dict):
-        return {k: _placeholders(v) for k, v in node.items()}
+        return {key: _swap(v, values) for key, v in node.items()}
     return node
 
 
 def _parse_body(body: Any, fail) -> Any:
     if isinstance(body, dict):
-        parsed = _placeholders(body)
+        parsed = _swap(body, _SENTINEL)  # a TOML table: "{{query}}" values
     elif isinstance(body, str):
         _check_json_placeholders(body, fail)
         text = body
@@ -468,7 +452,8 @@ def _check_json_placeholders(text: str, fail) -> None:
 
 def _check_whole_values(node: Any, fail) -> None:
     if isinstance(node, str):
-        if "\x00rl:" in node and node not in _SENTINEL.values():
+        inside = "\x00rl:" in node or _PLACEHOLDER.search(node)
+        if inside and node not in _SENTINEL.values():
             raise fail(
                 '{{query}} and {{k}} must be whole JSON values in the body ("query": '
                 "{{query}}), never part of a longer string: the text would be pasted into "
@@ -519,7 +504,7 @@ def _parse_headers(given: object, fail) -> dict[str, str]:
     return out
 
 
-def _parse_response(base: Mapping[str, str], given: object, fail) -> Mapping_:
+def _parse_response(base: Mapping[str, str], given: object, fail) -> ResponseMap:
     if not isinstance(given, dict):
         raise fail("[response] must be a table of JMESPath expressions", "response")
     unknown = sorted(set(given) - set(RESPONSE_KEYS))
@@ -546,4 +531,4 @@ def _parse_response(base: Mapping[str, str], given: object, fail) -> Mapping_:
             except JMESPathError as exc:
                 message = " ".join(str(exc).split())
                 raise fail(f"response.{key} is not a JMESPath expression: {message}", key) from None
-    return Mapping_(**{k: str(merged.get(k, "")) for k in RESPONSE_KEYS})
+    return ResponseMap(**{k: str(merged.get(k, "")) for k in RESPONSE_KEYS})
