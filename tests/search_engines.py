@@ -173,6 +173,11 @@ class Engine:
                         self.close_connection = True
                         return None
                     return self._send(200, es_answer(body["query"]["multi_match"]["query"], 10))
+                if path == "/failsome":  # 500 for queries holding "bad"
+                    query = body["query"]["multi_match"]["query"]
+                    if "bad" in query:
+                        return self._send(500, {"error": "internal"})
+                    return self._send(200, es_answer(query, int(body["size"])))
                 if path == "/always500":
                     return self._send(500, {"error": "internal"})
                 if path == "/echo":  # a server that puts the Authorization header in its error

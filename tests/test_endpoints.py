@@ -347,6 +347,17 @@ def test_giving_up_names_the_endpoint_and_the_status(corpus, engine):
     assert engine.count("/always500") == 3
 
 
+def test_what_was_answered_before_an_error_is_kept(corpus, engine):
+    extra = "retries = 0\nconcurrency = 2\n"
+    ranker = add(corpus, "prod", es_toml(engine.url + "/failsome", extra=extra))
+    with pytest.raises(EndpointError, match="HTTP 500"):
+        ranker.rank([Query("a", "green tea"), Query("b", "bad moon")], 10)
+    assert external_docs.get(corpus.dir, ["ext-1", "ext-2"])  # texts of the answer that came
+    sent = len(engine.requests)
+    assert ranker.rank([Query("a", "green tea")], 10)["a"][0].doc_id == "tea"
+    assert len(engine.requests) == sent  # from the cache
+
+
 def test_a_slow_engine_times_out(corpus, engine):
     ranker = add(corpus, "prod", es_toml(engine.url + "/slow", extra="timeout_s = 0.3\n"))
     with pytest.raises(EndpointError, match=r"endpoint:prod .* did not answer within 0.3 s"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from .. import external_docs
@@ -74,7 +74,8 @@ class EndpointRanker:
     def answers(self, texts: Sequence[str], size: int) -> dict[str, list[RawHit]]:
         """The engine's hits for each distinct query text, from the cache where it has them,
         else asked (at most the endpoint's concurrency at a time) and cached one by one, so an
-        error part way keeps what was already answered."""
+        error part way keeps what was already answered; the texts of documents the corpus
+        lacks are kept in one write for all the answers."""
         out: dict[str, list[RawHit]] = {}
         todo: list[str] = []
         for text in dict.fromkeys(texts):
@@ -88,15 +89,27 @@ class EndpointRanker:
         def one(text: str) -> list[RawHit]:
             hits = fetch(self.spec, self.name, text, size)
             self.store.put(self.spec.hash, text, size, hits)
-            self._keep_texts(hits)
             return hits
 
-        if len(todo) == 1:
-            out[todo[0]] = one(todo[0])
-        elif todo:
-            with ThreadPoolExecutor(max_workers=min(self.spec.concurrency, len(todo))) as pool:
-                for text, hits in zip(todo, pool.map(one, todo), strict=True):
-                    out[text] = hits
+        fetched: dict[str, list[RawHit]] = {}
+        try:
+            if len(todo) == 1:
+                fetched[todo[0]] = one(todo[0])
+            elif todo:
+                workers = min(self.spec.concurrency, len(todo))
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    futures = {pool.submit(one, text): text for text in todo}
+                    failed: BaseException | None = None
+                    for future in as_completed(futures):
+                        try:
+                            fetched[futures[future]] = future.result()
+                        except Exception as exc:  # noqa: BLE001 - raised below, after the rest
+                            failed = failed or exc
+                    if failed is not None:
+                        raise failed
+        finally:  # the texts of every answer that came, in one write (even when one failed)
+            self._keep_texts([h for hits in fetched.values() for h in hits])
+        out.update(fetched)
         return out
 
     def _keep_texts(self, hits: Sequence[RawHit]) -> None:
@@ -104,8 +117,11 @@ class EndpointRanker:
 
         What this process kept for this endpoint (as added or replaced last) is remembered, so
         an engine that returns the same documents again costs no store access."""
+        latest = {h.id: h for h in hits}  # one document returned by several queries: once
         with_text = [
-            h for h in hits if (h.title or h.text) and _kept.get(self._key(h)) != _digest(h)
+            h
+            for h in latest.values()
+            if (h.title or h.text) and _kept.get(self._key(h)) != _digest(h)
         ]
         if not with_text:
             return
