@@ -96,6 +96,26 @@ def test_a_mapping_error_on_test_says_which_path(corpus, engine):
     assert any("response.hits = 'hits.hits' matched nothing" in e.value for e in at.error)
 
 
+def test_a_secret_never_reaches_the_page(corpus, engine, monkeypatch):
+    secret = "pg-s3cret-Xy7"
+    monkeypatch.setenv("SEARCH_KEY", secret)
+    toml = (
+        f'preset = "elasticsearch"\nurl = "{engine.url}/echo"\nretries = 0\n'
+        '[headers]\nAuthorization = "Bearer ${SEARCH_KEY}"'
+    )
+    EndpointStore(corpus.dir).add("prod", parse_spec(toml, "prod.toml"))
+    at = _run(AppTest.from_file(CORPUS_PAGE, default_timeout=60))
+    at.text_input(key="rl_ep_test_query").input("tea")
+    click(at, "Test")
+    assert engine.requests[-1]["headers"]["Authorization"] == f"Bearer {secret}"
+    assert any("HTTP 500" in e.value for e in at.error)
+    shown = [
+        str(x.value) for kind in ("error", "markdown", "caption", "text") for x in at.get(kind)
+    ]
+    shown += [df.value.to_csv() for df in at.dataframe]
+    assert shown and not [x for x in shown if secret in x]
+
+
 def test_search_page_shows_the_endpoint_beside_bm25(corpus, engine):
     spec = parse_spec(f'preset = "opensearch"\nurl = "{engine.url}/os/docs/_search"', "p.toml")
     EndpointStore(corpus.dir).add("prod", spec)
