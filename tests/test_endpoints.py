@@ -429,6 +429,11 @@ def test_fusion_evaluation_and_snapshot(corpus, engine, home):
     assert loaded.runs["endpoint:prod"] == result.runs["endpoint:prod"]  # the hits it used
 
 
+def test_listing_rankers_writes_nothing(corpus):
+    assert not [r for r in rankers.available_rankers(corpus) if r.startswith("endpoint:")]
+    assert not (corpus.dir / "endpoints.sqlite3").exists()
+
+
 def test_unknown_endpoint_in_a_recipe(corpus):
     with pytest.raises(rankers.RankerSpecError, match="no endpoint named 'nope'"):
         rankers.make_ranker("rrf(bm25,endpoint:nope)", corpus)
