@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, job_panel, resources, routing, safe
+from pages.corpus.endpoints_tab import endpoints_tab
 from ranklens import index, jobs, models
 from ranklens.chunking import ChunkSettings
 from ranklens.errors import RankLensError
@@ -319,8 +320,8 @@ st.title("Corpora")
 st.caption(f"All state lives under `{resources.settings().home}`.")
 
 corpora_table()
-tab_new, tab_models, tab_grow, tab_vectors, tab_delete = st.tabs(
-    ["Add a corpus", "Add models", "Add documents", "Import vectors", "Delete"]
+tab_new, tab_models, tab_grow, tab_vectors, tab_endpoints, tab_delete = st.tabs(
+    ["Add a corpus", "Add models", "Add documents", "Import vectors", "Search endpoints", "Delete"]
 )
 with tab_new:
     new_corpus_form()
@@ -334,5 +335,7 @@ with tab_grow:
 with tab_vectors:
     import_vectors_form()
     _job_status(VECTORS_JOB)
+with tab_endpoints:
+    endpoints_tab()
 with tab_delete:
     delete_form()

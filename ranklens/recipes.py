@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from . import index as index_mod
 from . import models
+from .errors import NotFoundError
 from .rankers import (
     FUSION_DEPTH,
     MAX_K,
@@ -51,6 +52,15 @@ def _int_arg(value: str, what: str, spec: str) -> int:
         raise RankerSpecError(f"{what} must be an integer in {spec!r}, got {value!r}") from None
 
 
+def _endpoint(corpus: index_mod.Corpus, name: str) -> Ranker:
+    from .endpoints import EndpointRanker  # only recipes that name an endpoint load it
+
+    try:
+        return EndpointRanker(corpus, name)
+    except NotFoundError as exc:
+        raise RankerSpecError(str(exc)) from None
+
+
 class RecipeBuilder:
     """Parses recipes into rankers; leaves with one name are one shared object."""
 
@@ -74,6 +84,8 @@ class RecipeBuilder:
             ranker: Ranker = BM25Ranker(self.corpus)
         elif name in self.corpus.dense_models():
             ranker = DenseRanker(self.corpus, name, self.load_encoder)
+        elif name.startswith("endpoint:"):  # a live search endpoint of the corpus
+            ranker = _endpoint(self.corpus, name.removeprefix("endpoint:"))
         elif name in self.corpus.indexes() or name in models.dense_model_names():
             raise RankerSpecError(not_indexed(self.corpus, name))
         elif name in models.reranker_names():
@@ -121,7 +133,8 @@ class RecipeBuilder:
                 options[key] = _int_arg(value, key, whole)
                 continue
             weight = None
-            if method == "wsum" and ":" in arg and not arg.endswith(")"):
+            colons = arg.count(":") - arg.startswith("endpoint:")  # endpoint:NAME is a name
+            if method == "wsum" and colons and not arg.endswith(")"):
                 name, _, w = arg.rpartition(":")
                 try:
                     weight = float(w)

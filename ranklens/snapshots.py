@@ -133,6 +133,9 @@ def model_versions(corpus: Any, recipes: Sequence[str]) -> dict[str, dict[str, A
                 "version": _package_version(package) if package else None,
                 "index": info,
             }
+    from .endpoints import snapshot_info  # live endpoints: preset, URL, configuration hash
+
+    out.update(snapshot_info(corpus, recipes))
     return dict(sorted(out.items()))
 
 

@@ -15,6 +15,7 @@ from . import (
     annotators,
     classes,
     corpus,
+    endpoints,
     evaluate,
     jobs,
     judgments,
@@ -35,6 +36,7 @@ GROUPS = (
     snapshots,
     preferences,
     jobs,
+    endpoints,
     classes,
 )
 

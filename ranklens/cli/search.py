@@ -41,8 +41,9 @@ def cmd_search(args: argparse.Namespace) -> int:
                         "doc_id": h.doc_id,
                         "passage_id": h.passage_id,
                         "score": h.score,
-                        "title": passages[h.passage_id].title,
-                        "text": passages[h.passage_id].text,
+                        # a document-level hit (an endpoint's) names no passage of the corpus
+                        "title": getattr(passages.get(h.passage_id), "title", ""),
+                        "text": getattr(passages.get(h.passage_id), "text", ""),
                     }
                     for h in run.get("q", [])
                 ],
