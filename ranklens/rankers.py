@@ -565,7 +565,9 @@ def available_rankers(corpus: index_mod.Corpus) -> list[str]:
     if leaves:
         for r in models.reranker_names():
             out.append(f"rerank({leaves[0]},{r},50)")
-    return out
+    from .imported_runs import ranker_names as run_rankers  # run:NAME, imported run files
+
+    return out + run_rankers(corpus)
 
 
 # ---------------------------------------------------------------- ranking several rankers at once

@@ -11,10 +11,21 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import RankLensError
-from . import annotators, corpus, evaluate, jobs, judgments, preferences, search, snapshots, tune
+from . import (
+    annotators,
+    corpus,
+    evaluate,
+    jobs,
+    judgments,
+    preferences,
+    runs,
+    search,
+    snapshots,
+    tune,
+)
 from .common import error_line
 
-GROUPS = (corpus, search, judgments, evaluate, annotators, tune, snapshots, preferences, jobs)
+GROUPS = (corpus, search, judgments, evaluate, annotators, tune, snapshots, preferences, jobs, runs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,374 @@
+"""Imported run files kept beside a corpus (runs/NAME/): import (all or nothing), list, show,
+replace and delete, and the level (document or passage ids) and missing ids of each.
+
+Layout: runs/NAME/current.json names the version in use; runs/NAME/versions/V/ holds its
+manifest.json and run.sqlite3 (hits, and the query set's texts as they were). A version is
+written whole under a temporary name first; --replace then swaps the pointer (os.replace), so
+a reader sees the old version or the new one, never half of one. The ranker is ranklens.run_ranker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from . import external_docs
+from .errors import InputError, NotFoundError, RankLensError
+from .index import Corpus, check_name
+from .runfiles import RUN_FORMATS, detect_run_format, read_run_lines
+from .types import Query
+
+RUNS = "runs"
+CURRENT = "current.json"
+MANIFEST = "manifest.json"
+DATA = "run.sqlite3"
+FORMAT_VERSION = 1
+PREFIX = "run:"
+MISSING_SAMPLE = 20
+BATCH = 20_000
+
+_SCHEMA = """
+CREATE TABLE hits (
+    qid TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    score REAL NOT NULL,
+    line INTEGER NOT NULL,      -- where in the file it came from (1-based; 0 for JSON)
+    PRIMARY KEY (qid, doc)
+) WITHOUT ROWID;
+CREATE TABLE queries (qid TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID;
+"""
+
+
+def runs_dir(corpus: Corpus) -> Path:
+    return corpus.dir / RUNS
+
+
+def ranker_name(name: str) -> str:
+    """The ranker an imported run is: run:NAME."""
+    return f"{PREFIX}{name}"
+
+
+def _run_dir(corpus: Corpus, name: str) -> Path:
+    return runs_dir(corpus) / check_name(name, "run name")
+
+
+def run_names(corpus: Corpus) -> list[str]:
+    """The names of the corpus's imported runs (complete ones only), sorted."""
+    folder = runs_dir(corpus)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        d.name
+        for d in folder.iterdir()
+        if d.is_dir() and not d.name.startswith(".") and (d / CURRENT).exists()
+    )
+
+
+def ranker_names(corpus: Corpus) -> list[str]:
+    """run:NAME for every imported run of the corpus (what the rankers' lists offer)."""
+    return [ranker_name(n) for n in run_names(corpus)]
+
+
+def version_dir(corpus: Corpus, name: str) -> Path:
+    """The folder of the version of run NAME in use; NotFoundError naming the runs there are."""
+    folder = _run_dir(corpus, name)
+    try:
+        current = json.loads((folder / CURRENT).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        have = ", ".join(run_names(corpus)) or "none"
+        raise NotFoundError(
+            f"corpus {corpus.name!r} has no imported run {name!r}; imported: {have}"
+        ) from None
+    return folder / "versions" / str(current["version"])
+
+
+def show_run(corpus: Corpus, name: str) -> dict:
+    """The manifest of run NAME: format, query set, level, counts, ids the corpus lacks, when."""
+    return json.loads((version_dir(corpus, name) / MANIFEST).read_text(encoding="utf-8"))
+
+
+def list_runs(corpus: Corpus) -> list[dict]:
+    """The manifest of every imported run of the corpus, by name."""
+    out = []
+    for name in run_names(corpus):
+        try:
+            out.append(show_run(corpus, name))
+        except (OSError, ValueError, KeyError):  # deleted meanwhile
+            continue
+    return out
+
+
+def file_uri(path: Path, mode: str) -> str:
+    """An SQLite URI for a file (any character of the path quoted), opened in `mode`."""
+    return f"file:{quote(str(Path(path).resolve()))}?mode={mode}"
+
+
+@contextmanager
+def open_data(corpus: Corpus, name: str) -> Iterator[tuple[sqlite3.Connection, dict]]:
+    """A read-only connection to the version of run NAME in use, and its manifest."""
+    folder = version_dir(corpus, name)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    uri = file_uri(folder / DATA, "ro")
+    with closing(sqlite3.connect(uri, uri=True, check_same_thread=False)) as con:
+        yield con, manifest
+
+
+# ---------------------------------------------------------------- import
+
+
+def _query_set(corpus: Corpus, name: str | None) -> list[Query] | None:
+    if name is None:
+        return None
+    sets = corpus.query_sets()
+    if name not in sets:
+        have = ", ".join(sets) or "none"
+        raise NotFoundError(f"corpus {corpus.name!r} has no query set {name!r}; it has: {have}")
+    return sets[name]
+
+
+def _set_holding(corpus: Corpus, first_line: dict[str, int], origin: str) -> tuple[str, list]:
+    """The query set holding every query id of the run (the only set, or the first that does)."""
+    sets = corpus.query_sets()
+    if not sets:
+        raise InputError(
+            origin,
+            f"corpus {corpus.name!r} has no query set: add the run's queries first "
+            "(python -m ranklens queries add, or the Search page), then import the run",
+        )
+    for set_name, queries in sets.items():
+        if set(first_line) <= {q.query_id for q in queries}:
+            return set_name, queries
+    name, queries = next(iter(sets.items())) if len(sets) == 1 else (None, None)
+    if name is None:
+        raise InputError(
+            origin,
+            f"no query set of corpus {corpus.name!r} holds every query id of the run; name one "
+            f"with --queries (sets: {', '.join(sets)})",
+        )
+    ids = {q.query_id for q in queries}
+    qid, line = min(((q, n) for q, n in first_line.items() if q not in ids), key=lambda x: x[1])
+    raise InputError(origin, f"query id {qid!r} is not in the query set {name!r}", line or None)
+
+
+def _insert(con: sqlite3.Connection, rows: list[tuple], origin: str) -> None:
+    """Insert a batch; on a repeated (query, document) name both lines, and stop."""
+    try:
+        with con:
+            con.executemany("INSERT INTO hits VALUES (?, ?, ?, ?)", rows)
+        return
+    except sqlite3.IntegrityError:
+        pass
+    for row in rows:  # find the repeated pair (the batch was rolled back)
+        try:
+            con.execute("INSERT INTO hits VALUES (?, ?, ?, ?)", row)
+        except sqlite3.IntegrityError:
+            found = con.execute(
+                "SELECT line FROM hits WHERE qid = ? AND doc = ?", row[:2]
+            ).fetchone()
+            first = f"line {found[0]}" if found and found[0] else "an earlier entry"
+            raise InputError(
+                origin,
+                f"query {row[0]!r}, document {row[1]!r} appears twice (first at {first})",
+                row[3] or None,
+            ) from None
+
+
+def _load(
+    con: sqlite3.Connection, path: Path, fmt: str, allowed: set[str] | None, origin: str
+) -> tuple[int, dict[str, int]]:
+    """Stream the file into the hits table; (lines, query id -> first line)."""
+    rows: list[tuple] = []
+    first_line: dict[str, int] = {}
+    count = 0
+    try:
+        for rec in read_run_lines(path, fmt):
+            qid = rec.query_id
+            if qid not in first_line:
+                if allowed is not None and qid not in allowed:
+                    raise InputError(
+                        origin, f"query id {qid!r} is not in the query set", rec.line or None
+                    )
+                first_line[qid] = rec.line
+            rows.append((qid, rec.doc_id, rec.score, rec.line))
+            if len(rows) >= BATCH:
+                _insert(con, rows, origin)
+                count += len(rows)
+                rows = []
+    except InputError as exc:  # the reader names the saved path: name what the user gave
+        if exc.path in (str(path), None) and origin != str(path):
+            raise InputError(origin, exc.reason, exc.line) from None
+        raise
+    if rows:
+        _insert(con, rows, origin)
+        count += len(rows)
+    return count, first_line
+
+
+def _level_and_missing(con: sqlite3.Connection, corpus: Corpus) -> dict:
+    """Which ids the run holds (documents or passages of the corpus) and which the corpus lacks."""
+    con.execute("ATTACH DATABASE ? AS c", (file_uri(corpus.dir / "passages.sqlite3", "ro"),))
+    con.execute("CREATE TEMP TABLE ids AS SELECT DISTINCT doc FROM hits")
+    distinct = con.execute("SELECT COUNT(*) FROM ids").fetchone()[0]
+    as_doc = con.execute(
+        "SELECT COUNT(*) FROM ids WHERE doc IN (SELECT doc_id FROM c.passages)"
+    ).fetchone()[0]
+    as_passage = con.execute(
+        "SELECT COUNT(*) FROM ids WHERE doc IN (SELECT passage_id FROM c.passages)"
+    ).fetchone()[0]
+    level = "passage" if as_passage > as_doc else "doc"
+    column = "passage_id" if level == "passage" else "doc_id"
+    sample = [
+        r[0]
+        for r in con.execute(
+            f"SELECT doc FROM ids WHERE doc NOT IN (SELECT {column} FROM c.passages) "
+            f"ORDER BY doc LIMIT {MISSING_SAMPLE}"
+        )
+    ]
+    con.execute("DROP TABLE ids")
+    con.execute("DETACH DATABASE c")
+    found = as_passage if level == "passage" else as_doc
+    return {"level": level, "ids": distinct, "missing": distinct - found, "missing_sample": sample}
+
+
+def import_run(
+    corpus: Corpus,
+    path: str | Path,
+    name: str,
+    fmt: str | None = None,
+    query_set: str | None = None,
+    *,
+    replace: bool = False,
+    origin: str | None = None,
+) -> dict:
+    """Import a run file as run NAME of the corpus, checked whole before anything is stored.
+
+    Refused (InputError naming the file and line, nothing stored): a bad line, a non-numeric
+    score, the same (query, document) twice, a query id outside the query set (the one named, or
+    else the set that holds every id of the run). replace=True loads a new version of an existing
+    run; the old one stays in use until the new one is complete. Returns the new manifest.
+    """
+    path = Path(path)
+    origin = origin or str(path)
+    check_name(name, "run name")
+    fmt = fmt or detect_run_format(path)
+    if fmt not in RUN_FORMATS:
+        raise InputError(origin, f"unknown run format {fmt!r}; expected {', '.join(RUN_FORMATS)}")
+    folder = runs_dir(corpus)
+    target = folder / name
+    exists = (target / CURRENT).exists()
+    if exists and not replace:
+        raise RankLensError(
+            f"corpus {corpus.name!r} already has a run named {name!r}: use --replace to load a "
+            "new version of it, or choose another name"
+        )
+    queries = _query_set(corpus, query_set)
+    folder.mkdir(exist_ok=True)
+    previous = show_run(corpus, name) if exists else None
+    version = int(previous["version"]) + 1 if previous else 1
+    staging = folder / f".import-{name}-{uuid.uuid4().hex[:8]}"
+    vdir = staging / "versions" / str(version)
+    vdir.mkdir(parents=True)
+    started = time.perf_counter()
+    try:
+        with closing(sqlite3.connect(file_uri(vdir / DATA, "rwc"), uri=True)) as con:
+            con.execute("PRAGMA journal_mode=OFF")
+            con.execute("PRAGMA synchronous=OFF")
+            con.executescript(_SCHEMA)
+            allowed = {q.query_id for q in queries} if queries is not None else None
+            lines, first_line = _load(con, path, fmt, allowed, origin)
+            if not lines:
+                raise InputError(origin, "the run file holds no results")
+            if queries is None:
+                query_set, queries = _set_holding(corpus, first_line, origin)
+            with con:
+                con.executemany(
+                    "INSERT INTO queries VALUES (?, ?)",
+                    [(q.query_id, q.text) for q in queries if q.query_id in first_line],
+                )
+            depth = con.execute(
+                "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM hits GROUP BY qid)"
+            ).fetchone()[0]
+            ids = _level_and_missing(con, corpus)
+            con.commit()
+        with open(vdir / DATA, "rb") as fh:
+            os.fsync(fh.fileno())
+        manifest = {
+            "name": name,
+            "ranker": ranker_name(name),
+            "corpus": corpus.name,
+            "source": Path(origin).name,
+            "format": fmt,
+            "query_set": query_set,
+            "queries": len(first_line),
+            "queries_in_set": len(queries),
+            "lines": lines,
+            "max_depth": int(depth or 0),
+            **ids,
+            "version": version,
+            "imported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "import_seconds": round(time.perf_counter() - started, 3),
+            "format_version": FORMAT_VERSION,
+        }
+        _write_json(vdir / MANIFEST, manifest)
+        if exists:  # move the complete version in, then swap the pointer: one atomic step
+            final = target / "versions" / str(version)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(vdir, final)
+            _write_json(target / CURRENT, {"version": version})
+            shutil.rmtree(target / "versions" / str(previous["version"]), ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            _write_json(staging / CURRENT, {"version": version})
+            try:
+                os.rename(staging, target)
+            except OSError:
+                raise RankLensError(
+                    f"a run named {name!r} was imported meanwhile; use --replace"
+                ) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def delete_run(corpus: Corpus, name: str) -> None:
+    """Remove run NAME (and any text kept for the documents it returned)."""
+    target = _run_dir(corpus, name)
+    if not (target / CURRENT).exists():
+        version_dir(corpus, name)  # raises NotFoundError naming the runs there are
+    trash = runs_dir(corpus) / f".deleting-{name}-{uuid.uuid4().hex[:8]}"
+    os.replace(target, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+    external_docs.delete_source(corpus.dir, ranker_name(name))
+
+
+def empty_note(corpus: Corpus, ranker: str) -> str | None:
+    """One line for a column where an imported run has no results for the query, else None."""
+    if not ranker.startswith(PREFIX):
+        return None
+    try:
+        info = show_run(corpus, ranker[len(PREFIX) :])
+    except (RankLensError, OSError, ValueError):
+        return None
+    return (
+        f"{ranker} has no results for this query: it answers the {info['queries']:,} queries "
+        f"of query set {info['query_set']!r} (pick one of them)."
+    )
