@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, job_panel, resources, routing, safe
+from pages.corpus import runs_tab
 from ranklens import index, jobs, models
 from ranklens.chunking import ChunkSettings
 from ranklens.errors import RankLensError
@@ -319,8 +320,8 @@ st.title("Corpora")
 st.caption(f"All state lives under `{resources.settings().home}`.")
 
 corpora_table()
-tab_new, tab_models, tab_grow, tab_vectors, tab_delete = st.tabs(
-    ["Add a corpus", "Add models", "Add documents", "Import vectors", "Delete"]
+tab_new, tab_models, tab_grow, tab_vectors, tab_runs, tab_delete = st.tabs(
+    ["Add a corpus", "Add models", "Add documents", "Import vectors", "Import runs", "Delete"]
 )
 with tab_new:
     new_corpus_form()
@@ -334,5 +335,7 @@ with tab_grow:
 with tab_vectors:
     import_vectors_form()
     _job_status(VECTORS_JOB)
+with tab_runs:
+    runs_tab.render()
 with tab_delete:
     delete_form()
