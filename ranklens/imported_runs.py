@@ -33,16 +33,13 @@ DATA = "run.sqlite3"
 FORMAT_VERSION = 1
 PREFIX = "run:"
 MISSING_SAMPLE = 20
-BATCH = 20_000
 
 _SCHEMA = """
-CREATE TABLE hits (
+CREATE TABLE hits (         -- in file order; indexed (qid, doc) once loaded
     qid TEXT NOT NULL,
     doc TEXT NOT NULL,
-    score REAL NOT NULL,
-    line INTEGER NOT NULL,      -- where in the file it came from (1-based; 0 for JSON)
-    PRIMARY KEY (qid, doc)
-) WITHOUT ROWID;
+    score REAL NOT NULL
+);
 CREATE TABLE queries (qid TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID;
 """
 
@@ -158,57 +155,57 @@ def _set_holding(corpus: Corpus, first_line: dict[str, int], origin: str) -> tup
     raise InputError(origin, f"query id {qid!r} is not in the query set {name!r}", line or None)
 
 
-def _insert(con: sqlite3.Connection, rows: list[tuple], origin: str) -> None:
-    """Insert a batch; on a repeated (query, document) name both lines, and stop."""
-    try:
-        with con:
-            con.executemany("INSERT INTO hits VALUES (?, ?, ?, ?)", rows)
-        return
-    except sqlite3.IntegrityError:
-        pass
-    for row in rows:  # find the repeated pair (the batch was rolled back)
-        try:
-            con.execute("INSERT INTO hits VALUES (?, ?, ?, ?)", row)
-        except sqlite3.IntegrityError:
-            found = con.execute(
-                "SELECT line FROM hits WHERE qid = ? AND doc = ?", row[:2]
-            ).fetchone()
-            first = f"line {found[0]}" if found and found[0] else "an earlier entry"
-            raise InputError(
-                origin,
-                f"query {row[0]!r}, document {row[1]!r} appears twice (first at {first})",
-                row[3] or None,
-            ) from None
+def _repeated(path: Path, fmt: str, qid: str, doc: str) -> tuple[int, int]:
+    """The lines of the first two occurrences of (qid, doc) in the file (0 where not known)."""
+    seen = []
+    for rec in read_run_lines(path, fmt):
+        if rec.query_id == qid and rec.doc_id == doc:
+            seen.append(rec.line)
+            if len(seen) == 2:
+                break
+    return (seen + [0, 0])[0], (seen + [0, 0])[1]
 
 
 def _load(
     con: sqlite3.Connection, path: Path, fmt: str, allowed: set[str] | None, origin: str
 ) -> tuple[int, dict[str, int]]:
-    """Stream the file into the hits table; (lines, query id -> first line)."""
-    rows: list[tuple] = []
+    """Stream the file into the hits table (one transaction, no per-row index), then index it;
+    a repeated (query, document) is found by the unique index: both lines are named."""
     first_line: dict[str, int] = {}
-    count = 0
-    try:
-        for rec in read_run_lines(path, fmt):
-            qid = rec.query_id
+
+    def rows() -> Iterator[tuple[str, str, float]]:
+        for qid, doc, score, line in read_run_lines(path, fmt):
             if qid not in first_line:
                 if allowed is not None and qid not in allowed:
                     raise InputError(
-                        origin, f"query id {qid!r} is not in the query set", rec.line or None
+                        path, f"query id {qid!r} is not in the query set", line or None
                     )
-                first_line[qid] = rec.line
-            rows.append((qid, rec.doc_id, rec.score, rec.line))
-            if len(rows) >= BATCH:
-                _insert(con, rows, origin)
-                count += len(rows)
-                rows = []
+                first_line[qid] = line
+            yield qid, doc, score
+
+    try:
+        with con:
+            con.executemany("INSERT INTO hits VALUES (?, ?, ?)", rows())
+        count = con.execute("SELECT MAX(rowid) FROM hits").fetchone()[0] or 0
+        try:
+            con.execute("CREATE UNIQUE INDEX hits_query ON hits (qid, doc)")
+        except sqlite3.IntegrityError:
+            qid, doc = con.execute(  # the repeat that comes first in the file
+                "SELECT qid, doc FROM (SELECT qid, doc, rowid AS r, ROW_NUMBER() OVER "
+                "(PARTITION BY qid, doc ORDER BY rowid) AS n FROM hits) WHERE n = 2 "
+                "ORDER BY r LIMIT 1"
+            ).fetchone()
+            first, second = _repeated(path, fmt, qid, doc)
+            where = f"line {first}" if first else "an earlier entry"
+            raise InputError(
+                path,
+                f"query {qid!r}, document {doc!r} appears twice (first at {where})",
+                second or None,
+            ) from None
     except InputError as exc:  # the reader names the saved path: name what the user gave
         if exc.path in (str(path), None) and origin != str(path):
             raise InputError(origin, exc.reason, exc.line) from None
         raise
-    if rows:
-        _insert(con, rows, origin)
-        count += len(rows)
     return count, first_line
 
 

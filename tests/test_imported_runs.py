@@ -321,3 +321,14 @@ def test_cli_search_by_query_id_shows_missing_docs(corpus, capsys):
     assert "ghost  (not in the corpus)" in out
     code, _, err = cli(capsys, "search", "--corpus", "tiny", "--queries", "test", "--query-id", "7")
     assert code == 2 and "no query id '7'" in err
+
+
+def test_tune_fuses_the_run_with_bm25_on_held_out_queries(corpus):
+    from ranklens.tune import tune
+
+    qrels = [Qrel("1", "bread", 2), Qrel("1", "tea", 1), Qrel("2", "tea", 1), Qrel("2", "rust", 1)]
+    result = tune(corpus, ["run:prod", "bm25"], QUERIES, qrels, "nDCG@10", folds=2)
+    assert result.n_queries == 2 and "run:prod" in set(result.comparisons["baseline"])
+    assert any(r.startswith("wsum(run:prod:") for r in result.grid["recipe"])
+    (again,) = rankers.make_rankers([result.chosen], corpus)  # the chosen recipe parses back
+    assert again.name == result.chosen
