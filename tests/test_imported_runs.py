@@ -332,3 +332,27 @@ def test_tune_fuses_the_run_with_bm25_on_held_out_queries(corpus):
     assert any(r.startswith("wsum(run:prod:") for r in result.grid["recipe"])
     (again,) = rankers.make_rankers([result.chosen], corpus)  # the chosen recipe parses back
     assert again.name == result.chosen
+
+
+def test_cli_evaluate_and_snapshot_with_the_run(corpus, tmp_path, capsys):
+    qrels = tmp_path / "q.trec"
+    qrels.write_text("1 0 tea 2\n1 0 moon 1\n1 0 ghost 1\n2 0 rust 1\n")
+    argv = ("evaluate", "--corpus", "tiny", "--queries", "test", "--qrels", str(qrels))
+    code, out, err = cli(
+        capsys,
+        *argv,
+        *("--rankers", "run:prod", "bm25", "--measures", "nDCG@10", "AP", "--k", "1000"),
+        *("--json", "--snapshot", "nightly"),
+    )
+    assert code == 0, err
+    means = json.loads(out)
+    labels = [("1", "tea", 2), ("1", "moon", 1), ("1", "ghost", 1), ("2", "rust", 1)]
+    want = ir_measures.calc_aggregate(
+        [ir_measures.nDCG @ 10, ir_measures.AP],
+        [ir_measures.Qrel(q, d, g) for q, d, g in labels],
+        read_run_scores(_raw_path(corpus)),
+    )
+    assert means["run:prod"]["nDCG@10"] == pytest.approx(want[ir_measures.nDCG @ 10])
+    assert means["run:prod"]["AP"] == pytest.approx(want[ir_measures.AP])
+    code, out, err = cli(capsys, "snapshots", "show", "nightly", "--corpus", "tiny")
+    assert code == 0 and "run:prod" in out, err
