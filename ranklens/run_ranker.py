@@ -40,6 +40,7 @@ class RunRanker:
         self.level = info["level"]
         self.query_set = info["query_set"]
         self._texts: dict[str, set[str]] | None = None
+        self._by_text: dict[str, str] | None = None
 
     def texts(self) -> dict[str, set[str]]:
         """query id -> its texts: as the set held it at import, and as the corpus holds it now."""
@@ -60,10 +61,12 @@ class RunRanker:
         text = _norm(query.text)
         if text in texts.get(query.query_id, ()):
             return query.query_id
-        for qid, known in texts.items():
-            if text in known:
-                return qid
-        return None
+        if self._by_text is None:  # the first query of the set with that text
+            self._by_text = {}
+            for qid, known in texts.items():
+                for t in known:
+                    self._by_text.setdefault(t, qid)
+        return self._by_text.get(text)
 
     def rank(self, queries: Sequence[Query], k: int) -> Run:
         k = check_k(k)
