@@ -356,3 +356,26 @@ def test_cli_evaluate_and_snapshot_with_the_run(corpus, tmp_path, capsys):
     assert means["run:prod"]["AP"] == pytest.approx(want[ir_measures.AP])
     code, out, err = cli(capsys, "snapshots", "show", "nightly", "--corpus", "tiny")
     assert code == 0 and "run:prod" in out, err
+
+
+def test_run_out_writes_the_run_back_in_trec_eval_order(corpus, tmp_path, capsys):
+    from ranklens.formats import run_file_name
+
+    out_dir = tmp_path / "out"
+    code, _, err = cli(
+        capsys,
+        *("run", "--corpus", "tiny", "--queries", "test", "--rankers", "run:prod"),
+        *("--k", "1000", "--out", str(out_dir)),
+    )
+    assert code == 0, err
+    lines = (out_dir / run_file_name("run:prod")).read_text().splitlines()
+    assert [line.split()[2] for line in lines if line.startswith("1 ")] == [
+        "bread",
+        "tea",
+        "moon",
+        "ghost",
+        "faraway",
+    ]
+    written = read_run_scores(out_dir / run_file_name("run:prod"))
+    raw = read_run_scores(_raw_path(corpus))
+    assert {q: set(d) for q, d in written.items()} == {q: set(d) for q, d in raw.items()}

@@ -46,6 +46,8 @@ def test_run_beside_bm25_and_dense(start_app, browser_page, tmp_path):
     recipe = page.get_by_role("textbox", name="Recipe")
     recipe.fill("run:prod")
     recipe.press("Enter")
+    page.get_by_text("run:prod", exact=True).first.wait_for()  # its chip among the rankers
+    page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')")
     box = page.get_by_role("textbox", name="Query", exact=True)
     box.fill("sourdough bread")
     box.press("Enter")
