@@ -9,6 +9,7 @@ a reader sees the old version or the new one, never half of one. The ranker is r
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -111,10 +112,17 @@ def file_uri(path: Path, mode: str) -> str:
 @contextmanager
 def open_data(corpus: Corpus, name: str) -> Iterator[tuple[sqlite3.Connection, dict]]:
     """A read-only connection to the version of run NAME in use, and its manifest."""
-    folder = version_dir(corpus, name)
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    uri = file_uri(folder / DATA, "ro")
-    with closing(sqlite3.connect(uri, uri=True, check_same_thread=False)) as con:
+    for attempt in (1, 2):  # a --replace may swap versions between reading and opening
+        folder = version_dir(corpus, name)
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            con = sqlite3.connect(file_uri(folder / DATA, "ro"), uri=True, check_same_thread=False)
+            con.execute("SELECT 1 FROM hits LIMIT 1")
+            break
+        except (FileNotFoundError, sqlite3.OperationalError):
+            if attempt == 2:
+                raise
+    with closing(con):
         yield con, manifest
 
 
@@ -258,6 +266,33 @@ def import_run(
     fmt = fmt or detect_run_format(path)
     if fmt not in RUN_FORMATS:
         raise InputError(origin, f"unknown run format {fmt!r}; expected {', '.join(RUN_FORMATS)}")
+    queries = _query_set(corpus, query_set)
+    folder = runs_dir(corpus)
+    folder.mkdir(exist_ok=True)
+    with _name_lock(folder, name):  # two imports of one name: one after the other
+        return _import_locked(corpus, path, name, fmt, query_set, queries, replace, origin)
+
+
+@contextmanager
+def _name_lock(folder: Path, name: str) -> Iterator[None]:
+    with open(folder / f".{name}.lock", "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _import_locked(
+    corpus: Corpus,
+    path: Path,
+    name: str,
+    fmt: str,
+    query_set: str | None,
+    queries: list[Query] | None,
+    replace: bool,
+    origin: str,
+) -> dict:
     folder = runs_dir(corpus)
     target = folder / name
     exists = (target / CURRENT).exists()
@@ -266,8 +301,6 @@ def import_run(
             f"corpus {corpus.name!r} already has a run named {name!r}: use --replace to load a "
             "new version of it, or choose another name"
         )
-    queries = _query_set(corpus, query_set)
-    folder.mkdir(exist_ok=True)
     previous = show_run(corpus, name) if exists else None
     version = int(previous["version"]) + 1 if previous else 1
     staging = folder / f".import-{name}-{uuid.uuid4().hex[:8]}"
@@ -325,12 +358,9 @@ def import_run(
             shutil.rmtree(staging, ignore_errors=True)
         else:
             _write_json(staging / CURRENT, {"version": version})
-            try:
-                os.rename(staging, target)
-            except OSError:
-                raise RankLensError(
-                    f"a run named {name!r} was imported meanwhile; use --replace"
-                ) from None
+            if target.exists():  # a folder left by a delete that was interrupted
+                shutil.rmtree(target)
+            os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -351,9 +381,10 @@ def delete_run(corpus: Corpus, name: str) -> None:
     target = _run_dir(corpus, name)
     if not (target / CURRENT).exists():
         version_dir(corpus, name)  # raises NotFoundError naming the runs there are
-    trash = runs_dir(corpus) / f".deleting-{name}-{uuid.uuid4().hex[:8]}"
-    os.replace(target, trash)
-    shutil.rmtree(trash, ignore_errors=True)
+    with _name_lock(runs_dir(corpus), name):
+        trash = runs_dir(corpus) / f".deleting-{name}-{uuid.uuid4().hex[:8]}"
+        os.replace(target, trash)
+        shutil.rmtree(trash, ignore_errors=True)
     external_docs.delete_source(corpus.dir, ranker_name(name))
 
 

@@ -68,7 +68,7 @@ def cli(capsys, *argv):
 
 
 def _state(c) -> list[str]:
-    return sorted(p.name for p in imported_runs.runs_dir(c).iterdir())
+    return sorted(p.name for p in imported_runs.runs_dir(c).iterdir() if p.suffix != ".lock")
 
 
 # ---------------------------------------------------------------- import, list, show, delete
@@ -379,3 +379,15 @@ def test_run_out_writes_the_run_back_in_trec_eval_order(corpus, tmp_path, capsys
     written = read_run_scores(out_dir / run_file_name("run:prod"))
     raw = read_run_scores(_raw_path(corpus))
     assert {q: set(d) for q, d in written.items()} == {q: set(d) for q, d in raw.items()}
+
+
+def test_a_ranker_made_before_a_replace_ranks_the_new_version(corpus, tmp_path):
+    path = tmp_path / "v.trec"
+    path.write_text("2 Q0 tea 1 1 x\n")
+    imported_runs.import_run(corpus, path, "swap", query_set="test")
+    (r,) = rankers.make_rankers(["run:swap"], corpus)
+    path.write_text("2 Q0 rust 1 1 x\n2 Q0 moon 2 0.5 x\n")
+    imported_runs.import_run(corpus, path, "swap", query_set="test", replace=True)
+    got = r.rank([QUERIES[1]], 10)["2"]
+    assert [h.doc_id for h in got] == ["rust", "moon"]
+    imported_runs.delete_run(corpus, "swap")
