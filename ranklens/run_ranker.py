@@ -39,33 +39,36 @@ class RunRanker:
         self.name = imported_runs.ranker_name(name)
         self.level = info["level"]
         self.query_set = info["query_set"]
-        self._texts: dict[str, set[str]] | None = None
-        self._by_text: dict[str, str] | None = None
+        self._version: int | None = None  # the version the texts below were read from
+        self._texts: dict[str, set[str]] = {}
+        self._by_text: dict[str, str] = {}
 
-    def texts(self) -> dict[str, set[str]]:
-        """query id -> its texts: as the set held it at import, and as the corpus holds it now."""
-        if self._texts is None:
-            texts: dict[str, set[str]] = {}
-            with imported_runs.open_data(self.corpus, self.run) as (con, _):
-                for qid, text in con.execute("SELECT qid, text FROM queries"):
-                    texts.setdefault(qid, set()).add(_norm(text))
-            for q in self.corpus.query_sets().get(self.query_set, []):
-                if q.query_id in texts:
-                    texts[q.query_id].add(_norm(q.text))
-            self._texts = texts
-        return self._texts
+    def _refresh(self, con, manifest: dict) -> None:
+        """Read the query texts (and level) of the version in use, once per version: a ranker
+        kept by a page goes on ranking the new version after a --replace."""
+        if manifest["version"] == self._version:
+            return
+        texts: dict[str, set[str]] = {}
+        for qid, text in con.execute("SELECT qid, text FROM queries"):
+            texts.setdefault(qid, set()).add(_norm(text))
+        self.level, self.query_set = manifest["level"], manifest["query_set"]
+        for q in self.corpus.query_sets().get(self.query_set, []):  # as the corpus holds it now
+            if q.query_id in texts:
+                texts[q.query_id].add(_norm(q.text))
+        by_text: dict[str, str] = {}
+        for qid, known in texts.items():  # a typed text: the first query of the set with it
+            for t in known:
+                by_text.setdefault(t, qid)
+        self._texts, self._by_text, self._version = texts, by_text, manifest["version"]
 
     def query_id(self, query: Query) -> str | None:
         """The run's query id for a query (its own id, or the id of the set's query with its text)."""
-        texts = self.texts()
+        if self._version is None:
+            with imported_runs.open_data(self.corpus, self.run) as (con, manifest):
+                self._refresh(con, manifest)
         text = _norm(query.text)
-        if text in texts.get(query.query_id, ()):
+        if text in self._texts.get(query.query_id, ()):
             return query.query_id
-        if self._by_text is None:  # the first query of the set with that text
-            self._by_text = {}
-            for qid, known in texts.items():
-                for t in known:
-                    self._by_text.setdefault(t, qid)
         return self._by_text.get(text)
 
     def rank(self, queries: Sequence[Query], k: int) -> Run:
@@ -73,7 +76,8 @@ class RunRanker:
         if not queries:
             return {}
         found: dict[str, list[tuple[str, float]]] = {}
-        with imported_runs.open_data(self.corpus, self.run) as (con, _):
+        with imported_runs.open_data(self.corpus, self.run) as (con, manifest):
+            self._refresh(con, manifest)
             for q in queries:
                 qid = self.query_id(q)
                 rows = con.execute("SELECT doc, score FROM hits WHERE qid = ?", (qid,))

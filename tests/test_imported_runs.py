@@ -386,8 +386,8 @@ def test_a_ranker_made_before_a_replace_ranks_the_new_version(corpus, tmp_path):
     path.write_text("2 Q0 tea 1 1 x\n")
     imported_runs.import_run(corpus, path, "swap", query_set="test")
     (r,) = rankers.make_rankers(["run:swap"], corpus)
-    path.write_text("2 Q0 rust 1 1 x\n2 Q0 moon 2 0.5 x\n")
+    path.write_text("2 Q0 rust#0 1 1 x\n2 Q0 moon#0 2 0.5 x\n")  # now passage ids
     imported_runs.import_run(corpus, path, "swap", query_set="test", replace=True)
     got = r.rank([QUERIES[1]], 10)["2"]
-    assert [h.doc_id for h in got] == ["rust", "moon"]
+    assert [(h.passage_id, h.doc_id) for h in got] == [("rust#0", "rust"), ("moon#0", "moon")]
     imported_runs.delete_run(corpus, "swap")
