@@ -386,6 +386,7 @@ def test_a_ranker_made_before_a_replace_ranks_the_new_version(corpus, tmp_path):
     path.write_text("2 Q0 tea 1 1 x\n")
     imported_runs.import_run(corpus, path, "swap", query_set="test")
     (r,) = rankers.make_rankers(["run:swap"], corpus)
+    assert [(h.passage_id, h.doc_id) for h in r.rank([QUERIES[1]], 10)["2"]] == [("tea#0", "tea")]
     path.write_text("2 Q0 rust#0 1 1 x\n2 Q0 moon#0 2 0.5 x\n")  # now passage ids
     imported_runs.import_run(corpus, path, "swap", query_set="test", replace=True)
     got = r.rank([QUERIES[1]], 10)["2"]
