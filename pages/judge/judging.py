@@ -319,8 +319,8 @@ def judge_item(view: JudgeView, corpus: index.Corpus) -> None:
         else None
     )
     meta = f"passage {escape(item.passage_id)} · {position} of {len(view.nav)} in your order"
-    if p is not None and external_docs.is_external(p):  # judged from a system's own text
-        meta += f" · not in the corpus: text from {escape(p.source)}"
+    if p is not None and external_docs.is_external(p):  # a system's own text; blind: unnamed
+        meta += " · not in the corpus: the text a search system returned for it"
     if suggestion:
         meta += f' · <span class="rl-sugg">suggested: {escape(suggestion)}</span>'
     with slot:
