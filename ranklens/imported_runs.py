@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from . import external_docs
 from .errors import InputError, NotFoundError, RankLensError
+from .formats import read_queries
 from .index import Corpus, check_name
 from .runfiles import RUN_FORMATS, detect_run_format, read_run_lines
 from .types import Query
@@ -129,14 +130,29 @@ def open_data(corpus: Corpus, name: str) -> Iterator[tuple[sqlite3.Connection, d
 # ---------------------------------------------------------------- import
 
 
-def _query_set(corpus: Corpus, name: str | None) -> list[Query] | None:
+def _query_set(corpus: Corpus, name: str | None) -> tuple[str | None, list[Query] | None, bool]:
+    """(set name, its queries, whether to add it to the corpus): a set of the corpus, or a
+    queries file (JSONL or TSV) that becomes the set named after it (when no other set is)."""
     if name is None:
-        return None
+        return None, None, False
     sets = corpus.query_sets()
-    if name not in sets:
+    if name in sets:
+        return name, sets[name], False
+    path = Path(name).expanduser()
+    if not path.is_file():
         have = ", ".join(sets) or "none"
-        raise NotFoundError(f"corpus {corpus.name!r} has no query set {name!r}; it has: {have}")
-    return sets[name]
+        raise NotFoundError(
+            f"corpus {corpus.name!r} has no query set {name!r}, nor is it a queries file; "
+            f"sets: {have}"
+        )
+    queries = read_queries(path)
+    set_name = check_name(path.stem, "query set name (the file's name)")
+    if set_name in sets and sets[set_name] != queries:
+        raise InputError(
+            path,
+            f"corpus {corpus.name!r} has another query set named {set_name!r}: rename the file",
+        )
+    return set_name, queries, set_name not in sets
 
 
 def _set_holding(corpus: Corpus, first_line: dict[str, int], origin: str) -> tuple[str, list]:
@@ -146,7 +162,7 @@ def _set_holding(corpus: Corpus, first_line: dict[str, int], origin: str) -> tup
         raise InputError(
             origin,
             f"corpus {corpus.name!r} has no query set: add the run's queries first "
-            "(python -m ranklens queries add, or the Search page), then import the run",
+            "(--queries FILE.jsonl|FILE.tsv, or upload a set on the Search page)",
         )
     for set_name, queries in sets.items():
         if set(first_line) <= {q.query_id for q in queries}:
@@ -257,8 +273,10 @@ def import_run(
 
     Refused (InputError naming the file and line, nothing stored): a bad line, a non-numeric
     score, the same (query, document) twice, a query id outside the query set (the one named, or
-    else the set that holds every id of the run). replace=True loads a new version of an existing
-    run; the old one stays in use until the new one is complete. Returns the new manifest.
+    else the set that holds every id of the run). query_set may also be a queries file (JSONL or
+    TSV): it is added as the set named after the file once the run is in. replace=True loads a
+    new version of an existing run; the old one stays in use until the new one is complete.
+    Returns the new manifest.
     """
     path = Path(path)
     origin = origin or str(path)
@@ -266,11 +284,14 @@ def import_run(
     fmt = fmt or detect_run_format(path)
     if fmt not in RUN_FORMATS:
         raise InputError(origin, f"unknown run format {fmt!r}; expected {', '.join(RUN_FORMATS)}")
-    queries = _query_set(corpus, query_set)
+    query_set, queries, add_set = _query_set(corpus, query_set)
     folder = runs_dir(corpus)
     folder.mkdir(exist_ok=True)
     with _name_lock(folder, name):  # two imports of one name: one after the other
-        return _import_locked(corpus, path, name, fmt, query_set, queries, replace, origin)
+        info = _import_locked(corpus, path, name, fmt, query_set, queries, replace, origin)
+    if add_set:  # the queries file given becomes a set of the corpus, as the run needs
+        corpus.add_query_set(query_set, queries)
+    return info
 
 
 @contextmanager

@@ -170,6 +170,17 @@ def test_query_set_is_found_or_named(corpus, tmp_path):
         imported_runs.import_run(corpus, path, "mixed", query_set="nope")
     with pytest.raises(RankLensError, match="run name"):
         imported_runs.import_run(corpus, path, "../x", query_set="test")
+    # a queries file: checked against, then added as the set named after the file
+    topics = tmp_path / "topics.tsv"
+    topics.write_text("9\trust memory\n1\tsourdough bread\n")
+    info = imported_runs.import_run(corpus, path, "mixed", query_set=str(topics))
+    assert info["query_set"] == "topics" and [
+        q.query_id for q in corpus.query_sets()["topics"]
+    ] == [
+        "9",
+        "1",
+    ]
+    imported_runs.delete_run(corpus, "mixed")
 
 
 # ---------------------------------------------------------------- run:NAME as a ranker

@@ -83,7 +83,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--format", choices=RUN_FORMATS, help="default: from the file's suffix/content")
     p.add_argument(
         "--queries",
-        help="the query set the run answers (default: the set holding every query id of the run)",
+        help="the query set the run answers (default: the set holding every query id of the "
+        "run), or a queries file (JSONL or TSV) to add as the set named after the file",
     )
     p.add_argument(
         "--replace", action="store_true", help="load a new version of an existing run NAME"
