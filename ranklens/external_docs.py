@@ -94,7 +94,7 @@ def passages_for(corpus: Corpus, passage_ids: Sequence[str]) -> dict[str, Passag
     ids = list(dict.fromkeys(passage_ids))
     found = corpus.get_passages(ids)
     rest = [i for i in ids if i not in found]
-    for doc in get(corpus.dir, rest).values():
+    for doc in get(corpus.dir, rest).values() if rest else ():
         found[doc.doc_id] = Passage(
             doc.doc_id, doc.doc_id, doc.text, doc.title, doc.source, EXTERNAL
         )
