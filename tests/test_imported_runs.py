@@ -403,3 +403,26 @@ def test_a_ranker_made_before_a_replace_ranks_the_new_version(corpus, tmp_path):
     got = r.rank([QUERIES[1]], 10)["2"]
     assert [(h.passage_id, h.doc_id) for h in got] == [("rust#0", "rust"), ("moon#0", "moon")]
     imported_runs.delete_run(corpus, "swap")
+
+
+class _WordScorer:
+    """A stand-in cross-encoder: how often the query's words occur in the passage."""
+
+    def score(self, query, passages):
+        words = query.lower().split()
+        return [float(sum(p.lower().count(w) for w in words)) for p in passages]
+
+
+def test_rerank_of_a_run_rescores_what_has_text(corpus):
+    external_docs.put(corpus.dir, "run:prod", [Doc("faraway", "sourdough sourdough bread", "")])
+    (rr,) = rankers.make_rankers(
+        [f"rerank(run:prod,{models.DEFAULT_RERANKER},10)"],
+        corpus,
+        load_reranker=lambda name: _WordScorer(),
+    )
+    got = rankers.rank_all([rr], QUERIES[:1], 10, level="doc").runs[rr.name]["1"]
+    # ghost (no text anywhere) cannot be rescored: left out; faraway is scored from its text
+    assert [h.doc_id for h in got][:2] == ["bread", "faraway"] and "ghost" not in [
+        h.doc_id for h in got
+    ]
+    external_docs.delete_source(corpus.dir, "run:prod")
