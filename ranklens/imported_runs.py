@@ -417,7 +417,8 @@ def empty_note(corpus: Corpus, ranker: str) -> str | None:
         info = show_run(corpus, ranker[len(PREFIX) :])
     except (RankLensError, OSError, ValueError):
         return None
+    n = info["queries"]
     return (
-        f"{ranker} has no results for this query: it answers the {info['queries']:,} queries "
+        f"{ranker} has no results for this query: it answers {n:,} quer{'y' if n == 1 else 'ies'} "
         f"of query set {info['query_set']!r} (pick one of them)."
     )

@@ -221,7 +221,8 @@ def columns(
             unit = "documents" if by_doc else "hits"
             st.caption(f"{result.latency_ms[n]:.1f} ms · {len(hit_lists[n])} {unit}")
             if not hit_lists[n]:
-                st.info(imported_runs.empty_note(corpus, n) or "No passage matches.")
+                note = imported_runs.empty_note(corpus, n)
+                st.info(safe.md(note) if note else "No passage matches.")
             others = {o: letters[o] for o in names if o != n}
             for h in hit_lists[n]:
                 p = passages.get(h.passage_id)
