@@ -426,3 +426,37 @@ def test_rerank_of_a_run_rescores_what_has_text(corpus):
         h.doc_id for h in got
     ]
     external_docs.delete_source(corpus.dir, "run:prod")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "words"),
+    [
+        ("r.csv", "qid,docno\n1,tea\n", "the header has no score column"),
+        ("r.csv", "qid,docno,score\n1,tea,2\n1,moon\n", "line 3: expected 3 columns"),
+        (
+            "r.json",
+            '{"1": {"tea": "high"}}',
+            "query '1', document 'tea': the score must be a number",
+        ),
+        ("r.json", '{"1": {"tea": 1}, "77": {"moon": 2}}', "query id '77' is not in the query set"),
+        ("r.json", '{"1": [1, 2]', "is not valid JSON"),
+    ],
+)
+def test_bad_csv_and_json_store_nothing(corpus, tmp_path, capsys, name, text, words):
+    before = _state(corpus)
+    path = tmp_path / name
+    path.write_text(text)
+    code, _, err = cli(
+        capsys,
+        "runs",
+        "import",
+        str(path),
+        "--corpus",
+        "tiny",
+        "--name",
+        "bad",
+        "--queries",
+        "test",
+    )
+    assert code == 2 and words in err and str(path) in err, err
+    assert _state(corpus) == before
