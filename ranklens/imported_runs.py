@@ -40,7 +40,8 @@ _SCHEMA = """
 CREATE TABLE hits (         -- in file order; indexed (qid, doc) once loaded
     qid TEXT NOT NULL,
     doc TEXT NOT NULL,
-    score REAL NOT NULL
+    score REAL NOT NULL,
+    line INTEGER NOT NULL       -- where in the file (1-based; 0 in JSON, which has no lines)
 );
 CREATE TABLE queries (qid TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID;
 """
@@ -179,52 +180,46 @@ def _set_holding(corpus: Corpus, first_line: dict[str, int], origin: str) -> tup
     raise InputError(origin, f"query id {qid!r} is not in the query set {name!r}", line or None)
 
 
-def _repeated(path: Path, fmt: str, qid: str, doc: str) -> tuple[int, int]:
-    """The lines of the first two occurrences of (qid, doc) in the file (0 where not known)."""
-    seen = []
-    for rec in read_run_lines(path, fmt):
-        if rec.query_id == qid and rec.doc_id == doc:
-            seen.append(rec.line)
-            if len(seen) == 2:
-                break
-    return (seen + [0, 0])[0], (seen + [0, 0])[1]
-
-
 def _load(
     con: sqlite3.Connection, path: Path, fmt: str, allowed: set[str] | None, origin: str
 ) -> tuple[int, dict[str, int]]:
-    """Stream the file into the hits table (one transaction, no per-row index), then index it;
-    a repeated (query, document) is found by the unique index: both lines are named."""
-    first_line: dict[str, int] = {}
-
-    def rows() -> Iterator[tuple[str, str, float]]:
-        for qid, doc, score, line in read_run_lines(path, fmt):
-            if qid not in first_line:
-                if allowed is not None and qid not in allowed:
+    """Stream the checked lines into the hits table (one transaction, no per-row index and no
+    Python step between the reader and SQLite), then check what needs the whole file: query ids
+    outside the set (the first in the file is named), and repeats, found by the unique index
+    (both lines named). Returns (lines, query id -> its first line)."""
+    try:
+        with con:
+            con.executemany("INSERT INTO hits VALUES (?, ?, ?, ?)", read_run_lines(path, fmt))
+        count = con.execute("SELECT MAX(rowid) FROM hits").fetchone()[0] or 0
+        first_line = dict(
+            con.execute(
+                "SELECT qid, line FROM hits WHERE rowid IN "
+                "(SELECT MIN(rowid) FROM hits GROUP BY qid) ORDER BY rowid"
+            )
+        )
+        if allowed is not None:
+            for qid, line in first_line.items():  # in file order: the first is named
+                if qid not in allowed:
                     raise InputError(
                         path, f"query id {qid!r} is not in the query set", line or None
                     )
-                first_line[qid] = line
-            yield qid, doc, score
-
-    try:
-        with con:
-            con.executemany("INSERT INTO hits VALUES (?, ?, ?)", rows())
-        count = con.execute("SELECT MAX(rowid) FROM hits").fetchone()[0] or 0
         try:
             con.execute("CREATE UNIQUE INDEX hits_query ON hits (qid, doc)")
         except sqlite3.IntegrityError:
-            qid, doc = con.execute(  # the repeat that comes first in the file
-                "SELECT qid, doc FROM (SELECT qid, doc, rowid AS r, ROW_NUMBER() OVER "
-                "(PARTITION BY qid, doc ORDER BY rowid) AS n FROM hits) WHERE n = 2 "
+            qid, doc, line = con.execute(  # the repeat that comes first in the file
+                "SELECT qid, doc, line FROM (SELECT qid, doc, line, rowid AS r, ROW_NUMBER() "
+                "OVER (PARTITION BY qid, doc ORDER BY rowid) AS n FROM hits) WHERE n = 2 "
                 "ORDER BY r LIMIT 1"
             ).fetchone()
-            first, second = _repeated(path, fmt, qid, doc)
+            (first,) = con.execute(
+                "SELECT line FROM hits WHERE qid = ? AND doc = ? ORDER BY rowid LIMIT 1",
+                (qid, doc),
+            ).fetchone()
             where = f"line {first}" if first else "an earlier entry"
             raise InputError(
                 path,
                 f"query {qid!r}, document {doc!r} appears twice (first at {where})",
-                second or None,
+                line or None,
             ) from None
     except InputError as exc:  # the reader names the saved path: name what the user gave
         if exc.path in (str(path), None) and origin != str(path):
