@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, job_panel, resources, routing, safe
+from pages.corpus import runs_tab
 from pages.corpus.endpoints_tab import endpoints_tab
 from ranklens import index, jobs, models
 from ranklens.chunking import ChunkSettings
@@ -320,8 +321,16 @@ st.title("Corpora")
 st.caption(f"All state lives under `{resources.settings().home}`.")
 
 corpora_table()
-tab_new, tab_models, tab_grow, tab_vectors, tab_endpoints, tab_delete = st.tabs(
-    ["Add a corpus", "Add models", "Add documents", "Import vectors", "Search endpoints", "Delete"]
+tab_new, tab_models, tab_grow, tab_vectors, tab_runs, tab_endpoints, tab_delete = st.tabs(
+    [
+        "Add a corpus",
+        "Add models",
+        "Add documents",
+        "Import vectors",
+        "Import runs",
+        "Search endpoints",
+        "Delete",
+    ]
 )
 with tab_new:
     new_corpus_form()
@@ -335,6 +344,8 @@ with tab_grow:
 with tab_vectors:
     import_vectors_form()
     _job_status(VECTORS_JOB)
+with tab_runs:
+    runs_tab.render()
 with tab_endpoints:
     endpoints_tab()
 with tab_delete:

@@ -11,10 +11,15 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .types import Doc
+from .types import Doc, Passage
+
+if TYPE_CHECKING:
+    from .index import Corpus
 
 FILE = "external_docs.sqlite3"
+EXTERNAL = -1  # Passage.position of a text an outside system returned (not the corpus's own)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS external_docs (
     source TEXT NOT NULL,      -- who returned it: 'endpoint:NAME' or 'run:NAME'
@@ -80,3 +85,22 @@ def delete_source(corpus_dir: Path, source: str) -> int:
         return 0
     with closing(_connect(corpus_dir)) as con, con:
         return con.execute("DELETE FROM external_docs WHERE source = ?", (source,)).rowcount
+
+
+def passages_for(corpus: Corpus, passage_ids: Sequence[str]) -> dict[str, Passage]:
+    """The passages to show or judge for hit ids: the corpus's own; for an id the corpus lacks,
+    the text an outside system returned for it (position EXTERNAL, source = that system). Ids
+    with neither are absent: they are shown as "not in the corpus" and left out of pools."""
+    ids = list(dict.fromkeys(passage_ids))
+    found = corpus.get_passages(ids)
+    rest = [i for i in ids if i not in found]
+    for doc in get(corpus.dir, rest).values() if rest else ():
+        found[doc.doc_id] = Passage(
+            doc.doc_id, doc.doc_id, doc.text, doc.title, doc.source, EXTERNAL
+        )
+    return found
+
+
+def is_external(passage: Passage) -> bool:
+    """Whether a passage from passages_for() is an outside system's text, not the corpus's."""
+    return passage.position == EXTERNAL

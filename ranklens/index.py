@@ -380,6 +380,20 @@ class Corpus:
             raise NotFoundError(f"no passage {passage_id!r} in corpus {self.name!r}")
         return int(found[0])
 
+    def first_passage_ids(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """document id -> the id of its first passage, for the documents the corpus holds."""
+        out: dict[str, str] = {}
+        ids = list(dict.fromkeys(doc_ids))
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                "SELECT doc_id, passage_id FROM passages WHERE doc_id IN "
+                f"({marks}) ORDER BY doc_id, position DESC"
+            )
+            out.update(self._db().execute(sql, chunk))  # the last row per doc wins: position 0
+        return out
+
     def passages_of_doc(self, doc_id: str) -> list[Passage]:
         sql = f"SELECT {self._COLS} FROM passages WHERE doc_id = ? ORDER BY position"
         return [_row_to_passage(r) for r in self._db().execute(sql, (doc_id,))]

@@ -36,8 +36,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from . import external_docs, models
 from . import index as index_mod
-from . import models
 from .chunking import index_text
 from .errors import NotFoundError, RankLensError
 from .types import Hit, Query, Run, doc_level
@@ -492,10 +492,10 @@ class Rerank(Composite):
         scorer = self._load(self.cross_encoder)
         first = runs[0]
         pids = {h.passage_id for hits in first.values() for h in hits[: self.depth]}
-        passages = self.corpus.get_passages(sorted(pids))
+        passages = external_docs.passages_for(self.corpus, sorted(pids))  # a system's text too
         out: Run = {}
-        for q in queries:
-            hits = first.get(q.query_id, [])[: self.depth]
+        for q in queries:  # an id the corpus lacks, with no text, cannot be rescored: left out
+            hits = [h for h in first.get(q.query_id, [])[: self.depth] if h.passage_id in passages]
             if not hits:
                 out[q.query_id] = []
                 continue
@@ -566,8 +566,9 @@ def available_rankers(corpus: index_mod.Corpus) -> list[str]:
         for r in models.reranker_names():
             out.append(f"rerank({leaves[0]},{r},50)")
     from .endpoints import endpoint_rankers  # live search endpoints of the corpus
+    from .imported_runs import ranker_names as run_rankers  # run:NAME, imported run files
 
-    return out + endpoint_rankers(corpus)
+    return out + run_rankers(corpus) + endpoint_rankers(corpus)
 
 
 # ---------------------------------------------------------------- ranking several rankers at once

@@ -24,6 +24,8 @@ from .rankers import (
     not_indexed,
 )
 
+EXTERNAL_KINDS = ("run", "endpoint")  # leaves named KIND:NAME (wsum weights follow a 2nd ':')
+
 
 def _split_args(body: str, spec: str) -> list[str]:
     parts, depth, start = [], 0, 0
@@ -78,10 +80,14 @@ class RecipeBuilder:
     def leaf(self, name: str) -> Ranker:
         if name in self.leaves:
             return self.leaves[name]
-        if name == models.BM25:
+        if name.startswith("run:"):  # an imported run file (ranklens.imported_runs)
+            from .run_ranker import RunRanker
+
+            ranker: Ranker = RunRanker(self.corpus, name.removeprefix("run:"))
+        elif name == models.BM25:
             if models.BM25 not in self.corpus.models():
                 raise RankerSpecError(not_indexed(self.corpus, name))
-            ranker: Ranker = BM25Ranker(self.corpus)
+            ranker = BM25Ranker(self.corpus)
         elif name in self.corpus.dense_models():
             ranker = DenseRanker(self.corpus, name, self.load_encoder)
         elif name.startswith("endpoint:"):  # a live search endpoint of the corpus
@@ -133,8 +139,8 @@ class RecipeBuilder:
                 options[key] = _int_arg(value, key, whole)
                 continue
             weight = None
-            colons = arg.count(":") - arg.startswith("endpoint:")  # endpoint:NAME is a name
-            if method == "wsum" and colons and not arg.endswith(")"):
+            external = arg.partition(":")[0] in EXTERNAL_KINDS and arg.count(":") == 1
+            if method == "wsum" and ":" in arg and not arg.endswith(")") and not external:
                 name, _, w = arg.rpartition(":")
                 try:
                     weight = float(w)

@@ -84,7 +84,13 @@ def _trec_lines(path: Path) -> Iterator[RunLine]:
                         f"expected 6 columns 'qid Q0 docno rank score tag', found {len(parts)}",
                         number,
                     )
-                yield RunLine(parts[0], parts[2], _score(parts[4], path, number), number)
+                try:
+                    score = float(parts[4])
+                except ValueError:
+                    score = _score(parts[4], path, number)  # raises, saying what was expected
+                if score - score != 0:  # inf or nan
+                    score = _score(parts[4], path, number)
+                yield RunLine(parts[0], parts[2], score, number)
         except UnicodeDecodeError:
             raise InputError(path, "is not UTF-8 text", number + 1) from None
 

@@ -66,7 +66,8 @@ def test_search_json_per_ranker(home, capsys):
     bm25 = data["rankers"]["bm25"]
     assert bm25["latency_ms"] > 0
     hits = bm25["hits"]
-    assert set(hits[0]) == {"rank", "doc_id", "passage_id", "score", "title", "text"}
+    assert set(hits[0]) == {"rank", "doc_id", "passage_id", "score", "title", "text", "from"}
+    assert hits[0]["from"] == "corpus"  # else "missing", or the outside system it came from
     assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1)) and len(hits) <= 3
     assert hits[0]["doc_id"] == "bread" and hits[0]["passage_id"].startswith("bread#")
     assert {h["doc_id"] for h in hits} == {"bread", "html"}

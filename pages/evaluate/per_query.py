@@ -14,6 +14,7 @@ import streamlit as st
 from components import state
 from pages.evaluate.choices import Setup, escape_markdown, keep_one
 from ranklens import evaluate as ev
+from ranklens import external_docs
 from ranklens.explain import explain_measure, explain_ndcg
 from ranklens.index import Corpus
 from ranklens.types import Qrel, Query, Run, doc_level
@@ -60,7 +61,7 @@ def explain_number(
         hits = [h for h in hits if (h.doc_id if setup.level == "doc" else h.passage_id) in grades]
     depth = cutoff if isinstance(cutoff, int) else min(len(hits), 20)
     shown = hits[:depth]
-    passages = corpus.get_passages([h.passage_id for h in shown])
+    passages = external_docs.passages_for(corpus, [h.passage_id for h in shown])
     rows = []
     for i, h in enumerate(shown, 1):
         ident = h.doc_id if setup.level == "doc" else h.passage_id
@@ -68,7 +69,9 @@ def explain_number(
         row = {
             "rank": i,
             "id": ident,
-            "title": passages[h.passage_id].title if h.passage_id in passages else "",
+            "title": passages[h.passage_id].title
+            if h.passage_id in passages
+            else "(not in the corpus)",
             "grade": "unjudged" if g is None else str(g),
             "relevant": g is not None and g >= rel,
         }

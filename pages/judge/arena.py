@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from components import safe, state
-from ranklens import index
+from ranklens import external_docs, index
 from ranklens import preferences as prefs
 from ranklens import rankers as rk
 from ranklens.errors import RankLensError
@@ -273,7 +273,8 @@ def _arena(
         args=(store, corpus.name, annotator, "ranker"),
     )
     _query_box(query)
-    passages = corpus.get_passages([h.passage_id for h in (*rnd.left_hits, *rnd.right_hits)])
+    ids = [h.passage_id for h in (*rnd.left_hits, *rnd.right_hits)]
+    passages = external_docs.passages_for(corpus, ids)  # a system's own text stays unnamed: blind
     for col, name, hits in zip(
         st.columns(2),
         ("List A (left)", "List B (right)"),
@@ -284,7 +285,7 @@ def _arena(
             st.markdown(f"**{name}**")
             for i, h in enumerate(hits, 1):
                 p = passages.get(h.passage_id)
-                title, text = (p.title, p.text[:600]) if p else ("", "(no longer in the corpus)")
+                title, text = (p.title, p.text[:600]) if p else (h.doc_id, "(not in the corpus)")
                 st.markdown(_card(f"{i}. {title}", text, query.text), unsafe_allow_html=True)
 
 

@@ -15,7 +15,7 @@ import streamlit as st
 
 from components import safe, state
 from components.label_widgets import SavedLabel, describe, label_buttons
-from ranklens import index
+from ranklens import external_docs, index
 from ranklens.errors import RankLensError
 from ranklens.highlight import escape
 from ranklens.judging import JudgingProgress, JudgingSession, JudgmentStore, PoolItem, pooling
@@ -309,7 +309,7 @@ def judge_item(view: JudgeView, corpus: index.Corpus) -> None:
     note_box(session, item)
     on_saved = partial(_on_saved, session, view.context, view.nav, item)
     judging_extras.below_buttons(view.store, session, view.context, item, on_saved)
-    p = corpus.get_passages([item.passage_id]).get(item.passage_id)
+    p = external_docs.passages_for(corpus, [item.passage_id]).get(item.passage_id)
     query = session.queries.get(item.query_id, "")
     title, text = (p.title, p.text) if p is not None else ("", "")
     position = [it.unit for it in view.nav].index(item.unit) + 1 if item in view.nav else 0
@@ -319,6 +319,8 @@ def judge_item(view: JudgeView, corpus: index.Corpus) -> None:
         else None
     )
     meta = f"passage {escape(item.passage_id)} · {position} of {len(view.nav)} in your order"
+    if p is not None and external_docs.is_external(p):  # a system's own text; blind: unnamed
+        meta += " · not in the corpus: the text a search system returned for it"
     if suggestion:
         meta += f' · <span class="rl-sugg">suggested: {escape(suggestion)}</span>'
     with slot:

@@ -69,7 +69,12 @@ def pool_section(
             flash(
                 "success",
                 f"Pool {pool.id} built: {len(pool.items)} passages for "
-                f"{len({it.query_id for it in pool.items})} queries. Judge them here.",
+                f"{len({it.query_id for it in pool.items})} queries. Judge them here."
+                + (
+                    f" Left out: {pool.left_out} ids the corpus lacks, with no text to judge."
+                    if pool.left_out
+                    else ""
+                ),
             )
             st.session_state[state.JUDGE_POOL] = pool.id
             st.session_state[state.JUDGE_TAB_NEXT] = JUDGE

@@ -13,7 +13,7 @@ import streamlit as st
 
 from components import auth, resources, safe, state
 from components.label_widgets import label_buttons
-from ranklens import compare, rankers
+from ranklens import compare, external_docs, imported_runs, rankers
 from ranklens.compare import HitKey
 from ranklens.errors import RankLensError
 from ranklens.highlight import escape
@@ -33,13 +33,14 @@ CSS = """
 .rl-badge {display:inline-block; border-radius:.6rem; padding:0 .4rem; margin:.1rem .15rem 0 0;
   font-size:.75rem; background:rgba(128,128,128,.15);}
 .rl-up {background:rgba(0,160,60,.18);} .rl-down {background:rgba(220,50,50,.18);}
-.rl-label {background:rgba(255,190,0,.3);}
+.rl-label {background:rgba(255,190,0,.3);} .rl-missing {background:rgba(90,90,220,.18);}
 .rl-card mark {background:rgba(255,215,0,.55); padding:0 .1rem; border-radius:.15rem;}
 [class*="st-key-rl_sl_"] button {min-width:2.3rem !important; min-height:1.7rem !important;
   padding:0 .45rem !important;}
 [class*="st-key-rl_sl_"][class*="_row"] {margin:-.35rem 0 .55rem 0;}
 </style>
 """
+MISSING = "missing"  # hit_card's origin for an id the corpus lacks and no system gave text for
 LABEL_KEY = "rl_sl"  # prefix of the inline label buttons' keys (and of their CSS classes)
 NAME_KEY = "rl_search_name"  # "Your name (to label)", copied into state.ANNOTATOR
 
@@ -122,12 +123,22 @@ def hit_card(
     query: str,
     badges: str,
     labels: list[str],
+    origin: str = "",
 ) -> str:
     """One hit as HTML; every piece of corpus text goes through highlight/escape (components.safe:
-    no line break left). The text is the bounded excerpt the caller chose."""
+    no line break left). The text is the bounded excerpt the caller chose. origin: "" for the
+    corpus's own passage, MISSING for an id the corpus lacks (id only), else the outside system
+    whose returned text this is (marked as such)."""
     body = safe.html_mark(text, query)
     head = safe.html_mark(title, query) if title else safe.html_text(hit.doc_id)
     label = "".join(f'<span class="rl-badge rl-label">label {escape(x)}</span>' for x in labels)
+    if origin == MISSING:
+        body = '<span class="rl-badge rl-missing">not in the corpus</span>'
+    elif origin:
+        body = (
+            f'<span class="rl-badge rl-missing">not in the corpus · text from '
+            f"{safe.html_text(origin)}</span> {body}"
+        )
     return safe.html_block(
         f'<div class="rl-card"><div class="rl-head">#{hit.rank} · {head}</div>'
         f"<div>{body}</div>"
@@ -183,7 +194,8 @@ def columns(
     names = list(result.runs)
     letters = {n: LETTERS[i] for i, n in enumerate(names)}
     hit_lists = {n: result.runs[n].get("q", []) for n in names}
-    passages = corpus.get_passages(sorted({h.passage_id for hs in hit_lists.values() for h in hs}))
+    ids = sorted({h.passage_id for hs in hit_lists.values() for h in hs})
+    passages = external_docs.passages_for(corpus, ids)  # with outside systems' texts
     key = hit_key(by_doc)
     changes = compare.rank_changes(hit_lists, key)
     who = labeller(query_id)
@@ -209,7 +221,8 @@ def columns(
             unit = "documents" if by_doc else "hits"
             st.caption(f"{result.latency_ms[n]:.1f} ms · {len(hit_lists[n])} {unit}")
             if not hit_lists[n]:
-                st.info("No passage matches.")
+                note = imported_runs.empty_note(corpus, n)
+                st.info(safe.md(note) if note else "No passage matches.")
             others = {o: letters[o] for o in names if o != n}
             for h in hit_lists[n]:
                 p = passages.get(h.passage_id)
@@ -223,6 +236,7 @@ def columns(
                     query,
                     badges,
                     _labels_of(labels, h),
+                    MISSING if p is None else (p.source if external_docs.is_external(p) else ""),
                 )
                 st.markdown(card, unsafe_allow_html=True)  # escaped by highlight
                 if cut:
@@ -233,7 +247,7 @@ def columns(
                             ),
                             unsafe_allow_html=True,  # escaped by highlight
                         )
-                if store is not None and query_id:
+                if store is not None and query_id and p is not None:  # no text: no label
                     label_buttons(
                         store,
                         corpus.name,

@@ -20,6 +20,7 @@ from . import (
     jobs,
     judgments,
     preferences,
+    runs,
     search,
     snapshots,
     tune,
@@ -36,6 +37,7 @@ GROUPS = (
     snapshots,
     preferences,
     jobs,
+    runs,
     endpoints,
     classes,
 )

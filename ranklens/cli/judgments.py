@@ -170,6 +170,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
             "queries": queries,
             "passages": len(pool.items),
             "annotators_per_passage": per,
+            "left_out": pool.left_out,
         }
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
@@ -178,6 +179,8 @@ def cmd_pool(args: argparse.Namespace) -> int:
             f"{pool.query_set!r} (corpus {pool.corpus!r}), depth {pool.depth}, rankers "
             f"{', '.join(pool.rankers)}; {per} annotator{'s' * (per > 1)} per passage"
         )
+        if pool.left_out:
+            print(f"left out: {pool.left_out} ids the corpus lacks, with no text to judge them by")
     return 0
 
 

@@ -10,26 +10,45 @@ import argparse
 import json
 from pathlib import Path
 
-from .. import index, rankers
+from .. import external_docs, imported_runs, index, rankers
 from ..config import get_settings
 from ..errors import InputError, RankLensError
 from ..formats import read_queries, write_run_files
 from ..types import Query
 
 
+def _set_query(corpus: index.Corpus, query_set: str | None, query_id: str | None) -> Query:
+    if not query_set or not query_id:
+        raise RankLensError("give --query TEXT, or --queries SET with --query-id ID")
+    queries = _load_queries(query_set, corpus)
+    for q in queries:
+        if q.query_id == query_id:
+            return q
+    raise InputError(query_set, f"no query id {query_id!r} in the query set")
+
+
+def _origin(p) -> str:
+    if p is None:
+        return "missing"  # the corpus lacks it and no system gave text for it
+    return p.source if external_docs.is_external(p) else "corpus"
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     text = (args.query or "").strip()
-    if not text:
+    if args.query is not None and not text:
         raise RankLensError("the query is empty: give --query TEXT")
     rankers.check_k(args.k)
     level = rankers.check_level(args.level)
     corpus = index.open_corpus(args.corpus, get_settings())
-    result = _rank(corpus, args.rankers, [Query("q", text)], args.k, level)
-    hits = [h for run in result.runs.values() for h in run.get("q", [])]
-    passages = corpus.get_passages(sorted({h.passage_id for h in hits}))
+    query = Query("q", text) if text else _set_query(corpus, args.queries, args.query_id)
+    qid = query.query_id
+    result = _rank(corpus, args.rankers, [query], args.k, level)
+    hits = [h for run in result.runs.values() for h in run.get(qid, [])]
+    passages = external_docs.passages_for(corpus, sorted({h.passage_id for h in hits}))
     out = {
         "corpus": corpus.name,
-        "query": text,
+        "query": query.text,
+        **({} if text else {"query_id": qid}),
         "k": args.k,
         "level": level,
         "rankers": {
@@ -41,12 +60,13 @@ def cmd_search(args: argparse.Namespace) -> int:
                         "doc_id": h.doc_id,
                         "passage_id": h.passage_id,
                         "score": h.score,
-                        # a document-level hit (an endpoint's) names no passage of the corpus
-                        "title": getattr(passages.get(h.passage_id), "title", ""),
-                        "text": getattr(passages.get(h.passage_id), "text", ""),
+                        "title": p.title if (p := passages.get(h.passage_id)) else "",
+                        "text": p.text if p else "",
+                        "from": _origin(p),
                     }
-                    for h in run.get("q", [])
+                    for h in run.get(qid, [])
                 ],
+                "note": None if run.get(qid) else imported_runs.empty_note(corpus, name),
             }
             for name, run in result.runs.items()
         },
@@ -56,7 +76,14 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     for name, block in out["rankers"].items():
         print(f"== {name}  ({block['latency_ms']:.1f} ms, {len(block['hits'])} hits)")
+        if block.get("note"):
+            print(f"   {block['note']}")
         for h in block["hits"]:
+            if h["from"] == "missing":
+                print(f"{h['rank']:>4}  {h['score']:9.4f}  {h['passage_id']}  (not in the corpus)")
+                continue
+            if h["from"] != "corpus":
+                h["title"] = f"[not in the corpus, text from {h['from']}] {h['title']}".strip()
             snippet = " ".join(h["text"].split())
             snippet = snippet[:90] + ("…" if len(snippet) > 90 else "")
             title = f"{h['title']}: " if h["title"] else ""
@@ -119,7 +146,11 @@ def add_commands(subparsers) -> None:
     )
     p = subparsers.add_parser("search", help="rank one query with several rankers side by side")
     p.add_argument("--corpus", required=True)
-    p.add_argument("--query", required=True, help="the query text")
+    p.add_argument("--query", help="the query text")
+    p.add_argument(
+        "--queries", help="with --query-id: a query set's name (or a queries file) to take it from"
+    )
+    p.add_argument("--query-id", help="the id of the query in --queries to rank")
     p.add_argument("--rankers", nargs="+", default=["bm25"], metavar="RANKER", help=recipe_help)
     p.add_argument("--k", type=int, default=10, help=f"hits per ranker, 1-{rankers.MAX_K}")
     p.add_argument(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import sqlalchemy as sa
 
+from .. import external_docs
 from ..chunking import index_text
 from ..errors import InputError, NotFoundError
 from ..types import Run
@@ -141,7 +142,7 @@ def pairs_for(
     passages and queries no longer in the corpus are left out."""
     texts = {q.query_id: q.text for q in corpus.query_sets().get(pool.query_set, [])}
     items = list(pool.items if items is None else items)
-    passages = corpus.get_passages(sorted({it.passage_id for it in items}))
+    passages = external_docs.passages_for(corpus, sorted({it.passage_id for it in items}))
     return [
         JudgePair(
             it.query_id,

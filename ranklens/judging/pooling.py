@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import models
+from .. import external_docs, models
 from .. import rankers as rankers_mod
 from ..chunking import index_text
 from ..errors import InputError, NotFoundError
@@ -21,6 +21,7 @@ from ..index import Corpus
 from ..models import Scorer
 from ..types import Query
 from .records import DEFAULT_IMPORT_ANNOTATOR, MAX_POOL_DEPTH, ImportReport, PoolInfo, PoolItem
+from .rules import drop_unshown
 from .scale import Scale
 from .session import JudgingSession
 from .store import JudgmentStore
@@ -62,6 +63,8 @@ def make_pool(
 ) -> PoolInfo:
     """Rank the corpus's query set with each ranker to `depth` passages (rankers.rank_all) and
     store the pool of their top passages (per query, the union, deduplicated); returns it.
+    Ids the corpus lacks are pooled when the system that returned them gave their text
+    (external_docs), left out otherwise: PoolInfo.left_out counts those.
 
     annotators_per_passage, when given, is saved in the query set's judging settings first.
     """
@@ -74,9 +77,12 @@ def make_pool(
             corpus.name, query_set, annotators_per_passage=annotators_per_passage
         )
     ranked = rankers_mod.rank_all(rankers, queries, depth, level="passage")
-    return store.create_pool(
-        corpus.name, query_set, ranked.runs, depth, [q.query_id for q in queries]
-    )
+    ids = {h.passage_id for run in ranked.runs.values() for hits in run.values() for h in hits}
+    shown = external_docs.passages_for(corpus, sorted(ids))  # the corpus's, or a system's text
+    runs, left_out = drop_unshown(ranked.runs, depth, shown)
+    pool = store.create_pool(corpus.name, query_set, runs, depth, [q.query_id for q in queries])
+    pool.left_out = left_out
+    return pool
 
 
 def latest_pool(store: JudgmentStore, corpus: str, query_set: str) -> PoolInfo:
@@ -139,7 +145,7 @@ def make_suggestions(
     """
     texts = {q.query_id: q.text for q in corpus.query_sets().get(pool.query_set, [])}
     scorer = scorer if scorer is not None else models.load_reranker(model)
-    passages = corpus.get_passages(sorted({it.passage_id for it in pool.items}))
+    passages = external_docs.passages_for(corpus, sorted({it.passage_id for it in pool.items}))
     by_query: dict[str, list[PoolItem]] = {}
     for it in pool.items:
         if it.passage_id in passages and it.query_id in texts:

@@ -82,6 +82,7 @@ class PoolInfo:
     depth: int
     created_at: float
     items: list[PoolItem]  # canonical order (by query, then best rank); judges see pool_order()
+    left_out: int = 0  # (query, id) pairs left out when built: the corpus lacks them, no text
 
 
 @dataclass

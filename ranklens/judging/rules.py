@@ -48,6 +48,24 @@ def build_pool(
     return out
 
 
+def drop_unshown(
+    runs: Mapping[str, Run], depth: int, shown: Collection[str]
+) -> tuple[dict[str, Run], int]:
+    """The runs without hits whose passage id is not in `shown` (ids the corpus lacks with no
+    text from the system that returned them: nothing to judge), and how many distinct (query,
+    id) pairs of the top `depth` were left out."""
+    dropped: set[tuple[str, str]] = set()
+    out: dict[str, Run] = {}
+    for name, run in runs.items():
+        out[name] = {}
+        for qid, hits in run.items():
+            for h in sorted(hits, key=lambda h: h.rank)[:depth]:
+                if h.passage_id not in shown:
+                    dropped.add((qid, h.passage_id))
+            out[name][qid] = [h for h in hits if h.passage_id in shown]
+    return out, len(dropped)
+
+
 def pool_provenance(runs: Mapping[str, Run], depth: int) -> dict[tuple[str, str], tuple[str, ...]]:
     """(query_id, passage_id) -> the rankers that put it in their top `depth` (for analysis only)."""
     found: dict[tuple[str, str], list[str]] = defaultdict(list)

@@ -1,0 +1,82 @@
+"""The Search page in a real browser with an imported run file: run:NAME added by recipe beside
+bm25 and all-MiniLM-L6-v2, the set's query typed, its hits in trec_eval's order, an id the
+corpus lacks as a "not in the corpus" card, and a system's own text shown as text, never run."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ranklens import external_docs, imported_runs
+from ranklens.config import Settings
+from ranklens.ingest import ingest
+from ranklens.types import Doc, Query
+
+from ..conftest import write_jsonl
+
+pytestmark = pytest.mark.browser
+
+DOCS = [
+    ("bread", "Sourdough", "Sourdough bread rises with wild yeast and lactic acid bacteria."),
+    ("rye", "Rye bread", "Rye bread is dense; bakers add a sourdough starter for flavour."),
+    ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
+    ("moon", "The Moon", "The Moon orbits the Earth roughly every 27 days and causes tides."),
+]
+RUN = "q1 Q0 rye 1 7 prod\nq1 Q0 ghost 2 5 prod\nq1 Q0 outside 3 3 prod\nq1 Q0 bread 4 3 prod\n"
+
+
+def test_run_beside_bm25_and_dense(start_app, browser_page, tmp_path):
+    settings = Settings(home=tmp_path / "home")
+    path = write_jsonl(
+        tmp_path / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
+    )
+    corpus = ingest(path, "bakery", ["bm25", "all-MiniLM-L6-v2"], settings)
+    corpus.add_query_set("asks", [Query("q1", "sourdough bread"), Query("q2", "tea")])
+    (tmp_path / "prod.trec").write_text(RUN)
+    imported_runs.import_run(corpus, tmp_path / "prod.trec", "prod", query_set="asks")
+    evil = '<img src=x onerror="window.pwned=1"> sourdough elsewhere'
+    external_docs.put(corpus.dir, "run:prod", [Doc("outside", evil, "Outside")])
+    app = start_app({"RANKLENS_DEMO": "0"})
+    page = browser_page
+    page.goto(app.url)
+    page.get_by_role("link", name="Search").click()
+    page.get_by_role("heading", name="Search").wait_for()
+    page.get_by_text("Add a ranker by recipe").click()
+    recipe = page.get_by_role("textbox", name="Recipe")
+    recipe.fill("run:prod")
+    recipe.press("Enter")
+    page.get_by_text("run:prod", exact=True).first.wait_for()  # its chip among the rankers
+    page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')")
+    box = page.get_by_role("textbox", name="Query", exact=True)
+    box.fill("sourdough bread")
+    box.press("Enter")
+    for header in (
+        "A · bm25",
+        "B · all-MiniLM-L6-v2",
+        "C · rrf(bm25,all-MiniLM-L6-v2)",
+        "D · run:prod",
+    ):
+        page.get_by_role("strong").filter(has_text=header).first.wait_for(timeout=90_000)
+    page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')")
+    column = page.locator('[data-testid="stColumn"]').filter(has_text="D · run:prod").last
+    column.locator(".rl-card").nth(3).wait_for()
+    heads = column.locator(".rl-card .rl-head").all_inner_texts()
+    # trec_eval's order: score desc, then id desc (outside > bread on the 3.0 tie)
+    assert [h.split(" · ", 1)[1] for h in heads] == ["Rye bread", "ghost", "Outside", "Sourdough"]
+    cards = column.locator(".rl-card")
+    assert "not in the corpus" in cards.nth(1).inner_text()
+    assert "not in the corpus · text from run:prod" in cards.nth(2).inner_text()
+    assert "not in the corpus" not in cards.nth(0).inner_text()
+    page.get_by_text('<img src=x onerror="window.pwned=1">', exact=False).first.wait_for()
+    assert page.evaluate("() => window.pwned === undefined")
+    assert page.locator(".rl-card img").count() == 0
+    bm25 = page.locator('[data-testid="stColumn"]').filter(has_text="A · bm25").last
+    assert bm25.locator(".rl-card").count() >= 2
+    page.screenshot(path=str(tmp_path / "search_run.png"), full_page=True)
+    if os.environ.get("RANKLENS_SHOTS"):
+        page.screenshot(path=os.environ["RANKLENS_SHOTS"] + "/search_run.png")
+    # a query the run has no results for: one line in its column
+    box.fill("moon")
+    box.press("Enter")
+    page.get_by_text("run:prod has no results for this query").wait_for(timeout=60_000)
