@@ -391,7 +391,9 @@ def test_rate_limit_and_concurrency_bound(corpus, engine):
     ranker.rank([Query(str(i), f"tea {i}") for i in range(6)], 5)
     times = sorted(r["time"] for r in engine.requests)
     assert len(times) == 6
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.04  # 20/s
+    # 20/s: six requests span at least 5 x 50 ms (unlimited, two at a time of 50 ms: ~100 ms);
+    # the span, not each gap, so that a request the loaded machine delays a little still passes
+    assert times[-1] - times[0] >= 0.2
     assert engine.max_in_flight <= 2
 
 
