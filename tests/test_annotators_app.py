@@ -15,11 +15,39 @@ from .conftest import ROOT
 APP = str(ROOT / "app.py")
 
 
+class CookieJar:
+    """The browser's cookie for AppTest (which has no browser): what the page gives is sent back
+    on the next run, as a browser does after the reload. Real browsers: tests/browser."""
+
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    def give(self, token: str) -> None:
+        self.value = token
+
+    def take_back(self) -> None:
+        self.value = None
+
+    def read(self) -> str | None:
+        return self.value
+
+
 @pytest.fixture
-def team(home, monkeypatch):
+def jar(monkeypatch) -> CookieJar:
+    from components import sign_in_cookie
+
+    jar = CookieJar()
+    for name in ("give", "take_back", "read"):
+        monkeypatch.setattr(sign_in_cookie, name, getattr(jar, name))
+    return jar
+
+
+@pytest.fixture
+def team(home, monkeypatch, jar):
     monkeypatch.setenv("RANKLENS_TEAM", "1")
     monkeypatch.setenv("RANKLENS_DEMO", "0")
     monkeypatch.setattr(auth, "FAILED_WAIT_S", 0.0)
+    auth._throttle.clear()
     return home
 
 
@@ -33,7 +61,10 @@ def _sign_in(at: AppTest, name: str, key: str) -> AppTest:
     at.text_input(key=auth.SIGN_IN_NAME).input(name)
     at.text_input(key=auth.SIGN_IN_KEY).input(key)
     at.button[0].click()  # the form's submit button
-    return _run(at)
+    _run(at)
+    if any(c.value == "Signing in…" for c in at.caption):
+        _run(at)  # the browser reloads after a sign-in: the next run carries its cookie
+    return at
 
 
 def _titles(at: AppTest) -> list[str]:
@@ -73,6 +104,7 @@ def test_sign_out(team):
         _, key = accounts.add(store, "carol")
     at = _sign_in(_run(AppTest.from_file(APP, default_timeout=60)), "carol", key)
     at.sidebar.button(key=auth.SIGN_OUT).click()
+    _run(at)
     _run(at)
     assert _titles(at) == ["Sign in"]
 
