@@ -29,6 +29,9 @@ def _intro(settings) -> str:
 
 @st.fragment(run_every=job_panel.REFRESH_S)
 def _indexing_box(job_id: str, intro: str) -> None:
+    from components import auth
+
+    auth.check_fragment()  # revoked or signed out since: the whole app reruns (sign-in page)
     job = jobs.get(job_id, resources.settings())
     if not job.active:
         st.rerun(scope="app")  # show the outcome, and the pages the new corpus

@@ -132,3 +132,17 @@ def host_allowed(host: str | None, names: list[str] | tuple[str, ...]) -> bool:
     except ValueError:
         return False
     return True
+
+
+_ABS_PATH = re.compile(r"(?<![\w:/.~])(?:~|[A-Za-z]:)?[/\\][^\s'\"`,;()\[\]<>]+")
+
+
+def redact_paths(text: str) -> str:
+    """TEXT with every absolute server path cut to its last part ("…/data.jsonl"): what a
+    non-admin in team mode reads of an error, so no message maps the server's disk."""
+
+    def cut(m: re.Match) -> str:
+        last = re.split(r"[/\\]", m.group(0).rstrip("/\\"))[-1]
+        return "…/" + last if last else "…"
+
+    return _ABS_PATH.sub(cut, text)

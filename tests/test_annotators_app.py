@@ -148,12 +148,15 @@ def test_a_non_admin_sees_no_admin_actions(team, small_jsonl):
     assert "Only an admin can change the scale." in _admin_notes(at)
     assert not [b for b in at.button if b.label == "Set scale"]
     at.session_state[state.JUDGE_TAB_NEXT] = common.FINAL
-    _run(at)
-    assert "Only an admin can import labels." in _admin_notes(at)
+    _run(at)  # blind judging: no final labels (they show others' grades), no import
+    assert "Only an admin can see and download the final labels (blind judging)." in (
+        _admin_notes(at)
+    )
     assert not [u for u in at.get("file_uploader") if u.proto.label == "Qrels file"]
+    assert not at.get("download_button")
     at.session_state[state.JUDGE_TAB_NEXT] = common.AGREEMENT
     _run(at)
-    assert "Only an admin can adjudicate." in _admin_notes(at)
+    assert any("Only an admin can see agreement" in c for c in _admin_notes(at))
     assert not [b for b in at.button if "adjudicated" in (b.label or "")]
 
 
@@ -182,8 +185,11 @@ def test_corpus_page_path_and_delete_are_for_admins(team, small_jsonl, admin):
         _, key = accounts.add(store, "gil", admin=admin)
     at = _sign_in(_run(AppTest.from_file(APP, default_timeout=60)), "gil", key)
     assert "Corpora" in _titles(at)
-    options = at.radio[0].options
-    assert ("Path on this machine" in options) is admin
-    assert ("Upload files" in options) and ("BEIR dataset by name" in options)
+    assert ("Only an admin can add a corpus." in _admin_notes(at)) is not admin
+    if admin:
+        options = at.radio[0].options
+        assert "Path on this machine" in options and "Upload files" in options
+    else:
+        assert not at.radio
     assert ("Only an admin can delete a corpus." in _admin_notes(at)) is not admin
     assert bool([b for b in at.button if b.label == "Delete corpus"]) is admin
