@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import auth, job_panel, resources, routing, safe
+from components import auth, job_panel, resources, routing, safe, upload_widget
 from ranklens import index, jobs, models
 from ranklens.chunking import ChunkSettings
 from ranklens.errors import RankLensError
@@ -108,7 +108,7 @@ def new_corpus_form() -> None:
         name = st.text_input("Corpus name", placeholder="my-docs")
         files, path, beir = None, "", ""
         if source == SOURCES[0]:
-            files = st.file_uploader(
+            files = upload_widget.file_uploader(
                 "Files: JSONL, CSV, TSV, TXT, MD, PDF, or a BEIR zip",
                 type=["jsonl", "json", "csv", "tsv", "txt", "md", "pdf", "zip"],
                 accept_multiple_files=True,
@@ -249,7 +249,9 @@ def add_documents_form() -> None:
         return
     with st.form("add_documents"):
         name = st.selectbox("Corpus", names, key="rl_add_docs_corpus")
-        upload = st.file_uploader("New documents (JSONL, CSV, TSV)", type=["jsonl", "csv", "tsv"])
+        upload = upload_widget.file_uploader(
+            "New documents (JSONL, CSV, TSV)", type=["jsonl", "csv", "tsv"]
+        )
         path = st.text_input("or a file on this machine", key="rl_add_docs_path")
         replace = st.checkbox("Replace documents whose id is already there with other text")
         submitted = st.form_submit_button("Add documents")
@@ -291,7 +293,7 @@ def import_vectors_form() -> None:
         name = st.selectbox("Corpus", names, key="rl_vectors_corpus")
         model = st.selectbox("Model that made them", dense, key="rl_vectors_model")
         custom = st.text_input("or a sentence-transformers model folder", key="rl_vectors_custom")
-        uploads = st.file_uploader(
+        uploads = upload_widget.file_uploader(
             "Vectors: a .parquet, or a .npy with its ids (.txt, one a line)",
             type=["parquet", "npy", "txt"],
             accept_multiple_files=True,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import admin_download, auth, state
+from components import admin_download, auth, state, upload_widget
 from components.safe import error as plain
 from ranklens import index
 from ranklens.errors import RankLensError
@@ -66,7 +66,7 @@ def import_section(store: JudgmentStore, corpus: index.Corpus) -> None:
         "line stops the import with its line number and nothing is stored. Query ids the corpus "
         "does not know yet are accepted and listed."
     )
-    upload = st.file_uploader("Qrels file", key=state.JUDGE_IMPORT_FILE)
+    upload = upload_widget.file_uploader("Qrels file", key=state.JUDGE_IMPORT_FILE)
     a, b, c = st.columns([1, 1, 2], vertical_alignment="bottom")
     with a:
         fmt = st.selectbox("Format", ["detect", *QRELS_FORMATS], key=state.JUDGE_IMPORT_FORMAT)

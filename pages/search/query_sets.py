@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import auth, resources, safe, state
+from components import auth, resources, safe, state, upload_widget
 from pages.search.inputs import make
 from pages.search.results import doc_mode, hit_key, rank
 from ranklens import compare, index, uploads
@@ -96,7 +96,7 @@ def add_query_set(corpus: Corpus, name: str, file_name: str, data: bytes, replac
 def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
     sets = corpus.query_sets()
     with st.expander(f"Query sets ({len(sets)})", expanded=False):
-        upload = st.file_uploader(
+        upload = upload_widget.file_uploader(
             "Add a query set (TSV: id<TAB>text, or JSONL with _id and text)",
             type=["tsv", "txt", "jsonl"],
             key="rl_search_upload",
