@@ -40,6 +40,7 @@ def run_as(
     session_id: str | None,
     *,
     cookie: str | None = None,
+    host: str | None = None,
     timeout: float = 30.0,
     widget_states=None,
 ) -> Reply:
@@ -49,8 +50,9 @@ def run_as(
 
     protocols = ["streamlit", "xsrf-none"] + ([session_id] if session_id else [])
     headers = [f"Cookie: {cookie}"] if cookie else []
+    extra = {"host": host} if host else {}
     ws = websocket.create_connection(
-        ws_url, subprotocols=protocols, header=headers, timeout=timeout
+        ws_url, subprotocols=protocols, header=headers, timeout=timeout, **extra
     )
     reply = Reply()
     try:
