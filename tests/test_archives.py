@@ -97,7 +97,17 @@ def test_the_cli_has_the_same_limits(tmp_path):
     bomb = _bomb(tmp_path / "bomb.zip", mb=20)
     env = {**os.environ, "RANKLENS_HOME": str(tmp_path / "clihome"), "RANKLENS_DEMO": "0"}
     out = subprocess.run(
-        [sys.executable, "-m", "ranklens", "ingest", str(bomb), "--corpus", "b", "--models", "bm25"],
+        [
+            sys.executable,
+            "-m",
+            "ranklens",
+            "ingest",
+            str(bomb),
+            "--corpus",
+            "b",
+            "--models",
+            "bm25",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

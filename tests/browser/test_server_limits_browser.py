@@ -19,7 +19,6 @@ pytestmark = pytest.mark.browser
 def _open_session(ws_url: str, host: str | None = None):
     """A websocket with a live session (what a visitor gets before signing in): (ws, id)."""
     import websocket
-
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -43,9 +42,13 @@ def _put(url: str, body: bytes) -> int:
     xsrf = next(c.value for c in jar if c.name == "_streamlit_xsrf")
     boundary = "rlboundary"
     data = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.jsonl"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + body + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.jsonl"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + body
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     req = urllib.request.Request(
         url,
         data=data,
