@@ -193,3 +193,63 @@ def test_corpus_page_path_and_delete_are_for_admins(team, small_jsonl, admin):
         assert not at.radio
     assert ("Only an admin can delete a corpus." in _admin_notes(at)) is not admin
     assert bool([b for b in at.button if b.label == "Delete corpus"]) is admin
+
+
+def test_sign_in_is_rate_limited(team):
+    with JudgmentStore(team.db_url) as store:
+        _, key = accounts.add(store, "hana")
+    at = _run(AppTest.from_file(APP, default_timeout=60))
+    for _ in range(3):  # the free allowance of wrong keys for one name
+        _sign_in(at, "hana", "wrong")
+        assert [e.value for e in at.error] == ["Wrong name or key."]
+    _sign_in(at, "hana", "wrong")
+    _sign_in(at, "hana", key)  # even the right key waits now
+    assert at.error[0].value.startswith("Too many failed sign-ins: try again in")
+    assert _titles(at) == ["Sign in"]
+
+
+def _page_text(at: AppTest) -> str:
+    parts = [str(e.value) for e in at.markdown] + [str(e.value) for e in at.caption]
+    parts += [d.value.to_csv() for d in at.dataframe]
+    parts += [str(m.value) + str(m.label) for m in at.metric]
+    return "\n".join(parts)
+
+
+def test_blind_judging_for_a_non_admin(team, small_jsonl):
+    from components import state
+    from pages.judge import common
+    from ranklens.access import Actor
+    from ranklens.judging import blind
+
+    at = _judge_page(team, small_jsonl, "dora", admin=False)  # ann and ben disagree on tea#0
+    at.session_state[state.JUDGE_TAB_NEXT] = common.AGREEMENT
+    _run(at)
+    text = _page_text(at)
+    assert "Only an admin can see agreement" in text
+    assert "ann" not in text.replace("annotator", "") and "ben" not in text
+    assert not at.dataframe and not at.get("download_button")
+    with JudgmentStore(team.db_url) as store:  # an admin chooses to show figures, not names
+        blind.set_reveal_agreement(store, True, actor=Actor("lead", True))
+    at.session_state[state.JUDGE_TAB_NEXT] = common.AGREEMENT
+    _run(at)
+    text = _page_text(at)
+    assert "annotator 1" in text and "Krippendorff" in text
+    assert "ann " not in text and "ben" not in text and "ann," not in text
+    assert not [b for b in at.button if "adjudicated" in (b.label or "")]
+    assert not at.get("download_button")
+    at.session_state[state.JUDGE_TAB_NEXT] = common.FINAL
+    _run(at)
+    assert not at.dataframe and not at.get("download_button")
+    assert not [s for s in at.selectbox if any("annotator:" in str(o) for o in s.options)]
+
+
+def test_an_admin_gets_label_downloads_made_on_click(team, small_jsonl):
+    from components import state
+    from pages.judge import common
+
+    at = _judge_page(team, small_jsonl, "erin", admin=True)
+    at.session_state[state.JUDGE_TAB_NEXT] = common.FINAL
+    _run(at)
+    buttons = at.get("download_button")
+    assert len(buttons) == 2
+    assert all(b.proto.deferred_file_id for b in buttons)  # no data in the page: made on click

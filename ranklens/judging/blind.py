@@ -41,5 +41,17 @@ def without_names(report: AgreementReport) -> AgreementReport:
         counts[p.b] = counts.get(p.b, 0) + p.n
     order = sorted(counts, key=lambda a: (-counts[a], len(a)))
     alias = {a: f"annotator {i}" for i, a in enumerate(order, 1)}
-    pairs = [dataclasses.replace(p, a=alias[p.a], b=alias[p.b]) for p in report.pairs]
-    return dataclasses.replace(report, annotators=[alias[a] for a in order], pairs=pairs)
+
+    def rename(pairs):
+        return [dataclasses.replace(p, a=alias[p.a], b=alias[p.b]) for p in pairs]
+
+    per_query = {
+        q: dataclasses.replace(agreement, pairs=rename(agreement.pairs))
+        for q, agreement in report.per_query.items()
+    }
+    return dataclasses.replace(
+        report,
+        annotators=[alias[a] for a in order],
+        pairs=rename(report.pairs),
+        per_query=per_query,
+    )
