@@ -253,3 +253,34 @@ def test_an_admin_gets_label_downloads_made_on_click(team, small_jsonl):
     buttons = at.get("download_button")
     assert len(buttons) == 2
     assert all(b.proto.deferred_file_id for b in buttons)  # no data in the page: made on click
+
+
+def _job_panel_script() -> None:
+    from components import job_panel
+
+    job_panel._draw_panel()
+
+
+def test_the_job_list_shows_who_started_each_and_cancel_is_the_starters(team, jar):
+    from components import job_panel
+    from ranklens import jobs
+    from ranklens.judging import sign_ins
+
+    with JudgmentStore(team.db_url) as store:
+        dora, _ = accounts.add(store, "dora")
+        jar.give(sign_ins.start(store, dora))
+    for who in ("bea", "dora"):
+        job = jobs.Job(f"job-{who}", "suggest", f"k-{who}", {}, f"Scoring for {who}")
+        job.state, job.started_by = jobs.RUNNING, who
+        jobs._write(team, job)
+    at = AppTest.from_function(_job_panel_script, default_timeout=60)
+    at.session_state[job_panel.SEEN] = []
+    _run(at)
+    captions = [c.value for c in at.caption]
+    assert "Scoring for bea · started by bea" in captions
+    assert "Scoring for dora · started by dora" in captions
+    cancels = [b.key for b in at.button if b.label == "Cancel"]
+    assert cancels == ["rl_job_cancel_panel_job-dora"]  # not bea's
+    jar.take_back()  # signed out (or removed): the same panel offers no cancel at all
+    _run(at)
+    assert not [b for b in at.button if b.label == "Cancel"]
