@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-mapfile -t FLAGS < <(.venv/bin/python -m ranklens.serve_options)
+mapfile -t FLAGS < <(.venv/bin/python -m ranklens.serve_options "$@")
 exec .venv/bin/python -m streamlit run app.py "${FLAGS[@]}" "$@"

@@ -74,6 +74,7 @@ def test_upload_limit_and_host_names_follow_the_settings(home, start_app):
     }
     flags = serve_options.streamlit_flags(env)
     assert flags[:2] == ["--server.maxUploadSize", "1"]
+    assert flags[-2:] == ["--client.showErrorDetails", "type"]  # no traceback (paths) in pages
     app = start_app(env, flags)
     ws_url = app.url.replace("http://", "ws://") + "/_stcore/stream"
     port = app.url.rsplit(":", 1)[1]
