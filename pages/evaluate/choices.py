@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from components import resources, safe, state, upload_widget
+from components import auth, resources, safe, state, upload_widget
 from ranklens import evaluate as ev
 from ranklens import rankers as rk
 from ranklens.errors import RankLensError
@@ -163,7 +163,8 @@ def choose(corpus: Corpus) -> Setup | None:
     if source == STORE:
         store = resources.judgment_store()
         rules = ["majority", "mean", "max", "min"]
-        rules += [f"annotator:{a}" for a in store.annotators(corpus.name)]
+        if auth.is_admin():  # team mode, blind judging: one annotator's labels are for admins
+            rules += [f"annotator:{a}" for a in store.annotators(corpus.name)]
         keep_one(state.EVAL_RULE, rules, "majority")
         rule = c4.selectbox(
             "How annotators' labels become qrels",
