@@ -2,7 +2,7 @@
 never sent ahead in the page, and made only if that browser is still an admin's then.
 
 Streamlit runs a download's callable outside the script, where no cookie can be read: the
-callable checks the sign-in this browser had when the button was drawn, against the store.
+callable re-checks the sign-in this browser had when the button was drawn (auth.admin_recheck).
 """
 
 from __future__ import annotations
@@ -11,13 +11,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from components import auth, resources, sign_in_cookie
-from ranklens.judging import sign_ins
-
-
-def _still_admin(token: str | None) -> bool:
-    who = sign_ins.resolve(resources.judgment_store(), token)
-    return bool(who and who.admin)
+from components import auth
 
 
 def button(
@@ -34,15 +28,13 @@ def button(
     (others read "Only an admin can WHAT.")."""
     if not auth.admin_only(what):
         return
-    if auth.team_mode():
-        token = sign_in_cookie.read()
+    still_admin = auth.admin_recheck()
 
-        def data() -> bytes | str:
-            if not _still_admin(token):
-                raise PermissionError("only a signed-in admin can download labels")
-            return make()
-    else:
-        data = make
+    def data() -> bytes | str:
+        if not still_admin():
+            raise PermissionError("only a signed-in admin can download labels")
+        return make()
+
     st.download_button(
         label,
         data=data,

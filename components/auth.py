@@ -80,6 +80,24 @@ def is_admin() -> bool:
     return bool(who and who.admin)
 
 
+def admin_recheck() -> Callable[[], bool]:
+    """A check to run later, outside any script run (a download made when clicked, where no
+    cookie can be read): is this browser's sign-in still an admin's then? Outside team mode,
+    always. (Another sign-in method extends this with its own re-check.)"""
+    if not team_mode():
+        return lambda: True
+    token = sign_in_cookie.read()
+
+    def check() -> bool:
+        try:
+            who = sign_ins.resolve(resources.judgment_store(), token)
+        except RankLensError:
+            return False
+        return bool(who and who.admin)
+
+    return check
+
+
 def admin_only(what: str) -> bool:
     """True when the visitor may do WHAT; otherwise says that only an admin may, and False."""
     if is_admin():

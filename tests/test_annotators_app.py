@@ -243,16 +243,32 @@ def test_blind_judging_for_a_non_admin(team, small_jsonl):
     assert not [s for s in at.selectbox if any("annotator:" in str(o) for o in s.options)]
 
 
-def test_an_admin_gets_label_downloads_made_on_click(team, small_jsonl):
+def test_an_admin_gets_label_downloads_made_on_click(team, small_jsonl, monkeypatch):
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
     from components import state
     from pages.judge import common
 
+    made = {}
+    deferred = MediaFileManager.add_deferred
+
+    def keep(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        made[file_name] = data_callable
+        return deferred(self, data_callable, mimetype, coordinates, file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
     at = _judge_page(team, small_jsonl, "erin", admin=True)
     at.session_state[state.JUDGE_TAB_NEXT] = common.FINAL
     _run(at)
     buttons = at.get("download_button")
     assert len(buttons) == 2
     assert all(b.proto.deferred_file_id for b in buttons)  # no data in the page: made on click
+    trec = next(f for name, f in made.items() if name.endswith(".qrels"))
+    assert b"q1" in trec()  # the admin clicks: the file is made now
+    with JudgmentStore(team.db_url) as store:
+        accounts.remove(store, "erin")
+    with pytest.raises(PermissionError):  # a click after the admin was removed makes nothing
+        trec()
 
 
 def _job_panel_script() -> None:
