@@ -80,6 +80,8 @@ def _start_ingest(
         )
     except (RankLensError, ValueError) as exc:
         st.error(safe.error(exc))
+        if cleanup is not None:  # refused: the saved upload is not kept
+            shutil.rmtree(cleanup, True)
         return
     mine = cleanup is None or job.args.get("cleanup") == str(Path(cleanup).resolve())
     if not mine and cleanup is not None:
@@ -257,6 +259,7 @@ def add_documents_form() -> None:
         submitted = st.form_submit_button("Add documents")
     if not submitted:
         return
+    cleanup = None
     try:
         target, cleanup = _saved([upload] if upload else [], path)
         if target is None:
@@ -272,6 +275,8 @@ def add_documents_form() -> None:
         )
     except RankLensError as exc:
         st.error(safe.error(exc))
+        if cleanup is not None:  # refused: the saved upload is not kept
+            shutil.rmtree(cleanup, True)
         return
     st.session_state[ADD_JOB] = job.id
 
@@ -303,6 +308,7 @@ def import_vectors_form() -> None:
         submitted = st.form_submit_button("Import vectors")
     if not submitted:
         return
+    cleanup = None
     try:
         target, cleanup = _saved(list(uploads or []), path)
         ids = None
@@ -324,6 +330,8 @@ def import_vectors_form() -> None:
         )
     except RankLensError as exc:
         st.error(safe.error(exc))
+        if cleanup is not None:  # refused: the saved upload is not kept
+            shutil.rmtree(cleanup, True)
         return
     st.session_state[VECTORS_JOB] = job.id
 
