@@ -1,6 +1,8 @@
-"""Zip archives opened safely: extracted only under a folder of RANKLENS_HOME, within caps on the
-total uncompressed size, the member count and the compression ratio, checked before anything
-large is written (and again while writing, in case the archive's headers lie).
+"""Zip archives opened safely: extracted under a folder of RANKLENS_HOME within caps on the total
+uncompressed size, the member count and the compression ratio.
+
+The caps are checked before anything large is written, and again while writing, in case the
+archive's headers lie.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .archives import ZipLimits
 from .errors import RankLensError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,9 +60,7 @@ class Settings:
         return self.home / "tmp"
 
     @property
-    def zip_limits(self):
-        from .archives import ZipLimits
-
+    def zip_limits(self) -> ZipLimits:
         return ZipLimits(self.zip_max_mb * 1024 * 1024, self.zip_max_members, self.zip_max_ratio)
 
     @property

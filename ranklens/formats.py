@@ -20,10 +20,11 @@ from pathlib import Path
 
 from . import archives
 from .archives import ZipLimits
+from .config import Settings
 from .errors import InputError
 from .types import Doc, Hit, Qrel, Query, Run, doc_level
 
-DEFAULT_ZIP_LIMITS = ZipLimits(4096 * 1024 * 1024, 100_000, 200)  # as Settings' defaults
+DEFAULT_ZIP_LIMITS = Settings().zip_limits  # when no settings are given
 
 CORPUS_FORMATS = ("jsonl", "csv", "tsv", "text", "pdf", "beir")
 QRELS_FORMATS = ("trec", "beir", "csv", "jsonl")

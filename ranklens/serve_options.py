@@ -1,7 +1,7 @@
-"""The Streamlit server options RankLens's settings decide (scripts/start.sh passes them): the
-upload limit from RANKLENS_MAX_UPLOAD_MB, and in team mode the host names from
-RANKLENS_ALLOWED_HOSTS. `python -m ranklens.serve_options [start.sh's arguments]` prints them,
-one a line.
+"""The Streamlit server options RankLens's settings decide, which scripts/start.sh passes: the
+upload limit, the host names, and in team mode no exception details in pages.
+
+`python -m ranklens.serve_options [start.sh's arguments]` prints them, one a line.
 """
 
 from __future__ import annotations
