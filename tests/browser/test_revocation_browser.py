@@ -69,3 +69,51 @@ def test_a_removed_annotators_open_tab_cannot_save(home, start_app, browser_page
     with JudgmentStore(home.db_url) as store:
         labels = store.current_labels("kb")
     assert [(lab.annotator, lab.grade) for lab in labels] == [("frank", 2)]
+
+
+def test_a_removed_annotators_job_panel_stops_and_others_jobs_have_no_cancel(
+    home, start_app, browser_page
+):
+    """The sidebar's job panel refreshes on its own (a fragment, which skips app.py): after the
+    removal it shows the sign-in page without a click; it never offered a cancel of a job that
+    another annotator started."""
+    import fcntl
+
+    from ranklens import jobs
+
+    with JudgmentStore(home.db_url) as store:
+        _, key = accounts.add(store, "frank")
+    held = []
+    for who in ("frank", "gina"):  # two running jobs, their "workers" alive (this test holds
+        job = jobs.Job(f"job-{who}", "suggest", f"k-{who}", {}, f"Scoring for {who}")
+        job.state, job.started_by = jobs.RUNNING, who  # the locks a worker would hold)
+        jobs._write(home, job)
+        fh = open(jobs._lock_path(home, job.id), "a")  # noqa: SIM115 - held until the end
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        held.append(fh)
+    try:
+        app = start_app({"RANKLENS_DEMO": "0", "RANKLENS_TEAM": "1"})
+        page = browser_page
+        page.goto(app.url)
+        page.get_by_label("Name", exact=True).fill("frank")
+        page.get_by_label("Key", exact=True).fill(key)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Signed in as frank").wait_for()
+        page.get_by_text("Scoring for gina · started by gina").wait_for()
+        page.get_by_text("Scoring for frank · started by frank").wait_for()
+        assert page.get_by_role("button", name="Cancel").count() == 1  # his own job only
+        env = {**os.environ, "RANKLENS_HOME": str(home.home)}
+        subprocess.run(
+            [sys.executable, "-m", "ranklens", "annotators", "remove", "frank"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        page.get_by_role("heading", name="Sign in").wait_for(timeout=30_000)  # no click
+        assert page.get_by_text("Scoring for gina").count() == 0
+        assert jobs.get("job-gina", home).state == jobs.RUNNING
+    finally:
+        for fh in held:
+            fh.close()
