@@ -67,7 +67,7 @@ def ensure_demo() -> None:
         if last.state == jobs.CANCELLED or last.id == shown:  # stopped by a user, or seen failing
             if last.state == jobs.FAILED:
                 with st.status("The demo could not be indexed", state="error"):
-                    st.error(last.error or "failed")
+                    st.error(safe.error(last.error or "failed"))
             st.session_state[state.DEMO_BOOTSTRAPPED] = True
             return
     try:

@@ -38,7 +38,7 @@ def draw_progress(job: jobs.Job, where=None) -> None:
     if not lines:
         where.progress(0.0, text="starting…" if job.active else job.state)
     for _, fraction, text in lines:
-        where.progress(fraction, text=_plain(text))
+        where.progress(fraction, text=_plain(safe.for_viewer(text)))
 
 
 def _outcome(job: jobs.Job) -> None:
@@ -59,7 +59,7 @@ def _outcome(job: jobs.Job) -> None:
         else:
             st.success(_plain(", ".join(f"{k}: {v}" for k, v in r.items())))
     elif job.state == jobs.FAILED:
-        st.error(safe.error(safe.for_viewer(job.error or "failed")))
+        st.error(safe.error(job.error or "failed"))
     elif job.state == jobs.CANCELLED:
         st.warning(
             "Cancelled. What was done is kept; start the same work again to finish it "
@@ -120,12 +120,12 @@ def _draw_panel() -> bool:
     st.markdown("**Jobs**")
     for job in active:
         with st.container(border=True):
-            st.caption(_plain(job.title) + _started_by(job))
+            st.caption(_plain(safe.for_viewer(job.title)) + _started_by(job))
             draw_progress(job)
             _cancel_button(job, "panel")
     for job in ended:
         with st.container(border=True):
-            st.caption(_plain(job.title) + _started_by(job))
+            st.caption(_plain(safe.for_viewer(job.title)) + _started_by(job))
             _outcome(job)
             st.button("Dismiss", key=f"rl_job_dismiss_{job.id}", on_click=_dismiss, args=(job.id,))
     return bool(active)
