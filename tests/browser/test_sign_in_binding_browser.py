@@ -53,9 +53,10 @@ def test_a_replayed_session_id_lands_on_the_sign_in_page(home, start_app, browse
 
     # the first tab is open: the replayed id resumes the session, but not the sign-in
     other = run_as(ws_url, stolen)
-    assert other.session_id == stolen  # Streamlit did hand the session over ...
-    assert "Sign in" in other.all_text  # ... and the app asked for a sign-in
     assert "Signed in as" not in other.all_text and "Corpora" not in other.all_text
+    assert "No corpus yet" not in other.all_text  # (what the replay got before: the page)
+    assert "Sign in" in other.all_text  # the app asked for a sign-in ...
+    assert other.session_id == stolen  # ... in the very session Streamlit handed over
 
     # a guessed or old cookie does not help either
     other = run_as(ws_url, stolen, cookie="rl_sign_in=not-the-secret")
