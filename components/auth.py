@@ -31,6 +31,7 @@ SIGN_IN_NAME = "rl_sign_in_name"
 SIGN_IN_KEY = "rl_sign_in_key"
 SIGN_OUT = "rl_sign_out"
 SIGNED_OUT = "rl_signed_out"  # set by the sign-out button: the next run clears the cookie
+NOT_RESUMABLE = "rl_not_resumable"  # this session told Streamlit never to hand it to a reconnect
 FAILED_WAIT_S = 1.0  # after a wrong key: guessing keys stays slow (scrypt is ~50 ms besides)
 F = TypeVar("F", bound=Callable)
 
@@ -207,6 +208,26 @@ def _sign_in_page() -> None:
         method()
 
 
+def _not_resumable() -> None:
+    """Tell Streamlit that no later connection may resume this session (as st.logout does):
+    a client that names its id in a reconnect gets a fresh session, before any of this one's
+    output can reach it. A tab whose connection dropped reconnects to a fresh session too, and
+    its cookie signs it in again."""
+    if st.session_state.get(NOT_RESUMABLE):
+        return
+    try:
+        from streamlit import runtime
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        if ctx is None or not runtime.exists():
+            return
+        runtime.get_instance().mark_session_nonresumable(ctx.session_id)
+    except Exception:  # noqa: BLE001 - a Streamlit without it: the cookie check still holds
+        return
+    st.session_state[NOT_RESUMABLE] = True
+
+
 def _wrong_host() -> None:
     st.title("Unknown host name")
     st.error(
@@ -239,6 +260,7 @@ def gate(pages: list) -> list:
     and a sign-out button in the sidebar. Called by app.py before anything else runs."""
     if not team_mode():
         return pages
+    _not_resumable()
     if not _host_ok():
         return [st.Page(_wrong_host, title="Unknown host", url_path="host")]
     signed_out = st.session_state.pop(SIGNED_OUT, False)
@@ -250,6 +272,7 @@ def gate(pages: list) -> list:
         # signed out, or this session was another annotator's: nothing of it is kept
         for k in list(st.session_state):
             del st.session_state[k]
+        st.session_state[NOT_RESUMABLE] = True  # (marked above; the mark outlives the state)
     if who is None:
         return [st.Page(_sign_in_page, title="Sign in", icon=":material/login:", url_path="signin")]
     st.session_state[SIGNED_IN] = who.name

@@ -300,3 +300,30 @@ def test_the_job_list_shows_who_started_each_and_cancel_is_the_starters(team, ja
     jar.take_back()  # signed out (or removed): the same panel offers no cancel at all
     _run(at)
     assert not [b for b in at.button if b.label == "Cancel"]
+
+
+def test_a_session_without_its_browsers_cookie_is_signed_out(team, jar):
+    """The second layer behind Streamlit's refused takeover: whatever a session holds, who is
+    signed in is read from the browser's cookie on every run."""
+    with JudgmentStore(team.db_url) as store:
+        _, alice_key = accounts.add(store, "alice")
+        accounts.add(store, "bob")
+    at = _sign_in(_run(AppTest.from_file(APP, default_timeout=60)), "alice", alice_key)
+    assert "Sign in" not in _titles(at)
+    at.session_state["rl_search_query"] = "alice's private query"
+    alices = jar.value
+    jar.take_back()  # another client, presenting alice's session without her cookie
+    _run(at)
+    assert _titles(at) == ["Sign in"]
+    assert "rl_search_query" not in at.session_state  # nothing of hers is kept
+    jar.give(alices)
+    _run(at)
+    assert any("Signed in as **alice**" in c.value for c in at.sidebar.caption)
+    at.session_state["rl_search_query"] = "alice's private query"
+    with JudgmentStore(team.db_url) as store:  # bob's own cookie in alice's session
+        from ranklens.judging import sign_ins
+
+        jar.give(sign_ins.start(store, accounts.get(store, "bob")))
+    _run(at)
+    assert any("Signed in as **bob**" in c.value for c in at.sidebar.caption)
+    assert "rl_search_query" not in at.session_state
