@@ -17,7 +17,7 @@ from ranklens import archives, index
 from ranklens.config import get_settings
 from ranklens.errors import InputError
 
-from .conftest import ROOT, write_jsonl
+from .conftest import ROOT
 
 
 def _beir_zip(path: Path, extra: dict[str, bytes] | None = None) -> Path:
@@ -124,4 +124,3 @@ def test_unsafe_member_paths_are_still_refused(home, tmp_path):
     with pytest.raises(InputError, match="unsafe member path"):
         index.ingest(bad, "bad", ["bm25"], home)
     assert not (home.scratch_dir.parent / "escape.txt").exists()
-    write_jsonl(tmp_path / "unused.jsonl", [])
