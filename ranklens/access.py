@@ -63,6 +63,15 @@ def _looks_like_path(name: str) -> bool:
     )
 
 
+def _exists_here(name: str) -> bool:
+    """Whether a hub-like name is also a folder relative to the server's working directory
+    (the loader would read that folder): then it is a local folder like any other."""
+    try:
+        return Path(name).expanduser().exists()
+    except (OSError, ValueError):
+        return False
+
+
 def check_model(
     name: str,
     settings: Settings,
@@ -79,7 +88,7 @@ def check_model(
     if actor is None or name in known:
         return
     require_admin(actor, "add a model")
-    if not _looks_like_path(name):
+    if not _looks_like_path(name) and not _exists_here(name):
         return  # a hub name: an admin may have the server fetch it (when it has network)
     message = (
         f"model folder {Path(name).name!r} is not available: a model folder must exist under "

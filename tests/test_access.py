@@ -17,6 +17,8 @@ from ranklens.judging import blind, judges
 from ranklens.judging.llm import Prompt
 from ranklens.types import Query
 
+from .conftest import ROOT
+
 ADMIN = Actor("lead", True)
 ANNA = Actor("anna", False)
 
@@ -25,7 +27,9 @@ def _message_without(exc: BaseException, typed: str) -> str:
     return str(exc).replace(os.path.basename(typed.rstrip("/")), "NAME")
 
 
-def test_non_admins_add_no_model_and_admins_only_inside_the_allowed_roots(home, tmp_path):
+def test_non_admins_add_no_model_and_admins_only_inside_the_allowed_roots(
+    home, tmp_path, monkeypatch
+):
     with pytest.raises(Forbidden, match="only an admin can add a model"):
         access.check_model("sentence-transformers/all-MiniLM-L6-v2", home, ANNA)
     with pytest.raises(Forbidden, match="only an admin"):
@@ -34,10 +38,12 @@ def test_non_admins_add_no_model_and_admins_only_inside_the_allowed_roots(home, 
     access.check_model("anything", home, None)  # the operator (CLI)
     access.check_model("bm25", home, ANNA, known={"bm25"})  # a model the corpus has
 
+    monkeypatch.chdir(ROOT)  # where the app runs
     # the probe's paths: a folder, a protected folder, a file, a missing path: one message
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     probes = ["/etc", "/root", "/etc/passwd", "/no/such/place", str(outside), "../../etc"]
+    probes += ["data/demo"]  # a hub-like name that is a folder where the server runs
     messages = set()
     for typed in probes:
         with pytest.raises(Forbidden) as info:
