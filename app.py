@@ -25,12 +25,13 @@ pages = {
     for path, title, icon in PAGES
     if (HERE / path).exists()
 }
-student = classroom.joined()  # a session that joined a class sees only that class
+offered = auth.gate(list(pages.values()))  # team mode: only "Sign in" until then
+# students join a class with its code instead of a key; a session that joined sees only it
+student = classroom.joined() if auth.team_mode() and auth.awaits_sign_in() else None
 if student is not None:
     nav = st.navigation([st.Page(classroom.student_page, title="Class", url_path="class-judge")])
 else:
-    offered = auth.gate(list(pages.values()))  # team mode: only "Sign in" until then
-    if not auth.allowed():  # students join a class with its code instead of a key
+    if auth.team_mode() and auth.awaits_sign_in():
         offered.append(st.Page(classroom.join_page, title="Join a class", url_path="join"))
     nav = st.navigation(offered)
 if student is None and auth.allowed():

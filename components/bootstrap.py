@@ -29,6 +29,9 @@ def _intro(settings) -> str:
 
 @st.fragment(run_every=job_panel.REFRESH_S)
 def _indexing_box(job_id: str, intro: str) -> None:
+    from components import auth
+
+    auth.check_fragment()  # revoked or signed out since: the whole app reruns (sign-in page)
     job = jobs.get(job_id, resources.settings())
     if not job.active:
         st.rerun(scope="app")  # show the outcome, and the pages the new corpus
@@ -64,7 +67,7 @@ def ensure_demo() -> None:
         if last.state == jobs.CANCELLED or last.id == shown:  # stopped by a user, or seen failing
             if last.state == jobs.FAILED:
                 with st.status("The demo could not be indexed", state="error"):
-                    st.error(last.error or "failed")
+                    st.error(safe.error(last.error or "failed"))
             st.session_state[state.DEMO_BOOTSTRAPPED] = True
             return
     try:

@@ -10,8 +10,8 @@ import time
 
 import streamlit as st
 
-from components import resources
-from ranklens import jobs
+from components import auth, resources, safe
+from ranklens import access, jobs
 
 REFRESH_S = 1.5  # how often a running job's progress is redrawn
 SHOWN_FOR_S = 600  # a job this session saw end stays in the panel this long (or until dismissed)
@@ -38,7 +38,7 @@ def draw_progress(job: jobs.Job, where=None) -> None:
     if not lines:
         where.progress(0.0, text="starting…" if job.active else job.state)
     for _, fraction, text in lines:
-        where.progress(fraction, text=_plain(text))
+        where.progress(fraction, text=_plain(safe.for_viewer(text)))
 
 
 def _outcome(job: jobs.Job) -> None:
@@ -59,7 +59,7 @@ def _outcome(job: jobs.Job) -> None:
         else:
             st.success(_plain(", ".join(f"{k}: {v}" for k, v in r.items())))
     elif job.state == jobs.FAILED:
-        st.error(job.error or "failed")
+        st.error(safe.error(job.error or "failed"))
     elif job.state == jobs.CANCELLED:
         st.warning(
             "Cancelled. What was done is kept; start the same work again to finish it "
@@ -67,12 +67,23 @@ def _outcome(job: jobs.Job) -> None:
         )
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _cancel(job_id: str) -> None:
-    jobs.cancel(job_id, resources.settings())
+    try:
+        jobs.cancel(job_id, resources.settings(), actor=auth.actor())
+    except jobs.RankLensError as exc:
+        st.toast(safe.error(exc))
+        return
     st.toast("Asked the job to stop after its current batch.")
 
 
+def _started_by(job: jobs.Job) -> str:
+    return f" · started by {_plain(job.started_by)}" if job.started_by else ""
+
+
 def _cancel_button(job: jobs.Job, where: str) -> None:
+    if not access.may_cancel(auth.actor(), job.started_by):
+        return  # team mode: only the starter or an admin may cancel it
     st.button(
         "Cancel",
         key=f"rl_job_cancel_{where}_{job.id}",
@@ -109,12 +120,12 @@ def _draw_panel() -> bool:
     st.markdown("**Jobs**")
     for job in active:
         with st.container(border=True):
-            st.caption(_plain(job.title))
+            st.caption(_plain(safe.for_viewer(job.title)) + _started_by(job))
             draw_progress(job)
             _cancel_button(job, "panel")
     for job in ended:
         with st.container(border=True):
-            st.caption(_plain(job.title))
+            st.caption(_plain(safe.for_viewer(job.title)) + _started_by(job))
             _outcome(job)
             st.button("Dismiss", key=f"rl_job_dismiss_{job.id}", on_click=_dismiss, args=(job.id,))
     return bool(active)
@@ -122,6 +133,7 @@ def _draw_panel() -> bool:
 
 @st.fragment(run_every=REFRESH_S)
 def _live_panel() -> None:
+    auth.check_fragment()  # revoked or signed out since: the whole app reruns (sign-in page)
     running = _draw_panel()
     before = st.session_state.get(RUNNING_SEEN, [])
     now = [j.id for j in jobs.list_jobs(resources.settings(), active_only=True)]
@@ -146,6 +158,7 @@ def sidebar() -> None:
 
 @st.fragment(run_every=REFRESH_S)
 def _live_status(job_id: str, label: str) -> None:
+    auth.check_fragment()
     job = jobs.get(job_id, resources.settings())
     _status_body(job, label)
     if not job.active:

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from components import safe
+from components import auth, safe
 from ranklens.errors import RankLensError
 from ranklens.judging import CurrentLabel, JudgmentStore, Scale
 
@@ -77,6 +77,7 @@ def button_css(scale: Scale, key: str, current: int | None | object = _UNSET) ->
     return "<style>" + "".join(rules) + "</style>"
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _record(
     store: JudgmentStore,
     corpus: str,

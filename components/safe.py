@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 
+from ranklens.access import redact_paths
 from ranklens.highlight import QUERY_WORD, _norm, highlight, query_terms
 
 # CommonMark line endings (\r\n, \r, \n) and the other characters a renderer may break on
@@ -65,8 +66,20 @@ def error(exc: object) -> str:
     link, image, raw HTML, code span or math can form (backslash, <, >, [, ], $ and backticks
     are escaped, autolinks broken), while its own punctuation (file.txt, line 2: ...) reads as
     written. Emphasis may still form: it loads and links nothing."""
-    s = _LOADERS.sub(r"\\\1", _unlink("" if exc is None else str(exc)))
+    s = _LOADERS.sub(r"\\\1", _unlink(for_viewer("" if exc is None else str(exc))))
     return "  \n".join(LINE_BREAKS.split(s))
+
+
+def for_viewer(text: str) -> str:
+    """TEXT as this visitor may read it: in team mode a non-admin reads no server path (each
+    is cut to its last part, ranklens.access.redact_paths); everyone else reads it whole."""
+    from components import auth  # here: auth uses this module
+
+    try:
+        admin = auth.is_admin()
+    except Exception:  # noqa: BLE001 - no store or session to ask: show the least
+        admin = False
+    return text if admin else redact_paths(text)
 
 
 def inline(text: object) -> str:

@@ -72,6 +72,19 @@ def _decide() -> tuple[accounts.Annotator | None, str | None]:
         return None, str(exc)
 
 
+def claims() -> dict[str, Any] | None:
+    """The signed-in provider user's ID-token claims (a copy), or None."""
+    return _claims()
+
+
+def annotator_for_claims(found: Mapping[str, Any]) -> accounts.Annotator | None:
+    """The annotator these claims sign in as by the rules now (None: refused), outside a run."""
+    try:
+        return identity.sign_in(resources.judgment_store(), dict(found), identity.sso_settings())
+    except RankLensError:
+        return None
+
+
 def current() -> accounts.Annotator | None:
     """The annotator a provider's user signs in as, checked again on every rerun (so a changed
     rule or a key given to the same name since applies at once); None when there is none."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import auth, job_panel, resources, routing, safe
+from components import auth, job_panel, resources, routing, safe, upload_widget
 from pages.corpus import runs_tab
 from pages.corpus.endpoints_tab import endpoints_tab
 from ranklens import index, jobs, models
@@ -72,10 +72,18 @@ def _start_ingest(
     """Start the ingestion as a job (or find the one already indexing this corpus)."""
     try:
         job = jobs.ingest_job(
-            name, chosen, path, cleanup=cleanup, settings=resources.settings(), **kwargs
+            name,
+            chosen,
+            path,
+            cleanup=cleanup,
+            settings=resources.settings(),
+            actor=auth.actor(),  # team mode: admins only (checked by the core too)
+            **kwargs,
         )
     except (RankLensError, ValueError) as exc:
         st.error(safe.error(exc))
+        if cleanup is not None:  # refused: the saved upload is not kept
+            shutil.rmtree(cleanup, True)
         return
     mine = cleanup is None or job.args.get("cleanup") == str(Path(cleanup).resolve())
     if not mine and cleanup is not None:
@@ -94,18 +102,17 @@ def _job_status(key: str) -> None:
 
 
 def new_corpus_form() -> None:
-    # team mode: reading a path on the server's disk is for admins only
-    offered = SOURCES if auth.is_admin() else [s for s in SOURCES if s != SOURCES[1]]
+    if not auth.admin_only("add a corpus"):  # team mode: admins only
+        return
+    offered = SOURCES
     source = st.radio("Source", offered, horizontal=True)
     if source not in offered:  # never trust a stale widget value
         return
-    if len(offered) < len(SOURCES):
-        st.caption(f"Only an admin can use “{SOURCES[1]}”.")
     with st.form("new_corpus"):
         name = st.text_input("Corpus name", placeholder="my-docs")
         files, path, beir = None, "", ""
         if source == SOURCES[0]:
-            files = st.file_uploader(
+            files = upload_widget.file_uploader(
                 "Files: JSONL, CSV, TSV, TXT, MD, PDF, or a BEIR zip",
                 type=["jsonl", "json", "csv", "tsv", "txt", "md", "pdf", "zip"],
                 accept_multiple_files=True,
@@ -180,6 +187,8 @@ def new_corpus_form() -> None:
 
 
 def add_models_form() -> None:
+    if not auth.admin_only("add models"):  # team mode: admins only
+        return
     names = resources.corpus_names()
     if not names:
         st.info("No corpus yet.")
@@ -236,35 +245,47 @@ def _saved(files: list, path: str) -> tuple[Path | None, Path | None]:
 
 
 def add_documents_form() -> None:
+    if not auth.admin_only("add documents"):  # team mode: admins only
+        return
     names = resources.corpus_names()
     if not names:
         st.info("No corpus yet.")
         return
     with st.form("add_documents"):
         name = st.selectbox("Corpus", names, key="rl_add_docs_corpus")
-        upload = st.file_uploader("New documents (JSONL, CSV, TSV)", type=["jsonl", "csv", "tsv"])
-        path = ""
-        if auth.is_admin():  # team mode: paths on this machine are for admins
-            path = st.text_input("or a file on this machine", key="rl_add_docs_path")
+        upload = upload_widget.file_uploader(
+            "New documents (JSONL, CSV, TSV)", type=["jsonl", "csv", "tsv"]
+        )
+        path = st.text_input("or a file on this machine", key="rl_add_docs_path")
         replace = st.checkbox("Replace documents whose id is already there with other text")
         submitted = st.form_submit_button("Add documents")
     if not submitted:
         return
+    cleanup = None
     try:
         target, cleanup = _saved([upload] if upload else [], path)
         if target is None:
             st.error("Choose a file or give a path.")
             return
         job = jobs.append_job(
-            name, target, replace=replace, cleanup=cleanup, settings=resources.settings()
+            name,
+            target,
+            replace=replace,
+            cleanup=cleanup,
+            settings=resources.settings(),
+            actor=auth.actor(),
         )
     except RankLensError as exc:
         st.error(safe.error(exc))
+        if cleanup is not None:  # refused: the saved upload is not kept
+            shutil.rmtree(cleanup, True)
         return
     st.session_state[ADD_JOB] = job.id
 
 
 def import_vectors_form() -> None:
+    if not auth.admin_only("import vectors"):  # team mode: admins only
+        return
     names = resources.corpus_names()
     if not names:
         st.info("No corpus yet.")
@@ -279,18 +300,17 @@ def import_vectors_form() -> None:
         name = st.selectbox("Corpus", names, key="rl_vectors_corpus")
         model = st.selectbox("Model that made them", dense, key="rl_vectors_model")
         custom = st.text_input("or a sentence-transformers model folder", key="rl_vectors_custom")
-        uploads = st.file_uploader(
+        uploads = upload_widget.file_uploader(
             "Vectors: a .parquet, or a .npy with its ids (.txt, one a line)",
             type=["parquet", "npy", "txt"],
             accept_multiple_files=True,
         )
-        path = ""
-        if auth.is_admin():
-            path = st.text_input("or a .parquet / .npy file on this machine", key="rl_vectors_path")
+        path = st.text_input("or a .parquet / .npy file on this machine", key="rl_vectors_path")
         normalise = st.checkbox("Normalise vectors that are not of unit length")
         submitted = st.form_submit_button("Import vectors")
     if not submitted:
         return
+    cleanup = None
     try:
         target, cleanup = _saved(list(uploads or []), path)
         ids = None
@@ -308,9 +328,12 @@ def import_vectors_form() -> None:
             normalise=normalise,
             cleanup=cleanup,
             settings=resources.settings(),
+            actor=auth.actor(),
         )
     except RankLensError as exc:
         st.error(safe.error(exc))
+        if cleanup is not None:  # refused: the saved upload is not kept
+            shutil.rmtree(cleanup, True)
         return
     st.session_state[VECTORS_JOB] = job.id
 
@@ -318,7 +341,8 @@ def import_vectors_form() -> None:
 routing.require_app("pages/1_corpus.py")
 
 st.title("Corpora")
-st.caption(f"All state lives under `{resources.settings().home}`.")
+if auth.is_admin():  # team mode: server paths are for admins
+    st.caption(f"All state lives under `{resources.settings().home}`.")
 
 corpora_table()
 tab_new, tab_models, tab_grow, tab_vectors, tab_runs, tab_endpoints, tab_delete = st.tabs(

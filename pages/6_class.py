@@ -175,6 +175,7 @@ def _estimate(label: str, est: class_stats.Estimate, explain: str) -> None:
 
 @st.fragment(run_every=REFRESH_S)
 def _board(class_id: int) -> None:
+    auth.check_fragment()  # a sign-in that ended stops the board at its next refresh
     classes = _classes()
     info = classes.get(class_id)
     corpus = resources.open_corpus(info.corpus)

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .archives import ZipLimits
 from .errors import RankLensError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,10 @@ class Settings:
     # dense search is exact (numpy over the stored vectors, the same in every process) up to this
     # many passages per collection; Chroma's HNSW above (approximate; see ranklens.ann)
     exact_max: int = 50_000
+    # a zip (a BEIR corpus) is extracted under home/tmp within these caps
+    zip_max_mb: int = 4096
+    zip_max_members: int = 100_000
+    zip_max_ratio: int = 200
 
     @property
     def corpora_dir(self) -> Path:
@@ -48,6 +53,15 @@ class Settings:
     @property
     def chroma_dir(self) -> Path:
         return self.home / "chroma"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Where archives are extracted while they are read (never the system temp folder)."""
+        return self.home / "tmp"
+
+    @property
+    def zip_limits(self) -> ZipLimits:
+        return ZipLimits(self.zip_max_mb * 1024 * 1024, self.zip_max_members, self.zip_max_ratio)
 
     @property
     def cache_dir(self) -> Path:
@@ -106,4 +120,7 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         llm_concurrency=int(env.get("RANKLENS_LLM_CONCURRENCY", "4")),
         max_upload_mb=_count(env, "RANKLENS_MAX_UPLOAD_MB", 1024, 1),
         exact_max=_count(env, "RANKLENS_EXACT_MAX", 50_000, 0),
+        zip_max_mb=_count(env, "RANKLENS_ZIP_MAX_MB", 4096, 1),
+        zip_max_members=_count(env, "RANKLENS_ZIP_MAX_MEMBERS", 100_000, 1),
+        zip_max_ratio=_count(env, "RANKLENS_ZIP_MAX_RATIO", 200, 1),
     )

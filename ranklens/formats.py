@@ -14,13 +14,17 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import archives
+from .archives import ZipLimits
+from .config import Settings
 from .errors import InputError
 from .types import Doc, Hit, Qrel, Query, Run, doc_level
+
+DEFAULT_ZIP_LIMITS = Settings().zip_limits  # when no settings are given
 
 CORPUS_FORMATS = ("jsonl", "csv", "tsv", "text", "pdf", "beir")
 QRELS_FORMATS = ("trec", "beir", "csv", "jsonl")
@@ -516,23 +520,19 @@ def _read_beir(root: Path, origin: Path, cleanup: Callable[[], None]) -> CorpusS
     return CorpusSource(origin, "beir", lambda: read_jsonl(corpus), query_sets, qrels, cleanup)
 
 
-def _open_zip(path: Path) -> CorpusSource:
-    tmp = Path(tempfile.mkdtemp(prefix="ranklens-zip-"))
+def _open_zip(path: Path, scratch: Path | None, limits: ZipLimits | None) -> CorpusSource:
+    """A BEIR zip, extracted into a new folder under `scratch` (RANKLENS_HOME/tmp), within
+    `limits` (archives.extract); the folder goes when the source is cleaned up."""
+    if scratch is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="ranklens-zip-", dir=scratch))
 
     def cleanup() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     try:
-        with zipfile.ZipFile(path) as zf:
-            for member in zf.namelist():
-                target = (tmp / member).resolve()
-                if not str(target).startswith(str(tmp.resolve())):
-                    raise InputError(path, f"unsafe member path {member!r} in the zip")
-            zf.extractall(tmp)
+        archives.extract(path, tmp, limits or DEFAULT_ZIP_LIMITS)
         return _read_beir(_beir_root(tmp, path), path, cleanup)
-    except zipfile.BadZipFile:
-        cleanup()
-        raise InputError(path, "not a valid zip file") from None
     except BaseException:
         cleanup()
         raise
@@ -594,9 +594,15 @@ def detect_format(path: Path) -> str:
 
 
 def open_source(
-    path: str | Path, fmt: str | None = None, fields: Fields | None = None
+    path: str | Path,
+    fmt: str | None = None,
+    fields: Fields | None = None,
+    *,
+    scratch: Path | None = None,
+    zip_limits: ZipLimits | None = None,
 ) -> CorpusSource:
-    """What a path holds, read lazily; raises InputError for what cannot be read at all."""
+    """What a path holds, read lazily; raises InputError for what cannot be read at all. A zip
+    is extracted under `scratch` (RANKLENS_HOME/tmp) within `zip_limits`."""
     path = Path(path).expanduser()
     fmt = fmt or detect_format(path)
     if fmt not in CORPUS_FORMATS:
@@ -608,7 +614,7 @@ def open_source(
     if fmt == "beir":
         if path.is_dir():
             return _read_beir(_beir_root(path, path), path, lambda: None)
-        return _open_zip(path)
+        return _open_zip(path, scratch, zip_limits)
     if fmt == "text":
         if path.is_dir():
             return CorpusSource(path, fmt, lambda: read_text_folder(path))

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import models as model_registry
+from .access import Actor, require_admin
 from .config import Settings, get_settings
 from .errors import InputError, NotFoundError, RankLensError, VectorStoreUnavailable
 from .formats import read_queries, write_queries
@@ -405,9 +406,14 @@ class Corpus:
             return {}
         return {p.stem: read_queries(p) for p in sorted(qdir.glob("*.jsonl"))}
 
-    def add_query_set(self, name: str, queries: Sequence[Query]) -> None:
-        """Store (or replace) a query set of this corpus."""
+    def add_query_set(
+        self, name: str, queries: Sequence[Query], actor: Actor | None = None
+    ) -> None:
+        """Store (or replace) a query set of this corpus. Replacing one is admin-only when an
+        actor (team mode's signed-in annotator) is given."""
         check_name(name, "query set name")
+        if (self.dir / "queries" / f"{name}.jsonl").exists():
+            require_admin(actor, f"replace the query set {name!r}")
         if not queries:
             raise InputError(None, f"query set {name!r} is empty")
         qdir = self.dir / "queries"

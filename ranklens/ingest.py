@@ -85,8 +85,7 @@ def _stage(
     fmt: str | None,
     fields: Fields | None,
     chunking: ChunkSettings,
-    beir_base_url: str,
-    cache_dir: Path,
+    settings: Settings,
     progress: ProgressFn | None,
 ) -> dict:
     """Read, check and chunk a source into a staging folder; returns the manifest."""
@@ -94,11 +93,13 @@ def _stage(
 
     path_str = str(source_path)
     if path_str.startswith("beir:"):
-        path = download_beir(path_str[5:], beir_base_url, cache_dir / "beir")
+        path = download_beir(path_str[5:], settings.beir_base_url, settings.cache_dir / "beir")
         fmt = "beir"
     else:
         path = Path(path_str).expanduser()
-    source = open_source(path, fmt, fields)
+    source = open_source(
+        path, fmt, fields, scratch=settings.scratch_dir, zip_limits=settings.zip_limits
+    )
     try:
         staging.mkdir(parents=True)
         docs = unique_docs(source.docs(), path)
@@ -366,8 +367,7 @@ def ingest(
                     fmt,
                     fields,
                     chunking or ChunkSettings(),
-                    settings.beir_base_url,
-                    settings.cache_dir,
+                    settings,
                     progress,
                 )
                 if exists:
@@ -456,7 +456,9 @@ def add_documents(
         chunking = ChunkSettings(**store.manifest.get("chunking", {}))
         result = Added(store)
         new: list[Passage] = []
-        source = open_source(path, fmt, fields)
+        source = open_source(
+            path, fmt, fields, scratch=settings.scratch_dir, zip_limits=settings.zip_limits
+        )
         try:
             for doc in unique_docs(source.docs(), path):
                 passages = list(chunk_documents([doc], chunking))

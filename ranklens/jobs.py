@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .access import Actor, Forbidden, check_model, may_cancel, require_admin
 from .config import REPO_ROOT, Settings, get_settings
 from .errors import NotFoundError, RankLensError
 
@@ -72,6 +73,7 @@ class Job:
     stages: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> done, total, s
     result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    started_by: str | None = None  # the signed-in annotator who started it (team mode), else None
 
     @property
     def active(self) -> bool:
@@ -232,10 +234,12 @@ def start(
     args: dict[str, Any],
     title: str,
     settings: Settings | None = None,
+    started_by: str | None = None,
 ) -> Job:
     """Start a job of `kind`, or return the active job of the same key (never a second one).
 
-    A finished job of the key is left on record; a new one is started beside it.
+    A finished job of the key is left on record; a new one is started beside it. `started_by`
+    (team mode's signed-in annotator) is recorded: only they or an admin may cancel it.
     """
     settings = settings or get_settings()
     if kind not in KIND_NAMES:
@@ -249,18 +253,21 @@ def start(
                 _cancel_path(settings, job.id).unlink(missing_ok=True)
                 _spawn(settings, job)
             return job
-        job = Job(uuid.uuid4().hex[:12], kind, key, args, title)
+        job = Job(uuid.uuid4().hex[:12], kind, key, args, title, started_by=started_by)
         _spawn(settings, job)
         _prune(settings)
         return job
 
 
-def cancel(job_id: str, settings: Settings | None = None) -> Job:
+def cancel(job_id: str, settings: Settings | None = None, actor: Actor | None = None) -> Job:
     """Ask the job's worker to stop after its current batch (a job already ended is returned as
-    it is; one whose worker is gone is marked cancelled at once)."""
+    it is; one whose worker is gone is marked cancelled at once). With an actor (team mode), only
+    the annotator who started the job or an admin may cancel it."""
     settings = settings or get_settings()
     with _jobs_lock(settings):
         job = get(job_id, settings)
+        if not may_cancel(actor, job.started_by):
+            raise Forbidden("only the annotator who started this job, or an admin, can cancel it")
         if not job.active:
             return job
         if worker_alive(settings, job.id):
@@ -336,14 +343,19 @@ def ingest_job(
     overlap_words: int | None = None,
     cleanup: str | Path | None = None,
     settings: Settings | None = None,
+    actor: Actor | None = None,
 ) -> Job:
     """Start (or join) the ingestion of `corpus`: a new one from `path`, or the `models` it
     lacks when path is None. `cleanup`, a folder under RANKLENS_HOME (an upload), is removed when
-    the job has read it."""
+    the job has read it. With an actor (team mode): admin-only, and a model folder must lie under
+    the allowed roots (access.check_model)."""
     from .index import check_name
 
     settings = settings or get_settings()
     check_name(corpus)
+    require_admin(actor, "add a corpus or models")
+    for model in models:
+        check_model(model, settings, actor, _known_models(corpus, settings))
     source = (
         str(path) if path is None or str(path).startswith("beir:") else str(Path(path).resolve())
     )
@@ -359,7 +371,7 @@ def ingest_job(
     }
     verb = "Indexing" if path is not None else "Adding models to"
     title = f"{verb} {corpus} with {', '.join(args['models'])}"
-    return start("ingest", index_key(corpus), args, title, settings)
+    return start("ingest", index_key(corpus), args, title, settings, _who(actor))
 
 
 def demo_job(settings: Settings | None = None) -> Job:
@@ -378,11 +390,14 @@ def suggestions_job(
     model: str,
     thresholds: Sequence[float],
     settings: Settings | None = None,
+    actor: Actor | None = None,
 ) -> Job:
     """Start (or join) cross-encoder suggestions for one pool (pooling.make_suggestions)."""
     args = {"corpus": corpus, "pool": int(pool_id), "model": model, "thresholds": list(thresholds)}
     title = f"Suggestions by {model} for pool {pool_id} of {corpus}"
-    return start("suggest", f"suggest:{corpus}:{pool_id}:{model}", args, title, settings)
+    return start(
+        "suggest", f"suggest:{corpus}:{pool_id}:{model}", args, title, settings, _who(actor)
+    )
 
 
 def evaluation_job(
@@ -398,6 +413,7 @@ def evaluation_job(
     rule: str = "majority",
     replace: bool = False,
     settings: Settings | None = None,
+    actor: Actor | None = None,
 ) -> Job:
     """Start (or join) a batch evaluation: rank the query set's labelled queries with every
     ranker, evaluate, and keep the result as snapshot `snapshot` (ranklens.snapshots), the way
@@ -432,7 +448,7 @@ def evaluation_job(
         "replace": bool(replace),
     }
     title = f"Evaluating {', '.join(rankers) or 'every index'} on {corpus}/{query_set}"
-    return start("evaluate", f"evaluate:{corpus}:{snapshot}", args, title, settings)
+    return start("evaluate", f"evaluate:{corpus}:{snapshot}", args, title, settings, _who(actor))
 
 
 def append_job(
@@ -444,11 +460,14 @@ def append_job(
     text_field: str = "text",
     cleanup: str | Path | None = None,
     settings: Settings | None = None,
+    actor: Actor | None = None,
 ) -> Job:
-    """Start (or join) adding the documents of `path` to `corpus` (ingest.add_documents)."""
+    """Start (or join) adding the documents of `path` to `corpus` (ingest.add_documents);
+    admin-only with an actor (team mode)."""
     from .index import check_name
 
     check_name(corpus)
+    require_admin(actor, "add documents to a corpus")
     args = {
         "corpus": corpus,
         "path": str(Path(path).resolve()),
@@ -458,7 +477,7 @@ def append_job(
         "cleanup": None if cleanup is None else str(Path(cleanup).resolve()),
     }
     title = f"Adding documents to {corpus}" + (" (replacing changed ones)" if replace else "")
-    return start("append", index_key(corpus), args, title, settings)
+    return start("append", index_key(corpus), args, title, settings, _who(actor))
 
 
 def embeddings_job(
@@ -470,11 +489,16 @@ def embeddings_job(
     normalise: bool = False,
     cleanup: str | Path | None = None,
     settings: Settings | None = None,
+    actor: Actor | None = None,
 ) -> Job:
-    """Start (or join) importing vectors made elsewhere (embeddings.import_embeddings)."""
+    """Start (or join) importing vectors made elsewhere (embeddings.import_embeddings);
+    admin-only with an actor (team mode), and a model folder must lie under the allowed roots."""
     from .index import check_name
 
     check_name(corpus)
+    require_admin(actor, "import vectors")
+    settings = settings or get_settings()
+    check_model(model, settings, actor, _known_models(corpus, settings))
     args = {
         "corpus": corpus,
         "model": model,
@@ -484,7 +508,24 @@ def embeddings_job(
         "cleanup": None if cleanup is None else str(Path(cleanup).resolve()),
     }
     title = f"Importing {model} vectors into {corpus}"
-    return start("embeddings", index_key(corpus), args, title, settings)
+    return start("embeddings", index_key(corpus), args, title, settings, _who(actor))
+
+
+def _who(actor: Actor | None) -> str | None:
+    return actor.name if actor is not None else None
+
+
+def _known_models(corpus: str, settings: Settings) -> set[str]:
+    """The bundled models and those the corpus is indexed with (always allowed)."""
+    from . import index
+    from .models import list_models
+
+    known = {m.name for m in list_models()}
+    try:
+        known |= set(index.open_corpus(corpus, settings).indexes())
+    except RankLensError:
+        pass
+    return known
 
 
 def index_key(corpus: str) -> str:

@@ -285,6 +285,17 @@ def test_two_annotators_agreement_adjudication_export(corpus, store, monkeypatch
         return original(self, path_or_data, mimetype, kind, filename)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", capture)
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    deferred = MediaFileManager.add_deferred
+
+    def click_now(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        if file_name:  # a download made on click: as if clicked now
+            data = data_callable()
+            captured[file_name] = data.encode() if isinstance(data, str) else data
+        return deferred(self, data_callable, mimetype, coordinates, file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", click_now)
 
     alice = open_page("alice")
     alice.session_state[state.JUDGE_TAB] = common.SET_UP

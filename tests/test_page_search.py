@@ -437,3 +437,31 @@ def test_highlight_escapes_first_then_marks_stems():
     assert highlight("a < b", "lt gt") == "a &lt; b"
     assert highlight("x &amp; y", "amp") == "x &amp;<mark>amp</mark>; y"  # the text's own word
     assert highlight("<b>bold</b>", "") == "&lt;b&gt;bold&lt;/b&gt;"
+
+
+def test_blind_judging_hides_others_labels_from_a_non_admin(corpus, home, monkeypatch):
+    """Team mode: a signed-in annotator sees only their own labels on the hit cards."""
+    from components import sign_in_cookie
+    from ranklens.judging import annotators as accounts
+    from ranklens.judging import sign_ins
+
+    store = JudgmentStore(home.db_url)
+    store.add_label("pagetest", "alice", "q2", "tea#0", grade=2, doc_id="tea")
+    dora, _ = accounts.add(store, "dora")
+    lead, _ = accounts.add(store, "lead", admin=True)
+    cookie = {"value": sign_ins.start(store, dora)}
+    monkeypatch.setattr(sign_in_cookie, "read", lambda: cookie["value"])
+    monkeypatch.setenv("RANKLENS_TEAM", "1")
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state[state.ANNOTATOR] = "dora"
+    at.run()
+    at = search(at, "green tea", ["bm25"])
+    assert "(alice)" not in cards(at)[0]
+    store.add_label("pagetest", "dora", "q2", "tea#0", grade=1, doc_id="tea")
+    at = search(at, "green tea brewed")
+    at = search(at, "green tea")
+    assert "label 1 (dora)" in cards(at)[0] and "(alice)" not in cards(at)[0]
+    cookie["value"] = sign_ins.start(store, lead)  # an admin sees everyone's
+    at = search(at, "green tea brewed")
+    at = search(at, "green tea")
+    assert "(alice)" in cards(at)[0]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from components import resources, safe, state
+from components import auth, resources, safe, state, upload_widget
 from ranklens import evaluate as ev
 from ranklens import rankers as rk
 from ranklens.errors import RankLensError
@@ -163,7 +163,8 @@ def choose(corpus: Corpus) -> Setup | None:
     if source == STORE:
         store = resources.judgment_store()
         rules = ["majority", "mean", "max", "min"]
-        rules += [f"annotator:{a}" for a in store.annotators(corpus.name)]
+        if auth.is_admin():  # team mode, blind judging: one annotator's labels are for admins
+            rules += [f"annotator:{a}" for a in store.annotators(corpus.name)]
         keep_one(state.EVAL_RULE, rules, "majority")
         rule = c4.selectbox(
             "How annotators' labels become qrels",
@@ -203,9 +204,10 @@ def choose(corpus: Corpus) -> Setup | None:
     elif source == SHIPPED:
         version = f"shipped:{stamp}"
     else:
-        upload = box.file_uploader(
+        upload = upload_widget.file_uploader(
             "Qrels file (TREC 'qid 0 docid grade', BEIR TSV, CSV or JSONL)",
             key=state.EVAL_UPLOAD,
+            where=box,
         )
         if upload is None:
             st.info("Upload a qrels file to evaluate against it.")

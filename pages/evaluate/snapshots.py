@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import resources, safe, state
+from components import auth, resources, safe, state
 from pages.evaluate.choices import Setup, keep_valid
 from ranklens import snapshots
 from ranklens.errors import RankLensError
@@ -27,6 +27,7 @@ def _settings(setup: Setup) -> dict:
     }
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _save(setup: Setup, corpus, runs: dict, labels, per_query: pd.DataFrame) -> None:
     name = str(st.session_state.get(state.EVAL_SNAP_NAME) or "").strip()
     try:

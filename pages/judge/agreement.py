@@ -16,7 +16,7 @@ from components.label_widgets import describe
 from ranklens import index
 from ranklens.errors import RankLensError
 from ranklens.highlight import escape
-from ranklens.judging import JudgmentStore
+from ranklens.judging import JudgmentStore, blind
 from ranklens.types import Query
 
 from . import judges
@@ -118,6 +118,7 @@ def adjudication(
                     doc_id=d.doc_id,
                     note=note or None,
                     query_set=query_set,
+                    actor=auth.actor(),
                 )
             except RankLensError as exc:
                 st.error(safe.error(exc))
@@ -139,7 +140,35 @@ def agreement_tab(
 ) -> None:
     show_flash()
     query_ids = scope(query_set, queries, state.JUDGE_SCOPE + ":agreement")
+    if not auth.is_admin():  # team mode, blind judging: figures without names, if an admin chose
+        if not blind.reveal_agreement(store):
+            st.caption(
+                "Only an admin can see agreement, others' grades and adjudication (blind judging)."
+            )
+            return
+        _figures(blind.without_names(store.agreement(corpus.name, query_ids=query_ids)))
+        return
+    if auth.team_mode():
+        on = st.toggle(
+            "Show annotators these agreement figures, without names",
+            value=blind.reveal_agreement(store),
+            key="rl_judge_reveal_agreement",
+        )
+        if on != blind.reveal_agreement(store):
+            blind.set_reveal_agreement(store, on, actor=auth.actor())
     rep = store.agreement(corpus.name, query_ids=query_ids)
+    _figures(rep)
+    st.markdown("**Model suggestions against human labels**")
+    suggestion_panel(store, corpus)
+    st.divider()
+    judges.judges_section(store, corpus, query_set, query_ids)
+    judges.time_section(store, corpus, query_ids)
+    st.divider()
+    adjudication(store, corpus, query_set, query_ids, annotator)
+
+
+def _figures(rep) -> None:
+    """Alpha, kappa per pair and alpha per query."""
     kind = f"{rep.weights}-weighted" if rep.weights else "unweighted"
     a, b, c = st.columns(3)
     a.metric("Annotators", len(rep.annotators))
@@ -181,10 +210,3 @@ def agreement_tab(
         "Undefined values (n/a, empty) mean there is nothing to compare, e.g. both annotators "
         "used a single grade throughout."
     )
-    st.markdown("**Model suggestions against human labels**")
-    suggestion_panel(store, corpus)
-    st.divider()
-    judges.judges_section(store, corpus, query_set, query_ids)
-    judges.time_section(store, corpus, query_ids)
-    st.divider()
-    adjudication(store, corpus, query_set, query_ids, annotator)

@@ -12,7 +12,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from components import safe, state
+from components import auth, safe, state
 from ranklens import external_docs, index
 from ranklens import preferences as prefs
 from ranklens import rankers as rk
@@ -85,6 +85,7 @@ def _choice_buttons(prefix: str, on_click, args: tuple) -> None:
     )
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _undo(store: JudgmentStore, corpus: str, annotator: str, kind: str) -> None:
     undone = prefs.undo(store, corpus, annotator, kind)
     flash(
@@ -121,6 +122,7 @@ def preferences_tab(
 # ---------------------------------------------------------------- passages side by side
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _save_passage(
     store, corpus: str, annotator: str, query_set: str, qid: str, a, b, choice: str
 ) -> None:
@@ -209,6 +211,7 @@ def _top(corpus_name: str, stamp: str, recipes: tuple, query: Query, k: int) -> 
     return rk.rank_all(made, [query], k, level="doc", passages_per_doc=rk.passages_per_doc(c)).runs
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _save_arena(
     store, corpus: str, annotator: str, query_set: str, rnd: prefs.ArenaRound, choice: str
 ) -> None:

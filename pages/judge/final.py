@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import auth, state
+from components import admin_download, auth, state, upload_widget
 from components.safe import error as plain
 from ranklens import index
 from ranklens.errors import RankLensError
@@ -66,7 +66,7 @@ def import_section(store: JudgmentStore, corpus: index.Corpus) -> None:
         "line stops the import with its line number and nothing is stored. Query ids the corpus "
         "does not know yet are accepted and listed."
     )
-    upload = st.file_uploader("Qrels file", key=state.JUDGE_IMPORT_FILE)
+    upload = upload_widget.file_uploader("Qrels file", key=state.JUDGE_IMPORT_FILE)
     a, b, c = st.columns([1, 1, 2], vertical_alignment="bottom")
     with a:
         fmt = st.selectbox("Format", ["detect", *QRELS_FORMATS], key=state.JUDGE_IMPORT_FORMAT)
@@ -115,6 +115,8 @@ def final_tab(
 ) -> None:
     show_flash()
     st.subheader("Final qrels")
+    if not auth.admin_only("see and download the final labels (blind judging)"):
+        return  # team mode: final labels show others' grades, and rules name annotators
     query_ids = scope(query_set, queries, state.JUDGE_SCOPE + ":final")
     rules = list(RULES) + [f"annotator:{a}" for a in store.annotators(corpus.name)]
     if st.session_state.get(state.JUDGE_RULE) not in rules:
@@ -155,25 +157,19 @@ def final_tab(
             height=240,
         )
     stem = f"{corpus.name}-{query_set if query_ids is not None else 'all'}-{level}"
-    trec, _ = export_bytes(store, corpus.name, "trec", level, rule, query_ids)
-    beir, _ = export_bytes(store, corpus.name, "beir", level, rule, query_ids)
-    with st.container(horizontal=True, gap="small"):
-        st.download_button(
-            "Download TREC qrels",
-            trec,
-            file_name=f"{stem}.qrels",
-            mime="text/plain",
-            disabled=not qrels,
-            on_click="ignore",
-        )
-        st.download_button(
-            "Download BEIR qrels (TSV)",
-            beir,
-            file_name=f"{stem}.tsv",
-            mime="text/tab-separated-values",
-            disabled=not qrels,
-            on_click="ignore",
-        )
+    with st.container(horizontal=True, gap="small"):  # each file made when clicked
+        for fmt, label, ext, mime in (
+            ("trec", "Download TREC qrels", "qrels", "text/plain"),
+            ("beir", "Download BEIR qrels (TSV)", "tsv", "text/tab-separated-values"),
+        ):
+            admin_download.button(
+                label,
+                lambda fmt=fmt: export_bytes(store, corpus.name, fmt, level, rule, query_ids)[0],
+                file_name=f"{stem}.{ext}",
+                mime=mime,
+                key=f"rl_final_download_{fmt}",
+                disabled=not qrels,
+            )
     st.divider()
     import_section(store, corpus)
 

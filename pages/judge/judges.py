@@ -12,7 +12,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from components import resources, safe, state
+from components import admin_download, resources, safe, state
 from ranklens import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, judges, timing
@@ -188,9 +188,9 @@ def time_section(store: JudgmentStore, corpus: index.Corpus, query_ids: set[str]
     st_ = timing.time_stats(store, corpus.name, query_ids=query_ids)
     records = timing.label_records(store, corpus.name, query_ids=query_ids)
     if records:
-        st.download_button(
+        admin_download.button(
             f"Download the {len(records)} current labels (JSONL, with reasons and seconds)",
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+            lambda: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
             file_name=f"{corpus.name}-labels.jsonl",
             mime="application/jsonl",
             key=state.JUDGE_LABELS_JSONL,

@@ -13,7 +13,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from components import safe, state
+from components import auth, safe, state
 from components.label_widgets import SavedLabel, describe, label_buttons
 from ranklens import external_docs, index
 from ranklens.errors import RankLensError
@@ -83,6 +83,7 @@ def _on_saved(
     )
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _go(context: tuple, nav: Sequence[PoolItem], item: PoolItem | None, step: int) -> None:
     units = [it.unit for it in nav]
     if item is None or item.unit not in units:
@@ -99,6 +100,7 @@ def _go(context: tuple, nav: Sequence[PoolItem], item: PoolItem | None, step: in
         flash("info", "The end of your order: back to the first passage waiting for you.")
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _skip(session: JudgingSession, context: tuple, nav: Sequence[PoolItem], item: PoolItem) -> None:
     try:
         session.skip(item)
@@ -109,6 +111,7 @@ def _skip(session: JudgingSession, context: tuple, nav: Sequence[PoolItem], item
     flash("info", f"Skipped passage {code(item.passage_id)}: it comes back at the end.")
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _undo(session: JudgingSession, context: tuple) -> None:
     try:
         ev = session.undo()
@@ -131,6 +134,7 @@ def _undo(session: JudgingSession, context: tuple) -> None:
     flash("info", f"Undid {what} on passage {code(ev.passage_id)}.")
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _open_note(item: PoolItem) -> None:
     """Open the note box for this passage (it stays with the passage it was opened for)."""
     if st.session_state.get(state.JUDGE_NOTE_OPEN) != item.unit:
@@ -143,6 +147,7 @@ def _close_note() -> None:
     st.session_state[state.JUDGE_NOTE_TEXT] = ""
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _save_note(session: JudgingSession, item: PoolItem) -> None:
     text = str(st.session_state.get(state.JUDGE_NOTE_TEXT) or "").strip()
     if not text:

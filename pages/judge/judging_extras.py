@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from components import state
+from components import auth, state
 from components.label_widgets import SavedLabel
 from ranklens import models
 from ranklens.errors import RankLensError
@@ -68,6 +68,7 @@ def apply_queue_order(store: JudgmentStore, session: JudgingSession, pool: PoolI
     return order
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _order_changed() -> None:
     st.session_state[state.JUDGE_CURSOR] = None  # start at the head of the reordered queue
 
@@ -111,6 +112,7 @@ def after_label(store: JudgmentStore, context: tuple, saved: SavedLabel) -> None
     st.session_state[state.JUDGE_REASON] = ""
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _save_reason(session: JudgingSession, item: PoolItem) -> None:
     text = str(st.session_state.get(state.JUDGE_REASON) or "").strip()
     if not text:
@@ -170,6 +172,7 @@ def accept_buttons(
             )
 
 
+@auth.guarded  # team mode: only the signed-in owner of this session
 def _accept(
     store: JudgmentStore,
     session: JudgingSession,

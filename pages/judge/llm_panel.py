@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import resources, safe, state
+from components import auth, resources, safe, state
 from ranklens import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, judges
@@ -85,9 +85,13 @@ def _prompt_editor(store: JudgmentStore, corpus: str, annotator: str | None) -> 
     label = f"v{versions[-1].version} ({current.hash})" if versions else "UMBRELA's (not saved)"
     st.caption(f"In use: {label}. Saving a changed text makes a new version; all are kept.")
     left, right = st.columns(2)
-    if left.button("Save as a new version", disabled=text == current.text):
+    if not auth.is_admin():  # team mode: saving prompt versions is for admins
+        auth.admin_only("save a prompt version")
+    elif left.button("Save as a new version", disabled=text == current.text):
         try:
-            v = judges.save_prompt(store, corpus, Prompt(text), annotator or "app")
+            v = judges.save_prompt(
+                store, corpus, Prompt(text), annotator or "app", actor=auth.actor()
+            )
         except RankLensError as exc:
             st.error(safe.error(exc))
         else:

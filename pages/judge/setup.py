@@ -98,6 +98,10 @@ def pool_section(
 def guidelines_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> None:
     st.subheader("Guidelines and annotators")
     info = store.judging_settings(corpus.name, query_set)
+    if not auth.is_admin():  # team mode: shared settings are for admins
+        st.caption(f"Annotators per passage: {int(info.annotators_per_passage)}.")
+        auth.admin_only("change the guidelines or annotators per passage")
+        return
     suffix = f":{corpus.name}:{query_set}"
     with st.form(f"{state.JUDGE_GUIDELINES}_form{suffix}", border=False):
         text = st.text_area(
@@ -118,7 +122,11 @@ def guidelines_section(store: JudgmentStore, corpus: index.Corpus, query_set: st
         if st.form_submit_button("Save guidelines and annotators"):
             try:
                 store.set_judging_settings(
-                    corpus.name, query_set, guidelines=text, annotators_per_passage=per
+                    corpus.name,
+                    query_set,
+                    guidelines=text,
+                    annotators_per_passage=per,
+                    actor=auth.actor(),
                 )
             except RankLensError as exc:
                 st.error(safe.error(exc))
@@ -201,7 +209,12 @@ def suggestion_section(store: JudgmentStore, corpus: index.Corpus, query_set: st
     if st.button(f"Pre-grade pool {pool.id} ({len(pool.items)} passages)"):
         try:  # a job (pooling.make_suggestions in a worker): leaving the page does not stop it
             job = jobs.suggestions_job(
-                corpus.name, pool.id, model, pooling.parse_thresholds(text), resources.settings()
+                corpus.name,
+                pool.id,
+                model,
+                pooling.parse_thresholds(text),
+                resources.settings(),
+                actor=auth.actor(),
             )
         except RankLensError as exc:
             st.error(safe.error(exc))

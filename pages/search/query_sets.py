@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import resources, safe, state
+from components import auth, resources, safe, state, upload_widget
 from pages.search.inputs import make
 from pages.search.results import doc_mode, hit_key, rank
 from ranklens import compare, index, uploads
@@ -83,7 +83,7 @@ def add_query_set(corpus: Corpus, name: str, file_name: str, data: bytes, replac
     try:  # a folder of its own per upload: concurrent sessions never share a path
         with uploads.temporary_upload(file_name, data, resources.settings()) as path:
             queries = read_queries(path)
-        corpus.add_query_set(name, queries)
+        corpus.add_query_set(name, queries, actor=auth.actor())  # replacing: admins only
     except RankLensError as exc:
         st.error(safe.error(exc))
         return False
@@ -96,7 +96,7 @@ def add_query_set(corpus: Corpus, name: str, file_name: str, data: bytes, replac
 def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
     sets = corpus.query_sets()
     with st.expander(f"Query sets ({len(sets)})", expanded=False):
-        upload = st.file_uploader(
+        upload = upload_widget.file_uploader(
             "Add a query set (TSV: id<TAB>text, or JSONL with _id and text)",
             type=["tsv", "txt", "jsonl"],
             key="rl_search_upload",
@@ -111,6 +111,10 @@ def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
                 st.caption(
                     f"{name!r} came with the corpus, with its relevance labels: give the new set "
                     "another name."
+                )
+            elif name in sets and not auth.is_admin():  # team mode: replacing is for admins
+                st.caption(
+                    f"Only an admin can replace the query set {name!r}: choose another name."
                 )
             elif name in sets:
                 replace = st.checkbox(

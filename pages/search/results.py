@@ -204,6 +204,8 @@ def columns(
     except RankLensError as exc:
         st.warning(f"Labels cannot be read now: {safe.error(exc)}")
         stored = []
+    if not auth.is_admin():  # team mode, blind judging: an annotator sees their own labels only
+        stored = [lab for lab in stored if lab.annotator == who]
     labels = current_labels(corpus.name, query_id, stored)
     mine = {(lab.passage_id, lab.doc_id): lab for lab in stored if lab.annotator == who}
     store, scale = None, None

@@ -21,7 +21,8 @@ def _line(job: jobs.Job) -> str:
     lines = job.progress_lines()
     now = lines[-1][2] if lines and job.active else ""
     ended = job.error if job.state == jobs.FAILED else now
-    return f"{job.id}  {job.state:<9}  {_when(job.created)}  {job.title}" + (
+    by = f"  [by {job.started_by}]" if job.started_by else ""
+    return f"{job.id}  {job.state:<9}  {_when(job.created)}  {job.title}{by}" + (
         f"  ({ended})" if ended else ""
     )
 

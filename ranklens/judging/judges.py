@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import sqlalchemy as sa
 
 from .. import external_docs
+from ..access import Actor, require_admin
 from ..chunking import index_text
 from ..errors import InputError, NotFoundError
 from ..types import Run
@@ -90,9 +91,15 @@ def prompt_versions(store: JudgmentStore, corpus: str) -> list[PromptVersion]:
 
 
 def save_prompt(
-    store: JudgmentStore, corpus: str, prompt: Prompt, author: str = "unknown"
+    store: JudgmentStore,
+    corpus: str,
+    prompt: Prompt,
+    author: str = "unknown",
+    actor: Actor | None = None,
 ) -> PromptVersion:
-    """Keep a prompt as the corpus's newest version (its version if that text is saved already)."""
+    """Keep a prompt as the corpus's newest version (its version if that text is saved already).
+    Admin-only when an actor (team mode's signed-in annotator) is given."""
+    require_admin(actor, "save a prompt version")
     author = check_name(author, "author")
     _ready(store)
     c = llm_prompts.c

@@ -18,6 +18,7 @@ from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
 
+from ..access import Actor, require_admin
 from ..errors import InputError, NotFoundError
 from .records import (
     DOC_LEVEL,
@@ -147,9 +148,12 @@ class LabelStore(Database):
         *,
         guidelines: str | None = None,
         annotators_per_passage: int | None = None,
+        actor: Actor | None = None,
     ) -> JudgingSettings:
         """Create or update a query set's judging settings: guidelines (Markdown) and how many
-        annotators grade each passage. Arguments left as None keep what is stored."""
+        annotators grade each passage. Arguments left as None keep what is stored. Admin-only
+        when an actor (team mode's signed-in annotator) is given."""
+        require_admin(actor, "change the guidelines or annotators per passage")
         query_set = check_name(query_set, "query set")
         if annotators_per_passage is not None and not 1 <= annotators_per_passage <= 50:
             raise InputError(None, "annotators per passage must be between 1 and 50")

@@ -20,6 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from .. import agreement as agr
+from ..access import Actor, require_admin
 from ..agreement import AgreementReport, Disagreement, SuggestionAgreement, Unit
 from ..config import Settings
 from ..errors import InputError, NotFoundError
@@ -338,8 +339,11 @@ class JudgmentStore(LabelStore):
         doc_id: str | None = None,
         note: str | None = None,
         query_set: str | None = None,
+        actor: Actor | None = None,
     ) -> int:
-        """Record an adjudicated grade for a unit; it decides the unit's final label."""
+        """Record an adjudicated grade for a unit; it decides the unit's final label (admin-only
+        when an actor, team mode's signed-in annotator, is given)."""
+        require_admin(actor, "adjudicate")
         return self.add_label(
             corpus,
             adjudicator,

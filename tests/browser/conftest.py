@@ -36,10 +36,11 @@ class App:
 
 @pytest.fixture
 def start_app(tmp_path):
-    """start_app(extra_env) -> App: streamlit on a free port with RANKLENS_HOME under tmp_path."""
+    """start_app(extra_env, flags) -> App: streamlit on a free port with RANKLENS_HOME under
+    tmp_path (flags: more `streamlit run` options)."""
     started: list[App] = []
 
-    def start(extra_env: dict[str, str] | None = None) -> App:
+    def start(extra_env: dict[str, str] | None = None, flags: list[str] | None = None) -> App:
         port = free_port()
         env = {
             **os.environ,
@@ -63,6 +64,7 @@ def start_app(tmp_path):
                 "true",
                 "--browser.gatherUsageStats",
                 "false",
+                *(flags or []),
             ],
             cwd=ROOT,
             env=env,
