@@ -155,3 +155,33 @@ def kill_when_counted(script: str, at_least: int) -> int:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     return done
+
+
+# ---------------------------------------------------------------- team mode in AppTest
+
+
+class CookieJar:
+    """The browser's cookie for AppTest (which has no browser): what the page gives is sent back
+    on the next run, as a browser does after the reload. Real browsers: tests/browser."""
+
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    def give(self, token: str) -> None:
+        self.value = token
+
+    def take_back(self) -> None:
+        self.value = None
+
+    def read(self) -> str | None:
+        return self.value
+
+
+@pytest.fixture
+def jar(monkeypatch) -> CookieJar:
+    from components import sign_in_cookie
+
+    jar = CookieJar()
+    for name in ("give", "take_back", "read"):
+        monkeypatch.setattr(sign_in_cookie, name, getattr(jar, name))
+    return jar

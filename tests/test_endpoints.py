@@ -85,7 +85,8 @@ def test_presets_read_the_documented_answers(corpus, engine, preset, path):
     assert [h.doc_id for h in hits] == [d for d, *_ in expected] == ["tea", "ext-2", "ext-1"]
     assert [h.rank for h in hits] == [1, 2, 3]
     assert [h.score for h in hits] == [s for *_, s in expected]  # the scores the engine sent
-    assert hits[0].passage_id == "tea"  # a document-level hit
+    assert hits[0].passage_id == "tea#0"  # a document of the corpus: its first passage
+    assert hits[1].passage_id == "ext-2"  # one the corpus lacks keeps its id
     assert run["q2"] == []  # Vespa leaves `children` out: an empty answer, not an error
     sent = engine.requests[0]
     if preset == "solr":
@@ -128,7 +129,7 @@ def test_passage_ids_of_the_corpus_are_passages_of_their_document(corpus, engine
     hits = ranker.rank([Query("q", "anything")], 10)["q"]
     assert [(h.passage_id, h.doc_id) for h in hits] == [
         ("py#1", "py"),
-        ("bread", "bread"),
+        ("bread#0", "bread"),  # a document of the corpus: its first passage
         ("elsewhere", "elsewhere"),
     ]
     # at document level (rank_all), the endpoint is asked once, for a bounded size

@@ -138,7 +138,7 @@ def test_search_page_shows_the_endpoint_beside_bm25(corpus, engine):
 
 
 @pytest.mark.parametrize("admin", [False, True])
-def test_team_mode_endpoints_are_for_admins(home, monkeypatch, corpus, engine, admin):
+def test_team_mode_endpoints_are_for_admins(home, monkeypatch, corpus, engine, admin, jar):
     monkeypatch.setenv("RANKLENS_TEAM", "1")
     monkeypatch.setenv("RANKLENS_DEMO", "0")
     monkeypatch.setattr(auth, "FAILED_WAIT_S", 0.0)
@@ -151,6 +151,7 @@ def test_team_mode_endpoints_are_for_admins(home, monkeypatch, corpus, engine, a
     at.text_input(key=auth.SIGN_IN_KEY).input(key)
     at.button[0].click()
     _run(at)
+    _run(at)  # the browser reloads after a sign-in: the next run carries its cookie
     notes = [c.value for c in at.caption if c.value.startswith("Only an admin can")]
     assert ("Only an admin can add, test or delete an endpoint." in notes) is not admin
     assert bool([b for b in at.button if b.label == "Save endpoint"]) is admin

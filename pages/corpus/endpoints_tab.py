@@ -12,7 +12,6 @@ import streamlit as st
 
 from components import auth, resources, safe
 from ranklens.endpoints import EndpointRanker, EndpointStore, fetch, parse_spec
-from ranklens.endpoints.ranker import present_docs
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
 
@@ -81,7 +80,7 @@ def _test(corpus: Corpus, store: EndpointStore, names: list[str]) -> None:
             st.session_state.pop(TEST_HITS, None)
             st.error(safe.error(exc))
             return
-        known = present_docs(corpus, [h.id for h in hits]) | set(
+        known = set(corpus.first_passage_ids([h.id for h in hits])) | set(
             corpus.doc_id_of([h.id for h in hits])
         )
         rows = [

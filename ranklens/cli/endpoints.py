@@ -9,7 +9,6 @@ import argparse
 from .. import index
 from ..config import get_settings
 from ..endpoints import EndpointRanker, EndpointStore, fetch, read_spec
-from ..endpoints.ranker import present_docs
 from ..errors import RankLensError
 from ..rankers import check_k
 from .common import print_json
@@ -91,7 +90,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         raise RankLensError("name an endpoint (endpoints test NAME) or give --config FILE.toml")
     hits = fetch(spec, who, text, min(k, spec.max_k))
     ids = [h.id for h in hits]
-    known = set(corpus.doc_id_of(ids)) | present_docs(corpus, ids)
+    known = set(corpus.doc_id_of(ids)) | set(corpus.first_passage_ids(ids))
     rows = [
         {
             "rank": i,

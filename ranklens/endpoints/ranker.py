@@ -1,8 +1,10 @@
 """`endpoint:NAME`, a leaf ranker: a corpus's endpoint asked for each query (through the cache),
 its hits made into the corpus's Hit records, the texts of documents the corpus lacks kept aside.
 
-Hits are documents: an id that is a passage id of the corpus is that passage (of its document);
-any other id is a document id (passage_id = doc_id), in the corpus or not. A document the corpus
+Hits are documents: an id that is a passage id of the corpus is that passage (of its document); a
+document id of the corpus stands for its first passage (so its card shows the corpus's text, as
+an imported run's document ids do); any other id is a document the corpus lacks (passage_id =
+doc_id). A document the corpus
 lacks keeps the title and text the endpoint returned in ranklens.external_docs (source
 `endpoint:NAME`), to be shown and judged, never indexed. The engine is asked for 10, 100 or
 1000 hits (at most the endpoint's max_k), never for the deeper sizes document-level ranking
@@ -35,18 +37,6 @@ def _digest(hit: RawHit) -> str:
 
 
 _TOKEN = re.compile(re.escape(PREFIX) + r"([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-
-def present_docs(corpus: Any, doc_ids: Sequence[str]) -> set[str]:
-    """The ids among doc_ids that are documents of the corpus (one indexed lookup per 900)."""
-    ids = list(dict.fromkeys(doc_ids))
-    found: set[str] = set()
-    for i in range(0, len(ids), 900):
-        chunk = ids[i : i + 900]
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT DISTINCT doc_id FROM passages WHERE doc_id IN ({marks})"
-        found.update(r[0] for r in corpus._db().execute(sql, chunk))
-    return found
 
 
 class EndpointRanker:
@@ -126,7 +116,7 @@ class EndpointRanker:
         if not with_text:
             return
         ids = [h.id for h in with_text]
-        known = set(self.corpus.doc_id_of(ids)) | present_docs(self.corpus, ids)
+        known = set(self.corpus.doc_id_of(ids)) | set(self.corpus.first_passage_ids(ids))
         missing = [h for h in with_text if h.id not in known]
         kept = external_docs.get(self.corpus.dir, [h.id for h in missing], source=self.name)
         changed = [
@@ -150,11 +140,12 @@ class EndpointRanker:
         found = self.answers([q.text for q in queries], self.spec.request_size(k))
         ids = sorted({h.id for hits in found.values() for h in hits})
         doc_of = self.corpus.doc_id_of(ids)  # ids that are passages of the corpus
+        first = self.corpus.first_passage_ids([i for i in ids if i not in doc_of])
         run: Run = {}
         for q in queries:
             hits = found[q.text][:k]
             run[q.query_id] = [
-                Hit(q.query_id, h.id, doc_of.get(h.id, h.id), h.score, rank)
+                Hit(q.query_id, first.get(h.id, h.id), doc_of.get(h.id, h.id), h.score, rank)
                 for rank, h in enumerate(hits, 1)
             ]
         return run
