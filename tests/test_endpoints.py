@@ -501,3 +501,21 @@ def test_request_sizes_and_retry_after_and_scrub():
     assert retry_after(httpx.Response(429, headers={"Retry-After": "soon"})) is None
     assert retry_after(httpx.Response(429)) is None
     assert scrub("key abc and abcdef", ["abc", "abcdef"]) == "key *** and ***"
+
+
+def test_endpoint_results_are_pooled_and_judged_from_their_text(corpus, engine, home):
+    """A pool of endpoint:NAME: documents of the corpus as their first passage, documents the
+    corpus lacks with the text the engine returned (judged from it), none left out."""
+    from ranklens.external_docs import passages_for
+    from ranklens.judging import pooling
+
+    add(corpus, "prod", es_toml(engine.url + "/docs/_search"))
+    ranker = rankers.make_rankers(["endpoint:prod"], corpus)
+    with JudgmentStore(home.db_url) as store:
+        pool = pooling.make_pool(store, corpus, "set1", ranker, 3)
+        items = {(i.query_id, i.passage_id) for i in pool.items}
+        assert ("q1", "tea#0") in items and ("q1", "ext-2") in items and pool.left_out == 0
+        shown = passages_for(corpus, ["tea#0", "ext-2"])
+        assert shown["ext-2"].text.startswith("Matcha") and shown["tea#0"].doc_id == "tea"
+        store.add_label(corpus.name, "ann", "q1", "ext-2", 2, doc_id="ext-2", query_set="set1")
+        assert [(q.doc_id, q.relevance) for q in store.final_qrels(corpus.name)] == [("ext-2", 2)]
