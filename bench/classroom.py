@@ -4,7 +4,8 @@ browser sessions), each judging at a human pace, while the teacher's board refre
 Each student joins by code and saves a label every 2-6 s (seeded) through ClassStore.save_label,
 the call the class page makes; a save that raises is retried with the same nonce (stored once).
 The board (ranklens.judging.classroom.board, with three rankers' runs over the class's documents)
-is recomputed every --board-every seconds, as the page's fragment does. Printed per class size
+is recomputed every --board-every seconds, as the page's fragment does (as the page opens: without
+the per-student re-scoring, which --per-student adds). Printed per class size
 and store: saves/s, save latency p50 / p95 / max, board refresh median / max, and labels lost
 (acknowledged, not stored) or duplicated (stored twice) - both must be 0. Ratio: the p95 save
 against one save alone (the raw store call with no other writer).
@@ -64,7 +65,13 @@ def _runs(pairs: list[tuple[str, str, str, str]], seed: int) -> dict:
 
 
 def one_class(
-    url: str, students: int, pairs: int, pace: tuple[float, float], seed: int, board_every: float
+    url: str,
+    students: int,
+    pairs: int,
+    pace: tuple[float, float],
+    seed: int,
+    board_every: float,
+    per_student: bool = False,
 ) -> dict:
     store = JudgmentStore(url)
     classes = ClassStore(store)
@@ -111,7 +118,7 @@ def one_class(
     def teacher() -> None:
         while not stop.is_set():
             t0 = time.perf_counter()
-            board(classes, info, runs, [])
+            board(classes, info, runs, [], per_student=per_student)
             board_ms.append((time.perf_counter() - t0) * 1000)
             stop.wait(board_every)
 
@@ -162,6 +169,11 @@ def main() -> int:
     ap.add_argument("--pg-url", default=None)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", default=None)
+    ap.add_argument(
+        "--per-student",
+        action="store_true",
+        help="the board re-scores with each student's labels too (the page's toggle; off by default)",
+    )
     args = ap.parse_args()
     results = []
     cluster = None
@@ -180,7 +192,15 @@ def main() -> int:
 
                             cluster = PgCluster().start()
                         url = cluster.create_database("bench")
-                r = one_class(url, n, args.pairs, tuple(args.pace), args.seed, args.board_every)
+                r = one_class(
+                    url,
+                    n,
+                    args.pairs,
+                    tuple(args.pace),
+                    args.seed,
+                    args.board_every,
+                    args.per_student,
+                )
                 r["store"] = store
                 results.append(r)
                 print(
