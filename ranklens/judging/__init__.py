@@ -8,7 +8,7 @@ session (JudgingSession), pooling (pools and suggestions made by rankers; import
 as it loads the index and models: `from ranklens.judging import pooling`).
 """
 
-from . import annotators  # noqa: F401  (declares the annotator_keys table before a store opens)
+from . import accepted, annotators  # noqa: F401  (declare their tables before a store opens)
 from .records import (
     DEFAULT_IMPORT_ANNOTATOR,
     DEFAULT_POOL_DEPTH,
