@@ -302,11 +302,15 @@ def judges_vs_people(
     weights: str | None = "linear",
     measure: str = "nDCG@10",
     query_ids: Collection[str] | None = None,
+    accepted: bool = True,
 ) -> list[JudgeAgreement]:
     """Each judge against the humans' final labels (store.final_qrels with `rule`), at `level`:
     kappa, confusion, disagreements and, with runs, each ranker's `measure` and Kendall's tau
-    when the judge's grades replace the humans'. Judges without a common unit are left out."""
-    human = store.final_qrels(corpus, rule=rule, level=level, query_ids=query_ids)
+    when the judge's grades replace the humans'. Judges without a common unit are left out.
+    accepted=False leaves labels accepted from suggestions out of the humans' labels."""
+    human = store.final_qrels(
+        corpus, rule=rule, level=level, query_ids=query_ids, accepted=accepted
+    )
     scale = store.scale(corpus)
     out = []
     for name, labels in judge_labels(store, corpus, query_ids=query_ids).items():
