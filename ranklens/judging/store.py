@@ -522,12 +522,15 @@ class JudgmentStore(LabelStore):
         level: str = "doc",
         rule: str = "majority",
         query_ids: Collection[str] | None = None,
+        accepted: bool = True,
     ) -> int:
         """Write the final qrels (final_qrels) as TREC ('qid 0 docid rel') or BEIR TSV; the
         file is replaced atomically. Returns the number of qrels written."""
         if fmt not in EXPORT_FORMATS:
             raise InputError(None, f"unknown export format {fmt!r}; expected trec or beir")
-        qrels = self.final_qrels(corpus, rule=rule, level=level, query_ids=query_ids)
+        qrels = self.final_qrels(
+            corpus, rule=rule, level=level, query_ids=query_ids, accepted=accepted
+        )
         path = Path(path)
         if not path.parent.is_dir():
             raise InputError(path, f"cannot write here: the folder {path.parent} does not exist")
