@@ -64,6 +64,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cache = ReplyCache.from_settings(settings)
     with JudgmentStore(settings.db_url) as store:
         scale = store.scale(corpus.name)
+        prompts = _prompts(store, corpus.name, args.prompt)  # a wrong version fails first
         runs = None
         if not args.no_rankers:
             specs = args.rankers
@@ -78,7 +79,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 corpus,
                 args.queries,
                 lambda prompt: LLMJudge(config, scale, prompt, cache=cache),
-                prompts=_prompts(store, corpus.name, args.prompt),
+                prompts=prompts,
                 examples=args.examples,
                 seed=args.seed,
                 fraction=args.fraction,
