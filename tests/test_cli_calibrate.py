@@ -36,7 +36,7 @@ def env(tmp_path, monkeypatch, chat):  # noqa: F811
 
 def test_cli_calibrate_reports_held_out_queries_and_can_use_the_prompt(env, capsys) -> None:
     argv = ["judgments", "calibrate", "--judge", "llm", "--corpus", "c", "--queries", "set",
-            "--examples", "4", "--seed", "7", "--no-rankers", "--json"]  # fmt: skip
+            "--examples", "4", "--seed", "7", "--no-rankers", "--resamples", "49", "--json"]  # fmt: skip
     assert cli_main(argv) == 0
     data = json.loads(capsys.readouterr().out)
     held, cal = set(data["held_out_queries"]), set(data["calibration_queries"])

@@ -19,7 +19,7 @@ from ranklens.highlight import escape
 from ranklens.judging import JudgmentStore
 from ranklens.types import Query
 
-from . import judges
+from . import ensemble, judges
 from .common import CSS, code, flash, fmt, passage_html, scope, show_flash, suggestion_panel
 
 
@@ -139,7 +139,14 @@ def agreement_tab(
 ) -> None:
     show_flash()
     query_ids = scope(query_set, queries, state.JUDGE_SCOPE + ":agreement")
-    rep = store.agreement(corpus.name, query_ids=query_ids)
+    accepted = st.toggle(
+        "Include labels accepted from suggestions",
+        value=True,
+        key=state.JUDGE_ACCEPTED,
+        help="A label someone accepted from a model's suggestion (Review tab, Accept buttons) "
+        "is theirs; leave such labels out to see the people's own judgment only.",
+    )
+    rep = store.agreement(corpus.name, query_ids=query_ids, accepted=accepted)
     kind = f"{rep.weights}-weighted" if rep.weights else "unweighted"
     a, b, c = st.columns(3)
     a.metric("Annotators", len(rep.annotators))
@@ -184,7 +191,8 @@ def agreement_tab(
     st.markdown("**Model suggestions against human labels**")
     suggestion_panel(store, corpus)
     st.divider()
-    judges.judges_section(store, corpus, query_set, query_ids)
+    judges.judges_section(store, corpus, query_set, query_ids, accepted=accepted)
+    ensemble.ensemble_section(store, corpus, query_ids, accepted=accepted)
     judges.time_section(store, corpus, query_ids)
     st.divider()
     adjudication(store, corpus, query_set, query_ids, annotator)

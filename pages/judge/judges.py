@@ -108,6 +108,8 @@ def judges_section(
     corpus: index.Corpus,
     query_set: str | None,
     query_ids: set[str] | None,
+    *,
+    accepted: bool = True,
 ) -> None:
     st.subheader("Cross-encoder and LLM against people")  # no "judge": the page heading is
     st.caption(
@@ -162,6 +164,7 @@ def judges_section(
             level=level,
             weights=weights,
             query_ids=query_ids,
+            accepted=accepted,
         )
     except RankLensError as exc:
         st.error(safe.error(exc))

@@ -89,6 +89,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 weights=None if args.weights == "none" else args.weights,
                 level=args.level,
                 author=args.author,
+                resamples=args.resamples,
                 progress=update,
             )
         finally:
@@ -202,6 +203,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """`judgments calibrate`, `judgments ensemble` and `judgments review`."""
     from ..judging import LEVELS
     from ..judging.calibration import (
+        BOOTSTRAP_RESAMPLES,
         DEFAULT_EXAMPLES,
         DEFAULT_FRACTION,
         DEFAULT_TOKEN_BUDGET,
@@ -241,6 +243,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="VERSION",
         help="prompt versions to calibrate (2, v2, a hash, or umbrela; default: the latest)",
+    )
+    p.add_argument(
+        "--resamples",
+        type=int,
+        default=BOOTSTRAP_RESAMPLES,
+        help=f"bootstrap resamples for kappa's interval (default {BOOTSTRAP_RESAMPLES})",
     )
     p.add_argument("--rankers", nargs="+", default=None, help="default: the newest pool's")
     p.add_argument("--no-rankers", action="store_true", help="skip Kendall's tau of rankers")
