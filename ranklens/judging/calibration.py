@@ -569,6 +569,8 @@ def calibrate(
     the corpus's latest version) without and with the examples. Nothing of a calibration query
     is sent for grading; judgments are not stored as suggestions (replies are cached). With
     record=True each prompt's calibration is kept in llm_calibrations."""
+    if resamples < 1:
+        raise InputError(None, f"the bootstrap needs at least 1 resample, got {resamples}")
     sets = corpus.query_sets()
     if query_set not in sets:
         raise NotFoundError(
