@@ -334,6 +334,7 @@ class ArmReport:
     estimated_prompt_tokens: int = 0  # estimate_tokens over every prompt of this arm
     cached: int = 0
     gave_up: str | None = None
+    seconds: float = 0.0
 
     @property
     def unparseable_share(self) -> float | None:
@@ -518,6 +519,7 @@ def _arm(
         ),
         cached=report.cached,
         gave_up=report.gave_up,
+        seconds=round(report.seconds, 3),
     )
 
 
