@@ -33,8 +33,8 @@ def llm_batch(model: str, grades: list[int], prompt_hash: str = H) -> BatchRepor
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = JudgmentStore(f"sqlite:///{tmp_path / 'j.sqlite3'}")
+def store(store_url):  # SQLite and PostgreSQL (tests/conftest.py)
+    s = JudgmentStore(store_url)
     for it, g in zip(ITEMS, PEOPLE, strict=True):
         s.add_label("c", "alice", it.query_id, it.passage_id, g, doc_id=it.doc_id)
     judges.save_prompt(s, "c", Prompt(), "alice")

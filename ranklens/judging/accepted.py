@@ -125,8 +125,8 @@ def accept(
 def accepted_event_ids(
     store: LabelStore, corpus: str, conn: sa.Connection | None = None
 ) -> set[int]:
-    """Ids of the corpus's label events that are accepted suggestions (see the module's notes)."""
-    _ready(store)
+    """Ids of the corpus's label events that are accepted suggestions (see the module's notes).
+    With `conn`, read inside that transaction (the table exists: every store creates it)."""
 
     def read(c: sa.Connection) -> set[int]:
         ids = set(
@@ -155,6 +155,7 @@ def accepted_event_ids(
 
     if conn is not None:
         return read(conn)
+    _ready(store)
     with store.read() as c:
         return read(c)
 
