@@ -251,3 +251,14 @@ def test_accepted_labels_are_never_examples(store) -> None:
     assert store.label_of("c", "bob", "q1", "q1-apple#0").note == "accepted from ce"
     pairs = cal.labelled_pairs(store, FakeCorpus(), ["q1"])
     assert {p.grade for p in pairs if p.passage_id == "q1-apple#0"} == {0}  # alice's alone
+
+
+def test_kappa_interval_is_seeded_and_holds_the_estimate() -> None:
+    human = [0, 1, 2, 3] * 6
+    judge = [0, 1, 2, 3] * 4 + [1, 1, 3, 3] * 2
+    point = cal.kappa(human, judge, [0, 1, 2, 3], "linear")
+    low, high = cal.kappa_interval(human, judge, [0, 1, 2, 3], seed=5, resamples=199)
+    assert low < point < high <= 1.0
+    assert (low, high) == cal.kappa_interval(human, judge, [0, 1, 2, 3], seed=5, resamples=199)
+    assert cal.kappa_interval([1, 1], [1, 1], [0, 1]) == (None, None)  # kappa undefined
+    assert cal.kappa_interval([1], [0], [0, 1]) == (None, None)
