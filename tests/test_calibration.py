@@ -1,4 +1,4 @@
-"""Tests of ranklens.judging.calibration: the seeded split by query, stratified examples within a
+"""Tests of ranklens.judging.calibration and few_shot: the seeded split by query, stratified examples within a
 token budget, calibrated prompts, and the held-out report against a chat-completions stub on
 127.0.0.1 that grades by what its examples taught it (and never sees a calibration query)."""
 
@@ -14,6 +14,7 @@ import pytest
 from ranklens.errors import InputError
 from ranklens.judging import JudgmentStore, PoolItem, Scale, accepted, judges
 from ranklens.judging import calibration as cal
+from ranklens.judging import few_shot as fs
 from ranklens.judging.llm import UMBRELA_PROMPT, LLMConfig, LLMJudge, Prompt, ReplyCache
 from ranklens.types import Hit, Passage, Query
 
@@ -138,46 +139,46 @@ def maker(url: str):
 
 
 def test_split_is_seeded_by_query_and_keeps_both_sides() -> None:
-    a = cal.split_queries(QUERIES, seed=3)
-    assert a == cal.split_queries(list(reversed(QUERIES)), seed=3)  # order given does not matter
+    a = fs.split_queries(QUERIES, seed=3)
+    assert a == fs.split_queries(list(reversed(QUERIES)), seed=3)  # order given does not matter
     assert set(a.calibration) | set(a.held_out) == set(QUERIES)
     assert not set(a.calibration) & set(a.held_out) and len(a.calibration) == 5
-    assert cal.split_queries(QUERIES, seed=4) != a
-    one = cal.split_queries(["x", "y"], fraction=0.9)
+    assert fs.split_queries(QUERIES, seed=4) != a
+    one = fs.split_queries(["x", "y"], fraction=0.9)
     assert len(one.calibration) == 1 and len(one.held_out) == 1
     with pytest.raises(InputError, match="at least two labelled queries"):
-        cal.split_queries(["x"])
+        fs.split_queries(["x"])
     with pytest.raises(InputError, match="between 0 and 1"):
-        cal.split_queries(QUERIES, fraction=1.0)
+        fs.split_queries(QUERIES, fraction=1.0)
 
 
 def test_examples_are_stratified_reasoned_and_within_budget(store) -> None:
-    pairs = cal.labelled_pairs(store, FakeCorpus(), ["q1", "q2", "q3"])
+    pairs = fs.labelled_pairs(store, FakeCorpus(), ["q1", "q2", "q3"])
     assert len(pairs) == 12
     assert {p.reason for p in pairs if p.grade == 3} == {"delta passages are grade 3"}
-    ex = cal.pick_examples(pairs, 4, Scale.default(), 3, seed=1)
+    ex = fs.pick_examples(pairs, 4, Scale.default(), 3, seed=1)
     assert sorted(e.grade for e in ex) == [0, 1, 2, 3]  # one of each grade
-    assert cal.pick_examples(pairs, 4, Scale.default(), 3, seed=1) == ex  # seeded
-    assert [e.grade for e in cal.pick_examples(pairs, 6, Scale.default(), 3)][:4] == [0, 1, 2, 3]
-    one = cal.estimate_tokens(cal.format_example(1, ex[0]))
-    small = cal.pick_examples(pairs, 8, Scale.default(), 3, token_budget=one * 2 + 1)
+    assert fs.pick_examples(pairs, 4, Scale.default(), 3, seed=1) == ex  # seeded
+    assert [e.grade for e in fs.pick_examples(pairs, 6, Scale.default(), 3)][:4] == [0, 1, 2, 3]
+    one = fs.estimate_tokens(fs.format_example(1, ex[0]))
+    small = fs.pick_examples(pairs, 8, Scale.default(), 3, token_budget=one * 2 + 1)
     assert 1 <= len(small) <= 2
-    assert cal.pick_examples(pairs, 8, Scale.default(), 3, token_budget=1) == []
+    assert fs.pick_examples(pairs, 8, Scale.default(), 3, token_budget=1) == []
     # a 0-4 scale shown on the prompt's 0-3 scale
-    assert [cal.to_prompt_score(g, Scale.of(5), 3) for g in range(5)] == [0, 1, 2, 2, 3]
+    assert [fs.to_prompt_score(g, Scale.of(5), 3) for g in range(5)] == [0, 1, 2, 2, 3]
 
 
 def test_calibrated_prompt_holds_the_examples_before_the_query() -> None:
-    ex = cal.Example("q1", "p#0", "p", "a {query} here", "text {passage} x", 2, 2, "because")
-    p = cal.calibrated_prompt(Prompt(), [ex])
+    ex = fs.Example("q1", "p#0", "p", "a {query} here", "text {passage} x", 2, 2, "because")
+    p = fs.calibrated_prompt(Prompt(), [ex])
     assert p.hash != Prompt().hash and p.top == 3
     rendered = p.render("THE QUERY", "THE PASSAGE")
     assert rendered.index("Example 1") < rendered.index("Query: THE QUERY")
     assert "a { query } here" in rendered and "text { passage } x" in rendered  # never filled
     assert "Reason: because\n##final score: 2" in rendered
     slot = Prompt("Grade it.\n{examples}Q: {query}\nP: {passage}")
-    assert cal.calibrated_prompt(slot, [ex]).text.startswith("Grade it.\nExamples graded")
-    assert cal.calibrated_prompt(Prompt(), []) == Prompt()
+    assert fs.calibrated_prompt(slot, [ex]).text.startswith("Grade it.\nExamples graded")
+    assert fs.calibrated_prompt(Prompt(), []) == Prompt()
 
 
 def test_held_out_report_improves_with_examples_and_never_sees_a_calibration_query(
@@ -249,7 +250,7 @@ def test_accepted_labels_are_never_examples(store) -> None:
     (eid,) = accepted.accept(store, "c", "bob", [sugg])
     assert eid in accepted.accepted_event_ids(store, "c")
     assert store.label_of("c", "bob", "q1", "q1-apple#0").note == "accepted from ce"
-    pairs = cal.labelled_pairs(store, FakeCorpus(), ["q1"])
+    pairs = fs.labelled_pairs(store, FakeCorpus(), ["q1"])
     assert {p.grade for p in pairs if p.passage_id == "q1-apple#0"} == {0}  # alice's alone
 
 
