@@ -36,7 +36,7 @@ from ranklens.judging.rules import natural_key  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "cranfield"
 RANKERS = ["bm25", "all-MiniLM-L6-v2", "rrf(bm25,all-MiniLM-L6-v2)"]
-SET = "cran-judged"
+SET = "cran-judged"  # + "-N": the first N judged queries
 
 
 def ensure_corpus(home: Path):
@@ -68,25 +68,27 @@ def main() -> int:
         print(f"skipped: {DATA} is absent")
         return 0
     corpus = ensure_corpus(Path(args.home))
-    (queries,) = [qs for name, qs in corpus.query_sets().items() if name != SET]
+    name = f"{SET}-{args.queries}"
+    (queries,) = [qs for n, qs in corpus.query_sets().items() if not n.startswith(SET)]
     qrels = [q for qs in corpus.shipped_qrels().values() for q in qs]
     judged = sorted({q.query_id for q in qrels}, key=natural_key)[: args.queries]
     chosen = [q for q in queries if q.query_id in set(judged)]
-    if SET not in corpus.query_sets():
-        corpus.add_query_set(SET, chosen)
+    if name not in corpus.query_sets():
+        corpus.add_query_set(name, chosen)
     settings = get_settings()
     with JudgmentStore(settings.db_url) as store:
-        if "cranfield" not in store.annotators(corpus.name):
+        have = {lab.query_id for lab in store.current_labels(corpus.name, annotator="cranfield")}
+        todo = [(None, q) for q in qrels if q.query_id in set(judged) - have]
+        if todo:
             store.set_scale(corpus.name, Scale.of(5))
             store.import_records(
                 corpus.name,
-                [(None, q) for q in qrels if q.query_id in set(judged)],
+                todo,
                 origin=str(DATA / "qrels" / "test.tsv"),
                 annotator="cranfield",
-                query_set=SET,
                 known_doc_ids=corpus.doc_ids(),
             )
-        runs = judges.agreement_runs(corpus, RANKERS, SET, level="doc")
+        runs = judges.agreement_runs(corpus, RANKERS, name, level="doc")
         config = LLMConfig(
             url=args.url,
             model=args.model,
@@ -102,7 +104,7 @@ def main() -> int:
         report = cal.calibrate(
             store,
             corpus,
-            SET,
+            name,
             lambda prompt: LLMJudge(config, scale, prompt, cache=cache),
             prompts=[("UMBRELA's", Prompt())],
             examples=args.examples,

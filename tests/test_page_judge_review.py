@@ -119,6 +119,10 @@ def test_agreement_without_accepted_labels_and_an_ensemble(corpus, store):
     check(at.radio(key=state.JUDGE_ENSEMBLE_HOW).set_value("mean").run())
     (df,) = [d for d in at.dataframe if "same grade" in d.value.columns and "passages" in d.value]
     assert df.value["same grade"].iloc[-1] != "100%"
+    # with the rankers compared, each judge's and the ensemble's Kendall's tau
+    check(at.toggle(key=state.JUDGE_JUDGES_RANKERS).set_value(True).run(timeout=120))
+    (df,) = [d for d in at.dataframe if "same grade" in d.value.columns and "passages" in d.value]
+    assert "Kendall's tau (nDCG@10)" in df.value.columns
 
 
 def test_calibration_from_the_page(corpus, store, chat, monkeypatch):  # noqa: F811

@@ -28,6 +28,7 @@ def ensemble_section(
     query_ids: set[str] | None,
     *,
     accepted: bool = True,
+    runs: dict | None = None,
 ) -> None:
     st.subheader("Several judges together")
     st.caption(
@@ -60,6 +61,7 @@ def ensemble_section(
             weights=weights,
             query_ids=query_ids,
             accepted=accepted,
+            runs=runs,
         )
     except RankLensError as exc:
         st.error(safe.error(exc))
@@ -76,6 +78,7 @@ def ensemble_section(
                     f"kappa ({weights})": fmt(r.kappa),
                     "same grade": fmt(r.exact, pct=True),
                     "disagreements": len(r.disagreements),
+                    **({f"Kendall's tau ({r.measure})": fmt(r.tau)} if runs else {}),
                 }
                 for r in reports
             ]

@@ -110,7 +110,9 @@ def judges_section(
     query_ids: set[str] | None,
     *,
     accepted: bool = True,
-) -> None:
+) -> dict | None:
+    """The section; returns the rankers' runs it compared (None when not asked), for the
+    ensemble section below it."""
     st.subheader("Cross-encoder and LLM against people")  # no "judge": the page heading is
     st.caption(
         "Each judge (a cross-encoder, each LLM prompt version) against the humans' final labels "
@@ -168,18 +170,19 @@ def judges_section(
         )
     except RankLensError as exc:
         st.error(safe.error(exc))
-        return
+        return runs
     if not reports:
         st.caption(
             "No judge has graded a passage that people labelled yet: pre-grade the pool under "
             "**Set up** (cross-encoder or LLM), then label some of the same passages."
         )
-        return
+        return runs
     names = [r.judge for r in reports]
     tabs = st.tabs(names)
     for tab, rep in zip(tabs, reports, strict=True):
         with tab:
             _one(rep)
+    return runs
 
 
 def time_section(store: JudgmentStore, corpus: index.Corpus, query_ids: set[str] | None) -> None:
