@@ -23,6 +23,11 @@ from .common import code, fmt, when
 UMBRELA = "umbrela"
 
 
+def _author() -> str:
+    """Who records a calibration: the signed-in annotator, else the name typed, else "app"."""
+    return auth.annotator() or st.session_state.get(state.ANNOTATOR) or "app"
+
+
 def _prompt_choices(store: JudgmentStore, corpus: str) -> dict[str, tuple[str, Prompt]]:
     out = {UMBRELA: ("UMBRELA's", Prompt())}
     for v in judges.prompt_versions(store, corpus):
@@ -197,7 +202,7 @@ def calibration_section(store: JudgmentStore, corpus: index.Corpus, query_set: s
                     fraction=float(fraction),
                     token_budget=int(budget),
                     rankers=rankers,
-                    author=st.session_state.get(state.ANNOTATOR) or "app",
+                    author=_author(),
                 ),
             )
         except RankLensError as exc:
@@ -217,9 +222,7 @@ def calibration_section(store: JudgmentStore, corpus: index.Corpus, query_set: s
             label, key=f"{state.JUDGE_CAL_USE}_{c.id}", disabled=c.calibrated_hash == current
         ):
             try:
-                v = cal.use_calibration(
-                    store, corpus.name, c.id, st.session_state.get(state.ANNOTATOR) or "app"
-                )
+                v = cal.use_calibration(store, corpus.name, c.id, _author())
             except RankLensError as exc:
                 st.error(safe.error(exc))
             else:
