@@ -6,12 +6,13 @@ One module per tab in pages/judge/; every rule and all storage is ranklens.judgi
 import streamlit as st
 
 from components import resources, routing, state
-from pages.judge import agreement, arena, final, judging, setup
+from pages.judge import agreement, arena, final, judging, review, setup
 from pages.judge.common import (
     AGREEMENT,
     FINAL,
     JUDGE,
     PREFERENCES,
+    REVIEW,
     SET_UP,
     TABS,
     choose_query_set,
@@ -53,3 +54,6 @@ if tabs[FINAL].open:
 if tabs[PREFERENCES].open:
     with tabs[PREFERENCES]:
         arena.preferences_tab(store, corpus, query_set, queries, annotator)
+if tabs[REVIEW].open:
+    with tabs[REVIEW]:
+        review.review_tab(store, corpus, query_set, queries, annotator)

@@ -59,19 +59,22 @@ def store_qrels(
     *,
     store=None,
     settings: Settings | None = None,
+    accepted: bool = True,
 ) -> list[Qrel]:
     """Final qrels from the judgment store (by ``rule``) for these queries; [] when it has none.
 
     ``store`` is an open JudgmentStore (the page's shared one); without it one is opened on
-    ``settings.db_url`` for the call.
+    ``settings.db_url`` for the call. accepted=False leaves out labels accepted from a model's
+    suggestions.
     """
+    how = dict(rule=rule, level=level, query_ids=set(query_ids), accepted=accepted)
     if store is not None:
-        return store.final_qrels(corpus, rule=rule, level=level, query_ids=set(query_ids))
+        return store.final_qrels(corpus, **how)
     from .judging import JudgmentStore
 
     settings = settings or get_settings()
     with JudgmentStore(settings.db_url) as opened:
-        return opened.final_qrels(corpus, rule=rule, level=level, query_ids=set(query_ids))
+        return opened.final_qrels(corpus, **how)
 
 
 def qrels_from_file(path: str | Path) -> list[Qrel]:
@@ -159,6 +162,7 @@ def resolve_labels(
     rule: str = "majority",
     level: str = "doc",
     store=None,
+    accepted: bool = True,
 ) -> Labels:
     """The labels for these queries: given qrels or a qrels file, else the corpus's, else the store's.
 
@@ -168,6 +172,7 @@ def resolve_labels(
     level "doc" labels on passages become labels of their documents (document_labels); at
     level "passage" a warning says when labels name whole documents. Raises NoLabelsError when
     the source has no label at all, RankLensError when none is for a query of the set.
+    accepted=False: the store's labels without those accepted from a model's suggestions.
     """
     if source not in LABEL_SOURCES:
         raise RankLensError(f"labels must be one of {LABEL_SOURCES}, not {source!r}")
@@ -189,9 +194,17 @@ def resolve_labels(
             origin = f"labels shipped with corpus {corpus.name!r}"
         if not all_qrels and source in ("auto", "store"):
             all_qrels = store_qrels(
-                corpus.name, ids, rule, level, store=store, settings=corpus.settings
+                corpus.name,
+                ids,
+                rule,
+                level,
+                store=store,
+                settings=corpus.settings,
+                accepted=accepted,
             )
-            origin = f"judgment store (rule {rule})"
+            origin = f"judgment store (rule {rule}" + (
+                ")" if accepted else ", without accepted suggestions)"
+            )
     if not all_qrels:
         raise NoLabelsError(
             f"no labels for the {len(ids)} queries of {query_set!r} in corpus "

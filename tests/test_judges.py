@@ -104,7 +104,7 @@ def test_llm_suggestions_stay_apart_resume_and_accept(store, server) -> None:  #
     event = judges.accept_suggestion(store, "c", "bob", first)
     (lab,) = store.current_labels("c")
     assert (lab.annotator, lab.grade, lab.source, lab.event_id) == ("bob", 3, "human", event)
-    assert lab.note == "accepted llm:fake-model"
+    assert lab.note == f"accepted from llm:fake-model prompt {Prompt().hash}"
     with pytest.raises(Exception, match="not a graded suggestion"):
         judges.accept_suggestion(store, "c", "bob", lab)
 

@@ -62,6 +62,7 @@ class Setup:
     condensed: bool
     test: str
     alpha: float
+    accepted: bool = True  # store labels: with those accepted from a model's suggestions
 
     @property
     def run_key(self) -> tuple:
@@ -69,7 +70,7 @@ class Setup:
 
     @property
     def key(self) -> tuple:
-        return (*self.run_key, self.labels, self.rule, self.labels_version)
+        return (*self.run_key, self.labels, self.rule, self.labels_version, self.accepted)
 
 
 def escape_markdown(text: str) -> str:
@@ -160,6 +161,7 @@ def choose(corpus: Corpus) -> Setup | None:
         horizontal=True,
     )
     rule = "majority"
+    accepted = True
     if source == STORE:
         store = resources.judgment_store()
         rules = ["majority", "mean", "max", "min"]
@@ -172,6 +174,12 @@ def choose(corpus: Corpus) -> Setup | None:
             key=state.EVAL_RULE,
             help="An adjudicated label always wins; otherwise majority (a tie falls to the "
             "rounded mean), the rounded mean, the highest or lowest grade, or one annotator.",
+        )
+        accepted = c4.toggle(
+            "Include accepted suggestions",
+            value=True,
+            key=state.EVAL_ACCEPTED,
+            help="Labels people accepted from a model's suggestions (Judge page, Review).",
         )
     k = int(c5.number_input("k (depth)", 1, rk.MAX_K, value=100, step=10, key=state.EVAL_K))
     level = c6.radio(
@@ -227,6 +235,7 @@ def choose(corpus: Corpus) -> Setup | None:
         condensed=bool(st.session_state.get(state.EVAL_CONDENSED, False)),
         test=test,
         alpha=alpha,
+        accepted=accepted,
     )
 
 

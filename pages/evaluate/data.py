@@ -67,7 +67,13 @@ def labels(key: tuple, _setup: Setup, _corpus, _queries: list[Query], _upload=No
     if _setup.labels == STORE:
         store = resources.judgment_store()
         return lb.resolve_labels(
-            _corpus, _setup.query_set, _queries, source="store", store=store, **how
+            _corpus,
+            _setup.query_set,
+            _queries,
+            source="store",
+            store=store,
+            accepted=_setup.accepted,
+            **how,
         )
     if _setup.labels == SHIPPED:
         return lb.resolve_labels(_corpus, _setup.query_set, _queries, source="shipped", **how)

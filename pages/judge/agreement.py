@@ -19,7 +19,7 @@ from ranklens.highlight import escape
 from ranklens.judging import JudgmentStore, blind
 from ranklens.types import Query
 
-from . import judges
+from . import ensemble, judges
 from .common import CSS, code, flash, fmt, passage_html, scope, show_flash, suggestion_panel
 
 
@@ -156,12 +156,20 @@ def agreement_tab(
         )
         if on != blind.reveal_agreement(store):
             blind.set_reveal_agreement(store, on, actor=auth.actor())
-    rep = store.agreement(corpus.name, query_ids=query_ids)
+    accepted = st.toggle(
+        "Include labels accepted from suggestions",
+        value=True,
+        key=state.JUDGE_ACCEPTED,
+        help="A label someone accepted from a model's suggestion (Review tab, Accept buttons) "
+        "is theirs; leave such labels out to see the people's own judgment only.",
+    )
+    rep = store.agreement(corpus.name, query_ids=query_ids, accepted=accepted)
     _figures(rep)
     st.markdown("**Model suggestions against human labels**")
     suggestion_panel(store, corpus)
     st.divider()
-    judges.judges_section(store, corpus, query_set, query_ids)
+    runs = judges.judges_section(store, corpus, query_set, query_ids, accepted=accepted)
+    ensemble.ensemble_section(store, corpus, query_ids, accepted=accepted, runs=runs)
     judges.time_section(store, corpus, query_ids)
     st.divider()
     adjudication(store, corpus, query_set, query_ids, annotator)

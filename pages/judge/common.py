@@ -18,12 +18,13 @@ from ranklens.highlight import escape
 from ranklens.judging import JudgmentStore, PoolInfo, PoolItem
 from ranklens.types import Query
 
-SET_UP, JUDGE, AGREEMENT, FINAL, PREFERENCES = TABS = (
+SET_UP, JUDGE, AGREEMENT, FINAL, PREFERENCES, REVIEW = TABS = (
     "Set up",
     "Judge",
     "Agreement",
     "Final labels",
     "Preferences",
+    "Review",
 )
 KEYS_HELP = (
     ("0-9", "grade (then the next passage)"),

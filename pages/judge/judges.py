@@ -108,7 +108,11 @@ def judges_section(
     corpus: index.Corpus,
     query_set: str | None,
     query_ids: set[str] | None,
-) -> None:
+    *,
+    accepted: bool = True,
+) -> dict | None:
+    """The section; returns the rankers' runs it compared (None when not asked), for the
+    ensemble section below it."""
     st.subheader("Cross-encoder and LLM against people")  # no "judge": the page heading is
     st.caption(
         "Each judge (a cross-encoder, each LLM prompt version) against the humans' final labels "
@@ -162,21 +166,23 @@ def judges_section(
             level=level,
             weights=weights,
             query_ids=query_ids,
+            accepted=accepted,
         )
     except RankLensError as exc:
         st.error(safe.error(exc))
-        return
+        return runs
     if not reports:
         st.caption(
             "No judge has graded a passage that people labelled yet: pre-grade the pool under "
             "**Set up** (cross-encoder or LLM), then label some of the same passages."
         )
-        return
+        return runs
     names = [r.judge for r in reports]
     tabs = st.tabs(names)
     for tab, rep in zip(tabs, reports, strict=True):
         with tab:
             _one(rep)
+    return runs
 
 
 def time_section(store: JudgmentStore, corpus: index.Corpus, query_ids: set[str] | None) -> None:

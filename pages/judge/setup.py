@@ -16,7 +16,7 @@ from ranklens.errors import RankLensError
 from ranklens.judging import DEFAULT_POOL_DEPTH, MAX_POOL_DEPTH, JudgmentStore, Scale, pooling
 from ranklens.types import Query
 
-from . import llm_panel
+from . import calibration, llm_panel
 from .common import JUDGE, code, flash, show_flash, suggestion_panel, when
 
 SUGGEST_JOB = "rl_judge_suggest_job"  # the suggestions job started here (ranklens.jobs)
@@ -247,3 +247,5 @@ def setup_tab(
     suggestion_section(store, corpus, query_set)
     st.divider()
     llm_panel.llm_section(store, corpus, query_set)
+    st.divider()
+    calibration.calibration_section(store, corpus, query_set)

@@ -146,6 +146,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             source=args.labels,
             rule=args.rule,
             level=level,
+            accepted=not args.without_accepted,
         )
     except NoLabelsError as exc:
         raise NoLabelsError(str(exc).replace("give a qrels file", "give --qrels FILE")) from None
@@ -240,6 +241,11 @@ def add_commands(subparsers) -> None:
         default="majority",
         help="how annotators' labels in the store become qrels: majority (default), mean, max, "
         "min, annotator:NAME (an adjudicated label always wins)",
+    )
+    p.add_argument(
+        "--without-accepted",
+        action="store_true",
+        help="store labels only: leave out labels accepted from a model's suggestions",
     )
     p.add_argument(
         "--rankers",

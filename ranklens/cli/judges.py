@@ -211,6 +211,7 @@ def cmd_judges(args: argparse.Namespace) -> int:
             level=args.level,
             weights=None if args.weights == "none" else args.weights,
             query_ids=query_ids,
+            accepted=not args.without_accepted,
         )
     if args.json:
         print_json([r.to_dict() for r in reports])
@@ -277,6 +278,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rule", default="majority", help="how annotators' grades combine")
     p.add_argument("--level", choices=LEVELS, default="doc")
     p.add_argument("--show", type=int, default=10, help="disagreements to list (default 10)")
+    p.add_argument("--without-accepted", action="store_true", help="leave accepted suggestions out")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_judges)
 

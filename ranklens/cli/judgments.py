@@ -94,6 +94,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             level=args.level,
             rule=args.rule,
             query_ids=query_ids,
+            accepted=not args.without_accepted,
         )
     print(
         f"wrote {n} {args.level}-level qrels of corpus {args.corpus!r} to {args.file} "
@@ -114,7 +115,9 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     with JudgmentStore(settings.db_url) as store:
         _check_corpus(store, args.corpus, settings)
         query_ids = _query_ids(store, args.corpus, args.query_set, settings)
-        report = store.agreement(args.corpus, query_ids=query_ids)
+        report = store.agreement(
+            args.corpus, query_ids=query_ids, accepted=not args.without_accepted
+        )
         suggestions = store.suggestion_agreement(args.corpus)
         disagreements = store.disagreements(args.corpus, query_ids=query_ids)
     if args.json:
@@ -258,8 +261,8 @@ def _help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the `judgments` command group (pool, suggest, import, export, agreement, scale,
-    prompt, judges)."""
-    from . import judges
+    prompt, judges, calibrate, ensemble, review)."""
+    from . import calibrate, judges
 
     group = subparsers.add_parser(
         "judgments", help="pool, suggest, import, export and measure agreement of relevance labels"
@@ -365,11 +368,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "rounded half up)",
     )
     p.add_argument("--query-set", default=None, help="only this query set's queries")
+    p.add_argument("--without-accepted", action="store_true", help="leave accepted suggestions out")
     p.set_defaults(func=(cmd_export))
 
     p = sub.add_parser("agreement", help="Cohen's kappa per pair and Krippendorff's alpha")
     p.add_argument("--corpus", required=True)
     p.add_argument("--query-set", default=None, help="only this query set's queries")
+    p.add_argument("--without-accepted", action="store_true", help="leave accepted suggestions out")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=(cmd_agreement))
 
@@ -380,3 +385,4 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=(cmd_scale))
 
     judges.add_commands(sub)  # judgments prompt, judgments judges
+    calibrate.add_commands(sub)  # judgments calibrate, ensemble, review

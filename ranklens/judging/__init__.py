@@ -8,9 +8,10 @@ session (JudgingSession), pooling (pools and suggestions made by rankers; import
 as it loads the index and models: `from ranklens.judging import pooling`).
 """
 
-from . import (
-    annotators,  # noqa: F401  (declares the annotator_keys table before a store opens)
-    sign_ins,  # noqa: F401  (declares the browser_sign_ins table before a store opens)
+from . import (  # noqa: F401  (these declare their tables before a store opens)
+    accepted,
+    annotators,
+    sign_ins,
 )
 from .records import (
     DEFAULT_IMPORT_ANNOTATOR,

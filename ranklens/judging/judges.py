@@ -11,7 +11,8 @@ Decisions (read before changing anything here):
   never count as human labels. A judge for agreement is one cross-encoder, or one (LLM model,
   prompt hash): each prompt version is judged on its own grades, read from the events.
 - Accepting a suggestion writes a human label of the accepting annotator, with the note
-  `accepted <judge>`; the suggestion itself stays as it was.
+  `accepted from <judge>[ prompt <hash>]` and its provenance (ranklens.judging.accepted); the
+  suggestion itself stays as it was.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import sqlalchemy as sa
 from .. import external_docs
 from ..access import Actor, require_admin
 from ..chunking import index_text
-from ..errors import InputError, NotFoundError
+from ..errors import NotFoundError
 from ..types import Run
 from .judge_agreement import JudgeAgreement, judge_agreement
 from .llm import JUDGE_PREFIX, BatchReport, JudgePair, LLMJudge, Prompt, judge_name
@@ -271,19 +272,12 @@ def accept_suggestion(
     query_set: str | None = None,
 ) -> int:
     """Make a suggestion (cross-encoder or LLM) a human label of `annotator`; returns its event
-    id. The label says which judge it was accepted from."""
-    if suggestion.source != "suggestion" or suggestion.grade is None:
-        raise InputError(None, f"event {suggestion.event_id} is not a graded suggestion")
-    return store.add_label(
-        corpus,
-        annotator,
-        suggestion.query_id,
-        suggestion.passage_id,
-        suggestion.grade,
-        doc_id=suggestion.doc_id,
-        query_set=query_set or suggestion.query_set,
-        note=f"accepted {suggestion.annotator}",
-    )
+    id. The label keeps its provenance (`accepted from llm:<model> prompt <hash>`, see
+    ranklens.judging.accepted)."""
+    from .accepted import accept
+
+    (event_id,) = accept(store, corpus, annotator, [suggestion], query_set=query_set)
+    return event_id
 
 
 # ---------------------------------------------------------------- judges against people
@@ -316,11 +310,15 @@ def judges_vs_people(
     weights: str | None = "linear",
     measure: str = "nDCG@10",
     query_ids: Collection[str] | None = None,
+    accepted: bool = True,
 ) -> list[JudgeAgreement]:
     """Each judge against the humans' final labels (store.final_qrels with `rule`), at `level`:
     kappa, confusion, disagreements and, with runs, each ranker's `measure` and Kendall's tau
-    when the judge's grades replace the humans'. Judges without a common unit are left out."""
-    human = store.final_qrels(corpus, rule=rule, level=level, query_ids=query_ids)
+    when the judge's grades replace the humans'. Judges without a common unit are left out.
+    accepted=False leaves labels accepted from suggestions out of the humans' labels."""
+    human = store.final_qrels(
+        corpus, rule=rule, level=level, query_ids=query_ids, accepted=accepted
+    )
     scale = store.scale(corpus)
     out = []
     for name, labels in judge_labels(store, corpus, query_ids=query_ids).items():

@@ -26,6 +26,7 @@ from ..config import Settings
 from ..errors import InputError, NotFoundError
 from ..formats import read_qrels, write_qrels
 from ..types import Qrel, Query, Run
+from .accepted import accepted_event_ids, without_accepted
 from .labels import LabelStore
 from .records import (
     DEFAULT_IMPORT_ANNOTATOR,
@@ -282,20 +283,26 @@ class JudgmentStore(LabelStore):
 
     # -- agreement and adjudication
 
-    def _graded(self, conn: sa.Connection, corpus: str, query_ids: Collection[str] | None):
-        return [
-            (lab.unit, lab.annotator, lab.grade)
-            for lab in self._labels(conn, corpus, query_ids=query_ids, notes=False)
-            if lab.grade is not None
-        ]
+    def _graded(
+        self,
+        conn: sa.Connection,
+        corpus: str,
+        query_ids: Collection[str] | None,
+        accepted: bool = True,
+    ):
+        labels = self._labels(conn, corpus, query_ids=query_ids, notes=False)
+        if not accepted:
+            labels = without_accepted(labels, accepted_event_ids(self, corpus, conn))
+        return [(lab.unit, lab.annotator, lab.grade) for lab in labels if lab.grade is not None]
 
     def agreement(
-        self, corpus: str, *, query_ids: Collection[str] | None = None
+        self, corpus: str, *, query_ids: Collection[str] | None = None, accepted: bool = True
     ) -> AgreementReport:
         """Cohen's kappa per annotator pair (quadratic-weighted on graded scales) and
-        Krippendorff's alpha (ordinal), overall and per query, over current graded labels."""
+        Krippendorff's alpha (ordinal), overall and per query, over current graded labels
+        (accepted=False: without labels accepted from a model's suggestions)."""
         with self.read() as conn:
-            triples = self._graded(conn, corpus, query_ids)
+            triples = self._graded(conn, corpus, query_ids, accepted)
             scale = self._scale(conn, corpus)
         return agr.agreement_report(triples, scale.values)
 
@@ -365,14 +372,18 @@ class JudgmentStore(LabelStore):
         rule: str = "majority",
         level: str = "doc",
         query_ids: Collection[str] | None = None,
+        accepted: bool = True,
     ) -> list[Qrel]:
         """The final qrels: adjudicated, else `rule` (majority: the most frequent grade, a tie
         falls to the mean rounded half up; mean; max; min; annotator:NAME). Level "doc": a
         document's grade is its best passage's; "passage": one qrel per passage (a
-        document-level label keeps its document id). Suggestions never count."""
+        document-level label keeps its document id). Suggestions never count; labels accepted
+        from suggestions count unless accepted=False."""
         check_rule(rule)
         with self.read() as conn:
             labels = self._labels(conn, corpus, query_ids=query_ids, notes=False)
+            if not accepted:
+                labels = without_accepted(labels, accepted_event_ids(self, corpus, conn))
             adj = self._labels(conn, corpus, role="adjudication", query_ids=query_ids)
         adjudicated = {lab.unit: (lab.grade, lab.event_id) for lab in adj if lab.grade is not None}
         return final_qrels_from(labels, adjudicated, rule, level)
@@ -515,12 +526,15 @@ class JudgmentStore(LabelStore):
         level: str = "doc",
         rule: str = "majority",
         query_ids: Collection[str] | None = None,
+        accepted: bool = True,
     ) -> int:
         """Write the final qrels (final_qrels) as TREC ('qid 0 docid rel') or BEIR TSV; the
         file is replaced atomically. Returns the number of qrels written."""
         if fmt not in EXPORT_FORMATS:
             raise InputError(None, f"unknown export format {fmt!r}; expected trec or beir")
-        qrels = self.final_qrels(corpus, rule=rule, level=level, query_ids=query_ids)
+        qrels = self.final_qrels(
+            corpus, rule=rule, level=level, query_ids=query_ids, accepted=accepted
+        )
         path = Path(path)
         if not path.parent.is_dir():
             raise InputError(path, f"cannot write here: the folder {path.parent} does not exist")

@@ -1,0 +1,88 @@
+"""The Agreement tab's "Several judges together" section: two or more judges (LLM prompt versions,
+models, cross-encoders) combined by majority or mean, each and the ensemble against people.
+
+Every number comes from ranklens.judging.ensembles (the CLI's `judgments ensemble`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import safe, state
+from ranklens import index
+from ranklens.errors import RankLensError
+from ranklens.judging import JudgmentStore, ensembles, judges
+
+from .common import fmt
+
+HOW_TEXT = {
+    "majority": "majority (a tie: the mean, rounded half up)",
+    "mean": "mean, rounded half up",
+}
+
+
+def ensemble_section(
+    store: JudgmentStore,
+    corpus: index.Corpus,
+    query_ids: set[str] | None,
+    *,
+    accepted: bool = True,
+    runs: dict | None = None,
+) -> None:
+    st.subheader("Several judges together")
+    st.caption(
+        "Judges combined per passage, each judge and the ensemble against the humans' final "
+        "labels on the same passages (those every chosen judge graded)."
+    )
+    names = list(judges.judge_labels(store, corpus.name, query_ids=query_ids))
+    if len(names) < 2:
+        st.caption("An ensemble needs two or more judges with suggestions (Set up).")
+        return
+    kept = [n for n in st.session_state.get(state.JUDGE_ENSEMBLE, []) if n in names]
+    st.session_state[state.JUDGE_ENSEMBLE] = kept or names[:3]
+    left, right = st.columns([3, 1])
+    members = left.multiselect("Judges", names, key=state.JUDGE_ENSEMBLE)
+    how = right.radio(
+        "Combined by", list(HOW_TEXT), format_func=HOW_TEXT.get, key=state.JUDGE_ENSEMBLE_HOW
+    )
+    if len(members) < 2:
+        st.info("Choose two or more judges.")
+        return
+    weights = st.session_state.get(state.JUDGE_JUDGES_WEIGHTS, "linear")
+    level = st.session_state.get(state.JUDGE_JUDGES_LEVEL, "doc")
+    try:
+        reports = ensembles.ensemble_vs_people(
+            store,
+            corpus.name,
+            members,
+            how,
+            level=level,
+            weights=weights,
+            query_ids=query_ids,
+            accepted=accepted,
+            runs=runs,
+        )
+    except RankLensError as exc:
+        st.error(safe.error(exc))
+        return
+    if not reports[-1].n:
+        st.caption("The chosen judges share no passage that people labelled.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "judge": "ensemble" if r is reports[-1] else r.judge,
+                    "passages": r.n,
+                    f"kappa ({weights})": fmt(r.kappa),
+                    "same grade": fmt(r.exact, pct=True),
+                    "disagreements": len(r.disagreements),
+                    **({f"Kendall's tau ({r.measure})": fmt(r.tau)} if runs else {}),
+                }
+                for r in reports
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
