@@ -4,8 +4,6 @@ Judged@10 warnings, condensed lists, significance marks, and an update after a n
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -108,20 +106,19 @@ def test_dashboard_shows_the_cores_numbers(corpus, home):
     assert {"bm25", "fake-encoder"} <= set(per_query.columns)
 
 
-def test_a_new_label_shows_within_a_second(corpus, home):
+def test_a_new_label_shows_at_the_next_run(corpus, home):
+    """A label saved elsewhere (another session, the CLI) moves the numbers at the page's next
+    run: no cache keeps the old qrels. (How fast: bench/evaluate.py, not a timed test.)"""
     add_labels(home)
     at = run_page()
     before = summary_cells(at)[("bm25", "nDCG@10")]
     changed = [*LABELS, ("q3", "bread", 3)]  # a better document than the one BM25 found
-    t0 = time.perf_counter()
     add_labels(home, [("q3", "bread", 3)], annotator="alice")
     at.run()
-    elapsed = time.perf_counter() - t0
     assert not at.exception, at.exception
     after = summary_cells(at)[("bm25", "nDCG@10")]
     assert after != before
     assert after.startswith(f"{expected_means(corpus, changed)['bm25']['nDCG@10']:.3f} [")
-    assert elapsed < 1.0, f"the page took {elapsed:.2f} s to show a new label"
 
 
 def test_condensed_lists_and_judged_warning(corpus, home):
