@@ -28,7 +28,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from .errors import InputError, RankLensError
 from .judging.rules import check_name
-from .judging.schema import Database, LongText, Str, metadata
+from .judging.schema import Database, preference_events
 from .types import Hit, Qrel, Run
 
 CHOICES = ("left", "right", "tie")
@@ -36,32 +36,6 @@ KEYS = {"ArrowLeft": "left", "ArrowRight": "right", "=": "tie"}  # what the Judg
 KINDS = ("passage", "ranker")
 ARENA_K = 5
 PRIOR_SD = 2.0  # of the log-strengths (a win probability of 0.98 between two items is 2 sd)
-
-preference_events = sa.Table(
-    "preference_events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("annotator", Str(200), nullable=False),
-    sa.Column("query_set", Str(200), nullable=True),
-    sa.Column("query_id", Str(500), nullable=False),
-    sa.Column("kind", Str(20), nullable=False),  # passage, ranker, undo
-    sa.Column("left", LongText, nullable=True),  # passage id or ranker recipe
-    sa.Column("right", LongText, nullable=True),
-    sa.Column("left_doc", Str(500), nullable=True),  # passages: their documents
-    sa.Column("right_doc", Str(500), nullable=True),
-    sa.Column("choice", Str(10), nullable=True),
-    sa.Column("shown", LongText, nullable=True),  # arena: JSON of the two lists shown
-    sa.Column("target_id", sa.Integer, nullable=True),  # undo: the event it takes back
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.CheckConstraint("kind IN ('passage', 'ranker', 'undo')", name="ck_pref_kind"),
-    sa.CheckConstraint(
-        "kind = 'undo' OR choice IN ('left', 'right', 'tie')", name="ck_pref_choice"
-    ),
-    sa.Index("ix_pref_query", "corpus", "kind", "query_id"),
-    sa.Index("ix_pref_annotator", "corpus", "annotator", "id"),
-    sqlite_autoincrement=True,
-)
 
 
 class Preference(NamedTuple):
@@ -84,11 +58,6 @@ class Preference(NamedTuple):
     @property
     def winner(self) -> str | None:
         return {"left": self.left, "right": self.right}.get(self.choice)
-
-
-def _ensure(store: Database) -> None:
-    with store.write() as conn:
-        metadata.create_all(conn, tables=[preference_events], checkfirst=True)
 
 
 def check_choice(choice: str) -> str:
@@ -137,7 +106,6 @@ def record(
         shown=json.dumps(shown, ensure_ascii=False) if shown is not None else None,
         created_at=time.time(),
     )
-    _ensure(store)
     with store.write() as conn:
         return int(
             conn.execute(sa.insert(preference_events).values(**values)).inserted_primary_key[0]
@@ -148,7 +116,6 @@ def undo(
     store: Database, corpus: str, annotator: str, kind: str | None = None
 ) -> Preference | None:
     """Take back the annotator's latest standing preference (of a kind); None when none is left."""
-    _ensure(store)
     t = preference_events.c
     with store.write() as conn:
         undone = sa.select(t.target_id).where(t.kind == "undo", t.target_id.is_not(None))
@@ -206,7 +173,6 @@ def preferences(
 ) -> list[Preference]:
     """Standing preferences (undone ones left out), oldest first. Each event counts: two
     annotators, or one annotator twice, give two comparisons."""
-    _ensure(store)
     t = preference_events.c
     undone = sa.select(t.target_id).where(t.kind == "undo", t.target_id.is_not(None))
     query = (

