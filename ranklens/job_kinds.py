@@ -135,7 +135,7 @@ EVALUATE_BATCH = 25  # queries ranked between two looks at the cancel flag
 
 
 def _run_evaluate(settings: Settings, job: Job, report: Reporter) -> dict[str, Any]:
-    from . import evaluate, index, rankers, snapshots
+    from . import evaluate, index, rankers, snapshots, snapshots_store
     from .index import Progress
     from .judging import JudgmentStore
     from .labels import resolve_labels
@@ -184,7 +184,7 @@ def _run_evaluate(settings: Settings, job: Job, report: Reporter) -> dict[str, A
             a["snapshot"], corpus, a["query_set"], runs, per_query, labels.qrels, a["level"], recipe
         )
         # a second attempt replaces what a killed first one may have saved just before dying
-        snapshots.save(store, snap, replace=a["replace"] or job.attempts > 1)
+        snapshots_store.save(store, snap, replace=a["replace"] or job.attempts > 1)
     means = evaluate.mean_scores(per_query)
     return {"snapshot": a["snapshot"], "queries": len(todo), "means": means}
 

@@ -418,7 +418,7 @@ def evaluation_job(
     """Start (or join) a batch evaluation: rank the query set's labelled queries with every
     ranker, evaluate, and keep the result as snapshot `snapshot` (ranklens.snapshots), the way
     `evaluate --snapshot` does. Bad measures, k, level or a taken name fail here, at once."""
-    from . import evaluate, snapshots
+    from . import evaluate, snapshots_store
     from . import rankers as rankers_mod
     from .judging import JudgmentStore
 
@@ -427,9 +427,9 @@ def evaluation_job(
     rankers_mod.check_k(k)
     if level not in ("doc", "passage"):
         raise RankLensError(f"level must be 'doc' or 'passage', got {level!r}")
-    snapshots.check_name(snapshot, "snapshot")
+    snapshots_store.check_name(snapshot, "snapshot")
     with JudgmentStore.from_settings(settings) as store:
-        taken = any(r["name"] == snapshot for r in snapshots.list_snapshots(store, corpus))
+        taken = any(r["name"] == snapshot for r in snapshots_store.list_snapshots(store, corpus))
     if taken and not replace:
         raise RankLensError(
             f"corpus {corpus!r} already has a snapshot named {snapshot!r}: choose another name, "

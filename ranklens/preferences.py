@@ -1,6 +1,7 @@
-"""Pairwise preferences: two passages (or two rankers' blind top lists) for one query, the better
-one picked or a tie; stored as append-only events, aggregated by Bradley-Terry fits.
+"""Pairwise preference statistics: Bradley-Terry fits of passages (per query) and of rankers
+(the arena), agreement with graded labels, and the choice of what to compare next.
 
+Stored preferences come from ranklens.preferences_store (events, undo, standing preferences).
 Passage preferences are fitted per query (which passage is better, with intervals) and checked
 against graded labels where both exist (share of agreeing pairs, Cohen's kappa via
 scikit-learn). Arena preferences (ranker A's top 5 against ranker B's, shown in random order)
@@ -12,214 +13,22 @@ a ranker that never lost finite), intervals from the inverse Hessian (Laplace ap
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import random
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from scipy import optimize, stats
 from sklearn.metrics import cohen_kappa_score
 
-from .errors import InputError, RankLensError
-from .judging.rules import check_name
-from .judging.schema import Database, LongText, Str, metadata
-from .types import Hit, Qrel, Run
+from .errors import RankLensError
+from .preferences_store import CHOICES, ArenaRound, Preference, check_choice
+from .types import Qrel, Run
 
-CHOICES = ("left", "right", "tie")
-KEYS = {"ArrowLeft": "left", "ArrowRight": "right", "=": "tie"}  # what the Judge page binds
-KINDS = ("passage", "ranker")
 ARENA_K = 5
 PRIOR_SD = 2.0  # of the log-strengths (a win probability of 0.98 between two items is 2 sd)
-
-preference_events = sa.Table(
-    "preference_events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("annotator", Str(200), nullable=False),
-    sa.Column("query_set", Str(200), nullable=True),
-    sa.Column("query_id", Str(500), nullable=False),
-    sa.Column("kind", Str(20), nullable=False),  # passage, ranker, undo
-    sa.Column("left", LongText, nullable=True),  # passage id or ranker recipe
-    sa.Column("right", LongText, nullable=True),
-    sa.Column("left_doc", Str(500), nullable=True),  # passages: their documents
-    sa.Column("right_doc", Str(500), nullable=True),
-    sa.Column("choice", Str(10), nullable=True),
-    sa.Column("shown", LongText, nullable=True),  # arena: JSON of the two lists shown
-    sa.Column("target_id", sa.Integer, nullable=True),  # undo: the event it takes back
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.CheckConstraint("kind IN ('passage', 'ranker', 'undo')", name="ck_pref_kind"),
-    sa.CheckConstraint(
-        "kind = 'undo' OR choice IN ('left', 'right', 'tie')", name="ck_pref_choice"
-    ),
-    sa.Index("ix_pref_query", "corpus", "kind", "query_id"),
-    sa.Index("ix_pref_annotator", "corpus", "annotator", "id"),
-    sqlite_autoincrement=True,
-)
-
-
-class Preference(NamedTuple):
-    """One standing preference (not undone)."""
-
-    id: int
-    corpus: str
-    annotator: str
-    query_set: str | None
-    query_id: str
-    kind: str
-    left: str
-    right: str
-    left_doc: str | None
-    right_doc: str | None
-    choice: str
-    shown: dict | None
-    created_at: float
-
-    @property
-    def winner(self) -> str | None:
-        return {"left": self.left, "right": self.right}.get(self.choice)
-
-
-def _ensure(store: Database) -> None:
-    with store.write() as conn:
-        metadata.create_all(conn, tables=[preference_events], checkfirst=True)
-
-
-def check_choice(choice: str) -> str:
-    """'left', 'right' or 'tie'; a key (ArrowLeft, ArrowRight, '=', '←', '→') maps onto one."""
-    value = KEYS.get(choice, {"←": "left", "→": "right"}.get(choice, choice))
-    if value not in CHOICES:
-        raise InputError(None, f"a preference is left, right or tie (keys ←, →, =), not {choice!r}")
-    return value
-
-
-def record(
-    store: Database,
-    corpus: str,
-    annotator: str,
-    query_id: str,
-    left: str,
-    right: str,
-    choice: str,
-    *,
-    kind: str = "passage",
-    query_set: str | None = None,
-    left_doc: str | None = None,
-    right_doc: str | None = None,
-    shown: Mapping | None = None,
-) -> int:
-    """Store one preference event; returns its id. `left`/`right` are passage ids (kind
-    "passage") or ranker recipes (kind "ranker", with `shown` the two lists as displayed)."""
-    if kind not in KINDS:
-        raise InputError(None, f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    annotator = check_name(annotator, "annotator")
-    if not query_id or not left or not right:
-        raise InputError(None, "a preference needs a query and two items")
-    if left == right:
-        raise InputError(None, f"a preference compares two different items, got {left!r} twice")
-    values = dict(
-        corpus=corpus,
-        annotator=annotator,
-        query_set=query_set,
-        query_id=str(query_id),
-        kind=kind,
-        left=left,
-        right=right,
-        left_doc=left_doc,
-        right_doc=right_doc,
-        choice=check_choice(choice),
-        shown=json.dumps(shown, ensure_ascii=False) if shown is not None else None,
-        created_at=time.time(),
-    )
-    _ensure(store)
-    with store.write() as conn:
-        return int(
-            conn.execute(sa.insert(preference_events).values(**values)).inserted_primary_key[0]
-        )
-
-
-def undo(
-    store: Database, corpus: str, annotator: str, kind: str | None = None
-) -> Preference | None:
-    """Take back the annotator's latest standing preference (of a kind); None when none is left."""
-    _ensure(store)
-    t = preference_events.c
-    with store.write() as conn:
-        undone = sa.select(t.target_id).where(t.kind == "undo", t.target_id.is_not(None))
-        query = (
-            sa.select(preference_events)
-            .where(t.corpus == corpus, t.annotator == annotator, t.kind != "undo")
-            .where(t.id.not_in(undone))
-            .order_by(t.id.desc())
-            .limit(1)
-        )
-        if kind is not None:
-            query = query.where(t.kind == kind)
-        row = conn.execute(query).first()
-        if row is None:
-            return None
-        conn.execute(
-            sa.insert(preference_events).values(
-                corpus=corpus,
-                annotator=annotator,
-                query_set=row.query_set,
-                query_id=row.query_id,
-                kind="undo",
-                target_id=row.id,
-                created_at=time.time(),
-            )
-        )
-    return _pref(row)
-
-
-def _pref(row) -> Preference:
-    return Preference(
-        int(row.id),
-        row.corpus,
-        row.annotator,
-        row.query_set,
-        row.query_id,
-        row.kind,
-        row.left,
-        row.right,
-        row.left_doc,
-        row.right_doc,
-        row.choice,
-        json.loads(row.shown) if row.shown else None,
-        float(row.created_at),
-    )
-
-
-def preferences(
-    store: Database,
-    corpus: str,
-    *,
-    kind: str = "passage",
-    query_ids: Iterable[str] | None = None,
-    annotator: str | None = None,
-) -> list[Preference]:
-    """Standing preferences (undone ones left out), oldest first. Each event counts: two
-    annotators, or one annotator twice, give two comparisons."""
-    _ensure(store)
-    t = preference_events.c
-    undone = sa.select(t.target_id).where(t.kind == "undo", t.target_id.is_not(None))
-    query = (
-        sa.select(preference_events)
-        .where(t.corpus == corpus, t.kind == kind, t.id.not_in(undone))
-        .order_by(t.id)
-    )
-    if annotator is not None:
-        query = query.where(t.annotator == annotator)
-    with store.read() as conn:
-        rows = conn.execute(query).all()
-    wanted = None if query_ids is None else {str(q) for q in query_ids}
-    return [_pref(r) for r in rows if wanted is None or r.query_id in wanted]
 
 
 # ---------------------------------------------------------------- Bradley-Terry
@@ -434,23 +243,6 @@ def passage_pairs(
     return pairs[:limit] if limit is not None else pairs
 
 
-class ArenaRound(NamedTuple):
-    """One blind arena comparison: which ranker is on which side, and the lists shown."""
-
-    query_id: str
-    left: str  # ranker recipe (never shown to the annotator)
-    right: str
-    left_hits: list[Hit]
-    right_hits: list[Hit]
-
-    def shown(self) -> dict:
-        """What was displayed, for the event (passage and document ids per side)."""
-        return {
-            "left": [[h.passage_id, h.doc_id] for h in self.left_hits],
-            "right": [[h.passage_id, h.doc_id] for h in self.right_hits],
-        }
-
-
 def arena_round(
     runs: Mapping[str, Run],
     query_id: str,
@@ -473,29 +265,6 @@ def arena_round(
     if rng.random() < 0.5:
         a, b = b, a
     return ArenaRound(query_id, a, b, runs[a][query_id][:k], runs[b][query_id][:k])
-
-
-def record_arena(
-    store: Database,
-    corpus: str,
-    annotator: str,
-    rnd: ArenaRound,
-    choice: str,
-    query_set: str | None = None,
-) -> int:
-    """Store the annotator's pick for an arena round (the lists shown go with it)."""
-    return record(
-        store,
-        corpus,
-        annotator,
-        rnd.query_id,
-        rnd.left,
-        rnd.right,
-        choice,
-        kind="ranker",
-        query_set=query_set,
-        shown=rnd.shown(),
-    )
 
 
 def arena_ranking(

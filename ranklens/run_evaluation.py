@@ -456,9 +456,9 @@ def make_snapshot(name: str, result: RunFilesEvaluation, qrels_name: str = "") -
     """
     import time
 
-    from . import snapshots
+    from . import snapshots, snapshots_store
 
-    name = snapshots.check_name(name, "snapshot")
+    name = snapshots_store.check_name(name, "snapshot")
     if not result.runs:
         raise RankLensError("a snapshot needs at least one run")
     manifest = {
@@ -478,7 +478,7 @@ def make_snapshot(name: str, result: RunFilesEvaluation, qrels_name: str = "") -
         "corpus": {"name": RUN_FILES},
         "ranklens": snapshots._package_version("ranklens"),
     }
-    return snapshots.Snapshot(
+    return snapshots_store.Snapshot(
         corpus=RUN_FILES,
         name=name,
         query_set=Path(qrels_name).name if qrels_name else "qrels",

@@ -12,7 +12,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from ranklens import evaluate, external_docs, rankers, snapshots
+from ranklens import evaluate, external_docs, rankers, snapshots, snapshots_store
 from ranklens.cli import main
 from ranklens.endpoints import (
     EndpointError,
@@ -263,7 +263,7 @@ def test_a_secret_is_read_at_request_time_and_stored_nowhere(corpus, engine, mon
         [Qrel("q1", "tea", 1)],
     )
     with JudgmentStore(home.db_url) as store:
-        snapshots.save(store, snap)
+        snapshots_store.save(store, snap)
     assert main(["endpoints", "show", "prod", "--corpus", corpus.name]) == 0
     for path in home.home.rglob("*"):
         if path.is_file():
@@ -427,8 +427,8 @@ def test_fusion_evaluation_and_snapshot(corpus, engine, home):
         == EndpointStore(corpus.dir).get("prod").hash
     )
     with JudgmentStore(home.db_url) as store:
-        snapshots.save(store, snap)
-        loaded = snapshots.load(store, corpus.name, "nightly")
+        snapshots_store.save(store, snap)
+        loaded = snapshots_store.load(store, corpus.name, "nightly")
     assert loaded.runs["endpoint:prod"] == result.runs["endpoint:prod"]  # the hits it used
 
 

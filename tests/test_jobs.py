@@ -194,7 +194,7 @@ def test_cli_lists_shows_and_cancels(home, small_jsonl, capsys):
 
 
 def test_batch_evaluation_job_saves_the_snapshot_the_direct_call_gives(home):
-    from ranklens import evaluate, rankers, snapshots
+    from ranklens import evaluate, rankers, snapshots_store
     from ranklens.config import DEMO_DIR
     from ranklens.judging import JudgmentStore
 
@@ -218,7 +218,7 @@ def test_batch_evaluation_job_saves_the_snapshot_the_direct_call_gives(home):
     assert done.result["means"]["bm25"] == pytest.approx(means["bm25"])  # batches of 25: same
     assert done.stages["ranking"]["done"] == len(queries)
     with JudgmentStore.from_settings(home) as store:
-        snap = snapshots.load(store, "faqdemo", "nightly")
+        snap = snapshots_store.load(store, "faqdemo", "nightly")
     assert snap.runs["bm25"] == direct["bm25"]
     with pytest.raises(jobs.RankLensError, match="already has a snapshot named 'nightly'"):
         jobs.evaluation_job("faqdemo", "faq", ["bm25"], ["nDCG@10"], "nightly", settings=home)

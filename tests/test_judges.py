@@ -149,12 +149,12 @@ def test_each_prompt_version_is_a_judge_against_people(store, server) -> None:  
     assert [r.ranker for r in v1.rankers] == ["A", "B"] and v1.tau == pytest.approx(1.0)
 
 
-def test_prompt_table_is_made_in_a_database_opened_without_it(store) -> None:
+def test_prompt_table_is_made_when_a_database_without_it_opens(store) -> None:
     with store.write() as conn:
         judges.llm_prompts.drop(conn)
-    store._llm_prompts_ready = False
-    assert judges.prompt_versions(store, "c") == []
-    assert judges.save_prompt(store, "c", Prompt()).version == 1
+    with JudgmentStore(store.url) as reopened:
+        assert judges.prompt_versions(reopened, "c") == []
+        assert judges.save_prompt(reopened, "c", Prompt()).version == 1
 
 
 # ---------------------------------------------------------------- CLI

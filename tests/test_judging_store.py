@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from ranklens.agreement import (
     cohen_kappa,
@@ -15,10 +17,12 @@ from ranklens.agreement import (
 from ranklens.errors import InputError
 from ranklens.formats import read_qrels
 from ranklens.judging import (
+    Database,
     PoolItem,
     Scale,
     final_qrels_from,
 )
+from ranklens.judging.schema import label_events
 from ranklens.types import Qrel
 
 from .judging_data import DOCS, PASSAGES, write
@@ -176,3 +180,38 @@ def test_cranfield_qrels_round_trip(store, tmp_path):
     out = tmp_path / "cran.tsv"
     store.export_qrels("cranfield", out, "beir")
     assert [q for _, q in read_qrels(out, "beir")] == want
+
+
+def test_the_small_stores_share_one_database_and_its_write_queue(store):
+    """JudgmentStore composes its parts over one Database: a write held through one part makes
+    a write through another wait for its turn (one FairLock), and both land."""
+    parts = [store.label_store, store.pool_store, store.suggestion_store, store.adjudication_store]
+    assert not isinstance(store, Database) and all(
+        p.db is store.db for p in parts + [store.qrels_io]
+    )
+    done = threading.Event()
+
+    def save() -> None:
+        store.pool_store.save_pool("c", "qs", [PoolItem("q1", "d1#0", "d1")], ["bm25"], 1)
+        done.set()
+
+    with store.label_store.write() as conn:
+        writer = threading.Thread(target=save)
+        writer.start()
+        assert not done.wait(0.2)  # queued behind the write in progress
+        conn.execute(
+            sa.insert(label_events).values(
+                corpus="c",
+                annotator="alice",
+                query_id="q1",
+                passage_id="d1#0",
+                doc_id="d1",
+                grade=1,
+                created_at=1.0,
+                source="human",
+                kind="label",
+            )
+        )
+    writer.join(30)
+    assert done.is_set()
+    assert len(store.pools("c")) == 1 and store.label_of("c", "alice", "q1", "d1#0")

@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import index, rankers, snapshots, tune
-from ranklens import preferences as prefs
+from ranklens import index, rankers, snapshots_store, tune
+from ranklens import preferences_store as pref_store
 from ranklens.judging import JudgmentStore, pooling
 from ranklens.types import Qrel, Query
 
@@ -97,7 +97,7 @@ def test_snapshots_tab_saves_lists_and_compares(corpus, home):
     check(submit.click().run())
     assert any("Saved snapshot first" in s.value for s in at.success)
     with JudgmentStore(home.db_url) as store:
-        snap = snapshots.load(store, "tiny", "first")
+        snap = snapshots_store.load(store, "tiny", "first")
         # one more label changes q1: a second snapshot differs there, and the labels' hash
         store.add_label("tiny", "imported", "q1", "", 0, doc_id="py", source="import")
     assert snap.rankers == ["bm25", "fake-encoder"] and snap.labels_count == len(LABELS)
@@ -116,7 +116,9 @@ def test_snapshots_tab_saves_lists_and_compares(corpus, home):
 def test_arena_tab_beside_ndcg(corpus, home):
     with JudgmentStore(home.db_url) as store:
         for _ in range(4):
-            prefs.record(store, "tiny", "ann", "q1", "fake-encoder", "bm25", "right", kind="ranker")
+            pref_store.record(
+                store, "tiny", "ann", "q1", "fake-encoder", "bm25", "right", kind="ranker"
+            )
     at = evaluate_tab("Arena")
     table = next(d.value for d in at.dataframe if "arena_rank" in d.value.columns)
     rows = table.set_index("ranker")
@@ -144,7 +146,7 @@ def test_arena_is_blind_and_stores_the_pick(corpus, home):
         assert name not in shown.replace("Rankers in the arena", "")
     check(next(b for b in at.button if b.label == "← Left is better").click().run())
     with JudgmentStore(home.db_url) as store:
-        (saved,) = prefs.preferences(store, "tiny", kind="ranker")
+        (saved,) = pref_store.preferences(store, "tiny", kind="ranker")
     assert (saved.left, saved.right, saved.choice) == (rnd.left, rnd.right, "left")
     assert saved.shown["left"][0][0] == rnd.left_hits[0].passage_id
     assert any("Saved" in s.value for s in at.success)
@@ -159,10 +161,10 @@ def test_passages_side_by_side_and_agreement(corpus, home):
     check(next(b for b in at.button if b.label == "= Tie").click().run())
     check(next(b for b in at.button if b.label == "Right is better →").click().run())
     with JudgmentStore(home.db_url) as store:
-        saved = prefs.preferences(store, "tiny")
+        saved = pref_store.preferences(store, "tiny")
         assert [p.choice for p in saved] == ["tie", "right"]
         assert len({frozenset((p.left, p.right)) for p in saved}) == 2  # a new pair each time
         assert all(p.left_doc and p.right_doc for p in saved)
     check(next(b for b in at.button if b.label == "Undo").click().run())
     with JudgmentStore(home.db_url) as store:
-        assert [p.choice for p in prefs.preferences(store, "tiny")] == ["tie"]
+        assert [p.choice for p in pref_store.preferences(store, "tiny")] == ["tie"]

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from ranklens import preferences as prefs
+from ranklens import preferences_store as pref_store
 from ranklens.errors import InputError, RankLensError
 from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Qrel
@@ -23,10 +24,10 @@ def store(store_url):
 
 
 def test_events_undo_and_keys(store):
-    a = prefs.record(store, "c", "ann", "q1", "d1#0", "d2#0", "ArrowLeft", left_doc="d1")
-    prefs.record(store, "c", "ann", "q1", "d2#0", "d3#0", "=")
-    prefs.record(store, "c", "bob", "q2", "d1#0", "d3#0", "→")
-    got = prefs.preferences(store, "c")
+    a = pref_store.record(store, "c", "ann", "q1", "d1#0", "d2#0", "ArrowLeft", left_doc="d1")
+    pref_store.record(store, "c", "ann", "q1", "d2#0", "d3#0", "=")
+    pref_store.record(store, "c", "bob", "q2", "d1#0", "d3#0", "→")
+    got = pref_store.preferences(store, "c")
     assert [(p.annotator, p.choice) for p in got] == [
         ("ann", "left"),
         ("ann", "tie"),
@@ -34,20 +35,20 @@ def test_events_undo_and_keys(store):
     ]
     assert got[0].id == a and got[0].left_doc == "d1" and got[0].winner == "d1#0"
     assert got[1].winner is None
-    undone = prefs.undo(store, "c", "ann")
+    undone = pref_store.undo(store, "c", "ann")
     assert undone is not None and undone.choice == "tie"
-    assert [p.choice for p in prefs.preferences(store, "c", annotator="ann")] == ["left"]
-    assert prefs.undo(store, "c", "ann").choice == "left"
-    assert prefs.undo(store, "c", "ann") is None  # nothing left to take back
-    assert [p.annotator for p in prefs.preferences(store, "c")] == ["bob"]
-    assert prefs.preferences(store, "c", query_ids=["q1"]) == []
-    assert prefs.preferences(store, "other") == []
+    assert [p.choice for p in pref_store.preferences(store, "c", annotator="ann")] == ["left"]
+    assert pref_store.undo(store, "c", "ann").choice == "left"
+    assert pref_store.undo(store, "c", "ann") is None  # nothing left to take back
+    assert [p.annotator for p in pref_store.preferences(store, "c")] == ["bob"]
+    assert pref_store.preferences(store, "c", query_ids=["q1"]) == []
+    assert pref_store.preferences(store, "other") == []
     with pytest.raises(InputError, match="left, right or tie"):
-        prefs.record(store, "c", "ann", "q1", "a", "b", "up")
+        pref_store.record(store, "c", "ann", "q1", "a", "b", "up")
     with pytest.raises(InputError, match="two different items"):
-        prefs.record(store, "c", "ann", "q1", "a", "a", "left")
+        pref_store.record(store, "c", "ann", "q1", "a", "a", "left")
     with pytest.raises(InputError, match="kind must be"):
-        prefs.record(store, "c", "ann", "q1", "a", "b", "left", kind="doc")
+        pref_store.record(store, "c", "ann", "q1", "a", "b", "left", kind="doc")
 
 
 # ---------------------------------------------------------------- Bradley-Terry
@@ -124,7 +125,7 @@ def test_prior_keeps_an_unbeaten_item_finite_and_symmetric_data_even():
 
 
 def _pref(qid, left, right, choice, kind="passage", left_doc=None, right_doc=None):
-    return prefs.Preference(
+    return pref_store.Preference(
         0, "c", "ann", None, qid, kind, left, right, left_doc, right_doc, choice, None, 0.0
     )
 
@@ -200,13 +201,13 @@ def test_arena_rounds_are_blind_balanced_and_top_five(store):
         r = prefs.arena_round(runs, "q", done=done, seed=s)
         assert {r.left, r.right} == {"bad", "mid"}
     assert prefs.arena_round({"good": runs["good"], "silent": runs["silent"]}, "q") is None
-    eid = prefs.record_arena(store, "c", "ann", rnd, "left", query_set="s")
-    (stored,) = prefs.preferences(store, "c", kind="ranker")
+    eid = pref_store.record_arena(store, "c", "ann", rnd, "left", query_set="s")
+    (stored,) = pref_store.preferences(store, "c", kind="ranker")
     assert stored.id == eid and stored.shown["left"][0] == [
         rnd.left_hits[0].passage_id,
         rnd.left_hits[0].doc_id,
     ]
-    assert prefs.preferences(store, "c", kind="passage") == []
+    assert pref_store.preferences(store, "c", kind="passage") == []
 
 
 def test_arena_ranking_beside_ndcg():
@@ -241,9 +242,9 @@ def test_cli_arena_passages_and_agreement(home, capsys):
 
     with JudgmentStore.from_settings(home) as store:
         for _ in range(3):
-            prefs.record(store, "c", "ann", "q1", "good", "bad", "left", kind="ranker")
-        prefs.record(store, "c", "ann", "q1", "p1", "p2", "left")
-        prefs.record(store, "c", "ann", "q1", "p2", "p3", "right")
+            pref_store.record(store, "c", "ann", "q1", "good", "bad", "left", kind="ranker")
+        pref_store.record(store, "c", "ann", "q1", "p1", "p2", "left")
+        pref_store.record(store, "c", "ann", "q1", "p2", "p3", "right")
         store.add_label("c", "ann", "q1", "p1", 2, doc_id="p1")
         store.add_label("c", "ann", "q1", "p2", 0, doc_id="p2")
     assert main(["preferences", "arena", "--corpus", "c", "--json"]) == 0

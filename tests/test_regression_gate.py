@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from ranklens import index, snapshots
+from ranklens import index, snapshots_store
 from ranklens import regression_gate as rg
 from ranklens import run_evaluation as re_
 from ranklens.cli import main
@@ -131,7 +131,7 @@ def test_run_files_snapshot_keeps_runs_and_refuses_a_taken_name(files, capsys):
     base = run("base.run", wrong={3})
     assert gate_cli(qrels, base, "--save-snapshot", "s1", "-M", "1") == 0
     with JudgmentStore.from_settings() as store:
-        snap = snapshots.load(store, re_.RUN_FILES, "s1")
+        snap = snapshots_store.load(store, re_.RUN_FILES, "s1")
     assert snap.rankers == ["prod"] and snap.manifest["settings"]["max_docs"] == 1
     assert len(snap.runs["prod"]["q3"]) == 2  # kept whole, before -M
     assert snap.manifest["means"]["prod"]["NumRet"] == N_QUERIES  # trec_eval's sums
@@ -170,10 +170,10 @@ def test_corpus_rankers_gate(tiny, capsys):
     # plant a regression: the snapshot's bm25 had ranked q3's best answer (moon, grade 3) first;
     # today's bm25 ranks tea (which shares the query's words) above it
     with JudgmentStore.from_settings(corpus.settings) as store:
-        snap = snapshots.load(store, "tiny", "before")
+        snap = snapshots_store.load(store, "tiny", "before")
         perfect = [Hit("q3", "moon", "moon", 2.0, 1), Hit("q3", "tea", "tea", 1.0, 2)]
         snap.runs["bm25"] = {**snap.runs["bm25"], "q3": perfect}
-        snapshots.save(store, snap, replace=True)
+        snapshots_store.save(store, snap, replace=True)
     assert main([*common, "--against", "before"]) == 1
     out = capsys.readouterr().out
     assert "FAIL bm25" in out and "worse  q3: 1.0000 -> " in out and "FAILED: bm25" in out

@@ -13,7 +13,7 @@ import pytest
 import pytrec_eval
 
 from ranklens import evaluate as ev
-from ranklens import index, snapshots
+from ranklens import index, snapshots, snapshots_store
 from ranklens.cli import main
 from ranklens.errors import InputError, NotFoundError, RankLensError
 from ranklens.formats import read_run
@@ -83,8 +83,8 @@ def test_labels_hash_is_content_only():
 
 
 def test_save_load_round_trip_and_names(store):
-    snap = snapshots.save(store, _snap("base", BEFORE, QR))
-    got = snapshots.load(store, "c", "base")
+    snap = snapshots_store.save(store, _snap("base", BEFORE, QR))
+    got = snapshots_store.load(store, "c", "base")
     assert got.rankers == ["bm25"] and got.measures == ["nDCG@10", "RR"]
     assert got.labels_count == 3 and got.labels_hash == snapshots.labels_hash(QR)
     pd.testing.assert_frame_equal(
@@ -96,14 +96,17 @@ def test_save_load_round_trip_and_names(store):
     assert got.manifest["models"]["bm25"]["version"]  # bm25s is installed: its version is kept
     assert got.manifest["settings"] == {"k": 10}
     with pytest.raises(InputError, match="already has a snapshot named 'base'"):
-        snapshots.save(store, _snap("base", AFTER, QR))
-    snapshots.save(store, _snap("base", AFTER, QR), replace=True)
-    assert [h.doc_id for h in snapshots.load(store, "c", "base").runs["bm25"]["a"]] == ["d2", "d1"]
-    assert [r["name"] for r in snapshots.list_snapshots(store, "c")] == ["base"]
+        snapshots_store.save(store, _snap("base", AFTER, QR))
+    snapshots_store.save(store, _snap("base", AFTER, QR), replace=True)
+    assert [h.doc_id for h in snapshots_store.load(store, "c", "base").runs["bm25"]["a"]] == [
+        "d2",
+        "d1",
+    ]
+    assert [r["name"] for r in snapshots_store.list_snapshots(store, "c")] == ["base"]
     with pytest.raises(NotFoundError, match="its snapshots: base"):
-        snapshots.load(store, "c", "nope")
-    snapshots.delete(store, "c", "base")
-    assert snapshots.list_snapshots(store) == []
+        snapshots_store.load(store, "c", "nope")
+    snapshots_store.delete(store, "c", "base")
+    assert snapshots_store.list_snapshots(store) == []
 
 
 def test_compare_says_what_moved_and_what_got_worse():

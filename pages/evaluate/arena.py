@@ -12,10 +12,11 @@ import streamlit as st
 from components import resources, state
 from pages.evaluate.choices import Setup, keep_one
 from ranklens import preferences as prefs
+from ranklens import preferences_store as pref_store
 
 
 def arena_section(setup: Setup, per_query: pd.DataFrame) -> None:
-    events = prefs.preferences(resources.judgment_store(), setup.corpus, kind="ranker")
+    events = pref_store.preferences(resources.judgment_store(), setup.corpus, kind="ranker")
     if not events:
         st.info(
             "No arena preferences for this corpus yet: on the Judge page, tab Preferences, "

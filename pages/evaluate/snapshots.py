@@ -11,7 +11,7 @@ import streamlit as st
 
 from components import auth, resources, safe, state
 from pages.evaluate.choices import Setup, keep_valid
-from ranklens import snapshots
+from ranklens import snapshots, snapshots_store
 from ranklens.errors import RankLensError
 
 
@@ -41,7 +41,7 @@ def _save(setup: Setup, corpus, runs: dict, labels, per_query: pd.DataFrame) -> 
             setup.level,
             {**_settings(setup), "labels": labels.source},
         )
-        snapshots.save(resources.judgment_store(), snap)
+        snapshots_store.save(resources.judgment_store(), snap)
     except RankLensError as exc:
         st.session_state[state.EVAL_SNAP_FLASH] = ("error", str(exc))
         return
@@ -67,7 +67,7 @@ def snapshots_section(setup: Setup, corpus, runs: dict, labels, per_query: pd.Da
     if flash:
         kind, message = flash
         getattr(st, kind)(safe.error(message))
-    rows = snapshots.list_snapshots(store, corpus.name)
+    rows = snapshots_store.list_snapshots(store, corpus.name)
     if not rows:
         st.info("No snapshot of this corpus yet.")
         return
@@ -93,7 +93,7 @@ def _warn(messages: list[str]) -> None:
 
 
 def _show_one(store, corpus_name: str, name: str) -> None:
-    snap = snapshots.load(store, corpus_name, name)
+    snap = snapshots_store.load(store, corpus_name, name)
     _warn(snapshots.warnings_for(snap, resources.settings(), store))
     models = pd.DataFrame(
         [
@@ -117,7 +117,7 @@ def _show_one(store, corpus_name: str, name: str) -> None:
 
 
 def _compare(store, corpus_name: str, names: list[str]) -> None:
-    snaps = [snapshots.load(store, corpus_name, n) for n in names]
+    snaps = [snapshots_store.load(store, corpus_name, n) for n in names]
     rankers = [r for r in snaps[0].rankers if all(r in s.rankers for s in snaps[1:])]
     measures = [m for m in snaps[0].measures if all(m in s.measures for s in snaps[1:])]
     if not rankers or not measures:

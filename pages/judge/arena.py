@@ -15,6 +15,7 @@ import streamlit as st
 from components import auth, safe, state
 from ranklens import external_docs, index
 from ranklens import preferences as prefs
+from ranklens import preferences_store as pref_store
 from ranklens import rankers as rk
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
@@ -87,7 +88,7 @@ def _choice_buttons(prefix: str, on_click, args: tuple) -> None:
 
 @auth.guarded  # team mode: only the signed-in owner of this session
 def _undo(store: JudgmentStore, corpus: str, annotator: str, kind: str) -> None:
-    undone = prefs.undo(store, corpus, annotator, kind)
+    undone = pref_store.undo(store, corpus, annotator, kind)
     flash(
         "info",
         "Nothing to undo."
@@ -126,7 +127,7 @@ def preferences_tab(
 def _save_passage(
     store, corpus: str, annotator: str, query_set: str, qid: str, a, b, choice: str
 ) -> None:
-    prefs.record(
+    pref_store.record(
         store,
         corpus,
         annotator,
@@ -157,7 +158,7 @@ def _passages(
         args=(store, corpus.name, annotator, "passage"),
     )
     texts = {q.query_id: q for q in queries}
-    mine = prefs.preferences(store, corpus.name, annotator=annotator)
+    mine = pref_store.preferences(store, corpus.name, annotator=annotator)
     done: dict[str, list[tuple[str, str]]] = {}
     for p in mine:
         done.setdefault(p.query_id, []).append((p.left, p.right))
@@ -215,7 +216,7 @@ def _top(corpus_name: str, stamp: str, recipes: tuple, query: Query, k: int) -> 
 def _save_arena(
     store, corpus: str, annotator: str, query_set: str, rnd: prefs.ArenaRound, choice: str
 ) -> None:
-    prefs.record_arena(store, corpus, annotator, rnd, choice, query_set)
+    pref_store.record_arena(store, corpus, annotator, rnd, choice, query_set)
     st.session_state.pop(state.JUDGE_ARENA_ROUND, None)
     flash(
         "success",
@@ -235,7 +236,7 @@ def _arena(
     if len(recipes) < 2:
         st.info("Choose two or more rankers.")
         return
-    mine = prefs.preferences(store, corpus.name, kind="ranker", annotator=annotator)
+    mine = pref_store.preferences(store, corpus.name, kind="ranker", annotator=annotator)
     counts: dict[str, int] = {}
     for p in mine:
         counts[p.query_id] = counts.get(p.query_id, 0) + 1
@@ -297,7 +298,7 @@ def _arena(
 
 def _summaries(store: JudgmentStore, corpus: index.Corpus, mode: str) -> None:
     if mode == ARENA:
-        events = prefs.preferences(store, corpus.name, kind="ranker")
+        events = pref_store.preferences(store, corpus.name, kind="ranker")
         with st.expander(f"Arena so far: {len(events)} blind comparisons", expanded=False):
             if events:
                 fit = prefs.arena_ranking(events)
@@ -310,7 +311,7 @@ def _summaries(store: JudgmentStore, corpus: index.Corpus, mode: str) -> None:
                     "Bradley-Terry log-strengths (0 = average), 95% intervals; see also the Evaluate page."
                 )
         return
-    events = prefs.preferences(store, corpus.name)
+    events = pref_store.preferences(store, corpus.name)
     with st.expander(f"Passage preferences so far: {len(events)}", expanded=False):
         if not events:
             return

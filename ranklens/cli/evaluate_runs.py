@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import evaluate as ev
 from .. import regression_gate as rg
 from .. import run_evaluation as re_
-from .. import snapshots
+from .. import snapshots, snapshots_store
 from ..errors import RankLensError
 from ..judging import JudgmentStore
 from ..runfiles import RUN_FORMATS
@@ -134,9 +134,9 @@ def _write_report(path: Path, result, sig, args) -> None:
 
 
 def _check_free(name: str, replace: bool) -> None:
-    name = snapshots.check_name(name, "snapshot")
+    name = snapshots_store.check_name(name, "snapshot")
     with JudgmentStore.from_settings() as store:
-        taken = any(r["name"] == name for r in snapshots.list_snapshots(store, re_.RUN_FILES))
+        taken = any(r["name"] == name for r in snapshots_store.list_snapshots(store, re_.RUN_FILES))
     if taken and not replace:
         raise RankLensError(
             f"a snapshot of run files is already named {name!r}: choose another name, or add "
@@ -169,7 +169,7 @@ def cmd_evaluate_runs(args: argparse.Namespace) -> int:
             args.snapshot, result, str(Path(args.qrels).expanduser().resolve())
         )
         with JudgmentStore.from_settings() as store:
-            snapshots.save(store, snap, replace=bool(args.replace_snapshot))
+            snapshots_store.save(store, snap, replace=bool(args.replace_snapshot))
         print(f"saved snapshot {snap.name!r} of run files", file=sys.stderr)
     if args.report:
         target = Path(args.report).expanduser()
@@ -181,7 +181,7 @@ def cmd_evaluate_runs(args: argparse.Namespace) -> int:
     gate = None
     if args.against:
         with JudgmentStore.from_settings() as store:
-            snap = snapshots.load(store, re_.RUN_FILES, args.against)
+            snap = snapshots_store.load(store, re_.RUN_FILES, args.against)
         then, now, notes = re_.gate_tables(result, snap, gate_measure)
         gate = rg.gate(
             then, now, gate_measure, snap.name, args.fail_on, args.test, args.alpha, args.seed
@@ -230,7 +230,7 @@ def corpus_gate(
     rg.check_fail_on(args.fail_on)
     measure = ev.parse_measures([args.measure])[0].name
     with JudgmentStore.from_settings(corpus.settings) as store:
-        snap = snapshots.load(store, corpus.name, args.against)
+        snap = snapshots_store.load(store, corpus.name, args.against)
     if snap.query_set != query_set:
         raise RankLensError(
             f"snapshot {snap.name!r} evaluated query set {snap.query_set!r}, not {query_set!r}: "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from .. import preferences as prefs
+from .. import preferences_store as pref_store
 from ..errors import NotFoundError
 from ..judging import JudgmentStore
 from .common import print_json
@@ -33,7 +34,7 @@ def _print_fit(table) -> None:
 
 def cmd_arena(args: argparse.Namespace) -> int:
     with JudgmentStore.from_settings() as store:
-        events = prefs.preferences(store, args.corpus, kind="ranker")
+        events = pref_store.preferences(store, args.corpus, kind="ranker")
     if not events:
         raise NotFoundError(f"no arena preferences for corpus {args.corpus!r} yet (Judge page)")
     fit = prefs.arena_ranking(events, confidence=args.confidence)
@@ -47,7 +48,7 @@ def cmd_arena(args: argparse.Namespace) -> int:
 
 def cmd_passages(args: argparse.Namespace) -> int:
     with JudgmentStore.from_settings() as store:
-        events = prefs.preferences(store, args.corpus, query_ids=args.query)
+        events = pref_store.preferences(store, args.corpus, query_ids=args.query)
     if not events:
         raise NotFoundError(f"no passage preferences for corpus {args.corpus!r} yet (Judge page)")
     table = prefs.per_query_strengths(events, confidence=args.confidence)
@@ -62,7 +63,7 @@ def cmd_passages(args: argparse.Namespace) -> int:
 
 def cmd_agreement(args: argparse.Namespace) -> int:
     with JudgmentStore.from_settings() as store:
-        events = prefs.preferences(store, args.corpus)
+        events = pref_store.preferences(store, args.corpus)
         qrels = store.final_qrels(args.corpus, rule=args.rule, level="passage")
     result = prefs.label_agreement(events, qrels)
     data = {

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import index, snapshots
+from .. import index, snapshots, snapshots_store
 from ..errors import RankLensError
 from ..judging import JudgmentStore
 from ..types import Run
@@ -29,7 +29,7 @@ def save_evaluation(
     level: str,
     settings: Mapping[str, Any],
     replace: bool = False,
-) -> snapshots.Snapshot:
+) -> snapshots_store.Snapshot:
     """Store one evaluation as snapshot NAME in the judgment store (used by `evaluate`)."""
     snap = snapshots.make_snapshot(
         name,
@@ -42,7 +42,7 @@ def save_evaluation(
         {**settings, "labels": labels.source},
     )
     with JudgmentStore.from_settings(corpus.settings) as store:
-        return snapshots.save(store, snap, replace=replace)
+        return snapshots_store.save(store, snap, replace=replace)
 
 
 def _absolute(path: str | None) -> str | None:
@@ -51,9 +51,9 @@ def _absolute(path: str | None) -> str | None:
 
 def check_free(corpus: index.Corpus, name: str, replace: bool = False) -> None:
     """Refuse, before any ranking, a snapshot name the corpus already uses (unless replace)."""
-    name = snapshots.check_name(name, "snapshot")
+    name = snapshots_store.check_name(name, "snapshot")
     with JudgmentStore.from_settings(corpus.settings) as store:
-        taken = any(r["name"] == name for r in snapshots.list_snapshots(store, corpus.name))
+        taken = any(r["name"] == name for r in snapshots_store.list_snapshots(store, corpus.name))
     if taken and not replace:
         raise RankLensError(
             f"corpus {corpus.name!r} already has a snapshot named {name!r}: choose another "
@@ -115,7 +115,7 @@ def _when(ts: float) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with JudgmentStore.from_settings() as store:
-        rows = snapshots.list_snapshots(store, args.corpus)
+        rows = snapshots_store.list_snapshots(store, args.corpus)
     if args.json:
         print_json(rows)
     elif not rows:
@@ -129,9 +129,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(corpus: str, names: Sequence[str], with_runs: bool = True) -> list[snapshots.Snapshot]:
+def _load(
+    corpus: str, names: Sequence[str], with_runs: bool = True
+) -> list[snapshots_store.Snapshot]:
     with JudgmentStore.from_settings() as store:
-        return [snapshots.load(store, corpus, n, with_runs) for n in names]
+        return [snapshots_store.load(store, corpus, n, with_runs) for n in names]
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -211,7 +213,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     with JudgmentStore.from_settings() as store:
-        snapshots.delete(store, args.corpus, args.name)
+        snapshots_store.delete(store, args.corpus, args.name)
     print(f"deleted snapshot {args.name!r} of corpus {args.corpus!r}")
     return 0
 

@@ -2,17 +2,13 @@
 suggestions, agreement and adjudication, final qrels, qrels import and export.
 
 Modules: scale (grades), records (the values passed around), rules (pure: pools, combining
-grades, final qrels), schema (tables, engine, transactions), labels (label events and current
-labels), store (JudgmentStore: labels plus pools, suggestions, agreement, import/export),
-session (JudgingSession), pooling (pools and suggestions made by rankers; imported on its own,
-as it loads the index and models: `from ranklens.judging import pooling`).
+grades, final qrels), schema (every table, engine, transactions), labels (label events and
+current labels), pools, suggestions, adjudication (agreement, adjudication, final qrels), qrels_io
+(import, export), store (JudgmentStore: those small stores composed over one Database), session
+(JudgingSession), pooling (pools and suggestions made by rankers; imported on its own, as it
+loads the index and models: `from ranklens.judging import pooling`).
 """
 
-from . import (  # noqa: F401  (these declare their tables before a store opens)
-    accepted,
-    annotators,
-    sign_ins,
-)
 from .records import (
     DEFAULT_IMPORT_ANNOTATOR,
     DEFAULT_POOL_DEPTH,

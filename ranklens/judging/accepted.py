@@ -25,22 +25,11 @@ import sqlalchemy as sa
 from ..errors import InputError
 from .records import CurrentLabel
 from .rules import check_name
-from .schema import Str, label_events, metadata
+from .schema import accepted_labels, label_events
 
 if TYPE_CHECKING:
     from .labels import LabelStore
 
-accepted_labels = sa.Table(
-    "accepted_labels",
-    metadata,
-    sa.Column("event_id", sa.Integer, primary_key=True),  # the human label written
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("judge", Str(200), nullable=False),  # llm:<model> or a cross-encoder's name
-    sa.Column("prompt_hash", Str(64), nullable=True),
-    sa.Column("suggestion_event_id", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Index("ix_accepted_corpus", "corpus"),
-)
 
 _LLM_NOTE = re.compile(r"^prompt=([0-9a-f]{16}) score=(\d+)$")
 _EV = label_events.c
@@ -67,15 +56,6 @@ def provenance_of(suggestion: CurrentLabel) -> Provenance:
     return Provenance(suggestion.annotator, m.group(1) if m else None, suggestion.event_id)
 
 
-def _ready(store: LabelStore) -> None:
-    """Create accepted_labels in a database opened before this module was imported."""
-    if getattr(store, "_accepted_ready", False):
-        return
-    with store.write() as conn:
-        accepted_labels.create(conn, checkfirst=True)
-    store._accepted_ready = True  # type: ignore[attr-defined]
-
-
 def accept(
     store: LabelStore,
     corpus: str,
@@ -90,7 +70,6 @@ def accept(
     provs = [provenance_of(s) for s in suggestions]
     if not suggestions:
         return []
-    _ready(store)
     store.add_annotator(annotator)
     now = time.time()
     out: list[int] = []
@@ -155,7 +134,6 @@ def accepted_event_ids(
 
     if conn is not None:
         return read(conn)
-    _ready(store)
     with store.read() as c:
         return read(c)
 
@@ -167,7 +145,6 @@ def without_accepted(labels: Iterable[CurrentLabel], accepted_ids: set[int]) -> 
 
 def provenance(store: LabelStore, corpus: str) -> dict[int, Provenance]:
     """Label event id -> its provenance, for every accepted label recorded in the table."""
-    _ready(store)
     a = accepted_labels.c
     with store.read() as conn:
         rows = conn.execute(

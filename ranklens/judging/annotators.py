@@ -18,25 +18,13 @@ import sqlalchemy as sa
 
 from ..errors import InputError, NotFoundError
 from .rules import check_name
-from .schema import Database, Str, annotators, metadata
+from .schema import Database, annotator_keys, annotators
 
 # scrypt cost: 2**14 x 8 x 1 takes ~16 MiB and ~50 ms per check, which makes guessing slow and
 # a sign-in still instant. Stored beside each hash, so raising it later keeps old keys valid.
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
 KEY_BYTES = 24  # 192 random bits; 32 URL-safe characters
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-
-annotator_keys = sa.Table(
-    "annotator_keys",
-    metadata,
-    sa.Column("name", Str(200), primary_key=True),
-    sa.Column("admin", sa.Boolean, nullable=False, default=False),
-    sa.Column("salt", Str(64), nullable=False),  # hex
-    sa.Column("key_hash", Str(128), nullable=False),  # hex
-    sa.Column("params", Str(60), nullable=False),  # "n,r,p,len"
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("key_set_at", sa.Float, nullable=False),
-)
 
 
 class Annotator(NamedTuple):

@@ -48,41 +48,13 @@ from .llm import BatchReport, LLMJudge, Prompt
 from .records import CurrentLabel
 from .rules import check_name, final_qrels_from
 from .scale import Scale
-from .schema import LongText, Str, metadata
+from .schema import llm_calibrations
 
 if TYPE_CHECKING:
     from ..index import Corpus
     from .store import JudgmentStore
 
 BOOTSTRAP_RESAMPLES = 999
-
-llm_calibrations = sa.Table(
-    "llm_calibrations",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("query_set", Str(200), nullable=False),
-    sa.Column("model", Str(200), nullable=False),
-    sa.Column("base_hash", Str(64), nullable=False),
-    sa.Column("calibrated_hash", Str(64), nullable=False),
-    sa.Column("calibrated_text", LongText, nullable=False),
-    sa.Column("top", sa.Integer, nullable=False),
-    sa.Column("seed", sa.BigInteger, nullable=False),
-    sa.Column("examples", LongText, nullable=False),  # JSON list of Example
-    sa.Column("report", LongText, nullable=False),  # JSON of CalibrationReport
-    sa.Column("author", Str(200), nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sqlite_autoincrement=True,
-)
-
-
-def _ready(store: JudgmentStore) -> None:
-    """Create llm_calibrations in a database opened before this module was imported."""
-    if getattr(store, "_llm_calibrations_ready", False):
-        return
-    with store.write() as conn:
-        llm_calibrations.create(conn, checkfirst=True)
-    store._llm_calibrations_ready = True  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- the report
@@ -433,7 +405,6 @@ def calibrate(
         calibrated.append((version, base, with_examples, shown))
     if record:
         author = check_name(author, "author")
-        _ready(store)
         data = report.to_dict()
         with store.write() as conn:
             for _version, base, with_examples, shown in calibrated:
@@ -484,7 +455,6 @@ class Calibration(NamedTuple):
 
 def calibrations(store: JudgmentStore, corpus: str) -> list[Calibration]:
     """The corpus's recorded calibrations, oldest first."""
-    _ready(store)
     c = llm_calibrations.c
     with store.read() as conn:
         rows = conn.execute(

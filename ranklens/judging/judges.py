@@ -33,23 +33,12 @@ from .judge_agreement import JudgeAgreement, judge_agreement
 from .llm import JUDGE_PREFIX, BatchReport, JudgePair, LLMJudge, Prompt, judge_name
 from .records import CurrentLabel, PoolInfo, PoolItem
 from .rules import check_name, final_qrels_from
-from .schema import LongText, Str, label_events, metadata
+from .schema import label_events, llm_prompts
 
 if TYPE_CHECKING:  # the store and the index are only named in hints here
     from ..index import Corpus
     from .store import JudgmentStore
 
-llm_prompts = sa.Table(
-    "llm_prompts",
-    metadata,
-    sa.Column("corpus", Str(200), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("prompt_hash", Str(64), nullable=False),
-    sa.Column("text", LongText, nullable=False),
-    sa.Column("top", sa.Integer, nullable=False),
-    sa.Column("author", Str(200), nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-)
 
 _NOTE = re.compile(r"^prompt=([0-9a-f]{16}) score=(\d+)$")
 
@@ -71,18 +60,8 @@ class PromptVersion(NamedTuple):
 # ---------------------------------------------------------------- prompt versions
 
 
-def _ready(store: JudgmentStore) -> None:
-    """Create llm_prompts in a database opened before this module was imported (once per store)."""
-    if getattr(store, "_llm_prompts_ready", False):
-        return
-    with store.write() as conn:
-        llm_prompts.create(conn, checkfirst=True)
-    store._llm_prompts_ready = True  # type: ignore[attr-defined]
-
-
 def prompt_versions(store: JudgmentStore, corpus: str) -> list[PromptVersion]:
     """Every saved prompt version of a corpus, oldest first."""
-    _ready(store)
     c = llm_prompts.c
     with store.read() as conn:
         rows = conn.execute(
@@ -102,7 +81,6 @@ def save_prompt(
     Admin-only when an actor (team mode's signed-in annotator) is given."""
     require_admin(actor, "save a prompt version")
     author = check_name(author, "author")
-    _ready(store)
     c = llm_prompts.c
     with store.write() as conn:
         rows = conn.execute(

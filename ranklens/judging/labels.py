@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 
 import sqlalchemy as sa
 
@@ -58,9 +59,20 @@ _CURRENT_COLUMNS = (  # CurrentLabel's fields, in order
 _MAX_IN = 500  # longer id lists are filtered in Python, not in an IN (...)
 
 
-class LabelStore(Database):
-    """Label events of every corpus and the current labels derived from them (JudgmentStore
-    adds pools, suggestions, agreement, final qrels, import and export on top)."""
+class LabelStore:
+    """Label events of every corpus and the current labels derived from them, over one Database
+    (JudgmentStore composes it with pools, suggestions, agreement, import and export)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def write(self) -> AbstractContextManager[sa.Connection]:
+        """One write transaction of the Database (its fair write queue, then its lock)."""
+        return self.db.write()
+
+    def read(self) -> AbstractContextManager[sa.Connection]:
+        """One read transaction of the Database (one snapshot)."""
+        return self.db.read()
 
     def corpora(self) -> list[str]:
         """Corpora that have labels or a scale in this store."""

@@ -18,11 +18,11 @@ Storage decisions (read before changing anything here):
   values longer than the column on both engines (PostgreSQL would refuse them with its own error,
   SQLite would keep them), as InputError. A server that cannot be reached raises StoreUnavailable.
 
-Adding a table (annotator keys, prompt versions, preferences, snapshots...): declare it on
-`metadata` (here, or in your own module imported by ranklens/judging/__init__.py before any
-store opens), and write its methods in a module of its own that works through `store.write()`
-and `store.read()`. Database creates every table of `metadata` that a database lacks when it
-opens (create_all, checkfirst), so an existing database gains the new table and keeps its rows.
+Adding a table: declare it here, on `metadata` (every table of the judgment database is declared
+in this module and nowhere else), and write its methods in a module of its own that works through
+`store.write()` and `store.read()`; no module creates tables itself. Database creates every table
+of `metadata` that a database lacks when it opens (create_all, checkfirst), so an existing
+database gains the new table and keeps its rows.
 """
 
 from __future__ import annotations
@@ -246,6 +246,141 @@ class_labels = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.UniqueConstraint("class_id", "nonce", name="uq_class_label_nonce"),
     sa.Index("ix_class_labels", "class_id", "student", "position", "id"),
+    sqlite_autoincrement=True,
+)
+
+# -- team mode: annotators' keys (scrypt hashes; judging/annotators.py) and browser sign-ins
+annotator_keys = sa.Table(
+    "annotator_keys",
+    metadata,
+    sa.Column("name", Str(200), primary_key=True),
+    sa.Column("admin", sa.Boolean, nullable=False, default=False),
+    sa.Column("salt", Str(64), nullable=False),  # hex
+    sa.Column("key_hash", Str(128), nullable=False),  # hex
+    sa.Column("params", Str(60), nullable=False),  # "n,r,p,len"
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("key_set_at", sa.Float, nullable=False),
+)
+
+browser_sign_ins = sa.Table(
+    "browser_sign_ins",
+    metadata,
+    sa.Column("token_hash", Str(64), primary_key=True),  # sha256 hex of the cookie's secret
+    sa.Column("name", Str(200), nullable=False, index=True),
+    sa.Column("key_set_at", sa.Float, nullable=False),  # the key it was made with
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+# -- LLM judges' prompt versions (judging/judges.py)
+llm_prompts = sa.Table(
+    "llm_prompts",
+    metadata,
+    sa.Column("corpus", Str(200), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("prompt_hash", Str(64), nullable=False),
+    sa.Column("text", LongText, nullable=False),
+    sa.Column("top", sa.Integer, nullable=False),
+    sa.Column("author", Str(200), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+# -- how long each passage was shown before its label (judging/timing.py)
+label_timings = sa.Table(
+    "label_timings",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True),
+    sa.Column("corpus", Str(200), nullable=False),
+    sa.Column("shown_at", sa.Float, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Index("ix_timings_corpus", "corpus"),
+)
+
+# -- pairwise preferences, append-only (preferences_store.py)
+preference_events = sa.Table(
+    "preference_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("corpus", Str(200), nullable=False),
+    sa.Column("annotator", Str(200), nullable=False),
+    sa.Column("query_set", Str(200), nullable=True),
+    sa.Column("query_id", Str(500), nullable=False),
+    sa.Column("kind", Str(20), nullable=False),  # passage, ranker, undo
+    sa.Column("left", LongText, nullable=True),  # passage id or ranker recipe
+    sa.Column("right", LongText, nullable=True),
+    sa.Column("left_doc", Str(500), nullable=True),  # passages: their documents
+    sa.Column("right_doc", Str(500), nullable=True),
+    sa.Column("choice", Str(10), nullable=True),
+    sa.Column("shown", LongText, nullable=True),  # arena: JSON of the two lists shown
+    sa.Column("target_id", sa.Integer, nullable=True),  # undo: the event it takes back
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.CheckConstraint("kind IN ('passage', 'ranker', 'undo')", name="ck_pref_kind"),
+    sa.CheckConstraint(
+        "kind = 'undo' OR choice IN ('left', 'right', 'tie')", name="ck_pref_choice"
+    ),
+    sa.Index("ix_pref_query", "corpus", "kind", "query_id"),
+    sa.Index("ix_pref_annotator", "corpus", "annotator", "id"),
+    sqlite_autoincrement=True,
+)
+
+# -- snapshots of evaluations and their runs (snapshots_store.py)
+snapshots_table = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("corpus", Str(200), nullable=False),
+    sa.Column("name", Str(200), nullable=False),
+    sa.Column("query_set", Str(200), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("labels_hash", Str(64), nullable=False),
+    sa.Column("labels_count", sa.Integer, nullable=False),
+    sa.Column("corpus_fingerprint", Str(200), nullable=False),
+    sa.Column("manifest", LongText, nullable=False),  # JSON, see Snapshot.manifest
+    sa.Column("per_query", sa.LargeBinary, nullable=False),  # zlib JSON {ranker: {m: {q: v}}}
+    sa.UniqueConstraint("corpus", "name", name="uq_snapshot_name"),
+    sqlite_autoincrement=True,
+)
+
+snapshot_runs = sa.Table(
+    "snapshot_runs",
+    metadata,
+    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("ranker", LongText, nullable=False),
+    sa.Column("run", sa.LargeBinary, nullable=False),  # zlib JSON {qid: [[pid, doc, score]...]}
+)
+
+
+# A label someone accepted from a model's suggestion: which judge (and prompt) it came from.
+accepted_labels = sa.Table(
+    "accepted_labels",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True),  # the human label written
+    sa.Column("corpus", Str(200), nullable=False),
+    sa.Column("judge", Str(200), nullable=False),  # llm:<model> or a cross-encoder's name
+    sa.Column("prompt_hash", Str(64), nullable=True),
+    sa.Column("suggestion_event_id", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_accepted_corpus", "corpus"),
+)
+
+# A calibration of an LLM judge on the team's labels: split, examples, calibrated prompt, report.
+llm_calibrations = sa.Table(
+    "llm_calibrations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("corpus", Str(200), nullable=False),
+    sa.Column("query_set", Str(200), nullable=False),
+    sa.Column("model", Str(200), nullable=False),
+    sa.Column("base_hash", Str(64), nullable=False),
+    sa.Column("calibrated_hash", Str(64), nullable=False),
+    sa.Column("calibrated_text", LongText, nullable=False),
+    sa.Column("top", sa.Integer, nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("examples", LongText, nullable=False),  # JSON list of Example
+    sa.Column("report", LongText, nullable=False),  # JSON of CalibrationReport
+    sa.Column("author", Str(200), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
     sqlite_autoincrement=True,
 )
 

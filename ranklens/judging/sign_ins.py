@@ -19,21 +19,11 @@ import sqlalchemy as sa
 
 from .annotators import Annotator, annotator_keys
 from .annotators import _row as _annotator
-from .schema import Database, Str, metadata
+from .schema import Database, browser_sign_ins
 
 TOKEN_BYTES = 32  # 256 random bits in the cookie
 SIGN_IN_TTL_S = 12 * 3600  # a sign-in lasts a working day; the cookie's Max-Age is the same
 log = logging.getLogger("ranklens.sign_in")
-
-browser_sign_ins = sa.Table(
-    "browser_sign_ins",
-    metadata,
-    sa.Column("token_hash", Str(64), primary_key=True),  # sha256 hex of the cookie's secret
-    sa.Column("name", Str(200), nullable=False, index=True),
-    sa.Column("key_set_at", sa.Float, nullable=False),  # the key it was made with
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("expires_at", sa.Float, nullable=False),
-)
 
 
 def _digest(token: str) -> str:

@@ -21,20 +21,11 @@ import numpy as np
 import sqlalchemy as sa
 
 from ..errors import InputError
-from .schema import Str, metadata
+from .schema import label_timings
 
 if TYPE_CHECKING:
     from .store import JudgmentStore
 
-label_timings = sa.Table(
-    "label_timings",
-    metadata,
-    sa.Column("event_id", sa.Integer, primary_key=True),
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("shown_at", sa.Float, nullable=False),
-    sa.Column("seconds", sa.Float, nullable=False),
-    sa.Index("ix_timings_corpus", "corpus"),
-)
 
 MAX_SECONDS = 24 * 3600.0  # a passage left open overnight is not a judging time
 
@@ -43,14 +34,6 @@ class TimeStats(NamedTuple):
     n: int
     median: float | None  # seconds
     p90: float | None
-
-
-def _ready(store: JudgmentStore) -> None:
-    if getattr(store, "_label_timings_ready", False):
-        return
-    with store.write() as conn:
-        label_timings.create(conn, checkfirst=True)
-    store._label_timings_ready = True  # type: ignore[attr-defined]
 
 
 def record_time(store: JudgmentStore, event_id: int, shown_at: float) -> float:
@@ -68,7 +51,6 @@ def record_time(store: JudgmentStore, event_id: int, shown_at: float) -> float:
             f"event {event_id}: shown {seconds:.1f} s before its label; expected 0 to "
             f"{MAX_SECONDS:.0f} s (was shown_at taken when the passage appeared?)",
         )
-    _ready(store)
     with store.write() as conn:
         exists = conn.execute(
             sa.select(label_timings.c.event_id).where(label_timings.c.event_id == event_id)
@@ -84,7 +66,6 @@ def record_time(store: JudgmentStore, event_id: int, shown_at: float) -> float:
 
 def times(store: JudgmentStore, corpus: str) -> dict[int, float]:
     """Seconds per label event id (every timed event of the corpus)."""
-    _ready(store)
     c = label_timings.c
     with store.read() as conn:
         rows = conn.execute(sa.select(c.event_id, c.seconds).where(c.corpus == corpus)).all()

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ranklens import index, rankers
-from ranklens import preferences as prefs
+from ranklens import preferences_store as pref_store
 from ranklens.judging import JudgmentStore, pooling
 from ranklens.types import Query
 
@@ -30,11 +30,11 @@ DOCS = [
 ]
 
 
-def wait_for(count: int, home, timeout: float = 30.0) -> list[prefs.Preference]:
+def wait_for(count: int, home, timeout: float = 30.0) -> list[pref_store.Preference]:
     deadline = time.monotonic() + timeout
     while True:
         with JudgmentStore(home.db_url) as store:
-            found = prefs.preferences(store, "kb")
+            found = pref_store.preferences(store, "kb")
         if len(found) == count or time.monotonic() > deadline:
             return found
         time.sleep(0.2)

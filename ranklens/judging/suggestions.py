@@ -1,0 +1,104 @@
+"""Model suggestions: grades a model proposes (never counted as human labels), kept as label
+events of their own role, and how often they agree with people; a part of JudgmentStore."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+
+import sqlalchemy as sa
+
+from .. import agreement as agr
+from ..agreement import SuggestionAgreement, Unit
+from ..errors import InputError
+from .labels import LabelStore
+from .records import (
+    CurrentLabel,
+    PoolItem,
+)
+from .rules import (
+    check_name,
+    grades_from_scores,
+)
+from .schema import Database, label_events
+
+
+class SuggestionStore:
+    """Model suggestions over the label events of one Database."""
+
+    def __init__(self, db: Database, labels: LabelStore) -> None:
+        self.db, self.labels = db, labels
+
+    def add_suggestions(
+        self,
+        corpus: str,
+        model: str,
+        items: Sequence[PoolItem],
+        scores: Sequence[float],
+        thresholds: Sequence[float],
+        *,
+        query_set: str | None = None,
+    ) -> list[int]:
+        """Store model suggestions (source "suggestion", annotator = model name) graded from
+        scores by thresholds (grades_from_scores); the score is kept in the note. Suggestions
+        are never counted as human labels. Returns the grades."""
+        if len(items) != len(scores):
+            raise InputError(None, f"{len(items)} items but {len(scores)} scores")
+        grades = grades_from_scores(scores, thresholds)
+        model = check_name(model, "model")
+        with self.db.write() as conn:
+            scale = self.labels._scale(conn, corpus)
+            if len(thresholds) > scale.max:
+                raise InputError(
+                    None,
+                    f"{len(thresholds)} thresholds make grades up to {len(thresholds)}; the "
+                    f"scale ({scale.describe()}) needs at most {scale.max}",
+                )
+            now = time.time()
+            rows = [
+                dict(
+                    self.labels._event_values(
+                        corpus, model, it.query_id, it.passage_id, it.doc_id, query_set
+                    ),
+                    grade=g,
+                    note=f"score={float(s):.6g}",
+                    created_at=now,
+                    source="suggestion",
+                    kind="label",
+                    target_id=None,
+                )
+                for it, s, g in zip(items, scores, grades, strict=True)
+            ]
+            if rows:
+                conn.execute(sa.insert(label_events), rows)
+        return grades
+
+    def suggestions(
+        self,
+        corpus: str,
+        *,
+        model: str | None = None,
+        query_ids: Collection[str] | None = None,
+    ) -> list[CurrentLabel]:
+        """Current suggestions (annotator = model name)."""
+        with self.db.read() as conn:
+            return self.labels._labels(
+                conn, corpus, role="suggestion", annotator=model, query_ids=query_ids
+            )
+
+    def suggestion_agreement(self, corpus: str, *, model: str | None = None) -> SuggestionAgreement:
+        """How often suggestions agree with human (and imported) labels on the same units:
+        one pair per (suggestion, human label); exact agreement rate and weighted kappa."""
+        with self.db.read() as conn:
+            suggested = self.labels._labels(conn, corpus, role="suggestion", annotator=model)
+            humans = self.labels._labels(conn, corpus, notes=False)
+            scale = self.labels._scale(conn, corpus)
+        by_unit: dict[Unit, list[int]] = defaultdict(list)
+        for s in suggested:
+            if s.grade is not None:
+                by_unit[s.unit].append(s.grade)
+        pairs = [
+            (s, h.grade) for h in humans if h.grade is not None for s in by_unit.get(h.unit, ())
+        ]
+        return agr.suggestion_agreement(pairs, scale.values)
