@@ -7,7 +7,8 @@ Decisions (read before changing anything here):
   limit passes or the batch is cancelled: llama.cpp's server (and vLLM) stop generating when the
   client goes away; a non-streamed request would keep the server busy after the client gave up.
   A server that answers a streamed request with one JSON body is read as such.
-- Output modes, tried in this order where the endpoint refuses one (HTTP 400 or 422):
+- Output modes, tried in this order where the endpoint refuses one (HTTP 400 or 422, or any
+  error whose body names response_format, as llama-cpp-python's HTTP 500 does):
   `json_schema` (OpenAI, vLLM, Ollama: `response_format: {type: json_schema, json_schema}`),
   `json_object` with a `schema` (llama-cpp-python's server, Anyscale), then `text`.
 - The key is only ever sent in a header built by the caller; nothing here logs or shows it.
@@ -120,10 +121,11 @@ def _check_status(response: httpx.Response, endpoint: str, model: str, structure
     status = response.status_code
     if status == 200:
         return
+    if structured and (status in (400, 422) or "response_format" in response.text[:2000]):
+        # llama-cpp-python's server answers an unknown response_format type with HTTP 500
+        raise Refused(f"HTTP {status}")
     if status == 429 or status >= 500:
         raise Retryable(status, retry_after(response))
-    if structured and status in (400, 422):
-        raise Refused(f"HTTP {status}")
     if 400 <= status < 500:
         what = _FATAL.get(status, "client error")
         hint = _HINTS.get(status, "check RANKLENS_LLM_MODEL and the server's log")
