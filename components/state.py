@@ -107,6 +107,7 @@ JUDGE_ACCEPT = "rl_judge_accept"  # prefix of the "Accept suggestion" buttons' k
 LEARN_TAB = "rl_learn_tab"  # Lessons / Explain a number / Embedding map / What if
 LEARN_SET = "rl_learn_set"  # the labelled query set the lessons and what-if use
 LEARN_LESSON = "rl_learn_lesson"
+LEARN_TINY_JUDGE = "rl_learn_tiny_judge"  # the lesson's grade button (+ ":..." its result)
 LEARN_QUERY = "rl_learn_query"  # the query explained and mapped
 LEARN_RANKER = "rl_learn_ranker"
 LEARN_RERANK = "rl_learn_rerank"  # run the cross-encoder explanation
