@@ -37,9 +37,8 @@ import re
 import sqlite3
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -50,7 +49,8 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 from ..config import Settings
 from ..errors import RankLensError
 from . import llm_http
-from .llm_http import STRUCTURED_CHOICES, Cancelled, ChatResult, Failed, Fatal, Refused, Retryable
+from .llm_batch import BatchRun, Throttle, run_batch
+from .llm_http import STRUCTURED_CHOICES, ChatResult, Failed, Fatal, Refused, Retryable
 from .scale import Scale
 
 # The zero-shot "bing" prompt of UMBRELA (Upadhyay et al. 2024, "UMBRELA: UMbrela is the
@@ -536,40 +536,6 @@ _REFUSED: dict[tuple[str, str], set[str]] = {}
 _REFUSED_LOCK = threading.Lock()
 
 
-class Throttle:
-    """How many requests may be in flight: halved by each timeout or 429 (down to 1), one more
-    after a run of successes (up to the configured concurrency)."""
-
-    def __init__(self, most: int) -> None:
-        self.most = self.limit = most
-        self.lowest: int | None = None
-        self._streak = 0
-        self._lock = threading.Lock()
-
-    def slow_down(self) -> None:
-        with self._lock:
-            self.limit = max(1, self.limit // 2)
-            self.lowest = self.limit if self.lowest is None else min(self.lowest, self.limit)
-            self._streak = 0
-
-    def success(self) -> None:
-        with self._lock:
-            self._streak += 1
-            if self.limit < self.most and self._streak >= 4 * self.limit:
-                self.limit += 1
-                self._streak = 0
-
-
-class BatchRun(NamedTuple):
-    """What run_batch did: results and final errors by item index, and why it stopped early."""
-
-    results: dict[int, object]
-    errors: dict[int, str]
-    gave_up: str | None
-    retried: int
-    lowest_concurrency: int | None
-
-
 class LLMJudge:
     """Grades (query, passage) pairs with a chat model, cached, a few requests at a time."""
 
@@ -743,66 +709,19 @@ class LLMJudge:
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> BatchRun:
-        """Call work(i) for i in 0..n-1, a few at a time (Throttle). work raises llm_http.Failed
-        for a try that failed (the item goes back in the queue until it was tried
-        config.pair_attempts times) or Fatal (the batch stops). progress(done, n) is called in
-        this thread each time an item is done for good; cancelled() is polled, and a cancel
-        closes the requests under way."""
-        throttle = self._throttle = Throttle(self.config.concurrency)
-        self._stop.clear()
-        queue = deque(range(n))
-        tries: Counter[int] = Counter()
-        results: dict[int, object] = {}
-        errors: dict[int, str] = {}
-        gave_up: str | None = None
-        retried = in_a_row = 0
-        with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
-            running: dict[Future, int] = {}
-
-            def fill() -> None:
-                while queue and gave_up is None and len(running) < throttle.limit:
-                    i = queue.popleft()
-                    tries[i] += 1
-                    running[pool.submit(work, i)] = i
-
-            fill()
-            while running:
-                finished, _ = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    i = running.pop(fut)
-                    try:
-                        results[i] = fut.result()
-                    except Cancelled:
-                        continue
-                    except Fatal as exc:
-                        gave_up = gave_up or str(exc)
-                        self._stop.set()
-                        continue
-                    except Failed as exc:
-                        if exc.timeout:
-                            throttle.slow_down()
-                        if tries[i] < self.config.pair_attempts and gave_up is None:
-                            queue.append(i)
-                            retried += 1
-                            continue
-                        errors[i] = str(exc)
-                        in_a_row += 1
-                        if in_a_row >= self.config.max_failures and gave_up is None:
-                            gave_up = (
-                                f"{in_a_row} pairs in a row failed (the last: {exc}); what was "
-                                "judged is cached: run again to resume"
-                            )
-                    else:
-                        in_a_row = 0
-                        throttle.success()
-                    if progress is not None:
-                        progress(len(results) + len(errors), n)
-                if cancelled is not None and gave_up is None and cancelled():
-                    gave_up = "cancelled; what was judged is cached: run again to resume"
-                    self._stop.set()
-                fill()
-        self._stop.clear()
-        return BatchRun(results, errors, gave_up, retried, throttle.lowest)
+        """Call work(i) for i in 0..n-1 at this judge's concurrency, retries and stop rule
+        (llm_batch.run_batch); a cancel closes the requests under way."""
+        self._throttle = Throttle(self.config.concurrency)
+        return run_batch(
+            n,
+            work,
+            throttle=self._throttle,
+            pair_attempts=self.config.pair_attempts,
+            max_failures=self.config.max_failures,
+            stop=self._stop,
+            progress=progress,
+            cancelled=cancelled,
+        )
 
     # -- pairs
 
