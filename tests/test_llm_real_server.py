@@ -140,3 +140,25 @@ def test_llm_rerankers_on_the_real_server(server, tmp_path) -> None:
         run = r.rank(queries, 2)
         assert {h.passage_id for h in run["q"]} == first and r.report.failed == 0
         assert r.report.requests == 2 and r.report.modes == {"json_object": 2}
+
+
+def test_the_tiny_model_lesson_on_the_real_server(server, tmp_path) -> None:
+    from ranklens import tiny_judge
+    from ranklens.types import Qrel
+
+    docs = [
+        {"_id": "rev", "text": "Use list.reverse() to reverse a list in place."},
+        {"_id": "tup", "text": "A tuple is an immutable sequence type."},
+    ]
+    settings = Settings(home=tmp_path / "home", llm_url=server.url, llm_model=server.model)
+    corpus = ingest(write_jsonl(tmp_path / "d.jsonl", docs), "faqlet", ["bm25"], settings)
+    corpus.add_query_set("faq", [Query("q1", "reverse a list"), Query("q2", "what is a tuple")])
+    known = [Qrel("q1", "rev", 1), Qrel("q2", "tup", 1)]
+    pool = tiny_judge.lesson_pool(corpus, "faq", known, depth=1)
+    people = [Qrel("q1", "rev", 3), Qrel("q2", "tup", 2)]
+    with LLMJudge(config(server), Scale.default()) as judge:
+        result = tiny_judge.run_lesson(corpus, "faq", known, judge, people=people, pool=pool)
+    counted_honestly(result.report, 2)
+    assert result.known_vs_other["pairs"].tolist() == [2, 0]
+    assert result.agreement is not None and result.agreement.n == len(result.report.graded)
+    assert "graded" in result.text and "Kendall's tau" in tiny_judge.agreement_text(result)
