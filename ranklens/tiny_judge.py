@@ -220,6 +220,11 @@ def run_lesson(
     judged = {
         (j.pair.query_id, j.pair.doc_id): j.grade for j in report.judgments if j.grade is not None
     }
+    if not set(judged) & set(human):
+        result.notes.append(
+            "The model graded none of the pairs people labelled: no agreement to show."
+        )
+        return result
     human_qrels = [Qrel(q, d, g) for (q, d), g in human.items()]
     judged_qrels = [Qrel(q, d, g) for (q, d), g in judged.items()]
     grades_scale = judge.scale.values
