@@ -97,7 +97,7 @@ def main() -> None:
         else {}
     )
     summary.summary_section(setup, values, table, sig)
-    for warning in circularity.for_labels(corpus, list(runs), labels.source, set(qrels_ids)):
+    for warning in circularity.for_labels(corpus, list(runs), labels.source, qrels_ids).values():
         st.warning(safe.md(warning + "."), icon="⚠️")  # a ranker judged by its own model
     texts = {q.query_id: q.text for q in queries}
     sections = {

@@ -81,3 +81,36 @@ def test_evaluate_cli_flags_the_ranker_judged_by_its_own_model(
     assert main([*argv, *rankers, "--qrels", str(qrels)]) == 0
     assert "circular" not in capsys.readouterr().out
     assert Oracle.calls  # the reranker did ask the stub
+
+
+def test_evaluate_page_flags_the_ranker_judged_by_its_own_model(
+    home,
+    small_jsonl,
+    monkeypatch,
+    oracle,  # noqa: F811
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from components import state
+
+    from .conftest import ROOT
+
+    monkeypatch.setenv("RANKLENS_LLM_URL", oracle)
+    monkeypatch.setenv("RANKLENS_LLM_MODEL", "oracle")
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    settings = get_settings()
+    corpus = index.ingest(small_jsonl, "tiny", ["bm25"], settings)
+    corpus.add_query_set("topics", QUERIES)
+    with JudgmentStore(settings.db_url) as store:
+        store.add_label("tiny", "alice", "q1", "py#0", 2, doc_id="py", note="accepted llm:oracle")
+        store.add_label("tiny", "bob", "q2", "moon#0", 3, doc_id="moon")
+    at = AppTest.from_file(str(ROOT / "pages" / "4_evaluate.py"), default_timeout=120)
+    at.session_state[state.EVAL_MEASURES] = ["nDCG@10"]
+    at.session_state[state.EVAL_RANKERS] = ["bm25", "rerank(bm25,llm,20)"]
+    at.run()
+    assert not at.exception, at.exception
+    shown = [w.value.replace("\\", "") for w in at.warning]
+    found = [w for w in shown if "ranks with llm:oracle" in w]
+    assert len(found) == 1 and found[0].startswith("rerank(bm25,llm,20) ranks with llm:oracle")
+    assert "1 of the 2 labels" in found[0]
