@@ -84,6 +84,8 @@ class StreamChat(BaseHTTPRequestHandler):
         fmt = body.get("response_format")
         if fmt is not None and fmt.get("type") not in self.accepts:
             return self._json(422, {"detail": "response_format: unsupported type"})
+        if "TOOLONG" in passage:
+            return self._json(400, {"error": "the prompt exceeds the context length"})
         if "ALWAYS429" in passage:
             time.sleep(0.05)
             return self._json(429, {"error": "slow down"})
@@ -319,3 +321,10 @@ def test_response_formats() -> None:
     assert llm_http.response_format("json_schema", s, "n")["json_schema"]["schema"] is s
     assert llm_http.response_format("json_object", s, "n") == {"type": "json_object", "schema": s}
     assert llm_http.response_format("text", s, "n") is None
+
+
+def test_a_400_about_something_else_stops_without_switching_modes(server) -> None:
+    with LLMJudge(config(server, model="m-400"), Scale.default()) as judge:
+        report = judge.judge([pair(1, "TOOLONG")])
+        assert report.gave_up and "HTTP 400" in report.gave_up and report.refused_modes == ()
+        assert judge.mode == "json_schema"

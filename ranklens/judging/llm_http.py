@@ -7,8 +7,9 @@ Decisions (read before changing anything here):
   limit passes or the batch is cancelled: llama.cpp's server (and vLLM) stop generating when the
   client goes away; a non-streamed request would keep the server busy after the client gave up.
   A server that answers a streamed request with one JSON body is read as such.
-- Output modes, tried in this order where the endpoint refuses one (HTTP 400 or 422, or any
-  error whose body names response_format, as llama-cpp-python's HTTP 500 does):
+- Output modes, tried in this order where the endpoint refuses one (HTTP 400, 422 or 500 whose
+  body names response_format or the schema: llama-cpp-python answers json_schema with a 500;
+  any other 400 stays fatal, so a prompt too long does not switch modes for good):
   `json_schema` (OpenAI, vLLM, Ollama: `response_format: {type: json_schema, json_schema}`),
   `json_object` with a `schema` (llama-cpp-python's server, Anyscale), then `text`.
 - The key is only ever sent in a header built by the caller; nothing here logs or shows it.
@@ -117,11 +118,17 @@ _HINTS = {
 _FATAL = {400: "bad request", 401: "unauthorised", 403: "forbidden", 404: "not found"}
 
 
+def _names_format(body: str) -> bool:
+    """Whether an error body is about the output format (not, say, a prompt too long)."""
+    low = body.lower()
+    return any(w in low for w in ("response_format", "json_schema", "json_object", "schema"))
+
+
 def _check_status(response: httpx.Response, endpoint: str, model: str, structured: bool) -> None:
     status = response.status_code
     if status == 200:
         return
-    if structured and (status in (400, 422) or "response_format" in response.text[:2000]):
+    if structured and status in (400, 422, 500) and _names_format(response.text[:4000]):
         # llama-cpp-python's server answers an unknown response_format type with HTTP 500
         raise Refused(f"HTTP {status}")
     if status == 429 or status >= 500:
