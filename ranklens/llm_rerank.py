@@ -3,8 +3,9 @@ with the judge's prompt (pointwise); rerank(FIRST_STAGE, llm-pairwise, DEPTH) or
 
 Decisions (read before changing anything here):
 
-- Both ask through one LLMJudge (ranklens.judging.llm): the same endpoint, reply limit, output
-  modes, cache, concurrency, retries and time limits as the judge. The model is the one in
+- Both ask through an LLMJudge (ranklens.judging.llm): the same endpoint, reply limit, output
+  modes, reply cache, concurrency, retries and time limits as the judge; pointwise grades with
+  the corpus's current judge prompt (its latest saved version, else UMBRELA's). The model is the one in
   RANKLENS_LLM_MODEL when the recipe is built; `.model` names it (the circularity warning).
 - Pointwise: a passage's score is the prompt's score (0..top); ties keep the first stage's
   order. A reply without a score scores -1: below every graded passage, in the first stage's
@@ -28,12 +29,14 @@ from dataclasses import dataclass, field
 
 from . import index as index_mod
 from .chunking import index_text
+from .errors import RankLensError
 from .judging.llm import (
     BatchReport,
     JudgePair,
     LLMConfig,
     LLMError,
     LLMJudge,
+    Prompt,
     Reply,
     ReplyCache,
     prompt_hash,
@@ -134,13 +137,23 @@ class RerankReport:
         return text + "."
 
 
-def judge_from_settings(corpus: index_mod.Corpus) -> LLMJudge:
+def config_from_settings(corpus: index_mod.Corpus) -> LLMConfig:
     """The judge's endpoint for a reranker (RankerSpecError when none is configured)."""
     try:
-        config = LLMConfig.from_settings(corpus.settings)
+        return LLMConfig.from_settings(corpus.settings)
     except LLMError as exc:
         raise RankerSpecError(f"an LLM reranker needs an endpoint: {exc}") from None
-    return LLMJudge(config, Scale.default(), cache=ReplyCache.from_settings(corpus.settings))
+
+
+def corpus_prompt(corpus: index_mod.Corpus) -> Prompt:
+    """The corpus's current judge prompt (its latest saved version, else UMBRELA's)."""
+    from .judging import JudgmentStore, judges
+
+    try:
+        with JudgmentStore(corpus.settings.db_url) as store:
+            return judges.current_prompt(store, corpus.name)
+    except RankLensError:
+        return Prompt()
 
 
 class LLMRerank(Composite):
@@ -159,8 +172,9 @@ class LLMRerank(Composite):
             raise RankerSpecError(f"unknown LLM reranker {method!r}; expected {' or '.join(NAMES)}")
         self.first_stage, self.corpus, self.method = first_stage, corpus, method
         self.depth = check_k(depth, MAX_K)
-        self.judge = judge or judge_from_settings(corpus)
-        self.model = self.judge.config.model
+        self._judge = judge
+        self.config = judge.config if judge is not None else config_from_settings(corpus)
+        self.model = self.config.model
         self.name = f"rerank({first_stage.name},{method},{self.depth})"
         self.report: RerankReport | None = None
         self._lock = threading.Lock()
@@ -177,11 +191,21 @@ class LLMRerank(Composite):
         passages = self.corpus.get_passages(pids)
         texts = {pid: index_text(p) for pid, p in passages.items()}
         report = RerankReport(self.name, self.model)
-        with self._lock:  # one batch at a time per ranker: the judge's concurrency holds
-            if self.method == POINTWISE:
-                out = self._pointwise(queries, first, texts, report)
-            else:
-                out = self._pairwise(queries, first, texts, report, min(k, self.depth))
+        judge = self._judge or LLMJudge(
+            self.config,
+            Scale.default(),
+            corpus_prompt(self.corpus),
+            cache=ReplyCache.from_settings(self.corpus.settings),
+        )
+        try:
+            with self._lock:  # one batch at a time per ranker: the judge's concurrency holds
+                if self.method == POINTWISE:
+                    out = self._pointwise(judge, queries, first, texts, report)
+                else:
+                    out = self._pairwise(judge, queries, first, texts, report, min(k, self.depth))
+        finally:
+            if judge is not self._judge:
+                judge.close()
         self.report = report
         if by_doc:
             out = doc_level(out)
@@ -195,13 +219,13 @@ class LLMRerank(Composite):
 
     # -- pointwise
 
-    def _pointwise(self, queries, first, texts, report: RerankReport) -> Run:
+    def _pointwise(self, judge: LLMJudge, queries, first, texts, report: RerankReport) -> Run:
         pairs = [
             JudgePair(q.query_id, q.text, h.passage_id, h.doc_id, texts.get(h.passage_id, ""))
             for q in queries
             for h in first[q.query_id]
         ]
-        batch = self.judge.judge(pairs)
+        batch = judge.judge(pairs)
         if batch.gave_up:
             raise LLMError(f"{self.name}: {batch.gave_up}")
         if batch.failed:
@@ -223,9 +247,10 @@ class LLMRerank(Composite):
 
     # -- pairwise (PRP sliding window)
 
-    def _prefer(self, query: str, a: str, b: str, report: RerankReport) -> str | None:
+    def _prefer(
+        self, judge: LLMJudge, query: str, a: str, b: str, report: RerankReport
+    ) -> str | None:
         """ "A", "B" or None (failed or unparseable) for one ordered comparison, cached."""
-        judge = self.judge
         modes = judge.modes()
         blob = json.dumps([a, b], ensure_ascii=False)
         base = prompt_hash(PRP_PROMPT, 1)
@@ -250,7 +275,9 @@ class LLMRerank(Composite):
         report.add(reply, mode, False, pref is not None)
         return pref
 
-    def _pairwise(self, queries, first, texts, report: RerankReport, passes: int) -> Run:
+    def _pairwise(
+        self, judge: LLMJudge, queries, first, texts, report: RerankReport, passes: int
+    ) -> Run:
         order: dict[str, list[Hit]] = {q.query_id: list(first[q.query_id]) for q in queries}
         text_of = {q.query_id: q.text for q in queries}
         for p in range(passes):
@@ -264,9 +291,9 @@ class LLMRerank(Composite):
 
                 def work(n: int, asks=asks) -> str | None:
                     qid, a, b = asks[n]
-                    return self._prefer(text_of[qid], a, b, report)
+                    return self._prefer(judge, text_of[qid], a, b, report)
 
-                run = self.judge.run_batch(len(asks), work)
+                run = judge.run_batch(len(asks), work)
                 if run.gave_up:
                     raise LLMError(f"{self.name}: {run.gave_up}")
                 if run.errors:

@@ -188,3 +188,14 @@ def test_parse_preference() -> None:
     assert (
         parse_preference("neither") is None and parse_preference('{"better": "C"}', "json") is None
     )
+
+
+def test_pointwise_grades_with_the_corpus_s_current_prompt(corpus) -> None:
+    from ranklens.judging import JudgmentStore, judges
+    from ranklens.judging.llm import UMBRELA_PROMPT, Prompt
+
+    with JudgmentStore(corpus.settings.db_url) as store:
+        judges.save_prompt(store, corpus.name, Prompt(UMBRELA_PROMPT + "\nBe strict."), "t")
+    Oracle.calls = []
+    rankers.make_ranker("rerank(bm25,llm,2)", corpus).rank(QUERIES[:1], 2)
+    assert Oracle.calls and all("Be strict." in c["messages"][0]["content"] for c in Oracle.calls)
