@@ -160,12 +160,13 @@ def main() -> int:
         if args.raw:
             raw = raw_seconds(server.url, server.model, pairs[: args.raw])
             results["raw_httpx_seconds_per_pair"] = round(raw, 2)
+            print(json.dumps({"raw_httpx_seconds_per_pair": round(raw, 2)}), flush=True)
         for mode in args.modes:
             summary = summarise(
                 run_mode(server.url, server.model, pairs, mode, args.concurrency), truth
             )
             results["modes"].append(summary)
-            print(json.dumps(summary), flush=True)
+            print(json.dumps({**summary, "load": os.getloadavg()}), flush=True)
         if args.raw:
             sub = run_mode(server.url, server.model, pairs[: args.raw], "text", 1)["report"]
             judge_s = sub.seconds / max(1, sub.total)
