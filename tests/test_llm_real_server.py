@@ -131,7 +131,9 @@ def test_llm_rerankers_on_the_real_server(server, tmp_path) -> None:
         {"_id": "b", "text": "A list can be reversed with slicing."},
         {"_id": "c", "text": "Paris is the capital of France."},
     ]
-    settings = Settings(home=tmp_path / "home", llm_url=server.url, llm_model=server.model)
+    settings = Settings(
+        home=tmp_path / "home", llm_url=server.url, llm_model=server.model, llm_max_tokens=16
+    )  # the rerankers take the judge's reply limit: a short one keeps this test short
     corpus = ingest(write_jsonl(tmp_path / "d.jsonl", docs), "tiny", ["bm25"], settings)
     queries = [Query("q", "reverse a list")]
     first = {h.passage_id for h in rankers.make_ranker("bm25", corpus).rank(queries, 2)["q"]}
