@@ -23,7 +23,7 @@ from pages.evaluate import (
 from pages.evaluate import snapshots as snapshots_tab
 from pages.evaluate import tune as tune_tab
 from pages.evaluate.choices import choose, no_labels_message
-from ranklens import report
+from ranklens import circularity, report
 from ranklens.errors import RankLensError
 from ranklens.labels import NoLabelsError
 
@@ -75,6 +75,7 @@ def main() -> None:
         st.error(safe.error(exc))
         return
     qrels = labels.qrels
+    qrels_ids = {q.query_id for q in qrels}
     for warning in labels.warnings:
         st.warning(warning + ".", icon="⚠️")
     try:
@@ -100,6 +101,8 @@ def main() -> None:
         else {}
     )
     summary.summary_section(setup, values, table, sig)
+    for warning in circularity.for_labels(corpus, list(runs), labels.source, qrels_ids).values():
+        st.warning(safe.md(warning + "."), icon="⚠️")  # a ranker judged by its own model
     texts = {q.query_id: q.text for q in queries}
     sections = {
         "Per query": lambda: per_query.per_query_section(setup, corpus, runs, qrels, table, texts),

@@ -37,6 +37,12 @@ class Settings:
     llm_key: str | None = field(default=None, repr=False)
     llm_timeout_s: float = 60.0
     llm_concurrency: int = 4
+    llm_max_tokens: int | None = None  # None: a reply limit that fits the prompt's answer
+    llm_structured: str = "auto"  # auto (JSON schema, text where refused), json or text
+    llm_connect_timeout_s: float = 10.0
+    llm_first_token_timeout_s: float = 30.0
+    llm_pair_attempts: int = 2  # tries per pair (timeouts, lost connections) before it fails
+    llm_price: str | None = None  # dollars per million tokens: "IN" or "IN/OUT"
     max_upload_mb: int = 1024  # one uploaded file at most (as .streamlit's server.maxUploadSize)
     # dense search is exact (numpy over the stored vectors, the same in every process) up to this
     # many passages per collection; Chroma's HNSW above (approximate; see ranklens.ann)
@@ -93,6 +99,13 @@ def _count(env: dict[str, str], name: str, default: int, least: int) -> int:
     return int(value)
 
 
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or choices[0]).strip().lower()
+    if value not in choices:
+        raise RankLensError(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return value
+
+
 def get_settings(env: dict[str, str] | None = None) -> Settings:
     """Read settings from the environment (or the mapping given), with defaults."""
     env = dict(os.environ if env is None else env)
@@ -118,6 +131,12 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         llm_key=env.get("RANKLENS_LLM_KEY") or None,
         llm_timeout_s=float(env.get("RANKLENS_LLM_TIMEOUT", "60")),
         llm_concurrency=int(env.get("RANKLENS_LLM_CONCURRENCY", "4")),
+        llm_max_tokens=_count(env, "RANKLENS_LLM_MAX_TOKENS", 0, 1) or None,
+        llm_structured=_choice(env, "RANKLENS_LLM_STRUCTURED", ("auto", "json", "text")),
+        llm_connect_timeout_s=float(env.get("RANKLENS_LLM_CONNECT_TIMEOUT", "10")),
+        llm_first_token_timeout_s=float(env.get("RANKLENS_LLM_FIRST_TOKEN_TIMEOUT", "30")),
+        llm_pair_attempts=_count(env, "RANKLENS_LLM_PAIR_ATTEMPTS", 2, 1),
+        llm_price=(env.get("RANKLENS_LLM_PRICE") or "").strip() or None,
         max_upload_mb=_count(env, "RANKLENS_MAX_UPLOAD_MB", 1024, 1),
         exact_max=_count(env, "RANKLENS_EXACT_MAX", 50_000, 0),
         zip_max_mb=_count(env, "RANKLENS_ZIP_MAX_MB", 4096, 1),

@@ -565,6 +565,8 @@ def available_rankers(corpus: index_mod.Corpus) -> list[str]:
     if leaves:
         for r in models.reranker_names():
             out.append(f"rerank({leaves[0]},{r},50)")
+        if corpus.settings.llm_url and corpus.settings.llm_model:  # the LLM judge's endpoint
+            out += [f"rerank({leaves[0]},llm,20)", f"rerank({leaves[0]},llm-pairwise,10)"]
     from .endpoints import endpoint_rankers  # live search endpoints of the corpus
     from .imported_runs import ranker_names as run_rankers  # run:NAME, imported run files
 

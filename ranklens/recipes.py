@@ -175,4 +175,8 @@ class RecipeBuilder:
             if not 1 <= depth <= MAX_K:
                 raise RankerSpecError(f"rerank depth must be from 1 to {MAX_K} in {whole!r}")
         first = self.build(args[0], whole)
+        if args[1] in ("llm", "llm-pairwise"):  # the LLM judge's endpoint as a reranker
+            from . import llm_rerank
+
+            return llm_rerank.LLMRerank(first, self.corpus, args[1], depth)
         return Rerank(first, self.corpus, args[1], depth, self.load_reranker)

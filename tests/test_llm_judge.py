@@ -203,8 +203,9 @@ def test_500_is_retried_then_counted_as_failed(server) -> None:
     failed = report.failed
     assert len(failed) == 1 and failed[0].pair.query_id == "q1"
     assert "HTTP 500 after 3 attempts" in failed[0].error and failed[0].grade is None
-    assert sum(1 for c in FakeChat.calls if "FAIL" in c["body"]["messages"][0]["content"]) == 3
-    assert report.judgments[1].grade == 3 and report.gave_up is None
+    # 3 attempts per request, and the pair goes back in the queue once (pair_attempts=2)
+    assert sum(1 for c in FakeChat.calls if "FAIL" in c["body"]["messages"][0]["content"]) == 6
+    assert report.judgments[1].grade == 3 and report.gave_up is None and report.retried == 1
     assert "1 failed" in report.summary()
 
 
@@ -220,13 +221,13 @@ def test_reply_without_score_is_counted_not_guessed(server) -> None:
 
 def test_too_slow_reply_gives_up_clearly(server) -> None:
     cache = ReplyCache()
-    cfg = config(server, timeout_s=0.3, concurrency=1, max_failures=2)
+    cfg = config(server, timeout_s=0.3, concurrency=1, max_failures=2, pair_attempts=1)
     pairs = [pair(1, "GRADE=1"), pair(2, "SLOW"), pair(3, "SLOW"), pair(4, "GRADE=2")]
     with LLMJudge(cfg, Scale.default(), cache=cache) as judge:
         report = judge.judge(pairs)
     assert [j.pair.query_id for j in report.failed] == ["q2", "q3"]
     assert all("timed out after 0.3 s" in j.error for j in report.failed)
-    assert report.gave_up and "2 requests failed" in report.gave_up
+    assert report.gave_up and "2 pairs in a row failed" in report.gave_up
     assert report.not_sent == 1 and "1 not sent" in report.summary()
     assert len(cache) == 1  # failed requests are not cached; the first pair is
     # resumed with a patient client: the cached pair is not sent again
@@ -256,7 +257,9 @@ def test_dry_run_shows_prompts_and_replies(server) -> None:
     with LLMJudge(config(server), Scale.default()) as judge:
         items = judge.dry_run(pairs, 5)
     assert len(items) == 5 and len(FakeChat.calls) == 5
-    assert items[0].prompt == Prompt().render("query 0", "passage 0 GRADE=0")
+    # the stub ignores response_format and answers in text: its final score still counts
+    assert items[0].judgment.mode == "json_schema"
+    assert items[0].prompt == Prompt().render("query 0", "passage 0 GRADE=0", "json_schema")
     text = format_dry_run(items)
     assert text.count("[prompt]") == 5 and "score 3 -> grade 3" in text
     assert "no final score in the reply" in text

@@ -76,11 +76,19 @@ def test_llm_dry_run_batch_and_judges_against_people(corpus, store, server, monk
     check(at.run())
     assert any("fake-model" in c.value and "a key is set" in c.value for c in at.caption)
     assert all(KEY not in c.value for c in at.caption)
+    at.number_input(key=state.JUDGE_LLM_MAX_TOKENS).set_value(40)
+    at.text_input(key=state.JUDGE_LLM_PRICE).set_value("1/2")
     check(at.button(key=state.JUDGE_LLM_DRY).click().run())
     n = min(5, len(pool.items))
     assert len([e for e in at.expander if e.label.startswith("Pair ")]) == n
+    # the estimate before the batch: the pairs left, the reply limit, the price
+    (est,) = [i.value.replace("\\", "") for i in at.info if "Estimate before" in i.value]
+    left = len(pool.items) - n
+    assert f"{left} pairs to send ({n} cached)" in est and "$1 / $2 per million" in est
+    assert f"at most {40 * left} completion tokens" in est
     assert store.suggestions("j") == []  # a dry run stores nothing
     check(at.button(key=state.JUDGE_LLM_BATCH).click().run(timeout=60))
+    assert any(c.value.replace("\\", "").startswith("Used: ") for c in at.caption)
     stored = judges.llm_suggestions(store, "j")
     assert len(stored) == len(pool.items)  # the fake server grades every passage 0 (no marker)
     assert all(s.label.grade == 0 for s in stored)

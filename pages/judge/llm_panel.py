@@ -13,8 +13,9 @@ import streamlit as st
 from components import auth, resources, safe, state
 from ranklens import index
 from ranklens.errors import RankLensError
-from ranklens.judging import JudgmentStore, judges
+from ranklens.judging import JudgmentStore, judges, llm_cost
 from ranklens.judging.llm import (
+    DEFAULT_MAX_TOKENS,
     UMBRELA_PROMPT,
     BatchReport,
     LLMConfig,
@@ -30,8 +31,9 @@ DRY_RUN_PAIRS = 5
 
 def _judge(store: JudgmentStore, corpus: str, prompt: Prompt) -> LLMJudge:
     settings = resources.settings()
+    limit = st.session_state.get(state.JUDGE_LLM_MAX_TOKENS)
     return LLMJudge(
-        LLMConfig.from_settings(settings),
+        LLMConfig.from_settings(settings, **({"max_tokens": int(limit)} if limit else {})),
         store.scale(corpus),
         prompt,
         cache=ReplyCache.from_settings(settings),
@@ -46,11 +48,36 @@ def _endpoint() -> LLMConfig | None:
         return None
     key = "a key is set" if cfg.key else "no key"
     st.caption(f"Endpoint {code(cfg.url)} · model {code(cfg.model)} · {key} (RANKLENS_LLM_KEY)")
+    left, right = st.columns(2)
+    left.number_input(
+        "Reply limit (tokens)",
+        min_value=1,
+        max_value=8192,
+        value=cfg.max_tokens or DEFAULT_MAX_TOKENS,
+        key=state.JUDGE_LLM_MAX_TOKENS,
+        help="max_tokens sent with every request (RANKLENS_LLM_MAX_TOKENS): a small model that "
+        "repeats the passage would otherwise write until its context is full.",
+    )
+    right.text_input(
+        "Price, $ per million tokens (prompt/completion)",
+        value=resources.settings().llm_price or "",
+        key=state.JUDGE_LLM_PRICE,
+        placeholder="e.g. 0.15/0.60 (RANKLENS_LLM_PRICE)",
+    )
     return cfg
+
+
+def _price() -> llm_cost.Price | None:
+    try:
+        return llm_cost.parse_price(st.session_state.get(state.JUDGE_LLM_PRICE))
+    except RankLensError as exc:
+        st.error(safe.error(exc))
+        return None
 
 
 def _report(report: BatchReport) -> None:
     (st.warning if report.gave_up else st.success)(safe.error(report.summary()))
+    st.caption(safe.md(llm_cost.spent_text(report, _price())))
     bad = report.unparseable + report.failed
     if bad:
         st.markdown("**Not graded** (never guessed)")
@@ -138,9 +165,14 @@ def llm_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> N
                 pairs = judges.pairs_for(corpus, pool, pool.items[:DRY_RUN_PAIRS])
                 with st.spinner("Asking the endpoint…"):
                     items = judge.dry_run(pairs, DRY_RUN_PAIRS)
+                pending = judges.pairs_for(
+                    corpus, pool, judges.pending_llm_items(store, corpus.name, pool, judge)
+                )
+                estimate = llm_cost.estimate(judge, pending, items)
         except RankLensError as exc:
             st.error(safe.error(exc))
         else:
+            st.info(safe.md(estimate.text(_price())))
             for n, it in enumerate(items, 1):
                 j = it.judgment
                 outcome = (

@@ -11,7 +11,8 @@ import streamlit as st
 from components import safe, state
 from pages.learn.common import lesson_context, open_target
 from pages.learn.explain_tab import show
-from ranklens import lessons
+from pages.learn.tiny_judge_tab import tiny_judge_section
+from ranklens import lessons, tiny_judge
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
 from ranklens.types import Qrel
@@ -33,15 +34,19 @@ def lessons_tab(corpus: Corpus, query_set: str, qrels: list[Qrel] | None) -> Non
             "results on the Judge page."
         )
         return
+    names = [f"{i}. {name}" for i, name in enumerate(lessons.NAMES, 1)]
+    names.append(f"{len(names) + 1}. {tiny_judge.TITLE}")  # needs an LLM endpoint: its own tab
+    if st.session_state.get(state.LEARN_LESSON) not in names:
+        st.session_state[state.LEARN_LESSON] = names[0]
+    picked = st.radio("Lesson", names, key=state.LEARN_LESSON, horizontal=True)
+    if picked == names[-1]:
+        tiny_judge_section(corpus, query_set, qrels)
+        return
     try:
         ctx = lesson_context(corpus, query_set, qrels)
     except RankLensError as exc:
         st.error(safe.error(exc))
         return
-    names = [f"{i}. {name}" for i, name in enumerate(lessons.NAMES, 1)]
-    if st.session_state.get(state.LEARN_LESSON) not in names:
-        st.session_state[state.LEARN_LESSON] = names[0]
-    picked = st.radio("Lesson", names, key=state.LEARN_LESSON, horizontal=True)
     fn = lessons.LESSONS[names.index(picked)]
     try:
         with st.spinner("Computing the lesson…"):

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import circularity, index, rankers, stats
 from .. import evaluate as ev
-from .. import index, rankers, stats
 from .. import regression_gate as rg
 from ..config import get_settings
 from ..errors import InputError, RankLensError
@@ -180,6 +180,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     for warning in ev.judged_warnings(ev.judged_fraction(runs, labels.qrels, 10, level)):
         print(f"warning: {warning}", file=sys.stderr)
+    circular = circularity.for_labels(corpus, list(runs), labels.source, labelled)
+    for warning in circular.values():
+        print(f"warning: {warning}", file=sys.stderr)
     means = ev.mean_scores(per_query)
     failed = 1 if gate is not None and gate.failed else 0
     if args.json:
@@ -196,7 +199,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     width = max([len(r) for r in means] + [6])
     print(f"{'ranker':<{width}}  " + "  ".join(f"{m:>10}" for m in names))
     for r, by_m in means.items():
-        print(f"{r:<{width}}  " + "  ".join(f"{by_m.get(m, float('nan')):>10.4f}" for m in names))
+        mark = "  (circular: judged by its own model, see the warning)" if r in circular else ""
+        print(
+            f"{r:<{width}}  "
+            + "  ".join(f"{by_m.get(m, float('nan')):>10.4f}" for m in names)
+            + mark
+        )
     n = per_query["query_id"].nunique() if not per_query.empty else 0
     print(f"({n} labelled queries of {query_set!r}; labels: {labels.source}; level {level})")
     if args.per_query:

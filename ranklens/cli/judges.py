@@ -45,6 +45,27 @@ def add_suggest_options(p: argparse.ArgumentParser) -> None:
         "'##final score: N' (saved as the corpus's newest prompt version; default: its latest, "
         "else UMBRELA's)",
     )
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="LLM: the reply limit (default RANKLENS_LLM_MAX_TOKENS, else one that fits the answer)",
+    )
+    p.add_argument(
+        "--structured",
+        choices=("auto", "json", "text"),
+        default=None,
+        help="LLM: auto (JSON schema, the text prompt where refused; default "
+        "RANKLENS_LLM_STRUCTURED), json or text",
+    )
+    p.add_argument(
+        "--price",
+        default=None,
+        metavar="IN[/OUT]",
+        help="LLM: dollars per million prompt[/completion] tokens (default RANKLENS_LLM_PRICE): "
+        "the dry run estimates the batch's cost, the batch reports what it cost",
+    )
 
 
 def _progress():
@@ -59,7 +80,7 @@ def _progress():
     return bar, update
 
 
-def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None):
+def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args=None):
     from ..judging import judges
     from ..judging.llm import LLMConfig, LLMJudge, Prompt, ReplyCache
 
@@ -71,7 +92,12 @@ def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None):
         prompt = Prompt(text)
     else:
         prompt = judges.current_prompt(store, corpus_name)
-    config = LLMConfig.from_settings(settings)
+    overrides = {}
+    if args is not None and getattr(args, "max_tokens", None) is not None:
+        overrides["max_tokens"] = args.max_tokens
+    if args is not None and getattr(args, "structured", None) is not None:
+        overrides["structured"] = args.structured
+    config = LLMConfig.from_settings(settings, **overrides)
     return LLMJudge(
         config, store.scale(corpus_name), prompt, cache=ReplyCache.from_settings(settings)
     )
@@ -113,10 +139,16 @@ def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
             print(f"dry run of {model}: {len(rows)} pairs, nothing stored", file=sys.stderr)
         return 0
 
-    with _llm_judge(store, corpus.name, settings, args.prompt_file) as judge:
+    from ..judging import llm_cost
+
+    price = llm_cost.parse_price(args.price if args.price is not None else settings.llm_price)
+    with _llm_judge(store, corpus.name, settings, args.prompt_file, args) as judge:
         if args.dry_run is not None:
             pairs = judges.pairs_for(corpus, pool, pool.items[: max(0, args.dry_run)])
             items = judge.dry_run(pairs, args.dry_run)
+            pending = judges.pending_llm_items(store, corpus.name, pool, judge)
+            est = llm_cost.estimate(judge, judges.pairs_for(corpus, pool, pending), items)
+            print(est.text(price), file=sys.stderr)
             if args.json:
                 print_json(
                     [
@@ -144,10 +176,15 @@ def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
             )
         finally:
             bar.close()
+    spent = llm_cost.spent_text(report, price)
     if args.json:
-        print_json(dict(report.to_dict(), pool=pool.id))
+        cost = price.cost(report.prompt_tokens, report.completion_tokens) if price else None
+        print_json(
+            dict(report.to_dict(), pool=pool.id, cost=cost if report.tokens_reported else None)
+        )
     else:
         print(report.summary())
+        print(spent)
         for j in report.unparseable:
             reply = " ".join((j.reply or "").split())[:300]
             print(f"  no final score: {j.pair.query_id} {j.pair.passage_id}: {reply!r}")

@@ -215,6 +215,17 @@ def store_llm_suggestions(
     return len(rows)
 
 
+def pending_llm_items(store: JudgmentStore, corpus: str, pool: PoolInfo, judge: LLMJudge) -> list:
+    """The pool's items this (model, prompt) has not suggested a grade for yet."""
+    done = {
+        s.label.unit
+        for s in llm_suggestions(
+            store, corpus, model=judge.config.model, prompt_hash=judge.prompt.hash
+        )
+    }
+    return [it for it in pool.items if it.unit not in done]
+
+
 def suggest_llm(
     store: JudgmentStore,
     corpus: Corpus,
@@ -229,13 +240,7 @@ def suggest_llm(
     the corpus first. Pairs this (model, prompt) already suggested a grade for are not sent
     again, so an interrupted batch resumes; the report counts only the pairs sent this time."""
     save_prompt(store, corpus.name, judge.prompt, author)
-    done = {
-        s.label.unit
-        for s in llm_suggestions(
-            store, corpus.name, model=judge.config.model, prompt_hash=judge.prompt.hash
-        )
-    }
-    todo = [it for it in pool.items if it.unit not in done]
+    todo = pending_llm_items(store, corpus.name, pool, judge)
     report = judge.judge(pairs_for(corpus, pool, todo), progress=progress, cancelled=cancelled)
     store_llm_suggestions(store, corpus.name, report, query_set=pool.query_set)
     return report

@@ -8,13 +8,25 @@ Decisions (read before changing anything here):
   error message.
 - A reply counts only when it holds exactly one final score (`##final score: N`, 0..top);
   anything else is "unparseable": counted and shown with its text, never guessed.
-- 429 and 5xx are retried with exponential backoff (Retry-After is honoured, capped). A timeout is
-  not retried: a server too slow for one request is as slow for the next. After `max_failures`
-  pairs failed (timeouts, 5xx after retries, lost connections) the batch stops and says why; a
-  401/403/404/400 stops it at once. What was judged before stays cached: running the batch again
-  resumes where it stopped.
-- Cache key: (prompt hash, model, query text, passage text). Replies, parsed or not, are cached;
-  failed requests are not.
+- Every request carries a reply limit (`max_tokens`: RANKLENS_LLM_MAX_TOKENS, else one that fits
+  the answer asked for) and, in text mode, stop sequences: a small model that repeats the passage
+  would otherwise generate until its context is full. Replies are streamed and the connection is
+  closed at the total time limit or on cancel, so the server stops generating (llm_http).
+- Structured output where the endpoint takes it: a JSON schema {grade, reason}; where the endpoint
+  refuses it (HTTP 400/422), the text prompt. Each judgment records the mode it was asked in, and
+  the report says which modes were used. In a JSON mode a reply counts when it is an object with
+  an integer grade in 0..top, or (cut at the reply limit) starts `{"grade": N`; a reply that
+  ignored the schema still counts when it holds exactly one `##final score: N`.
+- 429 and 5xx are retried with exponential backoff (Retry-After is honoured, capped). A pair whose
+  request failed (timeout, 5xx after retries, lost connection) goes back in the queue until it has
+  been tried `pair_attempts` times; each timeout or 429 halves the number of requests in flight
+  (down to 1), and it grows back by one after a run of successes. The batch stops, saying why,
+  after `max_failures` pairs in a row failed for good; a 401/403/404/400 stops it at once. What
+  was judged before stays cached: running the batch again resumes where it stopped.
+- Cache key: (prompt hash, model, query text, passage text), the hash marked with the output mode
+  for the JSON modes. Replies, parsed or not, are cached; failed requests are not.
+- Few-shot examples (FewShot) are part of a Prompt: rendered before the template, in the reply
+  format of the mode, and part of its hash.
 """
 
 from __future__ import annotations
@@ -25,9 +37,9 @@ import re
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,6 +48,9 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from ..config import Settings
 from ..errors import RankLensError
+from . import llm_http
+from .llm_batch import BatchRun, Throttle, run_batch
+from .llm_http import STRUCTURED_CHOICES, ChatResult, Failed, Fatal, Refused, Retryable
 from .scale import Scale
 
 # The zero-shot "bing" prompt of UMBRELA (Upadhyay et al. 2024, "UMBRELA: UMbrela is the
@@ -71,7 +86,13 @@ UMBRELA_TOP = 3
 JUDGE_PREFIX = "llm:"
 _SLOTS = ("{query}", "{passage}")
 _FINAL = re.compile(r"##\s*final\s*score\s*:\s*\**\s*(-?\d+)", re.IGNORECASE)
-_FATAL = {400: "bad request", 401: "unauthorised", 403: "forbidden", 404: "not found"}
+_JSON_GRADE = re.compile(r'^\s*\{\s*"grade"\s*:\s*(-?\d+)\s*[,}]')
+DEFAULT_MAX_TOKENS = 128  # UMBRELA's M, T, O and final score, or {grade, reason}, fit easily
+TEXT_STOP = ("\nQuery:", "\nPassage:")  # a small model repeating the prompt stops here
+JSON_INSTRUCTION = (
+    '\n\nAnswer in JSON with the keys "grade" (the final score, an integer from 0 to {top}) and '
+    '"reason" (one short sentence).'
+)
 
 
 class LLMError(RankLensError):
@@ -81,13 +102,24 @@ class LLMError(RankLensError):
 # ---------------------------------------------------------------- prompts and replies
 
 
+class FewShot(NamedTuple):
+    """One example shown before the template: a pair people graded (on the prompt's 0..top
+    scale) and, where they gave one, their reason."""
+
+    query: str
+    passage: str
+    score: int
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class Prompt:
     """A prompt template with {query} and {passage} slots whose reply ends in
-    `##final score: N`, N in 0..top."""
+    `##final score: N`, N in 0..top; optionally few-shot examples shown before it."""
 
     text: str = UMBRELA_PROMPT
     top: int = UMBRELA_TOP
+    examples: tuple[FewShot, ...] = ()
 
     def __post_init__(self) -> None:
         missing = [s for s in _SLOTS if s not in self.text]
@@ -95,16 +127,51 @@ class Prompt:
             raise LLMError(f"the prompt needs the slot(s) {', '.join(missing)} (none found)")
         if not 1 <= self.top <= 100:
             raise LLMError(f"a prompt's top score must be 1..100, got {self.top}")
+        bad = [e for e in self.examples if not 0 <= e.score <= self.top]
+        if bad:
+            raise LLMError(f"a few-shot example's score must be 0..{self.top}, got {bad[0].score}")
 
     @property
     def hash(self) -> str:
-        """A short, stable id of the template (text and top score)."""
-        return prompt_hash(self.text, self.top)
+        """A short, stable id of the template (text and top score) and its examples."""
+        if not self.examples:
+            return prompt_hash(self.text, self.top)
+        shots = json.dumps([list(e) for e in self.examples], ensure_ascii=False)
+        return prompt_hash(f"{self.text}\n{shots}", self.top)
 
-    def render(self, query: str, passage: str) -> str:
+    def with_examples(self, examples: Sequence[FewShot]) -> Prompt:
+        """The same template with these few-shot examples (none: the bare template)."""
+        return replace(self, examples=tuple(FewShot(*e) for e in examples))
+
+    def render(self, query: str, passage: str, mode: str = "text") -> str:
         """The prompt for one pair. Slots are replaced literally: braces in the template or in
-        the texts are left alone."""
-        return self.text.replace("{query}", query).replace("{passage}", passage)
+        the texts are left alone. In a JSON mode the examples answer in JSON and one line asks
+        for it."""
+        body = self.text.replace("{query}", query).replace("{passage}", passage)
+        if mode != "text":
+            body += JSON_INSTRUCTION.replace("{top}", str(self.top))
+        if not self.examples:
+            return body
+        shots = []
+        for e in self.examples:
+            if mode == "text":
+                answer = (f"Reason: {e.reason}\n" if e.reason else "") + f"##final score: {e.score}"
+            else:
+                answer = json.dumps({"grade": e.score, "reason": e.reason}, ensure_ascii=False)
+            shots.append(f"Query: {e.query}\nPassage: {e.passage}\n{answer}")
+        return "Examples graded by people:\n\n" + "\n\n".join(shots) + "\n\n---\n\n" + body
+
+    def schema(self) -> dict:
+        """The JSON schema of a structured reply: {grade: 0..top, reason}."""
+        return {
+            "type": "object",
+            "properties": {
+                "grade": {"type": "integer", "enum": list(range(self.top + 1))},
+                "reason": {"type": "string"},
+            },
+            "required": ["grade", "reason"],
+            "additionalProperties": False,
+        }
 
 
 def prompt_hash(text: str, top: int = UMBRELA_TOP) -> str:
@@ -120,6 +187,34 @@ def parse_final_score(reply: str, top: int = UMBRELA_TOP) -> int | None:
         return None
     (score,) = found
     return score if 0 <= score <= top else None
+
+
+def parse_reply(reply: str, top: int = UMBRELA_TOP, mode: str = "text") -> int | None:
+    """The score of a reply in `mode`: in text mode the final score; in a JSON mode the integer
+    `grade` of the object (or of its start, when the reply was cut at the limit), else the final
+    score of a reply that ignored the schema. None when there is none (never guessed)."""
+    if mode != "text":
+        grade: object = None
+        try:
+            data = json.loads(reply or "")
+        except ValueError:
+            m = _JSON_GRADE.match(reply or "")
+            grade = int(m.group(1)) if m else None
+        else:
+            grade = data.get("grade") if isinstance(data, dict) else None
+        if isinstance(grade, int) and not isinstance(grade, bool):
+            return grade if 0 <= grade <= top else None
+    return parse_final_score(reply, top)
+
+
+def reply_reason(reply: str | None) -> str | None:
+    """The `reason` of a JSON reply, if it has one."""
+    try:
+        data = json.loads(reply or "")
+    except ValueError:
+        return None
+    reason = data.get("reason") if isinstance(data, dict) else None
+    return reason if isinstance(reason, str) else None
 
 
 def to_scale(score: int, scale: Scale, top: int = UMBRELA_TOP) -> int:
@@ -150,9 +245,14 @@ class LLMConfig:
     attempts: int = 4  # per request, for 429 and 5xx
     backoff_s: float = 1.0  # first wait; doubles each retry
     max_backoff_s: float = 30.0
-    max_failures: int = 3  # failed pairs before a batch stops
+    max_failures: int = 3  # pairs in a row that failed for good before a batch stops
     temperature: float = 0.0
-    max_tokens: int | None = None
+    max_tokens: int | None = None  # None: DEFAULT_MAX_TOKENS (or the task's own)
+    stop: tuple[str, ...] | None = None  # None: TEXT_STOP in text mode
+    structured: str = "auto"  # auto: JSON schema, the text prompt where refused; json; text
+    connect_timeout_s: float = 10.0
+    first_token_timeout_s: float = 30.0
+    pair_attempts: int = 2  # tries per pair before it counts as failed
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
@@ -161,6 +261,15 @@ class LLMConfig:
             raise LLMError("RANKLENS_LLM_MODEL is empty")
         if self.concurrency < 1 or self.attempts < 1 or self.timeout_s <= 0:
             raise LLMError("concurrency and attempts must be at least 1, the timeout positive")
+        if self.pair_attempts < 1 or self.connect_timeout_s <= 0 or self.first_token_timeout_s <= 0:
+            raise LLMError("pair attempts must be at least 1, the timeouts positive")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise LLMError(f"max_tokens must be at least 1, got {self.max_tokens}")
+        if self.structured not in STRUCTURED_CHOICES:
+            raise LLMError(
+                f"structured output must be one of {', '.join(STRUCTURED_CHOICES)}, "
+                f"got {self.structured!r}"
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> LLMConfig:
@@ -185,6 +294,11 @@ class LLMConfig:
             key=settings.llm_key,
             timeout_s=settings.llm_timeout_s,
             concurrency=settings.llm_concurrency,
+            max_tokens=settings.llm_max_tokens,
+            structured=settings.llm_structured,
+            connect_timeout_s=settings.llm_connect_timeout_s,
+            first_token_timeout_s=settings.llm_first_token_timeout_s,
+            pair_attempts=settings.llm_pair_attempts,
         )
         values.update(overrides)
         return cls(**values)
@@ -226,6 +340,7 @@ class Judgment(NamedTuple):
     prompt_tokens: int | None
     completion_tokens: int | None
     cached: bool
+    mode: str | None = None  # json_schema, json_object or text; None for a failed request
 
     @property
     def unparseable(self) -> bool:
@@ -245,6 +360,30 @@ class BatchReport:
     completion_tokens: int = 0
     tokens_reported: bool = False
     seconds: float = 0.0
+    retried: int = 0  # requests sent again after a failure
+    lowest_concurrency: int | None = None  # set when timeouts or 429s lowered it
+    refused_modes: tuple[str, ...] = ()  # output modes the endpoint refused
+
+    @property
+    def modes(self) -> dict[str, int]:
+        """How many replies came in each output mode (cached ones included)."""
+        return dict(Counter(j.mode for j in self.judgments if j.mode is not None))
+
+    def mode_note(self) -> str:
+        """Which output mode(s) were used, and what the endpoint refused."""
+        modes = self.modes
+        if not modes:
+            return ""
+        names = {
+            "json_schema": "structured output (JSON schema)",
+            "json_object": "structured output (JSON object with a schema)",
+            "text": "the text prompt",
+        }
+        used = ", ".join(f"{names.get(m, m)} for {n}" for m, n in modes.items())
+        text = f"Mode: {used}"
+        if self.refused_modes:
+            text += f" (the endpoint refused {', '.join(self.refused_modes)})"
+        return text + "."
 
     @property
     def graded(self) -> list[Judgment]:
@@ -280,6 +419,15 @@ class BatchReport:
             text += f" Tokens: {self.prompt_tokens} prompt, {self.completion_tokens} completion."
         elif any(not j.cached for j in self.judgments if j.reply is not None):
             text += " The server reported no token counts."
+        note = self.mode_note()
+        if note:
+            text += " " + note
+        if self.retried:
+            text += f" {self.retried} requests were sent again after a failure."
+        if self.lowest_concurrency is not None:
+            text += (
+                f" Timeouts or 429s lowered the requests in flight to {self.lowest_concurrency}."
+            )
         if self.gave_up:
             text += f" Stopped: {self.gave_up}"
         return text
@@ -302,6 +450,10 @@ class BatchReport:
                 else None
             ),
             "seconds": round(self.seconds, 3),
+            "modes": self.modes,
+            "refused_modes": list(self.refused_modes),
+            "retried": self.retried,
+            "lowest_concurrency": self.lowest_concurrency,
         }
 
 
@@ -313,6 +465,7 @@ def _judgment_dict(j: Judgment) -> dict:
         "grade": j.grade,
         "reply": j.reply,
         "error": j.error,
+        "mode": j.mode,
     }
 
 
@@ -377,43 +530,10 @@ class ReplyCache:
 
 # ---------------------------------------------------------------- requests
 
-
-class _Retryable(Exception):
-    """A 429 or 5xx worth another try; carries the server's Retry-After when it sent one."""
-
-    def __init__(self, status: int, retry_after: float | None) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status, self.retry_after = status, retry_after
-
-
-class _Failed(Exception):
-    """This pair cannot be judged now (timeout, 5xx after retries, lost connection)."""
-
-
-class _Fatal(Exception):
-    """No pair can be judged: stop the batch (bad URL, model or key)."""
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
-
-
-def _reply_of(data: object) -> Reply:
-    """The text and token counts of a chat-completions response body."""
-    try:
-        text = data["choices"][0]["message"]["content"]  # type: ignore[index]
-    except (KeyError, IndexError, TypeError) as exc:
-        raise _Failed("the reply is not a chat completion (no choices[0].message.content)") from exc
-    if not isinstance(text, str):
-        text = "" if text is None else json.dumps(text)
-    usage = data.get("usage") if isinstance(data, dict) else None
-    usage = usage if isinstance(usage, dict) else {}
-    pt, ct = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    return Reply(text, pt if isinstance(pt, int) else None, ct if isinstance(ct, int) else None)
+# Output modes an endpoint refused, by (url, model): a new judge on the same endpoint does not ask
+# again in a mode it was already refused (one wasted request per batch otherwise).
+_REFUSED: dict[tuple[str, str], set[str]] = {}
+_REFUSED_LOCK = threading.Lock()
 
 
 class LLMJudge:
@@ -440,6 +560,9 @@ class LLMJudge:
             transport=transport,
             limits=httpx.Limits(max_connections=config.concurrency),
         )
+        self._stop = threading.Event()
+        self._throttle: Throttle | None = None
+        self._refused_now: set[str] = set()
 
     @property
     def name(self) -> str:
@@ -454,75 +577,160 @@ class LLMJudge:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- output modes
+
+    def _refused(self) -> set[str]:
+        with _REFUSED_LOCK:
+            return set(_REFUSED.get((self.config.url, self.config.model), ()))
+
+    def _refuse(self, mode: str) -> None:
+        with _REFUSED_LOCK:
+            _REFUSED.setdefault((self.config.url, self.config.model), set()).add(mode)
+        self._refused_now.add(mode)
+
+    def modes(self) -> tuple[str, ...]:
+        """The output modes this judge may use, best first (structured: auto, json or text)."""
+        if self.config.structured == "text":
+            return ("text",)
+        if self.config.structured == "json":
+            return ("json_schema", "json_object")
+        return llm_http.MODES
+
+    @property
+    def mode(self) -> str:
+        """The output mode the next request is sent in."""
+        refused = self._refused()
+        for m in self.modes():
+            if m not in refused:
+                return m
+        raise Fatal(
+            f"{self.config.endpoint} refuses structured output (response_format) for model "
+            f"{self.config.model!r}; set RANKLENS_LLM_STRUCTURED=auto or text to use the text prompt"
+        )
+
     # -- one request
 
-    def _post(self, text: str) -> Reply:
+    def max_tokens(self, default: int = DEFAULT_MAX_TOKENS) -> int:
+        return self.config.max_tokens or default
+
+    def _send(
+        self, text: str, mode: str, schema: dict | None, name: str, max_tokens: int
+    ) -> ChatResult:
         body: dict = {
             "model": self.config.model,
             "messages": [{"role": "user", "content": text}],
             "temperature": self.config.temperature,
+            "max_tokens": max_tokens,
         }
-        if self.config.max_tokens:
-            body["max_tokens"] = self.config.max_tokens
-        try:
-            response = self._client.post(self.config.endpoint, json=body)
-        except httpx.TimeoutException as exc:
-            raise _Failed(
-                f"timed out after {self.config.timeout_s:g} s (RANKLENS_LLM_TIMEOUT)"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise _Failed(f"cannot reach {self.config.endpoint}: {type(exc).__name__}") from exc
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise _Retryable(status, _retry_after(response))
-        if status in _FATAL or 400 <= status < 500:
-            what = _FATAL.get(status, "client error")
-            hint = {
-                401: "check RANKLENS_LLM_KEY",
-                403: "check RANKLENS_LLM_KEY",
-                404: "check RANKLENS_LLM_URL (ending in /v1) and RANKLENS_LLM_MODEL",
-            }.get(status, "check RANKLENS_LLM_MODEL and the server's log")
-            raise _Fatal(
-                f"{self.config.endpoint} answered HTTP {status} ({what}) for model "
-                f"{self.config.model!r}: {hint}"
-            )
-        if status != 200:
-            raise _Failed(f"HTTP {status}")
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise _Failed("the reply is not JSON") from exc
-        return _reply_of(data)
+        fmt = llm_http.response_format(mode, schema, name) if schema is not None else None
+        if fmt is not None:
+            body["response_format"] = fmt
+        else:
+            stop = self.config.stop if self.config.stop is not None else TEXT_STOP
+            if stop:
+                body["stop"] = list(stop)
+        return llm_http.stream_chat(
+            self._client,
+            self.config.endpoint,
+            body,
+            connect_s=self.config.connect_timeout_s,
+            first_token_s=self.config.first_token_timeout_s,
+            total_s=self.config.timeout_s,
+            stop=self._stop,
+        )
 
     def _wait(self, state) -> float:
         exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, Retryable) and exc.status == 429 and self._throttle is not None:
+            self._throttle.slow_down()
         base = min(
             self.config.max_backoff_s, self.config.backoff_s * 2 ** (state.attempt_number - 1)
         )
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+        if isinstance(exc, Retryable) and exc.retry_after is not None:
             return min(self.config.max_backoff_s, max(base, exc.retry_after))
         return base
 
-    def ask(self, text: str) -> Reply:
-        """Send one prompt; 429 and 5xx retried with backoff. Raises _Failed or _Fatal."""
+    def _retrying(self, fn: Callable[[], ChatResult]) -> ChatResult:
         retrying = Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+            retry=retry_if_exception(lambda e: isinstance(e, Retryable)),
             stop=stop_after_attempt(self.config.attempts),
             wait=self._wait,
             reraise=True,
         )
         try:
-            return retrying(self._post, text)
-        except _Retryable as exc:
-            raise _Failed(f"{exc} after {self.config.attempts} attempts") from exc
+            return retrying(fn)
+        except Retryable as exc:
+            raise Failed(
+                f"{exc} after {self.config.attempts} attempts", timeout=exc.status == 429
+            ) from exc
+
+    def complete(
+        self,
+        text: str | Callable[[str], str],
+        *,
+        schema: dict | None = None,
+        name: str = "reply",
+        max_tokens: int | None = None,
+        mode: str | None = None,
+    ) -> tuple[Reply, str]:
+        """Send one prompt (a text, or a function of the output mode giving it) and return the
+        reply and the mode it was asked in. With a schema, structured output is asked for where
+        the endpoint takes it, else the text prompt (see modes()). 429 and 5xx are retried with
+        backoff. Raises llm_http.Failed, Fatal or Cancelled."""
+        limit = max_tokens or self.max_tokens()
+        while True:
+            use = mode or (self.mode if schema is not None else "text")
+            prompt = text(use) if callable(text) else text
+            try:
+                result = self._retrying(
+                    lambda u=use, p=prompt: self._send(p, u, schema, name, limit)
+                )
+            except Refused as exc:
+                if use == "text" or mode is not None:
+                    raise Fatal(
+                        f"{self.config.endpoint} answered {exc} (bad request) for model "
+                        f"{self.config.model!r}: check RANKLENS_LLM_MODEL and the server's log"
+                    ) from exc
+                self._refuse(use)
+                continue
+            return Reply(result.text, result.prompt_tokens, result.completion_tokens), use
+
+    def ask(self, text: str) -> Reply:
+        """Send one prompt as text (no response_format); 429 and 5xx retried with backoff."""
+        return self.complete(text)[0]
+
+    # -- batches
+
+    def run_batch(
+        self,
+        n: int,
+        work: Callable[[int], object],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> BatchRun:
+        """Call work(i) for i in 0..n-1 at this judge's concurrency, retries and stop rule
+        (llm_batch.run_batch); a cancel closes the requests under way."""
+        self._throttle = Throttle(self.config.concurrency)
+        return run_batch(
+            n,
+            work,
+            throttle=self._throttle,
+            pair_attempts=self.config.pair_attempts,
+            max_failures=self.config.max_failures,
+            stop=self._stop,
+            progress=progress,
+            cancelled=cancelled,
+        )
 
     # -- pairs
 
-    def _cache_key(self, pair: JudgePair) -> str:
-        return ReplyCache.key(self.prompt.hash, self.config.model, pair.query, pair.passage)
+    def _cache_key(self, pair: JudgePair, mode: str = "text") -> str:
+        mark = self.prompt.hash if mode == "text" else f"{self.prompt.hash}+{mode}"
+        return ReplyCache.key(mark, self.config.model, pair.query, pair.passage)
 
-    def _judgment(self, pair: JudgePair, reply: Reply, cached: bool) -> Judgment:
-        score = parse_final_score(reply.text, self.prompt.top)
+    def _judgment(self, pair: JudgePair, reply: Reply, cached: bool, mode: str) -> Judgment:
+        score = parse_reply(reply.text, self.prompt.top, mode)
         grade = None if score is None else to_scale(score, self.scale, self.prompt.top)
         return Judgment(
             pair,
@@ -533,19 +741,28 @@ class LLMJudge:
             reply.prompt_tokens,
             reply.completion_tokens,
             cached,
+            mode,
         )
 
+    def _cached(self, pair: JudgePair) -> Judgment | None:
+        for mode in self.modes():
+            hit = self.cache.get(self._cache_key(pair, mode))
+            if hit is not None:
+                return self._judgment(pair, hit, True, mode)
+        return None
+
     def _judge_one(self, pair: JudgePair) -> Judgment:
-        key = self._cache_key(pair)
-        hit = self.cache.get(key)
+        """One pair: from the cache, else asked. Raises Failed, Fatal or Cancelled."""
+        hit = self._cached(pair)
         if hit is not None:
-            return self._judgment(pair, hit, True)
-        try:
-            reply = self.ask(self.prompt.render(pair.query, pair.passage))
-        except _Failed as exc:
-            return Judgment(pair, None, None, None, str(exc), None, None, False)
-        self.cache.put(key, self.prompt.hash, self.config.model, reply)
-        return self._judgment(pair, reply, False)
+            return hit
+        reply, mode = self.complete(
+            lambda m: self.prompt.render(pair.query, pair.passage, m),
+            schema=self.prompt.schema(),
+            name="relevance",
+        )
+        self.cache.put(self._cache_key(pair, mode), self.prompt.hash, self.config.model, reply)
+        return self._judgment(pair, reply, False, mode)
 
     def judge(
         self,
@@ -554,47 +771,26 @@ class LLMJudge:
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> BatchReport:
-        """Judge pairs, at most config.concurrency requests at a time; cached pairs are not
-        sent again, so a stopped batch resumes when run again. Judgments come back in the
-        order of `pairs`; progress(done, total) is called in this thread."""
+        """Judge pairs, a few requests at a time; cached pairs are not sent again, so a stopped
+        batch resumes when run again. Judgments come back in the order of `pairs`;
+        progress(done, total) is called in this thread."""
         report = BatchReport(self.config.model, self.prompt.hash, len(pairs))
         start = time.perf_counter()
-        done: dict[int, Judgment] = {}
-        failures = 0
-        todo = iter(enumerate(pairs))
-        with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
-            running: dict[Future, int] = {}
-
-            def fill() -> None:
-                while len(running) < self.config.concurrency and report.gave_up is None:
-                    nxt = next(todo, None)
-                    if nxt is None:
-                        return
-                    running[pool.submit(self._judge_one, nxt[1])] = nxt[0]
-
-            fill()
-            while running:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    i = running.pop(fut)
-                    try:
-                        done[i] = fut.result()
-                    except _Fatal as exc:
-                        report.gave_up = str(exc)
-                        continue
-                    if done[i].error is not None:
-                        failures += 1
-                        if failures >= self.config.max_failures and report.gave_up is None:
-                            report.gave_up = (
-                                f"{failures} requests failed (the last: {done[i].error}); "
-                                "what was judged is cached: run again to resume"
-                            )
-                    if progress is not None:
-                        progress(len(done), len(pairs))
-                if cancelled is not None and cancelled() and report.gave_up is None:
-                    report.gave_up = "cancelled; what was judged is cached: run again to resume"
-                fill()
+        self._refused_now = set()
+        run = self.run_batch(
+            len(pairs),
+            lambda i: self._judge_one(pairs[i]),
+            progress=progress,
+            cancelled=cancelled,
+        )
+        done: dict[int, Judgment] = {i: j for i, j in run.results.items()}  # type: ignore[misc]
+        for i, error in run.errors.items():
+            done[i] = Judgment(pairs[i], None, None, None, error, None, None, False)
         report.judgments = [done[i] for i in sorted(done)]
+        report.gave_up = run.gave_up
+        report.retried = run.retried
+        report.lowest_concurrency = run.lowest_concurrency
+        report.refused_modes = tuple(m for m in llm_http.MODES if m in self._refused_now)
         for j in report.judgments:
             if j.cached:
                 continue
@@ -612,7 +808,7 @@ class LLMJudge:
         if report.gave_up and not report.judgments:
             raise LLMError(report.gave_up)
         return [
-            DryRunItem(self.prompt.render(j.pair.query, j.pair.passage), j)
+            DryRunItem(self.prompt.render(j.pair.query, j.pair.passage, j.mode or "text"), j)
             for j in report.judgments
         ]
 
