@@ -407,12 +407,29 @@ class Corpus:
         return {p.stem: read_queries(p) for p in sorted(qdir.glob("*.jsonl"))}
 
     def add_query_set(
-        self, name: str, queries: Sequence[Query], actor: Actor | None = None
+        self,
+        name: str,
+        queries: Sequence[Query],
+        actor: Actor | None = None,
+        replace: bool = False,
     ) -> None:
-        """Store (or replace) a query set of this corpus. Replacing one is admin-only when an
-        actor (team mode's signed-in annotator) is given."""
+        """Store a query set of this corpus. An existing set is replaced only with replace=True
+        (admin-only when an actor, team mode's signed-in annotator, is given), and never one
+        that came with the corpus with its relevance labels: those qrels are keyed by its ids."""
         check_name(name, "query set name")
         if (self.dir / "queries" / f"{name}.jsonl").exists():
+            if name in self.shipped_qrels():
+                raise InputError(
+                    None,
+                    f"query set {name!r} came with corpus {self.name!r} with its relevance "
+                    "labels (qrels): it is not replaced; choose another name",
+                )
+            if not replace:
+                raise InputError(
+                    None,
+                    f"corpus {self.name!r} has a query set named {name!r}: replace it "
+                    "explicitly, or choose another name",
+                )
             require_admin(actor, f"replace the query set {name!r}")
         if not queries:
             raise InputError(None, f"query set {name!r} is empty")

@@ -158,7 +158,9 @@ def test_a_set_replaced_on_the_corpus_reaches_a_judging_session(corpus, store):
     first = pooling.open_session(store, corpus, pool.id, "alice")
     assert first.queries == {"q1": "sort a python list", "q2": "green tea temperature"}
     # what the Search page does when a set is uploaded again under the same name
-    corpus.add_query_set("dev", [Query("q1", "order a list in Python"), Query("q2", "brew tea")])
+    corpus.add_query_set(
+        "dev", [Query("q1", "order a list in Python"), Query("q2", "brew tea")], replace=True
+    )
     again = pooling.open_session(store, corpus, pool.id, "alice")
     assert again.queries == {"q1": "order a list in Python", "q2": "brew tea"}
     assert again.guidelines == "Answers only." and again.seed == first.seed
