@@ -22,7 +22,7 @@ from ranklens.types import Query
 def run_search(
     corpus: Corpus, specs: Sequence[str], query: str, k: int, by_doc: bool = False
 ) -> RankedRuns | None:
-    key = (corpus.name, tuple(specs), query, k, by_doc, corpus.manifest.get("created"))
+    key = (corpus.name, tuple(specs), query, k, by_doc, corpus.version())
     last = st.session_state.get(state.SEARCH_RESULT)
     if last and last[0] == key:
         return last[1]

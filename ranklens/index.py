@@ -309,6 +309,25 @@ class Corpus:
             "chunking": m.get("chunking", {}),
         }
 
+    def version(self) -> str:
+        """A fingerprint of everything that can change this corpus's results: the corpus itself
+        (made again: another uid), its passages, its indexes and their status, its query sets
+        and shipped labels, and its imported runs. Cheap (the manifest and a few stats); every
+        cache that asks "has the corpus changed" keys on it."""
+        m = self.manifest
+        files = []
+        for pattern in ("queries/*.jsonl", "qrels/*.tsv", "runs/*/current.json"):
+            for path in sorted(self.dir.glob(pattern)):
+                with contextlib.suppress(OSError):  # removed meanwhile: not part of it
+                    st = path.stat()
+                    files.append(
+                        [path.relative_to(self.dir).as_posix(), st.st_mtime_ns, st.st_size]
+                    )
+        raw = json.dumps(
+            [str(self.settings.home), self.name, m, files], sort_keys=True, default=str
+        )
+        return hashlib.sha1(raw.encode()).hexdigest()[:16]
+
     # -- passages
     def _db(self) -> sqlite3.Connection:
         path = self.dir / "passages.sqlite3"

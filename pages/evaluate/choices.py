@@ -6,7 +6,6 @@ A Setup holds everything the numbers depend on, and its cache keys; nothing here
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
 import streamlit as st
@@ -75,17 +74,6 @@ class Setup:
 def escape_markdown(text: str) -> str:
     """Text shown literally inside Markdown (ids and recipes may hold * _ | and brackets)."""
     return safe.md(text)
-
-
-def corpus_stamp(corpus: Corpus, query_set: str) -> str:
-    """A fingerprint of the corpus, its indexes and the query set file (cheap: two stats)."""
-    m = corpus.manifest
-    qfile = corpus.dir / "queries" / f"{query_set}.jsonl"
-    mtime = qfile.stat().st_mtime_ns if qfile.exists() else 0
-    raw = json.dumps(
-        [str(corpus.dir), m.get("fingerprint"), m.get("indexes"), mtime], sort_keys=True
-    )
-    return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 
 def keep_valid(key: str, options: list, default: list) -> None:
@@ -198,7 +186,7 @@ def choose(corpus: Corpus) -> Setup | None:
     except RankLensError as exc:
         st.error(safe.error(exc))
         return None
-    stamp = corpus_stamp(corpus, query_set)
+    stamp = corpus.version()
     if source == STORE:
         version = f"events:{resources.judgment_store().count_events(corpus.name)}"
     elif source == SHIPPED:

@@ -246,7 +246,7 @@ def _arena(
         try:
             runs = _top(
                 corpus.name,
-                str(corpus.manifest.get("fingerprint")),
+                corpus.version(),
                 tuple(recipes),
                 query,
                 prefs.ARENA_K,

@@ -4,7 +4,6 @@ passage, the corpus's scale, cross-encoder suggestions. Every rule is in ranklen
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import pandas as pd
@@ -31,9 +30,7 @@ def _ranker(home: str, corpus: str, spec: str, version: str) -> rankers.Ranker:
 
 def ranker_for(corpus: index.Corpus, spec: str) -> rankers.Ranker:
     """The shared ranker of a recipe for this state of the corpus's indexes."""
-    m = corpus.manifest  # a corpus deleted and made again has another uid
-    version = json.dumps([m.get("uid"), m.get("indexes")], sort_keys=True, default=str)
-    return _ranker(str(corpus.settings.home), corpus.name, spec, version)
+    return _ranker(str(corpus.settings.home), corpus.name, spec, corpus.version())
 
 
 def pool_section(

@@ -43,7 +43,7 @@ def choose_set(corpus: Corpus, key: str = state.LEARN_SET) -> str | None:
 
 def _labels_version(corpus: Corpus, query_set: str) -> str:
     events = resources.judgment_store().count_events(corpus.name)
-    raw = f"{corpus.manifest.get('uid')}|{corpus.manifest.get('indexes')}|{query_set}|{events}"
+    raw = f"{corpus.version()}|{query_set}|{events}"
     return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 

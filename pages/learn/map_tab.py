@@ -28,7 +28,7 @@ WEBGL_FROM = 2000  # more points than this are drawn with WebGL (scattergl), few
 
 
 @st.cache_resource(show_spinner="Projecting the passages (PCA)…", max_entries=6)
-def _projection(corpus_name: str, uid: str, model: str, count: int) -> projection.Projection:
+def _projection(corpus_name: str, version: str, model: str, count: int) -> projection.Projection:
     return projection.fit(resources.open_corpus(corpus_name), model)
 
 
@@ -144,7 +144,7 @@ def _one_map(
     corpus: Corpus, model: str, query: Query | None, k: int, grades: dict, scale: Scale
 ) -> None:
     try:
-        pr = _projection(corpus.name, corpus.manifest.get("uid", ""), model, corpus.passages)
+        pr = _projection(corpus.name, corpus.version(), model, corpus.passages)
         top: list[str] = []
         if query is not None:
             r = rankers.make_ranker(model, corpus, resources.encoder)
