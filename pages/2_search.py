@@ -16,6 +16,7 @@ from pages.search.inputs import CUSTOM_ERROR, choose_rankers, make, query_of
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
 from ranklens.rankers import RankedRuns
+from ranklens.recipes import rank_corpus
 from ranklens.types import Query
 
 
@@ -29,7 +30,8 @@ def run_search(
     try:
         chosen = make(specs, corpus)
         with st.spinner("Ranking…"):
-            result = results.rank(corpus, chosen, [Query("q", query)], k, by_doc)
+            level = "doc" if by_doc else "passage"
+            result = rank_corpus(corpus, chosen, [Query("q", query)], k, level)
     except RankLensError as exc:
         st.error(safe.error(exc))
         return None

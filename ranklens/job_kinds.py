@@ -139,6 +139,7 @@ def _run_evaluate(settings: Settings, job: Job, report: Reporter) -> dict[str, A
     from .index import Progress
     from .judging import JudgmentStore
     from .labels import resolve_labels
+    from .recipes import rank_corpus
 
     a = job.args
     corpus = index.open_corpus(a["corpus"], settings)
@@ -159,13 +160,12 @@ def _run_evaluate(settings: Settings, job: Job, report: Reporter) -> dict[str, A
         labelled = {q.query_id for q in labels.qrels}
         todo = [q for q in queries if q.query_id in labelled]
         chosen = rankers.make_rankers(a["rankers"] or corpus.models(), corpus)
-        per_doc = rankers.passages_per_doc(corpus)
         runs: dict[str, dict] = {}
         begun = time.monotonic()
         for i in range(0, len(todo), EVALUATE_BATCH):
             report(Progress("ranking", i, len(todo), time.monotonic() - begun), "queries")
             part = todo[i : i + EVALUATE_BATCH]
-            got = rankers.rank_all(chosen, part, a["k"], level=a["level"], passages_per_doc=per_doc)
+            got = rank_corpus(corpus, chosen, part, a["k"], a["level"])
             for name, run in got.runs.items():
                 runs.setdefault(name, {}).update(run)
         report(Progress("ranking", len(todo), len(todo), time.monotonic() - begun), "queries")

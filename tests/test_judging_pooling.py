@@ -82,7 +82,7 @@ def test_cli_pool_is_the_pool_the_page_core_call_builds(corpus, store, capsys):
 
 def test_cli_pool_defaults_to_the_pages_rankers_and_depth(corpus, store, capsys):
     out = _json(capsys, ["judgments", "pool", "--corpus", "j", "--queries", "dev", "--json"])
-    assert out["rankers"] == pooling.default_rankers(corpus) and out["depth"] == 10
+    assert out["rankers"] == rankers.default_rankers(corpus) and out["depth"] == 10
     assert cli_main(["judgments", "pool", "--corpus", "j", "--queries", "dev"]) == 0
     assert capsys.readouterr().out.startswith(f"pool {out['pool'] + 1}: ")
 

@@ -113,8 +113,7 @@ def choose(corpus: Corpus) -> Setup | None:
         format_func=lambda n: f"{n} ({len(sets[n])} queries)",
     )
     offered = rk.available_rankers(corpus)
-    fused = [o for o in offered if o.startswith("rrf(")][:1]  # as the Search page's default
-    keep_valid(state.EVAL_RANKERS, offered, corpus.models()[:4] + fused)
+    keep_valid(state.EVAL_RANKERS, offered, rk.default_rankers(corpus))
     chosen_rankers = c2.multiselect(
         "Rankers",
         offered,

@@ -44,7 +44,7 @@ def pool_section(
     options = rankers.available_rankers(corpus)
     chosen = [s for s in st.session_state.get(state.JUDGE_RANKERS, []) if s in options]
     if state.JUDGE_RANKERS not in st.session_state or not chosen:
-        st.session_state[state.JUDGE_RANKERS] = pooling.default_rankers(corpus)
+        st.session_state[state.JUDGE_RANKERS] = rankers.default_rankers(corpus)
     else:
         st.session_state[state.JUDGE_RANKERS] = chosen
     st.session_state.setdefault(state.JUDGE_DEPTH, DEFAULT_POOL_DEPTH)

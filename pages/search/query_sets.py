@@ -10,11 +10,12 @@ import streamlit as st
 
 from components import auth, resources, safe, state, upload_widget
 from pages.search.inputs import make
-from pages.search.results import doc_mode, hit_key, rank
+from pages.search.results import doc_mode, hit_key
 from ranklens import compare, uploads
 from ranklens.errors import RankLensError
 from ranklens.formats import read_queries
 from ranklens.index import Corpus
+from ranklens.recipes import rank_corpus
 from ranklens.types import Query
 
 
@@ -137,7 +138,8 @@ def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
             with st.spinner(f"Ranking {len(queries)} queries with {pair[0]} and {pair[1]}…"):
                 try:
                     two = make(pair, corpus)
-                    runs = rank(corpus, two, queries, k, by_doc).runs
+                    level = "doc" if by_doc else "passage"
+                    runs = rank_corpus(corpus, two, queries, k, level).runs
                 except RankLensError as exc:
                     st.error(safe.error(exc))
                     return
