@@ -8,10 +8,9 @@ import hashlib
 
 import streamlit as st
 
-from components import resources, routing, safe, state
+from components import resources, routing, state
 from ranklens import labels as lb
 from ranklens import lessons
-from ranklens.errors import RankLensError
 from ranklens.index import Corpus
 from ranklens.types import Qrel, Query
 
@@ -107,7 +106,3 @@ def open_target(corpus_name: str, target: lessons.Target) -> None:
         if target.ranker:
             ss[state.EVAL_EXPLAIN_RANKER] = target.ranker
         routing.send(EVALUATE_PAGE, LESSON_INTENT, target.query_id)
-
-
-def show_error(exc: RankLensError) -> None:
-    st.error(safe.error(exc))
