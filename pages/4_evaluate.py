@@ -76,7 +76,7 @@ def main() -> None:
         return
     qrels = labels.qrels
     for warning in labels.warnings:
-        st.warning(warning + ".", icon="⚠️")
+        st.warning(warning + ".", icon=":material/warning:")
     try:
         runs = data.runs_for(setup)
     except RankLensError as exc:

@@ -244,8 +244,8 @@ def add_commands(subparsers) -> None:
         "--rankers",
         nargs="+",
         metavar="RANKER",
-        help="ranker recipes (bm25, a dense model, rrf(A,B), rerank(A,CE,50)); default: every "
-        "index of the corpus",
+        help="ranker recipes (bm25, a dense model, rrf(A,B), rerank(A,CE,50)); default: as "
+        "the pages, the corpus's first two indexes and their fusion",
     )
     p.add_argument(
         "--measures",
