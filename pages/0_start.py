@@ -11,10 +11,11 @@ from ranklens import demo, index
 from ranklens.config import DEMO_CORPUS
 from ranklens.errors import NotFoundError, RankLensError
 
-TRIES = (  # (page, label, icon, what it shows on the demo)
+TRIES = (  # (page, its name, the link's words, icon, what it shows on the demo)
     (
         "pages/2_search.py",
         "Search",
+        "Compare rankers on a question",
         ":material/search:",
         "Type a question and see bm25 and a dense model side by side: which passages each "
         "finds, and where they disagree.",
@@ -22,6 +23,7 @@ TRIES = (  # (page, label, icon, what it shows on the demo)
     (
         "pages/3_judge.py",
         "Judge",
+        "Label passages blind",
         ":material/gavel:",
         "Pool the rankers' top passages for the practice queries and label them as relevant "
         "or not, without seeing which ranker found them.",
@@ -29,6 +31,7 @@ TRIES = (  # (page, label, icon, what it shows on the demo)
     (
         "pages/4_evaluate.py",
         "Evaluate",
+        "Score the rankers",
         ":material/monitoring:",
         "Score each ranker on the labelled FAQ questions (nDCG@10, recall, …), with "
         "confidence intervals and significance tests.",
@@ -36,6 +39,7 @@ TRIES = (  # (page, label, icon, what it shows on the demo)
     (
         "pages/5_learn.py",
         "Learn",
+        "Take a lesson",
         ":material/school:",
         "Lessons computed live on the demo: why fusion helps, what a metric rewards, how one "
         "label moves a score.",
@@ -75,11 +79,12 @@ def main() -> None:
             st.caption(about + ".")
         st.session_state.setdefault(state.CORPUS, DEMO_CORPUS)  # the pages open on the demo
     st.subheader("Try")
-    for page, label, icon, what in TRIES:
-        st.page_link(page, label=label, icon=icon)
-        st.caption(what)
+    # the links' words differ from the sidebar's page names: one name, one link
+    for page, name, action, icon, what in TRIES:
+        st.markdown(f"**{name}**: {what}")
+        st.page_link(page, label=action, icon=icon)
     st.divider()
-    st.page_link("pages/1_corpus.py", label="Add your own corpus", icon=":material/add:")
+    st.page_link("pages/1_corpus.py", label="Add your own documents", icon=":material/add:")
 
 
 routing.require_app("pages/0_start.py")

@@ -29,12 +29,18 @@ def test_the_app_opens_on_the_start_page_with_four_things_to_try(home, monkeypat
     at = _open(monkeypatch)
     assert [t.value for t in at.title] == ["RankLens"]
     assert _links(at) == [
-        ("Search", "search"),
-        ("Judge", "judge"),
-        ("Evaluate", "evaluate"),
-        ("Learn", "learn"),
-        ("Add your own corpus", "corpus"),
+        ("Compare rankers on a question", "search"),
+        ("Label passages blind", "judge"),
+        ("Score the rankers", "evaluate"),
+        ("Take a lesson", "learn"),
+        ("Add your own documents", "corpus"),
     ]
+    text = " ".join(m.value for m in at.markdown)
+    for name in ("**Search**", "**Judge**", "**Evaluate**", "**Learn**"):
+        assert name in text
+    # no link repeats a page's name: the sidebar's links stay the only ones named so
+    names = ("search", "judge", "evaluate", "learn", "corpus", "corpora", "start", "class")
+    assert not [label for label, _ in _links(at) if any(n in label.lower() for n in names)]
     assert any("demo corpus is not here" in i.value for i in at.info)
 
 
