@@ -73,8 +73,10 @@ def explain_tab(corpus: Corpus, qrels_of) -> None:
         return
     first = st.selectbox("Ranker that finds the passages", available, key=state.LEARN_RANKER)
     try:
-        ranker = rankers.make_ranker(first, corpus, resources.encoder, resources.reranker)
-        run = rankers.rank_all([ranker], [query], 10).runs[ranker.name]
+        ranked = rank_corpus(
+            corpus, [first], [query], 10, "passage", resources.encoder, resources.reranker
+        )
+        run = next(iter(ranked.runs.values()))
     except RankLensError as exc:
         st.error(safe.error(exc))
         return

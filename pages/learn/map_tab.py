@@ -14,10 +14,11 @@ import streamlit as st
 
 from components import resources, safe, state
 from pages.learn.explain_tab import pick_query
-from ranklens import projection, rankers
+from ranklens import projection
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
 from ranklens.judging.scale import Scale
+from ranklens.recipes import rank_corpus
 from ranklens.types import Query
 
 HOVER_CHARS = 160
@@ -147,10 +148,8 @@ def _one_map(
         pr = _projection(corpus.name, corpus.version(), model, corpus.passages)
         top: list[str] = []
         if query is not None:
-            r = rankers.make_ranker(model, corpus, resources.encoder)
-            top = [
-                h.passage_id for h in rankers.rank_all([r], [query], k).runs[r.name][query.query_id]
-            ]
+            ranked = rank_corpus(corpus, [model], [query], k, "passage", resources.encoder)
+            top = [h.passage_id for h in next(iter(ranked.runs.values()))[query.query_id]]
         m = projection.embedding_map(
             pr, corpus, query, top, grades, level="doc", load_encoder=resources.encoder
         )
