@@ -9,7 +9,9 @@ import streamlit as st
 
 from components import auth, bootstrap, classroom, job_panel, routing
 
+START = "pages/0_start.py"  # what a newcomer sees first: the demo and four things to try
 PAGES = [
+    (START, "Start", ":material/home:"),
     ("pages/1_corpus.py", "Corpus", ":material/library_books:"),
     ("pages/2_search.py", "Search", ":material/search:"),
     ("pages/3_judge.py", "Judge", ":material/gavel:"),
@@ -21,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="RankLens", page_icon="🔎", layout="wide")
 pages = {
-    path: st.Page(path, title=title, icon=icon)
+    path: st.Page(path, title=title, icon=icon, default=path == START)
     for path, title, icon in PAGES
     if (HERE / path).exists()
 }

@@ -16,20 +16,22 @@ from pages.search.inputs import CUSTOM_ERROR, choose_rankers, make, query_of
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
 from ranklens.rankers import RankedRuns
+from ranklens.recipes import rank_corpus
 from ranklens.types import Query
 
 
 def run_search(
     corpus: Corpus, specs: Sequence[str], query: str, k: int, by_doc: bool = False
 ) -> RankedRuns | None:
-    key = (corpus.name, tuple(specs), query, k, by_doc, corpus.manifest.get("created"))
+    key = (corpus.name, tuple(specs), query, k, by_doc, corpus.version())
     last = st.session_state.get(state.SEARCH_RESULT)
     if last and last[0] == key:
         return last[1]
     try:
         chosen = make(specs, corpus)
         with st.spinner("Ranking…"):
-            result = results.rank(corpus, chosen, [Query("q", query)], k, by_doc)
+            level = "doc" if by_doc else "passage"
+            result = rank_corpus(corpus, chosen, [Query("q", query)], k, level)
     except RankLensError as exc:
         st.error(safe.error(exc))
         return None

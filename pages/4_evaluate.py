@@ -77,7 +77,7 @@ def main() -> None:
     qrels = labels.qrels
     qrels_ids = {q.query_id for q in qrels}
     for warning in labels.warnings:
-        st.warning(warning + ".", icon="⚠️")
+        st.warning(warning + ".", icon=":material/warning:")
     try:
         runs = data.runs_for(setup)
     except RankLensError as exc:

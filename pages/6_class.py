@@ -28,7 +28,7 @@ def _classes() -> ClassStore:
 
 
 @st.cache_data(show_spinner="Ranking the class's queries…", max_entries=16)
-def _runs(corpus_name: str, class_id: int, version: tuple) -> tuple[dict, list]:
+def _runs(corpus_name: str, class_id: int, version: str) -> tuple[dict, list]:
     """The rankers' runs and the corpus's labels for a class (once per class and corpus state)."""
     corpus = resources.open_corpus(corpus_name)
     info = _classes().get(class_id)
@@ -179,7 +179,7 @@ def _board(class_id: int) -> None:
     classes = _classes()
     info = classes.get(class_id)
     corpus = resources.open_corpus(info.corpus)
-    runs, corpus_labels = _runs(info.corpus, info.id, (corpus.passages, tuple(corpus.models())))
+    runs, corpus_labels = _runs(info.corpus, info.id, corpus.version())
     b = board(
         classes, info, runs, corpus_labels, per_student=bool(st.session_state.get(PER_STUDENT))
     )

@@ -309,6 +309,25 @@ class Corpus:
             "chunking": m.get("chunking", {}),
         }
 
+    def version(self) -> str:
+        """A fingerprint of everything that can change this corpus's results: the corpus itself
+        (made again: another uid), its passages, its indexes and their status, its query sets
+        and shipped labels, and its imported runs. Cheap (the manifest and a few stats); every
+        cache that asks "has the corpus changed" keys on it."""
+        m = self.manifest
+        files = []
+        for pattern in ("queries/*.jsonl", "qrels/*.tsv", "runs/*/current.json"):
+            for path in sorted(self.dir.glob(pattern)):
+                with contextlib.suppress(OSError):  # removed meanwhile: not part of it
+                    st = path.stat()
+                    files.append(
+                        [path.relative_to(self.dir).as_posix(), st.st_mtime_ns, st.st_size]
+                    )
+        raw = json.dumps(
+            [str(self.settings.home), self.name, m, files], sort_keys=True, default=str
+        )
+        return hashlib.sha1(raw.encode()).hexdigest()[:16]
+
     # -- passages
     def _db(self) -> sqlite3.Connection:
         path = self.dir / "passages.sqlite3"
@@ -407,12 +426,29 @@ class Corpus:
         return {p.stem: read_queries(p) for p in sorted(qdir.glob("*.jsonl"))}
 
     def add_query_set(
-        self, name: str, queries: Sequence[Query], actor: Actor | None = None
+        self,
+        name: str,
+        queries: Sequence[Query],
+        actor: Actor | None = None,
+        replace: bool = False,
     ) -> None:
-        """Store (or replace) a query set of this corpus. Replacing one is admin-only when an
-        actor (team mode's signed-in annotator) is given."""
+        """Store a query set of this corpus. An existing set is replaced only with replace=True
+        (admin-only when an actor, team mode's signed-in annotator, is given), and never one
+        that came with the corpus with its relevance labels: those qrels are keyed by its ids."""
         check_name(name, "query set name")
         if (self.dir / "queries" / f"{name}.jsonl").exists():
+            if name in self.shipped_qrels():
+                raise InputError(
+                    None,
+                    f"query set {name!r} came with corpus {self.name!r} with its relevance "
+                    "labels (qrels): it is not replaced; choose another name",
+                )
+            if not replace:
+                raise InputError(
+                    None,
+                    f"corpus {self.name!r} has a query set named {name!r}: replace it "
+                    "explicitly, or choose another name",
+                )
             require_admin(actor, f"replace the query set {name!r}")
         if not queries:
             raise InputError(None, f"query set {name!r} is empty")

@@ -1,4 +1,4 @@
-"""What each kind of job does in its worker: ingest, demo, suggest, evaluate (ranklens.jobs runs them).
+"""What each kind of job does in its worker: ingest, demo, suggest, append, embeddings (ranklens.jobs runs them).
 
 Each takes (settings, job, report), calls the core function the CLI and the pages call, reports
 progress between batches (where a cancel stops it) and returns the result stored with the job.
@@ -131,69 +131,10 @@ def _run_embeddings(settings: Settings, job: Job, report: Reporter) -> dict[str,
     return corpus.summary()
 
 
-EVALUATE_BATCH = 25  # queries ranked between two looks at the cancel flag
-
-
-def _run_evaluate(settings: Settings, job: Job, report: Reporter) -> dict[str, Any]:
-    from . import evaluate, index, rankers, snapshots, snapshots_store
-    from .index import Progress
-    from .judging import JudgmentStore
-    from .labels import resolve_labels
-
-    a = job.args
-    corpus = index.open_corpus(a["corpus"], settings)
-    queries = corpus.query_sets().get(a["query_set"])
-    if queries is None:
-        raise RankLensError(f"corpus {corpus.name!r} has no query set {a['query_set']!r}")
-    measures = evaluate.parse_measures(a["measures"])
-    with JudgmentStore.from_settings(settings) as store:
-        labels = resolve_labels(
-            corpus,
-            a["query_set"],
-            queries,
-            source=a["labels"],
-            rule=a["rule"],
-            level=a["level"],
-            store=store,
-        )
-        labelled = {q.query_id for q in labels.qrels}
-        todo = [q for q in queries if q.query_id in labelled]
-        chosen = rankers.make_rankers(a["rankers"] or corpus.models(), corpus)
-        per_doc = rankers.passages_per_doc(corpus)
-        runs: dict[str, dict] = {}
-        begun = time.monotonic()
-        for i in range(0, len(todo), EVALUATE_BATCH):
-            report(Progress("ranking", i, len(todo), time.monotonic() - begun), "queries")
-            part = todo[i : i + EVALUATE_BATCH]
-            got = rankers.rank_all(chosen, part, a["k"], level=a["level"], passages_per_doc=per_doc)
-            for name, run in got.runs.items():
-                runs.setdefault(name, {}).update(run)
-        report(Progress("ranking", len(todo), len(todo), time.monotonic() - begun), "queries")
-        per_query = evaluate.evaluate_runs(runs, labels.qrels, measures, a["level"])
-        recipe = {
-            "k": a["k"],
-            "level": a["level"],
-            "condensed": False,
-            "label_source": a["labels"],
-            "rule": a["rule"],
-            "qrels_file": None,
-            "queries": a["query_set"],
-            "labels": labels.source,
-        }
-        snap = snapshots.make_snapshot(
-            a["snapshot"], corpus, a["query_set"], runs, per_query, labels.qrels, a["level"], recipe
-        )
-        # a second attempt replaces what a killed first one may have saved just before dying
-        snapshots_store.save(store, snap, replace=a["replace"] or job.attempts > 1)
-    means = evaluate.mean_scores(per_query)
-    return {"snapshot": a["snapshot"], "queries": len(todo), "means": means}
-
-
 KINDS: dict[str, Callable[[Settings, Job, Reporter], dict[str, Any]]] = {
     "ingest": _run_ingest,
     "demo": _run_demo,
     "suggest": _run_suggest,
     "append": _run_append,
     "embeddings": _run_embeddings,
-    "evaluate": _run_evaluate,
 }

@@ -1,5 +1,5 @@
 """Long work as jobs: ingestion, adding models or documents, the demo's first indexing, imported
-vectors, cross-encoder suggestions, batch evaluation (what each does: ranklens.job_kinds).
+vectors, cross-encoder suggestions (what each does: ranklens.job_kinds).
 
 A job runs in its own worker process (`python -m ranklens.jobs run ID`, a new session) that outlives
 the browser session and script run that started it; its state lives in RANKLENS_HOME/jobs as one
@@ -45,7 +45,6 @@ KIND_NAMES = (
     "suggest",
     "append",
     "embeddings",
-    "evaluate",
 )  # what each does: ranklens.job_kinds
 WRITE_EVERY_S = 0.25  # the worker writes its progress at most this often (and at each stage end)
 
@@ -398,57 +397,6 @@ def suggestions_job(
     return start(
         "suggest", f"suggest:{corpus}:{pool_id}:{model}", args, title, settings, _who(actor)
     )
-
-
-def evaluation_job(
-    corpus: str,
-    query_set: str,
-    rankers: Sequence[str],
-    measures: Sequence[str],
-    snapshot: str,
-    *,
-    k: int = 100,
-    level: str = "doc",
-    labels: str = "auto",
-    rule: str = "majority",
-    replace: bool = False,
-    settings: Settings | None = None,
-    actor: Actor | None = None,
-) -> Job:
-    """Start (or join) a batch evaluation: rank the query set's labelled queries with every
-    ranker, evaluate, and keep the result as snapshot `snapshot` (ranklens.snapshots), the way
-    `evaluate --snapshot` does. Bad measures, k, level or a taken name fail here, at once."""
-    from . import evaluate, snapshots_store
-    from . import rankers as rankers_mod
-    from .judging import JudgmentStore
-
-    settings = settings or get_settings()
-    evaluate.parse_measures(measures)
-    rankers_mod.check_k(k)
-    if level not in ("doc", "passage"):
-        raise RankLensError(f"level must be 'doc' or 'passage', got {level!r}")
-    snapshots_store.check_name(snapshot, "snapshot")
-    with JudgmentStore.from_settings(settings) as store:
-        taken = any(r["name"] == snapshot for r in snapshots_store.list_snapshots(store, corpus))
-    if taken and not replace:
-        raise RankLensError(
-            f"corpus {corpus!r} already has a snapshot named {snapshot!r}: choose another name, "
-            "or replace it"
-        )
-    args = {
-        "corpus": corpus,
-        "query_set": query_set,
-        "rankers": list(rankers),
-        "measures": list(measures),
-        "snapshot": snapshot,
-        "k": int(k),
-        "level": level,
-        "labels": labels,
-        "rule": rule,
-        "replace": bool(replace),
-    }
-    title = f"Evaluating {', '.join(rankers) or 'every index'} on {corpus}/{query_set}"
-    return start("evaluate", f"evaluate:{corpus}:{snapshot}", args, title, settings, _who(actor))
 
 
 def append_job(

@@ -19,7 +19,8 @@ from . import index as index_mod
 from .chunking import index_text
 from .errors import RankLensError
 from .evaluate import evaluate_runs, per_query_table
-from .rankers import EncoderLoader, make_rankers, passages_per_doc, rank_all
+from .rankers import EncoderLoader, make_rankers
+from .recipes import rank_corpus
 from .types import Hit, Qrel, Query, Run
 
 K = 100  # depth of every ranking (R@100 needs it)
@@ -119,7 +120,7 @@ def prepare(
     qrels = [q for q in qrels if q.query_id in {x.query_id for x in queries}]
     fused = f"rrf({sparse},{dense})"
     rankers = make_rankers([sparse, dense, fused], corpus, load_encoder)
-    ranked = rank_all(rankers, queries, K, level="doc", passages_per_doc=passages_per_doc(corpus))
+    ranked = rank_corpus(corpus, rankers, queries, K, "doc")
     per_query = evaluate_runs(ranked.runs, qrels, list(MEASURES), level="doc")
     return Context(
         corpus,

@@ -573,6 +573,15 @@ def available_rankers(corpus: index_mod.Corpus) -> list[str]:
     return out + run_rankers(corpus) + endpoint_rankers(corpus)
 
 
+def default_rankers(corpus: index_mod.Corpus) -> list[str]:
+    """The recipes every page and command uses unless told otherwise: the corpus's first two
+    complete indexes (bm25 first, then dense models by name) and the first fusion of them;
+    when the corpus has no complete index, the first recipe offered (an imported run, say)."""
+    options = available_rankers(corpus)
+    fused = [o for o in options if o.startswith("rrf(")]
+    return (corpus.models()[:2] + fused[:1]) or options[:1]
+
+
 # ---------------------------------------------------------------- ranking several rankers at once
 
 

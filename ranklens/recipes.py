@@ -4,6 +4,8 @@ into rankers; the syntax is documented in ranklens.rankers, whose make_ranker(s)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from . import index as index_mod
 from . import models
 from .errors import NotFoundError
@@ -17,12 +19,17 @@ from .rankers import (
     DenseRanker,
     EncoderLoader,
     Fusion,
+    RankedRuns,
     Ranker,
     RankerSpecError,
     Rerank,
     ScorerLoader,
+    make_rankers,
     not_indexed,
+    passages_per_doc,
+    rank_all,
 )
+from .types import Query
 
 EXTERNAL_KINDS = ("run", "endpoint")  # leaves named KIND:NAME (wsum weights follow a 2nd ':')
 
@@ -180,3 +187,22 @@ class RecipeBuilder:
 
             return llm_rerank.LLMRerank(first, self.corpus, args[1], depth)
         return Rerank(first, self.corpus, args[1], depth, self.load_reranker)
+
+
+def rank_corpus(
+    corpus: index_mod.Corpus,
+    specs: Sequence[str | Ranker],
+    queries: Sequence[Query],
+    k: int,
+    level: str = "passage",
+    load_encoder: EncoderLoader | None = None,
+    load_reranker: ScorerLoader | None = None,
+) -> RankedRuns:
+    """Rank the queries over a corpus: recipes are made into rankers (rankers already made are
+    used as they are), then rank_all at `level` with the corpus's passages per document. The one
+    call the pages, the CLI, jobs, tuning, lessons and classes rank a corpus with."""
+    recipes = [s for s in specs if isinstance(s, str)]
+    made = iter(make_rankers(recipes, corpus, load_encoder, load_reranker) if recipes else [])
+    chosen = [next(made) if isinstance(s, str) else s for s in specs]
+    per_doc = passages_per_doc(corpus)
+    return rank_all(chosen, queries, k, level=level, passages_per_doc=per_doc)

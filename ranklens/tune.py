@@ -25,6 +25,7 @@ from . import evaluate as ev
 from . import rankers as rk
 from . import stats
 from .errors import RankLensError
+from .recipes import rank_corpus
 from .types import Query, Run
 
 RRF_KS = (1, 5, 10, 20, 60, 100)
@@ -365,13 +366,7 @@ def tune(
     names = [r.name for r in inputs]
     if len(set(names)) != len(names):
         raise RankLensError(f"a ranker is named twice: {', '.join(names)}")
-    ranked = rk.rank_all(
-        inputs,
-        labelled,
-        rk.check_k(depth),
-        level=level,
-        passages_per_doc=rk.passages_per_doc(corpus),
-    )
+    ranked = rank_corpus(corpus, inputs, labelled, rk.check_k(depth), level)
     return tune_runs(
         {n: ranked.runs[n] for n in names},
         labelled,

@@ -138,9 +138,9 @@ def test_replacing_a_query_set_is_admin_only(home, small_jsonl):
     corpus = index.ingest(small_jsonl, "kb", ["bm25"], home)
     corpus.add_query_set("mine", [Query("q1", "tea")], actor=ANNA)  # a new set: anyone
     with pytest.raises(Forbidden, match="replace the query set 'mine'"):
-        corpus.add_query_set("mine", [Query("q9", "other")], actor=ANNA)
+        corpus.add_query_set("mine", [Query("q9", "other")], actor=ANNA, replace=True)
     assert [q.query_id for q in corpus.query_sets()["mine"]] == ["q1"]
-    corpus.add_query_set("mine", [Query("q2", "bread")], actor=ADMIN)
+    corpus.add_query_set("mine", [Query("q2", "bread")], actor=ADMIN, replace=True)
     assert [q.query_id for q in corpus.query_sets()["mine"]] == ["q2"]
 
 

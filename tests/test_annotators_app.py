@@ -157,6 +157,8 @@ def test_corpus_page_path_and_delete_are_for_admins(team, small_jsonl, admin):
     with JudgmentStore(team.db_url) as store:
         _, key = accounts.add(store, "gil", admin=admin)
     at = _sign_in(_run(AppTest.from_file(APP, default_timeout=60)), "gil", key)
+    assert _titles(at) == ["RankLens"]  # the start page first
+    at = _run(at.switch_page("pages/1_corpus.py"))
     assert "Corpora" in _titles(at)
     assert ("Only an admin can add a corpus." in _admin_notes(at)) is not admin
     if admin:

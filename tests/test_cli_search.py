@@ -224,3 +224,14 @@ def test_a_document_id_with_a_hash_survives_search_and_run(home, capsys, tmp_pat
         assert code == 0, err
         line = (out_dir / "bm25.run").read_text().split()
         assert line[:3] == ["r", "Q0", expected]
+
+
+def test_search_without_rankers_uses_the_default_rankers_of_the_pages(home, capsys):
+    from ranklens import index, rankers
+    from ranklens.config import get_settings
+
+    code, out, err = cli(capsys, "search", "--corpus", "tiny", "--query", "bread", "--json")
+    assert code == 0, err
+    default = rankers.default_rankers(index.open_corpus("tiny", get_settings()))
+    assert default == ["bm25", FAKE, f"rrf(bm25,{FAKE})"]  # two indexes and their fusion
+    assert list(json.loads(out)["rankers"]) == default

@@ -193,39 +193,6 @@ def test_cli_lists_shows_and_cancels(home, small_jsonl, capsys):
     assert "no job 'nosuchjob'" in capsys.readouterr().err
 
 
-def test_batch_evaluation_job_saves_the_snapshot_the_direct_call_gives(home):
-    from ranklens import evaluate, rankers, snapshots_store
-    from ranklens.config import DEMO_DIR
-    from ranklens.judging import JudgmentStore
-
-    corpus = index.ingest(DEMO_DIR, "faqdemo", ["bm25"], home)
-    job = jobs.evaluation_job(
-        "faqdemo", "faq", ["bm25"], ["nDCG@10", "RR"], "nightly", k=10, settings=home
-    )
-    done = jobs.wait(job.id, home, timeout=300)
-    assert done.state == jobs.DONE, done.error
-    queries = corpus.query_sets()["faq"]
-    qrels = corpus.shipped_qrels()["faq"]
-    direct = rankers.rank_all(
-        rankers.make_rankers(["bm25"], corpus),
-        queries,
-        10,
-        level="doc",
-        passages_per_doc=rankers.passages_per_doc(corpus),
-    ).runs
-    means = evaluate.mean_scores(evaluate.evaluate_runs(direct, qrels, ["nDCG@10", "RR"], "doc"))
-    assert done.result["queries"] == len(queries) > 100
-    assert done.result["means"]["bm25"] == pytest.approx(means["bm25"])  # batches of 25: same
-    assert done.stages["ranking"]["done"] == len(queries)
-    with JudgmentStore.from_settings(home) as store:
-        snap = snapshots_store.load(store, "faqdemo", "nightly")
-    assert snap.runs["bm25"] == direct["bm25"]
-    with pytest.raises(jobs.RankLensError, match="already has a snapshot named 'nightly'"):
-        jobs.evaluation_job("faqdemo", "faq", ["bm25"], ["nDCG@10"], "nightly", settings=home)
-    with pytest.raises(jobs.RankLensError, match="nDCG@banana|measure"):
-        jobs.evaluation_job("faqdemo", "faq", ["bm25"], ["nDCG@banana"], "x", settings=home)
-
-
 def test_suggestions_job_stores_what_make_suggestions_stores(home, small_jsonl):
     from ranklens import models, rankers
     from ranklens.judging import JudgmentStore, pooling

@@ -82,7 +82,7 @@ def test_cli_pool_is_the_pool_the_page_core_call_builds(corpus, store, capsys):
 
 def test_cli_pool_defaults_to_the_pages_rankers_and_depth(corpus, store, capsys):
     out = _json(capsys, ["judgments", "pool", "--corpus", "j", "--queries", "dev", "--json"])
-    assert out["rankers"] == pooling.default_rankers(corpus) and out["depth"] == 10
+    assert out["rankers"] == rankers.default_rankers(corpus) and out["depth"] == 10
     assert cli_main(["judgments", "pool", "--corpus", "j", "--queries", "dev"]) == 0
     assert capsys.readouterr().out.startswith(f"pool {out['pool'] + 1}: ")
 
@@ -158,7 +158,9 @@ def test_a_set_replaced_on_the_corpus_reaches_a_judging_session(corpus, store):
     first = pooling.open_session(store, corpus, pool.id, "alice")
     assert first.queries == {"q1": "sort a python list", "q2": "green tea temperature"}
     # what the Search page does when a set is uploaded again under the same name
-    corpus.add_query_set("dev", [Query("q1", "order a list in Python"), Query("q2", "brew tea")])
+    corpus.add_query_set(
+        "dev", [Query("q1", "order a list in Python"), Query("q2", "brew tea")], replace=True
+    )
     again = pooling.open_session(store, corpus, pool.id, "alice")
     assert again.queries == {"q1": "order a list in Python", "q2": "brew tea"}
     assert again.guidelines == "Answers only." and again.seed == first.seed

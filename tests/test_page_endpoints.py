@@ -152,6 +152,7 @@ def test_team_mode_endpoints_are_for_admins(home, monkeypatch, corpus, engine, a
     at.button[0].click()
     _run(at)
     _run(at)  # the browser reloads after a sign-in: the next run carries its cookie
+    _run(at.switch_page("pages/1_corpus.py"))  # the app opens on the start page
     notes = [c.value for c in at.caption if c.value.startswith("Only an admin can")]
     assert ("Only an admin can add, test or delete an endpoint." in notes) is not admin
     assert bool([b for b in at.button if b.label == "Save endpoint"]) is admin

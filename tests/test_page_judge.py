@@ -453,7 +453,7 @@ def test_page_pool_is_the_cli_pool_and_a_replaced_set_reaches_the_judge(corpus, 
     cli_pool = store.pool(json.loads(capsys.readouterr().out)["pool"])
     assert cli_pool.items == page_pool.items and cli_pool.rankers == page_pool.rankers
     # the Search page replaces the set in the corpus: the Judge page shows the new text
-    corpus.add_query_set("dev", [Query("q1", "order numbers ascending"), QUERIES[1]])
+    corpus.add_query_set("dev", [Query("q1", "order numbers ascending"), QUERIES[1]], replace=True)
     at.session_state[state.JUDGE_POOL] = page_pool.id
     at = check(at.run())
     html = next(m.value for m in at.markdown if 'class="rl-jq"' in m.value)

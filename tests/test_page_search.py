@@ -389,7 +389,7 @@ def test_query_set_upload_name_replace_and_bad_file(corpus):
     box = at.checkbox(key="rl_search_up_replace:set1")
     assert "Replace the existing set 'set1'" in box.label
     at.button(key="rl_search_up_add").click().run()
-    assert any("exists" in e.value for e in at.error)
+    assert any("has a query set named 'set1'" in e.value for e in at.error)
     assert len(corpus.query_sets()["set1"]) == 3
     at.checkbox(key="rl_search_up_replace:set1").check().run()
     at.button(key="rl_search_up_add").click().run()
@@ -418,7 +418,7 @@ def test_query_set_shipped_with_labels_is_not_replaced(home):
     assert not at.checkbox  # nothing to tick: it cannot be replaced
     assert any("came with the corpus" in c.value for c in at.caption)
     at.button(key="rl_search_up_add").click().run()
-    assert any("has its relevance labels" in e.value for e in at.error)
+    assert any("with its relevance labels" in e.value for e in at.error)
     assert [q.query_id for q in c.query_sets()["test"]] == ["q1"]
     at.text_input(key="rl_search_up_name").set_value("mine").run()
     at.button(key="rl_search_up_add").click().run()

@@ -493,3 +493,22 @@ def test_dense_doc_ids_come_from_the_corpus_on_both_paths(corpus):
     exact = r.rank([Query("q", "report two")], 5)["q"]
     stored = corpus.get_passages([h.passage_id for h in exact])
     assert exact and all(h.doc_id == stored[h.passage_id].doc_id for h in exact)
+
+
+def test_default_rankers_and_rank_corpus_are_the_make_then_rank_of_every_site(corpus):
+    from ranklens.recipes import rank_corpus
+
+    specs = rankers.default_rankers(corpus)
+    assert specs == ["bm25", FAKE, f"rrf(bm25,{FAKE})"]  # two indexes, then their fusion
+    queries = [Query("a", "bread yeast"), Query("b", "memory safety")]
+    for level in ("doc", "passage"):
+        direct = rankers.rank_all(
+            rankers.make_rankers(specs, corpus),
+            queries,
+            5,
+            level=level,
+            passages_per_doc=rankers.passages_per_doc(corpus),
+        ).runs
+        made = rankers.make_ranker("bm25", corpus)  # a ranker already made is used as it is
+        got = rank_corpus(corpus, [made, *specs[1:]], queries, 5, level).runs
+        assert list(got) == specs and got == direct

@@ -12,6 +12,7 @@ import streamlit as st
 
 from components import auth, resources, safe
 from ranklens.endpoints import EndpointRanker, EndpointStore, fetch, parse_spec
+from ranklens.endpoints.store import store_of
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
 
@@ -151,7 +152,7 @@ def endpoints_tab() -> None:
         "as endpoint:NAME beside the corpus's models. Hits the corpus lacks are shown and "
         "judged from the text the engine returned, never indexed."
     )
-    store = EndpointStore(corpus.dir, corpus.name)
+    store = store_of(corpus)
     if auth.is_admin():  # team mode: admins only (said below, under the table)
         with st.expander("Add or replace an endpoint", expanded=not store.names()):
             _add_form(store)

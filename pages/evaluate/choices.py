@@ -6,7 +6,6 @@ A Setup holds everything the numbers depend on, and its cache keys; nothing here
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
 import streamlit as st
@@ -78,17 +77,6 @@ def escape_markdown(text: str) -> str:
     return safe.md(text)
 
 
-def corpus_stamp(corpus: Corpus, query_set: str) -> str:
-    """A fingerprint of the corpus, its indexes and the query set file (cheap: two stats)."""
-    m = corpus.manifest
-    qfile = corpus.dir / "queries" / f"{query_set}.jsonl"
-    mtime = qfile.stat().st_mtime_ns if qfile.exists() else 0
-    raw = json.dumps(
-        [str(corpus.dir), m.get("fingerprint"), m.get("indexes"), mtime], sort_keys=True
-    )
-    return hashlib.sha1(raw.encode()).hexdigest()[:16]
-
-
 def keep_valid(key: str, options: list, default: list) -> None:
     """Drop stale choices (another corpus) from a multiselect's state before it is drawn."""
     current = st.session_state.get(key)
@@ -126,8 +114,7 @@ def choose(corpus: Corpus) -> Setup | None:
         format_func=lambda n: f"{n} ({len(sets[n])} queries)",
     )
     offered = rk.available_rankers(corpus)
-    fused = [o for o in offered if o.startswith("rrf(")][:1]  # as the Search page's default
-    keep_valid(state.EVAL_RANKERS, offered, corpus.models()[:4] + fused)
+    keep_valid(state.EVAL_RANKERS, offered, rk.default_rankers(corpus))
     chosen_rankers = c2.multiselect(
         "Rankers",
         offered,
@@ -206,7 +193,7 @@ def choose(corpus: Corpus) -> Setup | None:
     except RankLensError as exc:
         st.error(safe.error(exc))
         return None
-    stamp = corpus_stamp(corpus, query_set)
+    stamp = corpus.version()
     if source == STORE:
         version = f"events:{resources.judgment_store().count_events(corpus.name)}"
     elif source == SHIPPED:

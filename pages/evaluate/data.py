@@ -13,8 +13,8 @@ from components import resources
 from pages.evaluate.choices import JUDGED_K, N_PERMUTATIONS, SEED, SHIPPED, STORE, Setup
 from ranklens import evaluate as ev
 from ranklens import labels as lb
-from ranklens import rankers as rk
 from ranklens import stats
+from ranklens.recipes import rank_corpus
 from ranklens.types import Qrel, Query, Run
 
 
@@ -33,11 +33,8 @@ def cached_run(
     """
     corpus = resources.open_corpus(corpus_name)
     queries = [q for q in queries_of(corpus_name, stamp, query_set) if q.text.strip()]
-    r = rk.make_ranker(
-        ranker, corpus, load_encoder=resources.encoder, load_reranker=resources.reranker
-    )
-    per_doc = rk.passages_per_doc(corpus)
-    return rk.rank_all([r], queries, k, level=level, passages_per_doc=per_doc).runs[r.name]
+    runs = rank_corpus(corpus, [ranker], queries, k, level, resources.encoder, resources.reranker)
+    return next(iter(runs.runs.values()))
 
 
 def runs_for(setup: Setup) -> dict[str, Run]:

@@ -142,7 +142,7 @@ def run_files_section() -> None:
     sig = _significance((key, test), result, test)
     quality = re_.quality_table(result)
     for warning in ev.judged_warnings(re_.judged(result)):
-        st.warning(safe.md(warning), icon="⚠️")
+        st.warning(safe.md(warning), icon=":material/warning:")
     names = list(result.runs)
     counted = ", ".join(
         f"{safe.md(n)} {result.per_query.loc[result.per_query['ranker'] == n, 'query_id'].nunique()}"

@@ -89,7 +89,7 @@ def snapshots_section(setup: Setup, corpus, runs: dict, labels, per_query: pd.Da
 
 def _warn(messages: list[str]) -> None:
     for message in messages:
-        st.warning(safe.error(message), icon="⚠️")
+        st.warning(safe.error(message), icon=":material/warning:")
 
 
 def _show_one(store, corpus_name: str, name: str) -> None:

@@ -36,7 +36,7 @@ def judged_panel(judged: dict[str, float], qrels: list | None = None, source: st
         )
     warnings = ev.judged_warnings(judged, JUDGED_THRESHOLD, JUDGED_K)
     for w in warnings:
-        st.warning(w, icon="⚠️")
+        st.warning(w, icon=":material/warning:")
     if warnings and qrels:
         _why_judged_is_low(qrels, source)
 
@@ -66,7 +66,7 @@ def _why_judged_is_low(qrels: list, source: str) -> None:
     st.button(
         "Pool these queries on the Judge page",
         key="rl_eval_to_judge",
-        icon="⚖️",
+        icon=":material/balance:",
         on_click=routing.send,
         args=("pages/3_judge.py", "pool-query-set", st.session_state.get(state.QUERY_SET)),
     )
@@ -109,7 +109,8 @@ def summary_section(
     st.caption(report.GAIN_NOTE)
     cols = st.columns(min(len(setup.measures), 6))
     for i, m in enumerate(setup.measures):
-        with cols[i % len(cols)].popover(f"ⓘ {m}", width="stretch", help=f"How is {m} computed?"):
+        how = f"How is {m} computed?"
+        with cols[i % len(cols)].popover(m, icon=":material/info:", width="stretch", help=how):
             st.markdown(explain_measure(m))
             st.markdown(_ci_explanation(summ, m))
     st.plotly_chart(report.summary_figure(summ), key="rl_eval_summary_fig")

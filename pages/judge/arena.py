@@ -19,6 +19,7 @@ from ranklens import preferences_store as pref_store
 from ranklens import rankers as rk
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
+from ranklens.recipes import rank_corpus
 from ranklens.types import Query
 
 from .common import CSS, flash, show_flash
@@ -208,8 +209,7 @@ def _top(corpus_name: str, stamp: str, recipes: tuple, query: Query, k: int) -> 
     from components import resources
 
     c = resources.open_corpus(corpus_name)
-    made = rk.make_rankers(list(recipes), c, resources.encoder, resources.reranker)
-    return rk.rank_all(made, [query], k, level="doc", passages_per_doc=rk.passages_per_doc(c)).runs
+    return rank_corpus(c, recipes, [query], k, "doc", resources.encoder, resources.reranker).runs
 
 
 @auth.guarded  # team mode: only the signed-in owner of this session
@@ -247,7 +247,7 @@ def _arena(
         try:
             runs = _top(
                 corpus.name,
-                str(corpus.manifest.get("fingerprint")),
+                corpus.version(),
                 tuple(recipes),
                 query,
                 prefs.ARENA_K,

@@ -147,11 +147,10 @@ def judges_section(
             st.info("Build a pool first: its rankers are the ones compared.")
         else:
             try:
-                m = corpus.manifest  # a corpus made again, or a new index, ranks again
                 runs = _runs(
                     str(corpus.settings.home),
                     corpus.name,
-                    json.dumps([m.get("uid"), m.get("indexes")], sort_keys=True, default=str),
+                    corpus.version(),  # a corpus made again, or a new index, ranks again
                     tuple(pools[-1].rankers),
                     query_set,
                     level,

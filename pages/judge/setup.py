@@ -4,7 +4,6 @@ passage, the corpus's scale, cross-encoder suggestions. Every rule is in ranklen
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import pandas as pd
@@ -31,9 +30,7 @@ def _ranker(home: str, corpus: str, spec: str, version: str) -> rankers.Ranker:
 
 def ranker_for(corpus: index.Corpus, spec: str) -> rankers.Ranker:
     """The shared ranker of a recipe for this state of the corpus's indexes."""
-    m = corpus.manifest  # a corpus deleted and made again has another uid
-    version = json.dumps([m.get("uid"), m.get("indexes")], sort_keys=True, default=str)
-    return _ranker(str(corpus.settings.home), corpus.name, spec, version)
+    return _ranker(str(corpus.settings.home), corpus.name, spec, corpus.version())
 
 
 def pool_section(
@@ -47,7 +44,7 @@ def pool_section(
     options = rankers.available_rankers(corpus)
     chosen = [s for s in st.session_state.get(state.JUDGE_RANKERS, []) if s in options]
     if state.JUDGE_RANKERS not in st.session_state or not chosen:
-        st.session_state[state.JUDGE_RANKERS] = pooling.default_rankers(corpus)
+        st.session_state[state.JUDGE_RANKERS] = rankers.default_rankers(corpus)
     else:
         st.session_state[state.JUDGE_RANKERS] = chosen
     st.session_state.setdefault(state.JUDGE_DEPTH, DEFAULT_POOL_DEPTH)

@@ -8,10 +8,9 @@ import hashlib
 
 import streamlit as st
 
-from components import resources, routing, safe, state
+from components import resources, routing, state
 from ranklens import labels as lb
 from ranklens import lessons
-from ranklens.errors import RankLensError
 from ranklens.index import Corpus
 from ranklens.types import Qrel, Query
 
@@ -43,7 +42,7 @@ def choose_set(corpus: Corpus, key: str = state.LEARN_SET) -> str | None:
 
 def _labels_version(corpus: Corpus, query_set: str) -> str:
     events = resources.judgment_store().count_events(corpus.name)
-    raw = f"{corpus.manifest.get('uid')}|{corpus.manifest.get('indexes')}|{query_set}|{events}"
+    raw = f"{corpus.version()}|{query_set}|{events}"
     return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 
@@ -107,7 +106,3 @@ def open_target(corpus_name: str, target: lessons.Target) -> None:
         if target.ranker:
             ss[state.EVAL_EXPLAIN_RANKER] = target.ranker
         routing.send(EVALUATE_PAGE, LESSON_INTENT, target.query_id)
-
-
-def show_error(exc: RankLensError) -> None:
-    st.error(safe.error(exc))

@@ -14,6 +14,7 @@ from ranklens import explain, models, rankers
 from ranklens.chunking import index_text
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
+from ranklens.recipes import rank_corpus
 from ranklens.types import Qrel, Query
 
 MEASURES = ["nDCG@10", "P@10", "R@100", "AP", "RR", "Judged@10", "P(rel=2)@10"]
@@ -72,8 +73,10 @@ def explain_tab(corpus: Corpus, qrels_of) -> None:
         return
     first = st.selectbox("Ranker that finds the passages", available, key=state.LEARN_RANKER)
     try:
-        ranker = rankers.make_ranker(first, corpus, resources.encoder, resources.reranker)
-        run = rankers.rank_all([ranker], [query], 10).runs[ranker.name]
+        ranked = rank_corpus(
+            corpus, [first], [query], 10, "passage", resources.encoder, resources.reranker
+        )
+        run = next(iter(ranked.runs.values()))
     except RankLensError as exc:
         st.error(safe.error(exc))
         return
@@ -181,8 +184,7 @@ def _measures(corpus: Corpus, query: Query, first: str, labels: list[Qrel]) -> N
             "qrels) to see nDCG@10 computed step by step."
         )
         return
-    ranker = rankers.make_ranker(first, corpus, resources.encoder, resources.reranker)
-    per_doc = rankers.passages_per_doc(corpus)
-    docs = rankers.rank_all([ranker], [query], 10, level="doc", passages_per_doc=per_doc)
+    docs = rank_corpus(corpus, [first], [query], 10, "doc", resources.encoder, resources.reranker)
     st.caption(f"{first}'s top 10 documents (each at its best passage), against the labels.")
-    show(explain.explain_ndcg(docs.runs[ranker.name][query.query_id], labels, query, k=10))
+    run = next(iter(docs.runs.values()))
+    show(explain.explain_ndcg(run[query.query_id], labels, query, k=10))

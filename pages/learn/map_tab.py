@@ -14,10 +14,11 @@ import streamlit as st
 
 from components import resources, safe, state
 from pages.learn.explain_tab import pick_query
-from ranklens import projection, rankers
+from ranklens import projection
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
 from ranklens.judging.scale import Scale
+from ranklens.recipes import rank_corpus
 from ranklens.types import Query
 
 HOVER_CHARS = 160
@@ -28,7 +29,7 @@ WEBGL_FROM = 2000  # more points than this are drawn with WebGL (scattergl), few
 
 
 @st.cache_resource(show_spinner="Projecting the passages (PCA)…", max_entries=6)
-def _projection(corpus_name: str, uid: str, model: str, count: int) -> projection.Projection:
+def _projection(corpus_name: str, version: str, model: str, count: int) -> projection.Projection:
     return projection.fit(resources.open_corpus(corpus_name), model)
 
 
@@ -144,13 +145,11 @@ def _one_map(
     corpus: Corpus, model: str, query: Query | None, k: int, grades: dict, scale: Scale
 ) -> None:
     try:
-        pr = _projection(corpus.name, corpus.manifest.get("uid", ""), model, corpus.passages)
+        pr = _projection(corpus.name, corpus.version(), model, corpus.passages)
         top: list[str] = []
         if query is not None:
-            r = rankers.make_ranker(model, corpus, resources.encoder)
-            top = [
-                h.passage_id for h in rankers.rank_all([r], [query], k).runs[r.name][query.query_id]
-            ]
+            ranked = rank_corpus(corpus, [model], [query], k, "passage", resources.encoder)
+            top = [h.passage_id for h in next(iter(ranked.runs.values()))[query.query_id]]
         m = projection.embedding_map(
             pr, corpus, query, top, grades, level="doc", load_encoder=resources.encoder
         )

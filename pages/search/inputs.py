@@ -54,8 +54,7 @@ def choose_rankers(corpus: Corpus) -> tuple[list[str], int]:
         if spec and spec not in options:
             options.append(spec)
     if state.SEARCH_RANKERS not in st.session_state or not set(chosen) <= set(options):
-        leaves = corpus.models()
-        default = leaves[:2] + [o for o in options if o.startswith("rrf(")][:1]
+        default = rankers.default_rankers(corpus)
         st.session_state[state.SEARCH_RANKERS] = [o for o in default if o in options]
     left, right = st.columns([3, 1])
     with left:

@@ -10,11 +10,12 @@ import streamlit as st
 
 from components import auth, resources, safe, state, upload_widget
 from pages.search.inputs import make
-from pages.search.results import doc_mode, hit_key, rank
-from ranklens import compare, index, uploads
+from pages.search.results import doc_mode, hit_key
+from ranklens import compare, uploads
 from ranklens.errors import RankLensError
 from ranklens.formats import read_queries
 from ranklens.index import Corpus
+from ranklens.recipes import rank_corpus
 from ranklens.types import Query
 
 
@@ -57,33 +58,13 @@ def _order(name: str, queries: Sequence[Query], pair=None, measure=None, scores=
 
 
 def add_query_set(corpus: Corpus, name: str, file_name: str, data: bytes, replace: bool) -> bool:
-    """Store an uploaded query set (shows what happened); True when it was stored.
-
-    An existing set is replaced only when `replace` is ticked, and never one that came with the
-    corpus with its relevance labels (a BEIR corpus's qrels are keyed by that set's query ids).
-    """
-    try:
-        index.check_name(name, "query set name")
-    except RankLensError as exc:
-        st.error(safe.error(exc))
-        return False
+    """Store an uploaded query set (shows what happened); True when it was stored. The rules
+    (replace only when ticked, never a set that came with its labels) are the core's."""
     sets = corpus.query_sets()
-    if name in sets and name in corpus.shipped_qrels():
-        st.error(
-            f"Query set {name!r} came with the corpus and has its relevance labels (qrels): "
-            "it is not replaced. Choose another name for the uploaded set."
-        )
-        return False
-    if name in sets and not replace:
-        st.error(
-            f'A query set named {name!r} exists: tick "Replace the existing set" to replace '
-            "it, or choose another name."
-        )
-        return False
     try:  # a folder of its own per upload: concurrent sessions never share a path
         with uploads.temporary_upload(file_name, data, resources.settings()) as path:
             queries = read_queries(path)
-        corpus.add_query_set(name, queries, actor=auth.actor())  # replacing: admins only
+        corpus.add_query_set(name, queries, actor=auth.actor(), replace=replace)
     except RankLensError as exc:
         st.error(safe.error(exc))
         return False
@@ -157,7 +138,8 @@ def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
             with st.spinner(f"Ranking {len(queries)} queries with {pair[0]} and {pair[1]}…"):
                 try:
                     two = make(pair, corpus)
-                    runs = rank(corpus, two, queries, k, by_doc).runs
+                    level = "doc" if by_doc else "passage"
+                    runs = rank_corpus(corpus, two, queries, k, level).runs
                 except RankLensError as exc:
                     st.error(safe.error(exc))
                     return

@@ -13,14 +13,14 @@ import streamlit as st
 
 from components import auth, resources, safe, state
 from components.label_widgets import label_buttons
-from ranklens import compare, external_docs, imported_runs, rankers
+from ranklens import compare, external_docs, imported_runs
 from ranklens.compare import HitKey
 from ranklens.errors import RankLensError
 from ranklens.highlight import escape
 from ranklens.index import Corpus
 from ranklens.judging import CurrentLabel
 from ranklens.rankers import RankedRuns
-from ranklens.types import Hit, Query
+from ranklens.types import Hit
 
 LETTERS = string.ascii_uppercase
 CSS = """
@@ -79,15 +79,6 @@ def doc_mode() -> bool:
 def hit_key(by_doc: bool) -> HitKey:
     """What identifies a hit when rankers are compared: its document in document mode."""
     return compare.doc_key if by_doc else compare.passage_key
-
-
-def rank(
-    corpus: Corpus, chosen: Sequence[rankers.Ranker], queries: Sequence[Query], k: int, by_doc: bool
-) -> RankedRuns:
-    """rankers.rank_all: k passages, or (by_doc) k documents, each by its best passage."""
-    per_doc = rankers.passages_per_doc(corpus)
-    level = "doc" if by_doc else "passage"
-    return rankers.rank_all(chosen, queries, k, level=level, passages_per_doc=per_doc)
 
 
 def _badges(

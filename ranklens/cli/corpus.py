@@ -1,4 +1,5 @@
-"""CLI commands about corpora: `models`, `ingest`, `corpora`, `delete` and embeddings in and out.
+"""CLI commands about corpora: `models`, `ingest`, `corpora`, `delete`, `add-queries` and
+embeddings in and out.
 
 Handlers raise RankLensError on bad input; ranklens.cli.main prints it as one line, exit 2.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .. import embeddings, index, ingest, models
 from ..chunking import ChunkSettings
@@ -132,8 +134,25 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add_queries(args: argparse.Namespace) -> int:
+    from ..formats import read_queries
+
+    corpus = index.open_corpus(args.corpus, get_settings())
+    queries = read_queries(args.file)
+    name = args.name or Path(args.file).stem
+    existed = name in corpus.query_sets()
+    corpus.add_query_set(name, queries, replace=args.replace)
+    row = {"corpus": corpus.name, "query_set": name, "queries": len(queries), "replaced": existed}
+    if args.json:
+        print_json(row)
+    else:
+        print(f"{'replaced' if existed else 'added'} query set {name} ({len(queries)} queries)")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Add `models`, `ingest`, `corpora`, `delete`, `export-embeddings` and `export-passages`."""
+    """Add `models`, `ingest`, `add-queries`, `corpora`, `delete`, `export-embeddings` and
+    `export-passages`."""
 
     p = sub.add_parser("models", help="list the models RankLens can use")
     p.add_argument("--json", action="store_true")
@@ -176,6 +195,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--corpus", required=True)
     p.add_argument("file")
     p.set_defaults(func=cmd_export_passages)
+
+    p = sub.add_parser("add-queries", help="add a query set (TSV or JSONL) to a corpus")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("file", help="TSV (id<TAB>text) or JSONL (_id, text)")
+    p.add_argument("--name", help="the set's name (default: the file's name)")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace a set of that name (never one that came with the corpus's labels)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_add_queries)
 
     p = sub.add_parser("corpora", help="list corpora")
     p.add_argument("--json", action="store_true")

@@ -9,6 +9,7 @@ import argparse
 from .. import index
 from ..config import get_settings
 from ..endpoints import EndpointRanker, EndpointStore, fetch, read_spec
+from ..endpoints.store import store_of
 from ..errors import RankLensError
 from ..rankers import check_k
 from .common import print_json
@@ -17,7 +18,7 @@ from .search import _load_queries
 
 def _store(args: argparse.Namespace) -> tuple[index.Corpus, EndpointStore]:
     corpus = index.open_corpus(args.corpus, get_settings())
-    return corpus, EndpointStore(corpus.dir, corpus.name)
+    return corpus, store_of(corpus)
 
 
 def cmd_add(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from ..config import get_settings
 from ..errors import InputError, RankLensError
 from ..formats import read_queries, write_run_files
 from ..labels import LABEL_SOURCES, Labels, NoLabelsError, resolve_labels
+from ..recipes import rank_corpus
 from ..types import Query, Run
 from . import evaluate_runs
 from . import snapshots as cli_snapshots
@@ -67,10 +68,8 @@ def _runs(
     k: int,
     level: str = "passage",
 ) -> dict[str, Run]:
-    """Every ranker's run over the queries, through rankers.rank_all (the one ranking)."""
-    chosen = rankers.make_rankers(list(specs), corpus)
-    per_doc = rankers.passages_per_doc(corpus)
-    return rankers.rank_all(chosen, queries, k, level=level, passages_per_doc=per_doc).runs
+    """Every ranker's run over the queries, through recipes.rank_corpus (the one ranking)."""
+    return rank_corpus(corpus, specs, queries, k, level).runs
 
 
 def _write_report(
@@ -150,7 +149,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
     except NoLabelsError as exc:
         raise NoLabelsError(str(exc).replace("give a qrels file", "give --qrels FILE")) from None
-    specs_rankers = args.rankers or corpus.models()
+    specs_rankers = args.rankers or rankers.default_rankers(corpus)
     if not specs_rankers:
         raise RankLensError(f"corpus {corpus.name!r} has no complete index to rank with")
     labelled = {q.query_id for q in labels.qrels}
@@ -259,8 +258,8 @@ def add_commands(subparsers) -> None:
         "--rankers",
         nargs="+",
         metavar="RANKER",
-        help="ranker recipes (bm25, a dense model, rrf(A,B), rerank(A,CE,50)); default: every "
-        "index of the corpus",
+        help="ranker recipes (bm25, a dense model, rrf(A,B), rerank(A,CE,50)); default: as "
+        "the pages, the corpus's first two indexes and their fusion",
     )
     p.add_argument(
         "--measures",

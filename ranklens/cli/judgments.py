@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 
+from .. import rankers
 from ..config import Settings, get_settings
 from ..errors import RankLensError
 from ..formats import QRELS_FORMATS
@@ -151,7 +152,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     corpus = _open_corpus(args.corpus, settings)
-    specs = args.rankers or pooling.default_rankers(corpus)
+    specs = args.rankers or rankers.default_rankers(corpus)
     with JudgmentStore(settings.db_url) as store:
         pool = pooling.make_pool(
             store,

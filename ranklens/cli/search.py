@@ -14,6 +14,7 @@ from .. import external_docs, imported_runs, index, rankers
 from ..config import get_settings
 from ..errors import InputError, RankLensError
 from ..formats import read_queries, write_run_files
+from ..recipes import rank_corpus
 from ..types import Query
 
 
@@ -93,11 +94,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _rank(
-    corpus: index.Corpus, specs: list[str], queries: list[Query], k: int, level: str
+    corpus: index.Corpus, specs: list[str] | None, queries: list[Query], k: int, level: str
 ) -> rankers.RankedRuns:
-    chosen = rankers.make_rankers(specs, corpus)
-    per_doc = rankers.passages_per_doc(corpus)
-    return rankers.rank_all(chosen, queries, k, level=level, passages_per_doc=per_doc)
+    return rank_corpus(corpus, specs or rankers.default_rankers(corpus), queries, k, level)
 
 
 def _load_queries(spec: str, corpus: index.Corpus) -> list[Query]:
@@ -142,7 +141,8 @@ def add_commands(subparsers) -> None:
     """Add `search` and `run` to the CLI's subparsers."""
     recipe_help = (
         "ranker recipes separated by spaces: bm25, a dense model indexed for the corpus, "
-        "rrf(A,B[,k=60]), wsum(A:0.3,B:0.7), rerank(A,ms-marco-MiniLM-L-12-v2,50)"
+        "rrf(A,B[,k=60]), wsum(A:0.3,B:0.7), rerank(A,ms-marco-MiniLM-L-12-v2,50); default: the "
+        "corpus's first two indexes and their fusion, as on the pages"
     )
     p = subparsers.add_parser("search", help="rank one query with several rankers side by side")
     p.add_argument("--corpus", required=True)
@@ -151,7 +151,7 @@ def add_commands(subparsers) -> None:
         "--queries", help="with --query-id: a query set's name (or a queries file) to take it from"
     )
     p.add_argument("--query-id", help="the id of the query in --queries to rank")
-    p.add_argument("--rankers", nargs="+", default=["bm25"], metavar="RANKER", help=recipe_help)
+    p.add_argument("--rankers", nargs="+", metavar="RANKER", help=recipe_help)
     p.add_argument("--k", type=int, default=10, help=f"hits per ranker, 1-{rankers.MAX_K}")
     p.add_argument(
         "--level",
@@ -168,7 +168,7 @@ def add_commands(subparsers) -> None:
     p.add_argument(
         "--queries", required=True, help="a queries file (JSONL or TSV) or a query set's name"
     )
-    p.add_argument("--rankers", nargs="+", default=["bm25"], metavar="RANKER", help=recipe_help)
+    p.add_argument("--rankers", nargs="+", metavar="RANKER", help=recipe_help)
     p.add_argument("--k", type=int, default=100, help=f"hits per query, 1-{rankers.MAX_K}")
     p.add_argument("--out", required=True, help="folder for the run files")
     p.add_argument(

@@ -228,3 +228,8 @@ def _pack(hits: Sequence[RawHit]) -> bytes:
 
 def _unpack(blob: bytes) -> list[RawHit]:
     return [RawHit(str(i), float(s), t, x) for i, s, t, x in json.loads(zlib.decompress(blob))]
+
+
+def store_of(corpus) -> EndpointStore:
+    """The endpoint store of a corpus (it lives in the corpus's folder)."""
+    return EndpointStore(corpus.dir, corpus.name)

@@ -16,10 +16,11 @@ from .. import rankers as rankers_mod
 from ..errors import InputError, RankLensError, StoreUnavailable
 from ..index import Corpus
 from ..labels import NoLabelsError, resolve_labels
+from ..recipes import rank_corpus
 from ..types import Qrel, Query, Run
 from . import class_stats
 from .classes import ClassInfo, ClassLabel, ClassStore, sample_pairs
-from .pooling import default_rankers, make_pool, query_set_of
+from .pooling import make_pool, query_set_of
 from .scale import Scale
 from .store import JudgmentStore
 
@@ -48,7 +49,7 @@ def start_class(
     queries = query_set_of(corpus, query_set)
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     if pool_id is None:
-        specs = list(rankers) if rankers else default_rankers(corpus)
+        specs = list(rankers) if rankers else rankers_mod.default_rankers(corpus)
         built = rankers_mod.make_rankers(specs, corpus)
         pool = make_pool(store, corpus, query_set, built, depth)
     else:
@@ -101,12 +102,8 @@ def class_runs(
     corpus: Corpus, info: ClassInfo, rankers: Sequence[str] | None = None, k: int = BOARD_K
 ) -> dict[str, Run]:
     """Each ranker's top k documents for the class's queries (rankers.rank_all, as everywhere)."""
-    specs = list(rankers) if rankers else default_rankers(corpus)
-    built = rankers_mod.make_rankers(specs, corpus)
-    per_doc = rankers_mod.passages_per_doc(corpus)
-    return rankers_mod.rank_all(
-        built, class_queries(corpus, info), k, level="doc", passages_per_doc=per_doc
-    ).runs
+    specs = list(rankers) if rankers else rankers_mod.default_rankers(corpus)
+    return rank_corpus(corpus, specs, class_queries(corpus, info), k, "doc").runs
 
 
 def corpus_qrels(corpus: Corpus, info: ClassInfo, store: JudgmentStore) -> list[Qrel]:

@@ -326,19 +326,12 @@ def agreement_runs(
 ) -> dict[str, Run]:
     """The runs judges_vs_people compares rankers with: each recipe's top k for the query set,
     through rankers.rank_all (the one ranking the pages and the CLI use)."""
-    from .. import rankers as rankers_mod
+    from ..recipes import rank_corpus
 
     queries = corpus.query_sets().get(query_set, [])
     if not queries:
         raise NotFoundError(f"corpus {corpus.name!r} has no queries in set {query_set!r}")
-    ranked = rankers_mod.rank_all(
-        rankers_mod.make_rankers(list(specs), corpus),
-        queries,
-        k,
-        level=level,
-        passages_per_doc=rankers_mod.passages_per_doc(corpus) if level == "doc" else 1.0,
-    )
-    return ranked.runs
+    return rank_corpus(corpus, specs, queries, k, level).runs
 
 
 class ScoredPair(NamedTuple):

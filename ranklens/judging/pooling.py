@@ -38,13 +38,6 @@ def query_set_of(corpus: Corpus, name: str) -> list[Query]:
     return list(sets[name])
 
 
-def default_rankers(corpus: Corpus) -> list[str]:
-    """The recipes a pool uses unless told otherwise: the first two indexes and one fusion."""
-    options = rankers_mod.available_rankers(corpus)
-    fused = [o for o in options if o.startswith("rrf(")]
-    return (corpus.models()[:2] + fused[:1]) or options[:1]
-
-
 def check_depth(depth: int) -> int:
     """The pool depth, or InputError unless it is from 1 to MAX_POOL_DEPTH."""
     if not isinstance(depth, int) or not 1 <= depth <= MAX_POOL_DEPTH:

@@ -21,6 +21,10 @@ def test_first_start_indexes_the_demo(start_app, browser_page, tmp_path):
     done.click()
     page.get_by_text(re.compile(r"bm25: ([\d,]+)/\1 passages")).first.wait_for()
     assert "passages/s" in page.inner_text("body")
+    # the app opens on the start page: the demo, and the four things to try
+    page.get_by_role("link", name="Score the rankers").wait_for()
+    page.get_by_role("link", name="Corpus", exact=True).click()
+    page.get_by_role("heading", name="Corpora").wait_for()
     page.locator('[data-testid="stDataFrame"]').first.wait_for()
     # the table is drawn on a canvas; its accessible grid cells carry the text
     cells = page.locator('[data-testid="stDataFrame"] td')
@@ -32,7 +36,7 @@ def test_first_start_indexes_the_demo(start_app, browser_page, tmp_path):
         page.screenshot(path=os.environ["RANKLENS_SHOTS"] + "/first-start.png")
     # a second visit does not index again
     page.goto(app.url)
-    page.get_by_role("heading", name="Corpora").wait_for()
+    page.get_by_role("heading", name="RankLens").wait_for()  # the start page
     assert page.get_by_text("indexing the bundled demo corpus").count() == 0
 
 
@@ -65,6 +69,7 @@ def test_upload_a_corpus_in_the_browser(start_app, browser_page, tmp_path, small
     app = start_app({"RANKLENS_DEMO": "0"})
     page = browser_page
     page.goto(app.url)
+    page.get_by_role("link", name="Corpus", exact=True).click()  # from the start page
     page.get_by_role("heading", name="Corpora").wait_for()
     page.get_by_label("Corpus name").fill("uploaded")
     page.locator('input[type="file"]').first.set_input_files(str(small_jsonl))
@@ -75,6 +80,7 @@ def test_upload_a_corpus_in_the_browser(start_app, browser_page, tmp_path, small
     bad = tmp_path / "broken.jsonl"
     bad.write_text('{"_id": "a", "text": "fine"}\n{"_id": "b"}\n')
     page.goto(app.url)
+    page.get_by_role("link", name="Corpus", exact=True).click()  # from the start page
     page.get_by_role("heading", name="Corpora").wait_for()
     page.get_by_label("Corpus name").fill("broken")
     page.locator('input[type="file"]').first.set_input_files(str(bad))

@@ -49,6 +49,7 @@ def test_a_replayed_session_id_lands_on_the_sign_in_page(home, start_app, browse
     )
     _sign_in(page, app.url, "alice", key)
     page.get_by_text("Signed in as alice (admin)").wait_for()
+    page.get_by_role("link", name="Corpus", exact=True).click()  # from the start page
     page.get_by_role("heading", name="Corpora").wait_for()
     cookie = next(c for c in page.context.cookies() if c["name"] == "rl_sign_in")
     assert cookie["sameSite"] == "Strict" and cookie["path"] == "/"

@@ -104,6 +104,7 @@ def test_single_sign_on_maps_provider_users_to_annotators_and_roles(
     _sso_sign_in(page, app.url, "u-bob")
     page.get_by_text(_signed_in_as("bob")).wait_for()
     assert page.get_by_text("(admin)").count() == 0
+    page.get_by_role("link", name="Corpus", exact=True).click()  # from the start page
     page.get_by_role("heading", name="Corpora").wait_for()
     page.get_by_role("tab", name="Delete").click()
     page.get_by_text("Only an admin can delete a corpus.").wait_for()
@@ -121,6 +122,7 @@ def test_single_sign_on_maps_provider_users_to_annotators_and_roles(
     # alice (group admins) is an admin
     _sso_sign_in(page, app.url, "u-alice")
     page.get_by_text(_signed_in_as("alice", " (admin)")).wait_for()
+    page.get_by_role("link", name="Corpus", exact=True).click()  # from the start page
     page.get_by_role("tab", name="Delete").click()
     page.get_by_role("button", name="Delete corpus").wait_for()
 

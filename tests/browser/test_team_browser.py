@@ -69,6 +69,7 @@ def test_team_mode_sign_in_roles_and_attribution(home, start_app, browser_page):
 
     # alice signs in: a non-admin sees no admin action
     _sign_in(page, app.url, "alice", alice)
+    page.get_by_role("link", name="Corpus", exact=True).click()  # from the start page
     page.get_by_role("heading", name="Corpora").wait_for()
     page.get_by_text("Signed in as alice").wait_for()
     assert page.get_by_text("Path on this machine", exact=True).count() == 0
