@@ -9,9 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import index, rankers, snapshots, tune
+from ranklens import ingest, snapshots, tune
 from ranklens import preferences as prefs
 from ranklens.judging import JudgmentStore, pooling
+from ranklens.recipes import make_rankers
 from ranklens.types import Qrel, Query
 
 from .conftest import ROOT
@@ -40,7 +41,7 @@ LABELS = [
 
 @pytest.fixture
 def corpus(home, small_jsonl, fake_encoder):
-    c = index.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
+    c = ingest.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
     c.add_query_set("topics", QUERIES)
     with JudgmentStore(home.db_url) as store:
         for q, d, g in LABELS:
@@ -154,7 +155,7 @@ def test_passages_side_by_side_and_agreement(corpus, home):
     from pages.judge import arena
 
     with JudgmentStore(home.db_url) as store:
-        pooling.make_pool(store, corpus, "topics", rankers.make_rankers(["bm25"], corpus), 2)
+        pooling.make_pool(store, corpus, "topics", make_rankers(["bm25"], corpus), 2)
     at = judge_preferences(arena.PASSAGES)
     check(next(b for b in at.button if b.label == "= Tie").click().run())
     check(next(b for b in at.button if b.label == "Right is better →").click().run())

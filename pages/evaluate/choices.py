@@ -16,6 +16,7 @@ from ranklens import evaluate as ev
 from ranklens import rankers as rk
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
+from ranklens.recipes import available_rankers
 
 STORE, SHIPPED, UPLOAD = "store", "shipped", "upload"  # the first two: labels.LABEL_SOURCES
 LABEL_SOURCE_NAMES = {
@@ -124,7 +125,7 @@ def choose(corpus: Corpus) -> Setup | None:
         key=state.QUERY_SET,
         format_func=lambda n: f"{n} ({len(sets[n])} queries)",
     )
-    offered = rk.available_rankers(corpus)
+    offered = available_rankers(corpus)
     fused = [o for o in offered if o.startswith("rrf(")][:1]  # as the Search page's default
     keep_valid(state.EVAL_RANKERS, offered, corpus.models()[:4] + fused)
     chosen_rankers = c2.multiselect(

@@ -15,6 +15,7 @@ from ranklens import evaluate as ev
 from ranklens import labels as lb
 from ranklens import rankers as rk
 from ranklens import stats
+from ranklens.recipes import make_ranker
 from ranklens.types import Qrel, Query, Run
 
 
@@ -33,7 +34,7 @@ def cached_run(
     """
     corpus = resources.open_corpus(corpus_name)
     queries = [q for q in queries_of(corpus_name, stamp, query_set) if q.text.strip()]
-    r = rk.make_ranker(
+    r = make_ranker(
         ranker, corpus, load_encoder=resources.encoder, load_reranker=resources.reranker
     )
     per_doc = rk.passages_per_doc(corpus)

@@ -18,6 +18,7 @@ from ranklens import preferences as prefs
 from ranklens import rankers as rk
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
+from ranklens.recipes import available_rankers, make_rankers
 from ranklens.types import Query
 
 from .common import CSS, flash, show_flash
@@ -207,7 +208,7 @@ def _top(corpus_name: str, stamp: str, recipes: tuple, query: Query, k: int) -> 
     from components import resources
 
     c = resources.open_corpus(corpus_name)
-    made = rk.make_rankers(list(recipes), c, resources.encoder, resources.reranker)
+    made = make_rankers(list(recipes), c, resources.encoder, resources.reranker)
     return rk.rank_all(made, [query], k, level="doc", passages_per_doc=rk.passages_per_doc(c)).runs
 
 
@@ -226,7 +227,7 @@ def _save_arena(
 def _arena(
     store, corpus: index.Corpus, query_set: str, queries: list[Query], annotator: str
 ) -> None:
-    offered = rk.available_rankers(corpus)
+    offered = available_rankers(corpus)
     if st.session_state.get(state.JUDGE_ARENA_RANKERS) is None:
         st.session_state[state.JUDGE_ARENA_RANKERS] = offered[:3]
     recipes = st.multiselect(

@@ -14,6 +14,7 @@ from components import auth, job_panel, resources, safe, state
 from ranklens import index, jobs, models, rankers
 from ranklens.errors import RankLensError
 from ranklens.judging import DEFAULT_POOL_DEPTH, MAX_POOL_DEPTH, JudgmentStore, Scale, pooling
+from ranklens.recipes import available_rankers, make_ranker
 from ranklens.types import Query
 
 from . import llm_panel
@@ -26,7 +27,7 @@ SUGGEST_JOB = "rl_judge_suggest_job"  # the suggestions job started here (rankle
 def _ranker(home: str, corpus: str, spec: str, version: str) -> rankers.Ranker:
     """One loaded ranker per (home, corpus, recipe, index state), shared by sessions."""
     c = index.open_corpus(corpus, resources.settings())
-    return rankers.make_ranker(spec, c, resources.encoder, resources.reranker)
+    return make_ranker(spec, c, resources.encoder, resources.reranker)
 
 
 def ranker_for(corpus: index.Corpus, spec: str) -> rankers.Ranker:
@@ -44,7 +45,7 @@ def pool_section(
         "A query's pool is the union of each ranker's top passages, without duplicates. Each "
         "annotator sees it in their own shuffled order and never sees which ranker found a passage."
     )
-    options = rankers.available_rankers(corpus)
+    options = available_rankers(corpus)
     chosen = [s for s in st.session_state.get(state.JUDGE_RANKERS, []) if s in options]
     if state.JUDGE_RANKERS not in st.session_state or not chosen:
         st.session_state[state.JUDGE_RANKERS] = pooling.default_rankers(corpus)

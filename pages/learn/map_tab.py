@@ -18,6 +18,7 @@ from ranklens import projection, rankers
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
 from ranklens.judging.scale import Scale
+from ranklens.recipes import make_ranker
 from ranklens.types import Query
 
 HOVER_CHARS = 160
@@ -147,7 +148,7 @@ def _one_map(
         pr = _projection(corpus.name, corpus.manifest.get("uid", ""), model, corpus.passages)
         top: list[str] = []
         if query is not None:
-            r = rankers.make_ranker(model, corpus, resources.encoder)
+            r = make_ranker(model, corpus, resources.encoder)
             top = [
                 h.passage_id for h in rankers.rank_all([r], [query], k).runs[r.name][query.query_id]
             ]

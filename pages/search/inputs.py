@@ -11,6 +11,7 @@ from components import resources, routing, state
 from ranklens import rankers
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
+from ranklens.recipes import available_rankers, make_rankers
 
 MAX_RANKERS = 6
 MAX_K_PAGE = 100
@@ -39,11 +40,11 @@ def query_of(corpus: Corpus, text: str) -> tuple[str | None, str | None]:
 
 
 def make(specs: Sequence[str], corpus: Corpus) -> list[rankers.Ranker]:
-    return rankers.make_rankers(specs, corpus, resources.encoder, resources.reranker)
+    return make_rankers(specs, corpus, resources.encoder, resources.reranker)
 
 
 def choose_rankers(corpus: Corpus) -> tuple[list[str], int]:
-    options = rankers.available_rankers(corpus)
+    options = available_rankers(corpus)
     custom = st.session_state.get(state.SEARCH_CUSTOM, "").strip()
     chosen = [s for s in st.session_state.get(state.SEARCH_RANKERS, []) if s]
     added = routing.take(state.INTENT_ADD_RANKER)  # e.g. the Evaluate page's tuned recipe

@@ -20,6 +20,7 @@ from ..config import get_settings
 from ..errors import InputError, RankLensError
 from ..formats import read_queries, write_run_files
 from ..labels import LABEL_SOURCES, Labels, NoLabelsError, resolve_labels
+from ..recipes import make_rankers
 from ..types import Query, Run
 from . import evaluate_runs
 from . import snapshots as cli_snapshots
@@ -68,7 +69,7 @@ def _runs(
     level: str = "passage",
 ) -> dict[str, Run]:
     """Every ranker's run over the queries, through rankers.rank_all (the one ranking)."""
-    chosen = rankers.make_rankers(list(specs), corpus)
+    chosen = make_rankers(list(specs), corpus)
     per_doc = rankers.passages_per_doc(corpus)
     return rankers.rank_all(chosen, queries, k, level=level, passages_per_doc=per_doc).runs
 

@@ -162,7 +162,7 @@ def cmd_prompt(args: argparse.Namespace) -> int:
     """Show a corpus's LLM prompt (or every version), or save a file as its newest version."""
     from ..judging import JudgmentStore, judges
     from ..judging.llm import Prompt
-    from .judgments import _settings
+    from .options import settings_of as _settings
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:
@@ -193,14 +193,16 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 def cmd_judges(args: argparse.Namespace) -> int:
     """Every judge (cross-encoder, each LLM prompt version) against the humans' final labels."""
     from ..judging import JudgmentStore, judges, pooling
-    from .judgments import _open_corpus, _query_ids, _settings
+    from . import options
+    from .options import query_ids as _query_ids
+    from .options import settings_of as _settings
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:
         query_ids = _query_ids(store, args.corpus, args.queries, settings)
         runs = None
         if args.queries and not args.no_rankers:
-            corpus = _open_corpus(args.corpus, settings)
+            corpus = options.open_corpus(args.corpus, settings)
             specs = args.rankers or pooling.latest_pool(store, corpus.name, args.queries).rankers
             runs = judges.agreement_runs(corpus, specs, args.queries, level=args.level)
         reports = judges.judges_vs_people(
@@ -232,7 +234,8 @@ def cmd_judges(args: argparse.Namespace) -> int:
 def cmd_labels(args: argparse.Namespace) -> int:
     """Current labels as JSONL (grade, reason, seconds shown) and time per label."""
     from ..judging import JudgmentStore, timing
-    from .judgments import _query_ids, _settings
+    from .options import query_ids as _query_ids
+    from .options import settings_of as _settings
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:

@@ -14,6 +14,7 @@ from .. import external_docs, imported_runs, index, rankers
 from ..config import get_settings
 from ..errors import InputError, RankLensError
 from ..formats import read_queries, write_run_files
+from ..recipes import make_rankers
 from ..types import Query
 
 
@@ -95,7 +96,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def _rank(
     corpus: index.Corpus, specs: list[str], queries: list[Query], k: int, level: str
 ) -> rankers.RankedRuns:
-    chosen = rankers.make_rankers(specs, corpus)
+    chosen = make_rankers(specs, corpus)
     per_doc = rankers.passages_per_doc(corpus)
     return rankers.rank_all(chosen, queries, k, level=level, passages_per_doc=per_doc)
 

@@ -16,6 +16,7 @@ from .. import rankers as rankers_mod
 from ..errors import InputError, RankLensError, StoreUnavailable
 from ..index import Corpus
 from ..labels import NoLabelsError, resolve_labels
+from ..recipes import make_rankers
 from ..types import Qrel, Query, Run
 from . import class_stats
 from .classes import ClassInfo, ClassLabel, ClassStore, sample_pairs
@@ -49,7 +50,7 @@ def start_class(
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     if pool_id is None:
         specs = list(rankers) if rankers else default_rankers(corpus)
-        built = rankers_mod.make_rankers(specs, corpus)
+        built = make_rankers(specs, corpus)
         pool = make_pool(store, corpus, query_set, built, depth)
     else:
         pool = store.pool(pool_id)
@@ -102,7 +103,7 @@ def class_runs(
 ) -> dict[str, Run]:
     """Each ranker's top k documents for the class's queries (rankers.rank_all, as everywhere)."""
     specs = list(rankers) if rankers else default_rankers(corpus)
-    built = rankers_mod.make_rankers(specs, corpus)
+    built = make_rankers(specs, corpus)
     per_doc = rankers_mod.passages_per_doc(corpus)
     return rankers_mod.rank_all(
         built, class_queries(corpus, info), k, level="doc", passages_per_doc=per_doc

@@ -346,12 +346,13 @@ def agreement_runs(
     """The runs judges_vs_people compares rankers with: each recipe's top k for the query set,
     through rankers.rank_all (the one ranking the pages and the CLI use)."""
     from .. import rankers as rankers_mod
+    from ..recipes import make_rankers
 
     queries = corpus.query_sets().get(query_set, [])
     if not queries:
         raise NotFoundError(f"corpus {corpus.name!r} has no queries in set {query_set!r}")
     ranked = rankers_mod.rank_all(
-        rankers_mod.make_rankers(list(specs), corpus),
+        make_rankers(list(specs), corpus),
         queries,
         k,
         level=level,

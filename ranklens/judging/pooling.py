@@ -19,6 +19,7 @@ from ..errors import InputError, NotFoundError
 from ..formats import read_qrels
 from ..index import Corpus
 from ..models import Scorer
+from ..recipes import available_rankers
 from ..types import Query
 from .records import DEFAULT_IMPORT_ANNOTATOR, MAX_POOL_DEPTH, ImportReport, PoolInfo, PoolItem
 from .rules import drop_unshown
@@ -40,7 +41,7 @@ def query_set_of(corpus: Corpus, name: str) -> list[Query]:
 
 def default_rankers(corpus: Corpus) -> list[str]:
     """The recipes a pool uses unless told otherwise: the first two indexes and one fusion."""
-    options = rankers_mod.available_rankers(corpus)
+    options = available_rankers(corpus)
     fused = [o for o in options if o.startswith("rrf(")]
     return (corpus.models()[:2] + fused[:1]) or options[:1]
 
