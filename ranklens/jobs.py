@@ -33,6 +33,7 @@ from typing import Any
 from .access import Actor, Forbidden, check_model, may_cancel, require_admin
 from .config import REPO_ROOT, Settings, get_settings
 from .errors import NotFoundError, RankLensError
+from .types import check_level
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ACTIVE = (QUEUED, RUNNING)
@@ -424,16 +425,9 @@ def evaluation_job(
     settings = settings or get_settings()
     evaluate.parse_measures(measures)
     rankers_mod.check_k(k)
-    if level not in ("doc", "passage"):
-        raise RankLensError(f"level must be 'doc' or 'passage', got {level!r}")
-    snapshots.check_name(snapshot, "snapshot")
+    level = check_level(level)
     with JudgmentStore.from_settings(settings) as store:
-        taken = any(r["name"] == snapshot for r in snapshots.list_snapshots(store, corpus))
-    if taken and not replace:
-        raise RankLensError(
-            f"corpus {corpus!r} already has a snapshot named {snapshot!r}: choose another name, "
-            "or replace it"
-        )
+        snapshots.check_free(store, corpus, snapshot, replace)
     args = {
         "corpus": corpus,
         "query_set": query_set,

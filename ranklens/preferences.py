@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from scipy import optimize, stats
-from sklearn.metrics import cohen_kappa_score
 
+from .agreement import cohen_kappa
 from .errors import InputError, RankLensError
 from .judging.rules import check_name
 from .judging.schema import Database, LongText, Str, metadata
@@ -33,7 +33,7 @@ from .types import Hit, Qrel, Run
 
 CHOICES = ("left", "right", "tie")
 KEYS = {"ArrowLeft": "left", "ArrowRight": "right", "=": "tie"}  # what the Judge page binds
-KINDS = ("passage", "ranker")
+PREFERENCE_KINDS = ("passage", "ranker")  # what a preference compares
 ARENA_K = 5
 PRIOR_SD = 2.0  # of the log-strengths (a win probability of 0.98 between two items is 2 sd)
 
@@ -116,8 +116,8 @@ def record(
 ) -> int:
     """Store one preference event; returns its id. `left`/`right` are passage ids (kind
     "passage") or ranker recipes (kind "ranker", with `shown` the two lists as displayed)."""
-    if kind not in KINDS:
-        raise InputError(None, f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if kind not in PREFERENCE_KINDS:
+        raise InputError(None, f"kind must be one of {', '.join(PREFERENCE_KINDS)}, not {kind!r}")
     annotator = check_name(annotator, "annotator")
     if not query_id or not left or not right:
         raise InputError(None, "a preference needs a query and two items")
@@ -370,7 +370,7 @@ def label_agreement(prefs: Sequence[Preference], qrels: Sequence[Qrel]) -> Label
     """Compare each preference with what the graded labels say (higher grade = better).
 
     A passage's grade is looked up by its passage id, else by its document (document-level
-    labels). kappa is sklearn's cohen_kappa_score over the three outcomes (NaN when one
+    labels). kappa is agreement.cohen_kappa over the three outcomes (NaN when one
     outcome alone occurs on both sides).
     """
     grades: dict[tuple[str, str], int] = {}
@@ -407,10 +407,8 @@ def label_agreement(prefs: Sequence[Preference], qrels: Sequence[Qrel]) -> Label
         return LabelAgreement(pairs, 0, float("nan"), float("nan"), float("nan"), unlabelled)
     decided = pairs[(pairs["by_grades"] != "tie") & (pairs["choice"] != "tie")]
     strict = float(decided["agrees"].mean()) if len(decided) else float("nan")
-    if len(set(pairs["choice"]) | set(pairs["by_grades"])) < 2:
-        kappa = float("nan")
-    else:
-        kappa = float(cohen_kappa_score(pairs["choice"], pairs["by_grades"], labels=list(CHOICES)))
+    value = cohen_kappa(list(pairs["choice"]), list(pairs["by_grades"]), categories=CHOICES)
+    kappa = float("nan") if value is None else value
     return LabelAgreement(pairs, n, float(pairs["agrees"].mean()), strict, kappa, unlabelled)
 
 

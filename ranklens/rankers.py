@@ -41,13 +41,12 @@ from . import index as index_mod
 from .chunking import index_text
 from .errors import NotFoundError, RankLensError
 from .exact import exact_search
-from .types import Hit, Query, Run, doc_level
+from .types import Hit, Query, Run, check_level, doc_level
 
 RRF_K = 60
 FUSION_DEPTH = 100
 RERANK_DEPTH = 100
 MAX_K = 1000
-LEVELS = ("passage", "doc")
 
 EncoderLoader = Callable[[str], models.Encoder]
 ScorerLoader = Callable[[str], models.Scorer]
@@ -95,14 +94,6 @@ def check_k(k: int, limit: int = MAX_K) -> int:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= int(k) <= limit:
         raise RankLensError(f"k must be an integer from 1 to {limit}, got {k!r}")
     return int(k)
-
-
-def check_level(level: str) -> str:
-    """ "passage" or "doc" ("document" is read as "doc"), or a RankLensError."""
-    level = "doc" if level == "document" else level
-    if level not in LEVELS:
-        raise RankLensError(f"level must be doc or passage, got {level!r}")
-    return level
 
 
 def truncate(run: Run, k: int) -> Run:

@@ -11,7 +11,7 @@ from ranklens.config import Settings
 from ranklens.errors import RankLensError
 from ranklens.ingest import ingest
 from ranklens.recipes import available_rankers, make_ranker, make_rankers
-from ranklens.types import Hit, Passage, Query
+from ranklens.types import LEVELS, Hit, Passage, Query
 
 from .conftest import FakeEncoder, write_jsonl
 
@@ -464,7 +464,7 @@ def test_doc_ids_with_a_hash_survive(corpus):
     """A document id holding '#' (report#2): its doc_id comes from the corpus, never parsed."""
     for name in ("bm25", FAKE, f"rrf(bm25,{FAKE})"):
         r = make_ranker(name, corpus)
-        for level in rankers.LEVELS:
+        for level in LEVELS:
             hits = rankers.rank_all([r], [Query("q", "quarterly report")], 3, level=level)
             top = hits.runs[r.name]["q"][0]
             assert (top.doc_id, top.passage_id) == ("report#2", "report#2#0"), (name, level)

@@ -255,7 +255,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """`judgments prompt`, `judgments judges` and `judgments labels`."""
-    from ..judging import LEVELS
+    from . import options
 
     p = sub.add_parser("prompt", help="show or save a corpus's LLM judge prompt (versions kept)")
     p.add_argument("--corpus", required=True)
@@ -277,8 +277,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rankers", nargs="+", default=None, help="default: the newest pool's")
     p.add_argument("--no-rankers", action="store_true", help="skip the ranker comparison")
     p.add_argument("--weights", choices=("linear", "quadratic", "none"), default="linear")
-    p.add_argument("--rule", default="majority", help="how annotators' grades combine")
-    p.add_argument("--level", choices=LEVELS, default="doc")
+    options.add_rule_option(p, help="how annotators' grades combine")
+    options.add_level_option(p, help="doc (default) or passage")
     p.add_argument("--show", type=int, default=10, help="disagreements to list (default 10)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_judges)

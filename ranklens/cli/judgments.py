@@ -18,7 +18,6 @@ from ..judging import (
     DEFAULT_IMPORT_ANNOTATOR,
     DEFAULT_POOL_DEPTH,
     EXPORT_FORMATS,
-    LEVELS,
     RULES,
     JudgmentStore,
     Scale,
@@ -337,10 +336,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="where to write")
     p.add_argument("--format", choices=EXPORT_FORMATS, default="trec")
     p.add_argument("--corpus", required=True)
-    p.add_argument("--level", choices=LEVELS, default="doc")
-    p.add_argument(
-        "--rule",
-        default="majority",
+    options.add_level_option(p, help="doc (default) or passage")
+    options.add_rule_option(
+        p,
         help=f"{', '.join(RULES)} or annotator:NAME (default majority; ties fall to the mean "
         "rounded half up)",
     )

@@ -8,6 +8,7 @@ session (JudgingSession), pooling (pools and suggestions made by rankers; import
 as it loads the index and models: `from ranklens.judging import pooling`).
 """
 
+from ..types import LEVELS
 from . import (
     annotators,  # noqa: F401  (declares the annotator_keys table before a store opens)
     sign_ins,  # noqa: F401  (declares the browser_sign_ins table before a store opens)
@@ -16,10 +17,9 @@ from .records import (
     DEFAULT_IMPORT_ANNOTATOR,
     DEFAULT_POOL_DEPTH,
     DOC_LEVEL,
+    EVENT_KINDS,
     EXPORT_FORMATS,
-    KINDS,
     LABEL_KINDS,
-    LEVELS,
     MAX_POOL_DEPTH,
     RULES,
     SOURCES,
@@ -58,7 +58,7 @@ __all__ = [
     "DEFAULT_POOL_DEPTH",
     "DOC_LEVEL",
     "EXPORT_FORMATS",
-    "KINDS",
+    "EVENT_KINDS",
     "LABEL_KINDS",
     "LEVELS",
     "MAX_POOL_DEPTH",

@@ -1,4 +1,4 @@
-"""Issue 13 in Streamlit's AppTest: the Evaluate page's Tune fusion, Snapshots and Arena tabs
+"""The Evaluate page's Tune fusion, Snapshots and Arena tabs in Streamlit's AppTest
 (numbers equal to the core's, "Add to Search" lands on the Search page), and the Judge page's
 Preferences tab (passages side by side, the blind arena).
 """
