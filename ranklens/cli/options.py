@@ -31,9 +31,10 @@ def add_rule_option(p: argparse.ArgumentParser, help: str = RULE_HELP) -> None:
 def add_level_option(
     p: argparse.ArgumentParser,
     help: str = "doc: a document ranks at its best passage, labels per document (default)",
+    default: str = "doc",
 ) -> None:
     """--level doc|passage ("document" is read as doc, before argparse checks the choice)."""
-    p.add_argument("--level", type=_doc_alias, choices=LEVELS, default="doc", help=help)
+    p.add_argument("--level", type=_doc_alias, choices=LEVELS, default=default, help=help)
 
 
 def _doc_alias(value: str) -> str:
