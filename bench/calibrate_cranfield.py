@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from ranklens.config import get_settings  # noqa: E402
 from ranklens.index import open_corpus  # noqa: E402
-from ranklens.judging import JudgmentStore, Scale, judges  # noqa: E402
+from ranklens.judging import JudgmentStore, Scale, pooling  # noqa: E402
 from ranklens.judging import calibration as cal  # noqa: E402
 from ranklens.judging.llm import LLMConfig, LLMJudge, Prompt, ReplyCache  # noqa: E402
 from ranklens.judging.rules import natural_key  # noqa: E402
@@ -88,7 +88,7 @@ def main() -> int:
                 annotator="cranfield",
                 known_doc_ids=corpus.doc_ids(),
             )
-        runs = judges.agreement_runs(corpus, RANKERS, name, level="doc")
+        runs = pooling.agreement_runs(corpus, RANKERS, name, level="doc")
         config = LLMConfig(
             url=args.url,
             model=args.model,

@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ranklens import index, models  # noqa: E402
+from ranklens import index, ingest, models  # noqa: E402
 from ranklens.chunking import ChunkSettings, chunk_documents, index_text  # noqa: E402
 from ranklens.config import Settings  # noqa: E402
 from ranklens.formats import open_source  # noqa: E402
@@ -80,7 +80,7 @@ def main() -> None:
         home = Path(tempfile.mkdtemp(prefix="rl-bench-home-"))
         settings = Settings(home=home, batch_size=args.batch)
         t = time.perf_counter()
-        corpus = index.ingest(
+        corpus = ingest.ingest(
             subset, f"bench{r}", [args.model], settings, chunking=ChunkSettings(2000, 0)
         )
         ours.append(n / (time.perf_counter() - t))
@@ -109,7 +109,7 @@ def main() -> None:
         f"{args.batch}, {args.repeats} repeats (medians); load average "
         f"{min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} cores"
     )
-    print(f"ours (index.ingest, read+chunk+store+embed+add): {mo:.1f} passages/s")
+    print(f"ours (ingest.ingest, read+chunk+store+embed+add): {mo:.1f} passages/s")
     print(f"bare (encode_documents + collection.add):        {mb:.1f} passages/s")
     print(f"bare, length-sorted across the set:              {ms:.1f} passages/s")
     print(f"ratio ours/bare: {mo / mb:.3f}  (goal >= 0.9)")

@@ -31,6 +31,7 @@ from ranklens.evaluate import evaluate_runs, mean_scores  # noqa: E402
 from ranklens.index import open_corpus  # noqa: E402
 from ranklens.judging.judge_agreement import fit_thresholds, judge_agreement  # noqa: E402
 from ranklens.judging.rules import build_pool, grades_from_scores  # noqa: E402
+from ranklens.recipes import make_rankers  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "cranfield"
 RANKERS = [
@@ -112,7 +113,7 @@ def main() -> int:
     test, train = judged[: args.queries], judged[args.queries : 2 * args.queries]
     text = {q.query_id: q.text for q in queries}
 
-    rs = rankers.make_rankers(args.rankers, corpus)
+    rs = make_rankers(args.rankers, corpus)
     ranked = rankers.rank_all(
         rs, test + train, 10, level="doc", passages_per_doc=rankers.passages_per_doc(corpus)
     )

@@ -76,6 +76,7 @@ def child(kind: str, home: str, run: str, name: str) -> dict:
     from ranklens import imported_runs, rankers
     from ranklens.config import get_settings
     from ranklens.index import open_corpus
+    from ranklens.recipes import make_rankers
 
     corpus = open_corpus("bench", get_settings())
     import ir_measures  # noqa: F401 - loaded before the baseline is taken
@@ -96,7 +97,7 @@ def child(kind: str, home: str, run: str, name: str) -> dict:
         info = imported_runs.import_run(corpus, run, name, "trec", "q", replace=True)
         n = info["lines"]
     else:  # rank: every query of the set at k=1000, document level
-        (r,) = rankers.make_rankers([f"run:{name}"], corpus)
+        (r,) = make_rankers([f"run:{name}"], corpus)
         queries = corpus.query_sets()["q"]
         got = rankers.rank_all([r], queries, 1000, level="doc").runs[r.name]
         n = sum(len(h) for h in got.values())

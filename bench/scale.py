@@ -7,7 +7,7 @@ the path a user with vectors made on a GPU takes); query encoding is real (all-M
 Queries: 4-6 words drawn from one document each, which is that query's relevant document.
 
 Each stage runs in its own process, its peak memory read from the kernel (wait4 ru_maxrss):
-  ingest   ranklens.index.ingest(corpus.jsonl, models=[bm25]): read + chunk + store, BM25 build
+  ingest   ranklens.ingest.ingest(corpus.jsonl, models=[bm25]): read + chunk + store, BM25 build
   vectors  import of N random 384-d unit vectors into Chroma: add throughput, size on disk
   search   side by side (bm25, all-MiniLM-L6-v2, rrf of both) through rankers.rank_all, one query
            at a time, k=10: p50 / p95
@@ -119,7 +119,7 @@ def make_data(n: int, seed: int = 0) -> None:
 
 
 def stage_ingest(n: int) -> dict:
-    from ranklens import index
+    from ranklens import index, ingest
     from ranklens.config import get_settings
 
     times: dict[str, float] = {}
@@ -129,7 +129,7 @@ def stage_ingest(n: int) -> dict:
             times[p.stage] = p.elapsed
 
     t0 = time.perf_counter()
-    c = index.ingest(
+    c = ingest.ingest(
         folder(n) / "corpus.jsonl", CORPUS, ["bm25"], get_settings(), progress=progress
     )
     return {
@@ -175,9 +175,10 @@ def stage_vectors(n: int) -> dict:
 def stage_search(n: int, count: int, specs: list[str]) -> dict:
     from ranklens import index, models, rankers
     from ranklens.formats import read_queries
+    from ranklens.recipes import make_rankers
 
     corpus = index.open_corpus(CORPUS)
-    chosen = rankers.make_rankers(specs, corpus)
+    chosen = make_rankers(specs, corpus)
     queries = read_queries(folder(n) / "queries.jsonl")[: count + 5]
     wall, raw, per = [], [], {r: [] for r in specs}
     retriever = rankers.load_bm25(corpus)
@@ -233,9 +234,10 @@ def stage_evaluate(n: int, specs: list[str]) -> dict:
     from ranklens import index, rankers
     from ranklens.evaluate import evaluate_runs, mean_scores
     from ranklens.formats import read_qrels, read_queries
+    from ranklens.recipes import make_rankers
 
     corpus = index.open_corpus(CORPUS)
-    chosen = rankers.make_rankers(specs, corpus)
+    chosen = make_rankers(specs, corpus)
     queries = read_queries(folder(n) / "queries.jsonl")
     qrels = [q for _, q in read_qrels(folder(n) / "qrels.tsv", "beir")]
     t0 = time.perf_counter()

@@ -125,6 +125,7 @@ def main() -> int:
     from ranklens import index, models, rankers
     from ranklens.config import get_settings
     from ranklens.formats import read_queries
+    from ranklens.recipes import make_rankers
     from ranklens.types import Query
 
     settings = get_settings()
@@ -150,7 +151,7 @@ def main() -> int:
         f"{os.cpu_count()} CPU cores"
     )
 
-    chosen = rankers.make_rankers(["bm25", *DENSE, FUSED], corpus)
+    chosen = make_rankers(["bm25", *DENSE, FUSED], corpus)
     encoders = {m: models.load_encoder(m) for m in DENSE}
     collections = {m: corpus.collection(m) for m in DENSE}
     retriever = rankers.load_bm25(corpus)

@@ -83,6 +83,9 @@ def is_admin() -> bool:
     return bool(who and who.admin)
 
 
+safe.set_admin_check(is_admin)  # error messages ask it whether to cut server paths
+
+
 def admin_recheck() -> Callable[[], bool]:
     """A check to run later, outside any script run (a download made when clicked, where no
     cookie can be read): is this browser's sign-in still an admin's then? Outside team mode,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 from ranklens.access import redact_paths
 from ranklens.highlight import QUERY_WORD, _norm, highlight, query_terms
@@ -70,13 +71,21 @@ def error(exc: object) -> str:
     return "  \n".join(LINE_BREAKS.split(s))
 
 
+_admin_check: Callable[[], bool] | None = None  # components.auth's is_admin, set when it loads
+
+
+def set_admin_check(check: Callable[[], bool]) -> None:
+    """Who may read server paths (components.auth registers is_admin: it builds on this module,
+    so this module never imports it). Until one is set, nobody may: paths are cut."""
+    global _admin_check
+    _admin_check = check
+
+
 def for_viewer(text: str) -> str:
     """TEXT as this visitor may read it: in team mode a non-admin reads no server path (each
     is cut to its last part, ranklens.access.redact_paths); everyone else reads it whole."""
-    from components import auth  # here: auth uses this module
-
     try:
-        admin = auth.is_admin()
+        admin = _admin_check() if _admin_check is not None else False
     except Exception:  # noqa: BLE001 - no store or session to ask: show the least
         admin = False
     return text if admin else redact_paths(text)

@@ -88,7 +88,7 @@ JUDGE_NOTE = "rl_judge_note"  # n
 JUDGE_NOTE_SAVE = "rl_judge_note_save"  # Ctrl+Enter
 JUDGE_NOTE_CANCEL = "rl_judge_note_cancel"  # Esc
 JUDGE_GRADES = "rl_judge_grades"  # prefix of the grade buttons' keys (one set per passage)
-# judges against people, LLM judge, time and reasons per label, queue order (issue 12)
+# judges against people, LLM judge, time and reasons per label, queue order
 JUDGE_LLM_PROMPT = "rl_judge_llm_prompt"  # + ":corpus:hash of the version being edited"
 JUDGE_LLM_DRY = "rl_judge_llm_dry"  # the LLM dry-run button
 JUDGE_LLM_BATCH = "rl_judge_llm_batch"  # the LLM batch button
@@ -118,7 +118,7 @@ LEARN_WHATIF_DOC = "rl_learn_whatif_doc"
 LEARN_WHATIF_K = "rl_learn_whatif_k"
 LEARN_WHATIF_GRADE = "rl_learn_whatif_grade"  # + ":query:doc"
 INTENDED_PAGE = "rl_intended_page"  # a deep link to follow once app.py has routed
-# Evaluate page: fusion tuning, snapshots, the arena beside a measure (issue 13)
+# Evaluate page: fusion tuning, snapshots, the arena beside a measure
 EVAL_TUNE_INPUTS = "rl_eval_tune_inputs"
 EVAL_TUNE_MEASURE = "rl_eval_tune_measure"
 EVAL_TUNE_FOLDS = "rl_eval_tune_folds"
@@ -134,7 +134,7 @@ EVAL_SNAP_RANKER = "rl_eval_snap_ranker"
 EVAL_SNAP_MEASURE = "rl_eval_snap_measure"
 EVAL_SNAP_DOWNLOAD = "rl_eval_snap_download"
 EVAL_ARENA_MEASURE = "rl_eval_arena_measure"
-# Judge page, tab Preferences: passages side by side and the blind ranker arena (issue 13)
+# Judge page, tab Preferences: passages side by side and the blind ranker arena
 JUDGE_PREF_MODE = "rl_judge_pref_mode"
 JUDGE_PREF_UNDO = "rl_judge_pref_undo"
 JUDGE_ARENA_RANKERS = "rl_judge_arena_rankers"

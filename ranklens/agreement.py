@@ -14,19 +14,31 @@ from itertools import combinations
 
 import numpy as np
 
-WEIGHTS = (None, "linear", "quadratic")
+from .errors import InputError
+
+WEIGHTS = (None, "linear", "quadratic")  # Cohen's kappa: unweighted, |i-j| or (i-j)^2
 
 # A unit is what gets one grade from each annotator: (query_id, doc_id, passage_id).
 Unit = tuple[str, str, str]
 
 
+def check_weights(weights: str | None) -> str | None:
+    """Kappa weights: None (unweighted), "linear" or "quadratic"; else an InputError."""
+    if weights not in WEIGHTS:
+        raise InputError(
+            None, f"unknown kappa weights {weights!r}; expected none, linear or quadratic"
+        )
+    return weights
+
+
 def cohen_kappa(
-    a: Sequence[int],
-    b: Sequence[int],
-    categories: Sequence[int] | None = None,
+    a: Sequence[Hashable],
+    b: Sequence[Hashable],
+    categories: Sequence[Hashable] | None = None,
     weights: str | None = None,
 ) -> float | None:
-    """Cohen's kappa between two raters who graded the same items (a[i] and b[i] for item i).
+    """Cohen's kappa (scikit-learn) between two raters who graded the same items (a[i] and b[i]
+    for item i): the one kappa of RankLens (annotators, judges, preferences against grades).
 
     weights: None (unweighted), "linear" or "quadratic" (disagreement weight |i-j| or (i-j)^2,
     i and j the positions of the two grades among `categories`). `categories` should be the whole
@@ -35,8 +47,7 @@ def cohen_kappa(
     """
     if len(a) != len(b):
         raise ValueError(f"the two raters graded {len(a)} and {len(b)} items; expected the same")
-    if weights not in WEIGHTS:
-        raise ValueError(f"unknown weights {weights!r}; expected one of {WEIGHTS}")
+    check_weights(weights)
     if not a:
         return None
     cats = sorted(set(categories) if categories is not None else set(a) | set(b))

@@ -40,10 +40,10 @@ def add_practice_queries(corpus: Corpus) -> bool:
 def ingest_demo(settings: Settings | None = None, progress: ProgressFn | None = None) -> Corpus:
     """Index data/demo as a BEIR folder (corpus, the `faq` set and its labels) with the demo
     models, then add the practice set. Same as `python -m ranklens ingest data/demo`."""
-    from . import index
+    from . import ingest
 
     settings = settings or get_settings()
-    corpus = index.ingest(DEMO_DIR, DEMO_CORPUS, settings.demo_models, settings, progress=progress)
+    corpus = ingest.ingest(DEMO_DIR, DEMO_CORPUS, settings.demo_models, settings, progress=progress)
     add_practice_queries(corpus)
     return corpus
 

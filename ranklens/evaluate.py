@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ranklens.errors import RankLensError
-from ranklens.types import Hit, Run
+from ranklens.types import LEVELS, Hit, Run, check_level
 
 __all__ = [
     "LEVELS",
@@ -61,7 +61,6 @@ __all__ = [
     "judged_warnings",
 ]
 
-LEVELS = ("doc", "passage")
 COLUMNS = ["ranker", "query_id", "measure", "value"]
 EXAMPLE_MEASURES = (
     "nDCG@10",
@@ -165,11 +164,6 @@ def parse_measures(names: Sequence[str | MeasureSpec | Any]) -> list[MeasureSpec
 # Converting runs and qrels
 
 
-def _check_level(level: str) -> None:
-    if level not in LEVELS:
-        raise RankLensError(f"level must be one of {LEVELS}, not {level!r}")
-
-
 def qrels_dict(qrels: Qrels) -> dict[str, dict[str, int]]:
     """qrels as {query_id: {doc_id: grade}}, from Qrel records (ours or ir_measures') or a dict.
 
@@ -201,7 +195,7 @@ def to_ir_run(
     result are omitted, so they score 0. With ``rank_as_score`` the scores are n, n-1, ..., 1 in
     the displayed order (see the module docstring); otherwise the raw (best passage) scores.
     """
-    _check_level(level)
+    level = check_level(level)
     if condensed and qrels is None:
         raise RankLensError("condensed lists need the qrels")
     out: dict[str, dict[str, float]] = {}
@@ -290,7 +284,7 @@ def evaluate_runs(
     scores 0, like ``trec_eval -c``. ``condensed=True`` drops unjudged results before scoring.
     One ir_measures evaluator is built for the measures and qrels and reused for every ranker.
     """
-    _check_level(level)
+    level = check_level(level)
     specs = parse_measures(measures)
     qd = qrels_dict(qrels)
     qids = list(qd)

@@ -22,7 +22,7 @@ from . import archives
 from .archives import ZipLimits
 from .config import Settings
 from .errors import InputError
-from .types import Doc, Hit, Qrel, Query, Run, doc_level
+from .types import Doc, Hit, Qrel, Query, Run, check_level, doc_level
 
 DEFAULT_ZIP_LIMITS = Settings().zip_limits  # when no settings are given
 
@@ -414,9 +414,6 @@ def trec_run_lines(run: Run, tag: str) -> Iterator[str]:
             yield f"{trec_id(qid, 'query id')} Q0 {trec_id(h.doc_id)} {h.rank} {score:.9f} {tag}\n"
 
 
-RUN_LEVELS = ("doc", "passage")
-
-
 RUN_NAME_MAX = 120  # characters of the recipe kept in a run file's name
 
 
@@ -441,9 +438,7 @@ def run_file_text(run: Run, tag: str, level: str = "doc") -> str:
     level "doc": one line per document (its best passage, types.doc_level); "passage": the
     docid column holds the passage id.
     """
-    if level not in RUN_LEVELS:
-        raise ValueError(f"level must be one of {RUN_LEVELS}, not {level!r}")
-    if level == "doc":
+    if check_level(level) == "doc":
         run = doc_level(run)
     else:
         run = {q: [h._replace(doc_id=h.passage_id) for h in hits] for q, hits in run.items()}

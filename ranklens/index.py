@@ -1,7 +1,7 @@
 """Corpora on disk: the name rule, passages, query sets, the BM25 index and Chroma collections.
 
 A corpus is ready only when every index it names is complete. Building and growing corpora is
-ranklens.ingest's job (index.ingest and index.add_documents are that module's, for callers).
+ranklens.ingest's job; callers call it there.
 """
 
 from __future__ import annotations
@@ -556,12 +556,3 @@ def delete_corpus(name: str, settings: Settings | None = None) -> None:
             f"corpus {name!r} is deleted, but these Chroma collections could not be removed: "
             f"{'; '.join(failed)}. A new corpus of that name will not reuse them."
         )
-
-
-def __getattr__(name: str):
-    """index.ingest, index.add_documents, ...: building corpora lives in ranklens.ingest."""
-    if name in ("ingest", "add_documents", "complete_indexes", "Added"):
-        from . import ingest as ingest_module
-
-        return getattr(ingest_module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""What each kind of job does in its worker: ingest, demo, suggest, append, embeddings (ranklens.jobs runs them).
+"""The kinds of job (ingest, demo, suggest, append, embeddings), each its (start, run)
+pair, and the worker process that runs one (`python -m ranklens.job_kinds run ID`).
 
 Each takes (settings, job, report), calls the core function the CLI and the pages call, reports
 progress between batches (where a cancel stops it) and returns the result stored with the job.
@@ -6,19 +7,24 @@ progress between batches (where a cancel stops it) and returns the result stored
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
+from . import jobs
+from .config import Settings, get_settings
 from .errors import RankLensError
 from .jobs import Job, JobCancelled, Reporter
 
 
 def _run_ingest(settings: Settings, job: Job, report: Reporter) -> dict[str, Any]:
-    from . import index
+    from . import index, ingest
     from .chunking import ChunkSettings
     from .formats import Fields
 
@@ -31,7 +37,7 @@ def _run_ingest(settings: Settings, job: Job, report: Reporter) -> dict[str, Any
     if a.get("max_words") is not None:
         chunking = ChunkSettings(int(a["max_words"]), int(a["overlap_words"] or 0))
     try:
-        corpus = index.ingest(
+        corpus = ingest.ingest(
             path,
             a["corpus"],
             a["models"],
@@ -131,10 +137,68 @@ def _run_embeddings(settings: Settings, job: Job, report: Reporter) -> dict[str,
     return corpus.summary()
 
 
-KINDS: dict[str, Callable[[Settings, Job, Reporter], dict[str, Any]]] = {
-    "ingest": _run_ingest,
-    "demo": _run_demo,
-    "suggest": _run_suggest,
-    "append": _run_append,
-    "embeddings": _run_embeddings,
+Runner = Callable[[Settings, Job, Reporter], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of job: `start` validates its arguments and starts (or joins) it (ranklens.jobs,
+    where the pages and the CLI call it); `run` does its work in the worker."""
+
+    start: Callable[..., Job]
+    run: Runner
+
+
+JOB_KINDS: dict[str, JobKind] = {
+    "ingest": JobKind(jobs.ingest_job, _run_ingest),
+    "demo": JobKind(jobs.demo_job, _run_demo),
+    "suggest": JobKind(jobs.suggestions_job, _run_suggest),
+    "append": JobKind(jobs.append_job, _run_append),
+    "embeddings": JobKind(jobs.embeddings_job, _run_embeddings),
 }
+if tuple(JOB_KINDS) != jobs.KIND_NAMES:  # a kind of job without its runner, or the reverse
+    raise RuntimeError(f"job kinds {tuple(JOB_KINDS)} differ from {jobs.KIND_NAMES}")
+
+
+# ---------------------------------------------------------------- the worker
+
+
+def run_worker(job_id: str, settings: Settings | None = None) -> int:
+    """The body of a worker process: run the job, record how it ended. Exit code 0 unless the
+    job failed."""
+    settings = settings or get_settings()
+    job = jobs.get(job_id, settings)
+    if not job.active:
+        return 0
+    job.state, job.pid, job.started = jobs.RUNNING, os.getpid(), job.started or time.time()
+    jobs._write(settings, job)
+    report = Reporter(settings, job)
+    try:
+        report.check()
+        job.result = JOB_KINDS[job.kind].run(settings, job, report)
+        job.state = jobs.DONE
+    except JobCancelled:
+        job.state = jobs.CANCELLED
+    except RankLensError as exc:
+        job.state, job.error = jobs.FAILED, str(exc)
+    except Exception as exc:  # a bug: the traceback goes to the job's log
+        traceback.print_exc()
+        job.state, job.error = jobs.FAILED, f"{type(exc).__name__}: {exc}"
+    job.finished = time.time()
+    jobs._write(settings, job)
+    jobs._cancel_path(settings, job.id).unlink(missing_ok=True)
+    return 1 if job.state == jobs.FAILED else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) != 2 or argv[0] != "run":
+        print("usage: python -m ranklens.job_kinds run JOB_ID", file=sys.stderr)
+        return 2
+    from ranklens import job_kinds  # the package's module, not this __main__ copy
+
+    return job_kinds.run_worker(argv[1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,7 +1,7 @@
 """Long work as jobs: ingestion, adding models or documents, the demo's first indexing, imported
 vectors, cross-encoder suggestions (what each does: ranklens.job_kinds).
 
-A job runs in its own worker process (`python -m ranklens.jobs run ID`, a new session) that outlives
+A job runs in its own worker process (`python -m ranklens.job_kinds run ID`, a new session) that outlives
 the browser session and script run that started it; its state lives in RANKLENS_HOME/jobs as one
 JSON file per job (atomic writes). One job runs per key (an ingestion's key is its corpus: the
 corpus lock lets one indexing run at a time, so one job per (corpus, model) and more); a second
@@ -24,7 +24,6 @@ import os
 import subprocess
 import sys
 import time
-import traceback
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -45,7 +44,7 @@ KIND_NAMES = (
     "suggest",
     "append",
     "embeddings",
-)  # what each does: ranklens.job_kinds
+)  # what each does and how each is validated: ranklens.job_kinds.JOB_KINDS
 WRITE_EVERY_S = 0.25  # the worker writes its progress at most this often (and at each stage end)
 
 
@@ -58,7 +57,7 @@ class Job:
     """One job's record, as stored in jobs/ID.json."""
 
     id: str
-    kind: str  # a key of KINDS
+    kind: str  # one of KIND_NAMES (ranklens.job_kinds.JOB_KINDS holds what each does)
     key: str  # one active job per key
     args: dict[str, Any]
     title: str  # what a person reads: "Indexing python-docs with bm25, all-MiniLM-L6-v2"
@@ -212,7 +211,7 @@ def _spawn(settings: Settings, job: Job) -> None:
         )
         with open(log_path(settings, job.id), "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "ranklens.jobs", "run", job.id],
+                [sys.executable, "-m", "ranklens.job_kinds", "run", job.id],
                 cwd=REPO_ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -508,46 +507,3 @@ class Reporter:
         if now - self.last >= WRITE_EVERY_S or (p.total and p.done >= p.total):
             self.last = now
             _write(self.settings, self.job)
-
-
-def run_worker(job_id: str, settings: Settings | None = None) -> int:
-    """The body of a worker process: run the job, record how it ended. Exit code 0 unless the
-    job failed."""
-    settings = settings or get_settings()
-    job = get(job_id, settings)
-    if not job.active:
-        return 0
-    job.state, job.pid, job.started = RUNNING, os.getpid(), job.started or time.time()
-    _write(settings, job)
-    report = Reporter(settings, job)
-    try:
-        report.check()
-        from .job_kinds import KINDS
-
-        job.result = KINDS[job.kind](settings, job, report)
-        job.state = DONE
-    except JobCancelled:
-        job.state = CANCELLED
-    except RankLensError as exc:
-        job.state, job.error = FAILED, str(exc)
-    except Exception as exc:  # a bug: the traceback goes to the job's log
-        traceback.print_exc()
-        job.state, job.error = FAILED, f"{type(exc).__name__}: {exc}"
-    job.finished = time.time()
-    _write(settings, job)
-    _cancel_path(settings, job.id).unlink(missing_ok=True)
-    return 1 if job.state == FAILED else 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) != 2 or argv[0] != "run":
-        print("usage: python -m ranklens.jobs run JOB_ID", file=sys.stderr)
-        return 2
-    from ranklens import jobs  # the package's module, not this __main__ copy
-
-    return jobs.run_worker(argv[1])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,8 +19,9 @@ from . import index as index_mod
 from .chunking import index_text
 from .errors import RankLensError
 from .evaluate import evaluate_runs, per_query_table
-from .rankers import EncoderLoader, make_rankers
-from .recipes import rank_corpus
+from .exact import exact_search
+from .rankers import EncoderLoader
+from .recipes import make_rankers, rank_corpus
 from .types import Hit, Qrel, Query, Run
 
 K = 100  # depth of every ranking (R@100 needs it)
@@ -486,7 +487,7 @@ def hnsw_vs_exact(ctx: Context, ef_search: int | None = None) -> Lesson:
 
     ranker = DenseRanker(ctx.corpus, ctx.dense, ctx.load_encoder)
     vector = ranker.encode([query])
-    exact = ann.exact_search(ctx.corpus, ctx.dense, vector, CUT)[0]
+    exact = exact_search(ctx.corpus, ctx.dense, vector, CUT)[0]
     approx = {h.passage_id for h in ranker.rank_vectors([query], vector, CUT)[qid]}
     cutoff = exact[-1][1] - ann.TIE_EPS if exact else math.inf
     rows = [

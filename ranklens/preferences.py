@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
-from sklearn.metrics import cohen_kappa_score
 
+from .agreement import cohen_kappa
 from .errors import RankLensError
 from .preferences_store import CHOICES, ArenaRound, Preference, check_choice
 from .types import Qrel, Run
@@ -179,7 +179,7 @@ def label_agreement(prefs: Sequence[Preference], qrels: Sequence[Qrel]) -> Label
     """Compare each preference with what the graded labels say (higher grade = better).
 
     A passage's grade is looked up by its passage id, else by its document (document-level
-    labels). kappa is sklearn's cohen_kappa_score over the three outcomes (NaN when one
+    labels). kappa is agreement.cohen_kappa over the three outcomes (NaN when one
     outcome alone occurs on both sides).
     """
     grades: dict[tuple[str, str], int] = {}
@@ -216,10 +216,8 @@ def label_agreement(prefs: Sequence[Preference], qrels: Sequence[Qrel]) -> Label
         return LabelAgreement(pairs, 0, float("nan"), float("nan"), float("nan"), unlabelled)
     decided = pairs[(pairs["by_grades"] != "tie") & (pairs["choice"] != "tie")]
     strict = float(decided["agrees"].mean()) if len(decided) else float("nan")
-    if len(set(pairs["choice"]) | set(pairs["by_grades"])) < 2:
-        kappa = float("nan")
-    else:
-        kappa = float(cohen_kappa_score(pairs["choice"], pairs["by_grades"], labels=list(CHOICES)))
+    value = cohen_kappa(list(pairs["choice"]), list(pairs["by_grades"]), categories=CHOICES)
+    kappa = float("nan") if value is None else value
     return LabelAgreement(pairs, n, float(pairs["agrees"].mean()), strict, kappa, unlabelled)
 
 

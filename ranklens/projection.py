@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.decomposition import PCA
 
-from . import ann
+from . import exact
 from . import index as index_mod
 from .errors import RankLensError
 from .rankers import DenseRanker, EncoderLoader
@@ -81,7 +81,7 @@ class Projection:
 
 def fit(corpus: index_mod.Corpus, model: str, limit: int = MAX_POINTS) -> Projection:
     """Fit the map of a model's stored vectors (PCA on all of them, or on the stated sample)."""
-    ids, matrix = ann.stored_vectors(corpus, model)
+    ids, matrix = exact.stored_vectors(corpus, model)
     if len(ids) < 2:
         raise RankLensError(
             f"the {model} index of {corpus.name!r} holds {len(ids)} passage(s); a map needs two"

@@ -1,5 +1,5 @@
-"""Rankers: the one Ranker protocol, BM25, dense, fusion and reranking, make_ranker(s) from recipes
-(parsed in ranklens.recipes), and rank_all, the ONE way to rank queries (by passage or document).
+"""Rankers: the one Ranker protocol and its optional abilities, BM25, dense, fusion and reranking,
+and rank_all, the ONE way to rank queries (by passage or document); ranklens.recipes builds them.
 
 Recipe syntax (a ranker's name is its recipe, the same string in the app, the CLI and run files):
 
@@ -40,13 +40,13 @@ from . import external_docs, models
 from . import index as index_mod
 from .chunking import index_text
 from .errors import NotFoundError, RankLensError
-from .types import Hit, Query, Run, doc_level
+from .exact import exact_search
+from .types import Hit, Query, Run, check_level, doc_level
 
 RRF_K = 60
 FUSION_DEPTH = 100
 RERANK_DEPTH = 100
 MAX_K = 1000
-LEVELS = ("passage", "doc")
 
 EncoderLoader = Callable[[str], models.Encoder]
 ScorerLoader = Callable[[str], models.Scorer]
@@ -58,9 +58,35 @@ class RankerSpecError(RankLensError):
 
 @runtime_checkable
 class Ranker(Protocol):
+    """What every ranker is: a name (its recipe) and rank(queries, k), its top k passages."""
+
     name: str
 
     def rank(self, queries: Sequence[Query], k: int) -> Run: ...
+
+
+# The optional abilities, each a protocol of its own (as PyTerrier's SupportsFuseRankCutoff);
+# rank_all finds them with isinstance.
+
+
+@runtime_checkable
+class SupportsCombine(Protocol):
+    """A composite: built from other rankers, ranked by ranking its inputs (children), then
+    combining their runs. rank_all ranks shared inputs once, at the deepest depth any needs."""
+
+    def children(self, k: int, level: str = "passage") -> list[tuple[Ranker, int, str]]: ...
+
+    def combine(
+        self, queries: Sequence[Query], runs: list[Run], k: int, level: str = "passage"
+    ) -> Run: ...
+
+
+@runtime_checkable
+class SupportsPrepare(Protocol):
+    """A ranker with shared work to do before ranking (loading a model): rank_all calls
+    prepare() before its clock starts, so that latency is search time, not loading time."""
+
+    def prepare(self) -> None: ...
 
 
 def check_k(k: int, limit: int = MAX_K) -> int:
@@ -68,14 +94,6 @@ def check_k(k: int, limit: int = MAX_K) -> int:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= int(k) <= limit:
         raise RankLensError(f"k must be an integer from 1 to {limit}, got {k!r}")
     return int(k)
-
-
-def check_level(level: str) -> str:
-    """ "passage" or "doc" ("document" is read as "doc"), or a RankLensError."""
-    level = "doc" if level == "document" else level
-    if level not in LEVELS:
-        raise RankLensError(f"level must be doc or passage, got {level!r}")
-    return level
 
 
 def truncate(run: Run, k: int) -> Run:
@@ -244,8 +262,6 @@ class DenseRanker:
         }
 
     def _rank_exact(self, queries: Sequence[Query], vectors: np.ndarray, k: int) -> Run:
-        from .ann import exact_search  # ann builds on this module
-
         with index_mod.chroma_errors(self.corpus.settings):  # a stopped server says so
             return self._hits(queries, exact_search(self.corpus, self.name, vectors, k))
 
@@ -510,78 +526,6 @@ class Rerank(Composite):
         return truncate(out, k)
 
 
-# ---------------------------------------------------------------- recipes
-
-
-def _builder(corpus, load_encoder, load_reranker):
-    from .recipes import RecipeBuilder  # the parser builds the classes above: import it late
-
-    return RecipeBuilder(corpus, load_encoder, load_reranker)
-
-
-def make_ranker(
-    spec: str,
-    corpus: index_mod.Corpus,
-    load_encoder: EncoderLoader | None = None,
-    load_reranker: ScorerLoader | None = None,
-) -> Ranker:
-    """A ranker from its recipe (see the module docstring); its .name is the canonical recipe.
-
-    Models load lazily, at the first rank() call, through the loaders given (by default
-    ranklens.models.load_encoder / load_reranker, which keep one instance per process).
-    """
-    text = "".join((spec or "").split())
-    if not text:
-        raise RankerSpecError("empty ranker name")
-    return _builder(corpus, load_encoder, load_reranker).build(text, text)
-
-
-def make_rankers(
-    specs: Sequence[str],
-    corpus: index_mod.Corpus,
-    load_encoder: EncoderLoader | None = None,
-    load_reranker: ScorerLoader | None = None,
-) -> list[Ranker]:
-    """Several rankers from recipes; leaves with the same name are one shared object."""
-    builder = _builder(corpus, load_encoder, load_reranker)
-    out = []
-    for spec in specs:
-        text = "".join((spec or "").split())
-        if not text:
-            raise RankerSpecError("empty ranker name")
-        out.append(builder.build(text, text))
-    return out
-
-
-def available_rankers(corpus: index_mod.Corpus) -> list[str]:
-    """Recipes to offer for a corpus: its indexes, then fusions and reranking built from them."""
-    leaves = corpus.models()
-    out = list(leaves)
-    dense = corpus.dense_models()
-    if models.BM25 in leaves:
-        out += [f"rrf({models.BM25},{d})" for d in dense]
-    if len(dense) >= 2:
-        out.append(f"rrf({','.join(dense)})")
-    if leaves:
-        for r in models.reranker_names():
-            out.append(f"rerank({leaves[0]},{r},50)")
-        if corpus.settings.llm_url and corpus.settings.llm_model:  # the LLM judge's endpoint
-            out += [f"rerank({leaves[0]},llm,20)", f"rerank({leaves[0]},llm-pairwise,10)"]
-    from .endpoints import endpoint_rankers  # live search endpoints of the corpus
-    from .imported_runs import ranker_names as run_rankers  # run:NAME, imported run files
-
-    return out + run_rankers(corpus) + endpoint_rankers(corpus)
-
-
-def default_rankers(corpus: index_mod.Corpus) -> list[str]:
-    """The recipes every page and command uses unless told otherwise: the corpus's first two
-    complete indexes (bm25 first, then dense models by name) and the first fusion of them;
-    when the corpus has no complete index, the first recipe offered (an imported run, say)."""
-    options = available_rankers(corpus)
-    fused = [o for o in options if o.startswith("rrf(")]
-    return (corpus.models()[:2] + fused[:1]) or options[:1]
-
-
 # ---------------------------------------------------------------- ranking several rankers at once
 
 
@@ -604,7 +548,7 @@ _Node = tuple[str, str]  # (ranker name, level)
 
 
 def _kids(r: Ranker, k: int, level: str) -> list[tuple[Ranker, int, str]]:
-    return r.children(k, level) if isinstance(r, Composite) else []
+    return r.children(k, level) if isinstance(r, SupportsCombine) else []
 
 
 def _deepen(
@@ -679,9 +623,8 @@ def rank_all(
     for r in rankers:
         walk(r, k, level)
     for r in by_name.values():  # load models first: latency is search time, not loading time
-        prepare = getattr(r, "prepare", None)
-        if prepare is not None:
-            prepare()
+        if isinstance(r, SupportsPrepare):
+            r.prepare()
     start = time.perf_counter()
     done: dict[_Node, Run] = {}
     own: dict[_Node, float] = {}

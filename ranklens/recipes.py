@@ -1,5 +1,5 @@
 """Recipes: the parser that turns a recipe string (bm25, a model, rrf(...), wsum(...), rerank(...))
-into rankers; the syntax is documented in ranklens.rankers, whose make_ranker(s) call it.
+into rankers, make_ranker(s) and the recipes offered for a corpus; the syntax is in ranklens.rankers.
 """
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from collections.abc import Sequence
 
 from . import index as index_mod
 from . import models
+from .endpoints import EndpointRanker, endpoint_rankers
 from .errors import NotFoundError
+from .imported_runs import ranker_names as run_rankers
 from .rankers import (
     FUSION_DEPTH,
     MAX_K,
@@ -24,11 +26,11 @@ from .rankers import (
     RankerSpecError,
     Rerank,
     ScorerLoader,
-    make_rankers,
     not_indexed,
     passages_per_doc,
     rank_all,
 )
+from .run_ranker import RunRanker
 from .types import Query
 
 EXTERNAL_KINDS = ("run", "endpoint")  # leaves named KIND:NAME (wsum weights follow a 2nd ':')
@@ -62,8 +64,6 @@ def _int_arg(value: str, what: str, spec: str) -> int:
 
 
 def _endpoint(corpus: index_mod.Corpus, name: str) -> Ranker:
-    from .endpoints import EndpointRanker  # only recipes that name an endpoint load it
-
     try:
         return EndpointRanker(corpus, name)
     except NotFoundError as exc:
@@ -88,8 +88,6 @@ class RecipeBuilder:
         if name in self.leaves:
             return self.leaves[name]
         if name.startswith("run:"):  # an imported run file (ranklens.imported_runs)
-            from .run_ranker import RunRanker
-
             ranker: Ranker = RunRanker(self.corpus, name.removeprefix("run:"))
         elif name == models.BM25:
             if models.BM25 not in self.corpus.models():
@@ -187,6 +185,69 @@ class RecipeBuilder:
 
             return llm_rerank.LLMRerank(first, self.corpus, args[1], depth)
         return Rerank(first, self.corpus, args[1], depth, self.load_reranker)
+
+
+# ---------------------------------------------------------------- making rankers from recipes
+
+
+def make_ranker(
+    spec: str,
+    corpus: index_mod.Corpus,
+    load_encoder: EncoderLoader | None = None,
+    load_reranker: ScorerLoader | None = None,
+) -> Ranker:
+    """A ranker from its recipe (see the module docstring); its .name is the canonical recipe.
+
+    Models load lazily, at the first rank() call, through the loaders given (by default
+    ranklens.models.load_encoder / load_reranker, which keep one instance per process).
+    """
+    text = "".join((spec or "").split())
+    if not text:
+        raise RankerSpecError("empty ranker name")
+    return RecipeBuilder(corpus, load_encoder, load_reranker).build(text, text)
+
+
+def make_rankers(
+    specs: Sequence[str],
+    corpus: index_mod.Corpus,
+    load_encoder: EncoderLoader | None = None,
+    load_reranker: ScorerLoader | None = None,
+) -> list[Ranker]:
+    """Several rankers from recipes; leaves with the same name are one shared object."""
+    builder = RecipeBuilder(corpus, load_encoder, load_reranker)
+    out = []
+    for spec in specs:
+        text = "".join((spec or "").split())
+        if not text:
+            raise RankerSpecError("empty ranker name")
+        out.append(builder.build(text, text))
+    return out
+
+
+def available_rankers(corpus: index_mod.Corpus) -> list[str]:
+    """Recipes to offer for a corpus: its indexes, then fusions and reranking built from them."""
+    leaves = corpus.models()
+    out = list(leaves)
+    dense = corpus.dense_models()
+    if models.BM25 in leaves:
+        out += [f"rrf({models.BM25},{d})" for d in dense]
+    if len(dense) >= 2:
+        out.append(f"rrf({','.join(dense)})")
+    if leaves:
+        for r in models.reranker_names():
+            out.append(f"rerank({leaves[0]},{r},50)")
+        if corpus.settings.llm_url and corpus.settings.llm_model:  # the LLM judge's endpoint
+            out += [f"rerank({leaves[0]},llm,20)", f"rerank({leaves[0]},llm-pairwise,10)"]
+    return out + run_rankers(corpus) + endpoint_rankers(corpus)
+
+
+def default_rankers(corpus: index_mod.Corpus) -> list[str]:
+    """The recipes every page and command uses unless told otherwise: the corpus's first two
+    complete indexes (bm25 first, then dense models by name) and the first fusion of them;
+    when the corpus has no complete index, the first recipe offered (an imported run, say)."""
+    options = available_rankers(corpus)
+    fused = [o for o in options if o.startswith("rrf(")]
+    return (corpus.models()[:2] + fused[:1]) or options[:1]
 
 
 def rank_corpus(

@@ -33,6 +33,7 @@ from . import evaluate as ev
 from . import report, stats
 from .errors import InputError, RankLensError
 from .runfiles import Scores, read_run_scores, scores_to_run, trec_order
+from .snapshots import RUN_FILES  # the snapshots' corpus column for run files
 from .types import Hit, Qrel, Run
 
 __all__ = [
@@ -445,8 +446,6 @@ def check_qrels_file(path: str | Path) -> list[Qrel]:
 
 # ---------------------------------------------------------------- snapshots of run files
 
-RUN_FILES = "(run files)"  # the snapshots' corpus column for evaluations without a corpus
-
 
 def make_snapshot(name: str, result: RunFilesEvaluation, qrels_name: str = "") -> Any:
     """A snapshot (ranklens.snapshots.Snapshot, not stored yet) of an evaluation of run files.
@@ -513,24 +512,3 @@ def gate_tables(
         if key != "complete" and key in saved and saved[key] != value:
             notes.append(f"the snapshot was evaluated with {key}={saved[key]}, now {value}")
     return then, now, notes
-
-
-def snapshot_warnings(snapshot: Any) -> list[str]:
-    """What changed since a snapshot of run files: its qrels file (content hash), when kept."""
-    from .labels import qrels_from_file
-    from .snapshots import labels_hash
-
-    path = snapshot.manifest.get("settings", {}).get("qrels_file")
-    if not path or not Path(path).is_file():
-        return [f"cannot check whether the labels changed since {snapshot.name!r}: "
-                f"the qrels file {path or '(an upload)'} is not here"]  # fmt: skip
-    try:
-        qrels = qrels_from_file(path)
-    except RankLensError as exc:
-        return [f"cannot check whether the labels changed since {snapshot.name!r}: {exc}"]
-    if labels_hash(qrels) != snapshot.labels_hash:
-        return [
-            f"the labels in {path} changed since snapshot {snapshot.name!r} "
-            f"({snapshot.labels_count} labels then, {len(qrels)} now; content hash differs)"
-        ]
-    return []

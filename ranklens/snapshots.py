@@ -28,8 +28,8 @@ from . import index, models
 from .config import get_settings
 from .errors import InputError, NotFoundError, RankLensError
 from .formats import read_queries, run_file_name, write_run_files
-from .labels import LABEL_SOURCES, NoLabelsError, resolve_labels
-from .snapshots_store import Snapshot, check_name
+from .labels import LABEL_SOURCES, NoLabelsError, qrels_from_file, resolve_labels
+from .snapshots_store import RUN_FILES, Snapshot, check_name
 from .types import Qrel, Run
 
 FORMAT = 1  # of the manifest; raised when its shape changes
@@ -233,13 +233,29 @@ def current_labels(snap: Snapshot, corpus: Any, store: Any = None) -> tuple[list
     return labels.qrels, ""
 
 
+def _run_files_warnings(snapshot: Any) -> list[str]:
+    """What changed since a snapshot of run files: its qrels file (content hash), when kept."""
+    path = snapshot.manifest.get("settings", {}).get("qrels_file")
+    if not path or not Path(path).is_file():
+        return [f"cannot check whether the labels changed since {snapshot.name!r}: "
+                f"the qrels file {path or '(an upload)'} is not here"]  # fmt: skip
+    try:
+        qrels = qrels_from_file(path)
+    except RankLensError as exc:
+        return [f"cannot check whether the labels changed since {snapshot.name!r}: {exc}"]
+    if labels_hash(qrels) != snapshot.labels_hash:
+        return [
+            f"the labels in {path} changed since snapshot {snapshot.name!r} "
+            f"({snapshot.labels_count} labels then, {len(qrels)} now; content hash differs)"
+        ]
+    return []
+
+
 def warnings_for(snap: Snapshot, settings: Any = None, store: Any = None) -> list[str]:
     """What changed since the snapshot: its corpus (fingerprint, re-creation) and its labels
     (the content hash of the labels its settings resolve to today)."""
-    from .run_evaluation import RUN_FILES, snapshot_warnings
-
     if snap.corpus == RUN_FILES:  # an evaluation of run files: no corpus, a qrels file
-        return snapshot_warnings(snap)
+        return _run_files_warnings(snap)
     try:
         corpus = index.open_corpus(snap.corpus, settings or get_settings())
     except NotFoundError:

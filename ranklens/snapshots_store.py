@@ -95,6 +95,30 @@ def _flat(nested: Mapping[str, Mapping[str, Mapping[str, float]]]) -> pd.DataFra
     return pd.DataFrame(rows, columns=["ranker", "query_id", "measure", "value"])
 
 
+RUN_FILES = "(run files)"  # the corpus column of snapshots of run files (no corpus)
+
+
+def name_taken(corpus: str, name: str, how: str = "replace it") -> InputError:
+    """The error for a snapshot name already used: the one wording, from here alone."""
+    whose = (
+        "a snapshot of run files is already named"
+        if corpus == RUN_FILES
+        else f"corpus {corpus!r} already has a snapshot named"
+    )
+    return InputError(None, f"{whose} {name!r}: choose another name, or {how}")
+
+
+def check_free(
+    store: Database, corpus: str, name: str, replace: bool = False, how: str = "replace it"
+) -> str:
+    """The snapshot name, checked (check_name), refused when the corpus already has a snapshot so
+    named, unless `replace`: asked before any ranking, so that nothing runs in vain."""
+    name = check_name(name, "snapshot")
+    if not replace and any(r["name"] == name for r in list_snapshots(store, corpus)):
+        raise name_taken(corpus, name, how)
+    return name
+
+
 def save(store: Database, snap: Snapshot, replace: bool = False) -> Snapshot:
     """Store a snapshot under (corpus, name); an existing one is refused unless `replace`."""
     t = snapshots_table.c
@@ -104,11 +128,7 @@ def save(store: Database, snap: Snapshot, replace: bool = False) -> Snapshot:
         ).first()
         if old is not None:
             if not replace:
-                raise InputError(
-                    None,
-                    f"corpus {snap.corpus!r} already has a snapshot named {snap.name!r}: choose "
-                    "another name, or replace it",
-                )
+                raise name_taken(snap.corpus, snap.name)
             conn.execute(sa.delete(snapshot_runs).where(snapshot_runs.c.snapshot_id == old.id))
             conn.execute(sa.delete(snapshots_table).where(t.id == old.id))
         sid = conn.execute(

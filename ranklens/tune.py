@@ -25,7 +25,7 @@ from . import evaluate as ev
 from . import rankers as rk
 from . import stats
 from .errors import RankLensError
-from .recipes import rank_corpus
+from .recipes import make_rankers, rank_corpus
 from .types import Query, Run
 
 RRF_KS = (1, 5, 10, 20, 60, 100)
@@ -362,7 +362,7 @@ def tune(
     labelled = [q for q in queries if q.query_id in qd]
     if not labelled:
         raise RankLensError("none of the queries has a label: nothing to tune against")
-    inputs = rk.make_rankers(list(specs), corpus)
+    inputs = make_rankers(list(specs), corpus)
     names = [r.name for r in inputs]
     if len(set(names)) != len(names):
         raise RankLensError(f"a ranker is named twice: {', '.join(names)}")

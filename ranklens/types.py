@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .errors import InputError
+
 
 class Doc(NamedTuple):
     """A source document as read from a corpus file."""
@@ -59,6 +61,17 @@ Run = dict[str, list[Hit]]
 def passage_id(doc_id: str, position: int) -> str:
     """The stable id of a document's n-th passage."""
     return f"{doc_id}#{position}"
+
+
+LEVELS = ("doc", "passage")  # a ranking's or a label's level: documents, or passages
+
+
+def check_level(level: str) -> str:
+    """ "doc" or "passage" ("document" is read as "doc"), or an InputError naming both."""
+    level = "doc" if level == "document" else level
+    if level not in LEVELS:
+        raise InputError(None, f"level must be doc or passage, got {level!r}")
+    return level
 
 
 def doc_level(run: Run) -> Run:

@@ -5,8 +5,9 @@ lines that would end an HTML block, and a 100,000-character word; a corpus and s
 
 from __future__ import annotations
 
-from ranklens import index, rankers
+from ranklens import index, ingest
 from ranklens.judging import JudgmentStore, pooling
+from ranklens.recipes import make_ranker
 from ranklens.types import Query
 
 from .conftest import write_jsonl
@@ -49,13 +50,13 @@ def setup_corpus(settings, models: tuple[str, ...] = ("bm25",)) -> index.Corpus:
         settings.home.parent / "hostile.jsonl",
         [{"_id": i, "title": t, "text": x} for i, t, x in DOCS],
     )
-    corpus = index.ingest(path, "hostile", list(models), settings)
+    corpus = ingest.ingest(path, "hostile", list(models), settings)
     corpus.add_query_set("dev", QUERIES)
     with JudgmentStore(settings.db_url) as store:
         store.set_judging_settings(  # 3 per passage: the pool still waits for a third judge
             "hostile", "dev", guidelines=GUIDELINES, annotators_per_passage=3
         )
-        pool = pooling.make_pool(store, corpus, "dev", [rankers.make_ranker("bm25", corpus)], 5)
+        pool = pooling.make_pool(store, corpus, "dev", [make_ranker("bm25", corpus)], 5)
         for n, item in enumerate(pool.items):
             store.add_label(
                 "hostile", "tester", item.query_id, item.passage_id, n % 3, doc_id=item.doc_id

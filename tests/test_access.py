@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from ranklens import access, index, jobs
+from ranklens import access, ingest, jobs
 from ranklens.access import Actor, Forbidden
 from ranklens.config import get_settings
 from ranklens.judging import blind, judges
@@ -69,7 +69,7 @@ def test_non_admins_add_no_model_and_admins_only_inside_the_allowed_roots(
 
 
 def test_jobs_that_add_to_a_corpus_are_admin_only(home, small_jsonl):
-    index.ingest(small_jsonl, "kb", ["bm25"], home)
+    ingest.ingest(small_jsonl, "kb", ["bm25"], home)
     with pytest.raises(Forbidden, match="only an admin can add a corpus or models"):
         jobs.ingest_job("kb", ["all-MiniLM-L6-v2"], settings=home, actor=ANNA)
     with pytest.raises(Forbidden, match="only an admin can add documents"):
@@ -135,7 +135,7 @@ def test_shared_judging_settings_are_admin_only(store):
 
 
 def test_replacing_a_query_set_is_admin_only(home, small_jsonl):
-    corpus = index.ingest(small_jsonl, "kb", ["bm25"], home)
+    corpus = ingest.ingest(small_jsonl, "kb", ["bm25"], home)
     corpus.add_query_set("mine", [Query("q1", "tea")], actor=ANNA)  # a new set: anyone
     with pytest.raises(Forbidden, match="replace the query set 'mine'"):
         corpus.add_query_set("mine", [Query("q9", "other")], actor=ANNA, replace=True)
@@ -145,7 +145,9 @@ def test_replacing_a_query_set_is_admin_only(home, small_jsonl):
 
 
 def test_a_non_admin_reads_no_server_path_in_an_error(home, monkeypatch):
-    from components import safe
+    from components import auth, safe
+
+    assert safe._admin_check is auth.is_admin  # auth tells safe who may read paths
 
     message = f"{home.home}/uploads/0a1b/data.jsonl, line 2: expected an _id (see /etc/x.conf)"
     assert str(home.home) in safe.error(message)  # outside team mode: the whole message

@@ -114,3 +114,17 @@ def test_disagreements_widest_spread_first():
     report = agreement_report(triples, [0, 1, 2, 3])
     [pair] = report.pairs
     assert pair.n == 3 and pair.exact == pytest.approx(1 / 3)
+
+
+def test_one_kappa_refuses_unknown_weights_and_takes_any_categories():
+    from sklearn.metrics import cohen_kappa_score
+
+    from ranklens.errors import InputError
+
+    with pytest.raises(InputError, match="unknown kappa weights 'cubic'"):
+        cohen_kappa([1, 2], [1, 2], weights="cubic")
+    choice = ["left", "tie", "right", "left", "right"]  # preferences against grades: strings
+    grades = ["left", "right", "right", "tie", "right"]
+    outcomes = ("left", "right", "tie")
+    want = cohen_kappa_score(choice, grades, labels=list(outcomes))
+    assert cohen_kappa(choice, grades, categories=outcomes) == pytest.approx(want)

@@ -8,7 +8,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-from ranklens import ann, models
+from ranklens import ann, exact, models
 from ranklens.chunking import index_text
 from ranklens.config import Settings
 from ranklens.errors import RankLensError
@@ -42,7 +42,7 @@ def corpus(tmp_path_factory):
 def test_exact_search_matches_numpy(corpus):
     enc = models.load_encoder(FAKE)
     qv = enc.encode_queries(["bread starter", "planet moons"])
-    got = ann.exact_search(corpus, FAKE, qv, 3)
+    got = exact.exact_search(corpus, FAKE, qv, 3)
     passages = list(corpus.iter_passages())
     dv = enc.encode_documents([index_text(p) for p in passages])
     for row, res in zip(qv @ dv.T, got, strict=True):
@@ -121,30 +121,30 @@ class _Corpus:
 
 
 def test_exact_search_vectors_are_a_small_lru(tmp_path, monkeypatch):
-    monkeypatch.setattr(ann, "_vectors_cache", OrderedDict())
+    monkeypatch.setattr(exact, "_vectors_cache", OrderedDict())
     calls: list[str] = []
     c = _Corpus(tmp_path, calls)
-    size = ann.VECTORS_CACHE_SIZE
+    size = exact.VECTORS_CACHE_SIZE
     names = [f"m{i}" for i in range(size + 2)]
     for name in names[:size]:
-        ids, matrix = ann.stored_vectors(c, name)
+        ids, matrix = exact.stored_vectors(c, name)
         assert ids == [f"{name}-{i}" for i in range(3)]
         assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0)
-    ann.stored_vectors(c, names[0])  # a hit: m0 becomes the most recently used
+    exact.stored_vectors(c, names[0])  # a hit: m0 becomes the most recently used
     assert calls == names[:size]
-    ann.stored_vectors(c, names[size])  # evicts the least recently used: m1, not m0
-    assert len(ann._vectors_cache) == size
-    held = {key[2] for key in ann._vectors_cache}
+    exact.stored_vectors(c, names[size])  # evicts the least recently used: m1, not m0
+    assert len(exact._vectors_cache) == size
+    held = {key[2] for key in exact._vectors_cache}
     assert held == {names[0], *names[2 : size + 1]}
-    ann.stored_vectors(c, names[0])
-    ann.stored_vectors(c, names[1])  # read again
+    exact.stored_vectors(c, names[0])
+    exact.stored_vectors(c, names[1])  # read again
     assert calls == names[: size + 1] + [names[1]]
     c.sizes[names[1]] = 5  # a collection that changed is read again, its old vectors dropped
-    assert len(ann.stored_vectors(c, names[1])[0]) == 5
-    assert [key[2] for key in ann._vectors_cache].count(names[1]) == 1
+    assert len(exact.stored_vectors(c, names[1])[0]) == 5
+    assert [key[2] for key in exact._vectors_cache].count(names[1]) == 1
 
 
 def test_exact_search_keeps_ids_with_a_hash(corpus):
     vectors = models.load_encoder(FAKE).encode_queries(["a report whose id holds a hash"])
-    (top, _), *_ = ann.exact_search(corpus, FAKE, vectors, 3)[0]
+    (top, _), *_ = exact.exact_search(corpus, FAKE, vectors, 3)[0]
     assert top == "report#2#0"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ranklens import archives, index
+from ranklens import archives, ingest
 from ranklens.config import get_settings
 from ranklens.errors import InputError
 
@@ -44,7 +44,7 @@ def test_a_zip_bomb_is_refused_before_it_is_written(home, tmp_path):
     assert bomb.stat().st_size < 200_000
     before = _temp_entries()
     with pytest.raises(InputError, match=r"expands [\d,]+ times .*zip bomb; nothing was extracted"):
-        index.ingest(bomb, "bomb", ["bm25"], home)
+        ingest.ingest(bomb, "bomb", ["bm25"], home)
     scratch = home.scratch_dir
     assert not scratch.exists() or not any(scratch.iterdir())  # nothing left behind
     assert _temp_entries() == before  # and nothing in the system temp folder
@@ -54,12 +54,12 @@ def test_member_count_and_total_size_limits(home, tmp_path, monkeypatch):
     many = _beir_zip(tmp_path / "many.zip", {f"tiny/x{i}.txt": b"x" for i in range(20)})
     monkeypatch.setenv("RANKLENS_ZIP_MAX_MEMBERS", "10")
     with pytest.raises(InputError, match="holds 23 members, more than the 10 allowed"):
-        index.ingest(many, "many", ["bm25"], get_settings())
+        ingest.ingest(many, "many", ["bm25"], get_settings())
     monkeypatch.delenv("RANKLENS_ZIP_MAX_MEMBERS")
     big = _beir_zip(tmp_path / "big.zip", {"tiny/noise.bin": os.urandom(2 * 1024 * 1024)})
     monkeypatch.setenv("RANKLENS_ZIP_MAX_MB", "1")
     with pytest.raises(InputError, match=r"expands to 2\.0 MB, more than the 1\.0 MB allowed"):
-        index.ingest(big, "big", ["bm25"], get_settings())
+        ingest.ingest(big, "big", ["bm25"], get_settings())
 
 
 def test_a_good_zip_is_extracted_under_the_home(home, tmp_path, monkeypatch):
@@ -71,7 +71,7 @@ def test_a_good_zip_is_extracted_under_the_home(home, tmp_path, monkeypatch):
         return real(path, dest, limits)
 
     monkeypatch.setattr(archives, "extract", spy)
-    corpus = index.ingest(_beir_zip(tmp_path / "ok.zip"), "ok", ["bm25"], home)
+    corpus = ingest.ingest(_beir_zip(tmp_path / "ok.zip"), "ok", ["bm25"], home)
     assert corpus.documents == 1
     assert seen and home.home in seen[0].parents  # under RANKLENS_HOME/tmp
     assert not seen[0].exists()  # and removed once read
@@ -122,5 +122,5 @@ def test_the_cli_has_the_same_limits(tmp_path):
 def test_unsafe_member_paths_are_still_refused(home, tmp_path):
     bad = _beir_zip(tmp_path / "bad.zip", {"../escape.txt": b"x"})
     with pytest.raises(InputError, match="unsafe member path"):
-        index.ingest(bad, "bad", ["bm25"], home)
+        ingest.ingest(bad, "bad", ["bm25"], home)
     assert not (home.scratch_dir.parent / "escape.txt").exists()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import demo, index, jobs
+from ranklens import demo, index, ingest, jobs
 from ranklens.config import DEMO_CORPUS, DEMO_DIR
 
 from .conftest import ROOT
@@ -57,7 +57,7 @@ def test_first_start_indexes_the_demo_once(home, monkeypatch):
 
 def test_demo_indexed_from_the_cli_gets_its_queries(home, monkeypatch):
     monkeypatch.delenv("RANKLENS_DEMO", raising=False)
-    index.ingest(DEMO_DIR, DEMO_CORPUS, ["bm25"], home)  # as the README says
+    ingest.ingest(DEMO_DIR, DEMO_CORPUS, ["bm25"], home)  # as the README says
     at = run_app()
     assert not at.get("status")  # nothing indexed
     corpus = index.open_corpus(DEMO_CORPUS, home)

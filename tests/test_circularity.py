@@ -3,7 +3,7 @@ flagged next to its numbers by `evaluate` (and by the same core function on the 
 
 from __future__ import annotations
 
-from ranklens import circularity, index
+from ranklens import circularity, ingest
 from ranklens.cli import main
 from ranklens.config import Settings, get_settings
 from ranklens.judging import JudgmentStore
@@ -54,7 +54,7 @@ def test_evaluate_cli_flags_the_ranker_judged_by_its_own_model(
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     settings = get_settings()
-    corpus = index.ingest(small_jsonl, "tiny", ["bm25"], settings)
+    corpus = ingest.ingest(small_jsonl, "tiny", ["bm25"], settings)
     corpus.add_query_set("topics", QUERIES)
     with JudgmentStore(settings.db_url) as store:
         store.add_label("tiny", "alice", "q1", "py#0", 2, doc_id="py", note="accepted llm:oracle")
@@ -100,7 +100,7 @@ def test_evaluate_page_flags_the_ranker_judged_by_its_own_model(
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     settings = get_settings()
-    corpus = index.ingest(small_jsonl, "tiny", ["bm25"], settings)
+    corpus = ingest.ingest(small_jsonl, "tiny", ["bm25"], settings)
     corpus.add_query_set("topics", QUERIES)
     with JudgmentStore(settings.db_url) as store:
         store.add_label("tiny", "alice", "q1", "py#0", 2, doc_id="py", note="accepted llm:oracle")

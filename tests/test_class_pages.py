@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import classroom
-from ranklens import index
+from ranklens import ingest
 from ranklens.judging import JudgmentStore
 from ranklens.judging.classes import ClassStore
 from ranklens.judging.classroom import start_class
@@ -23,7 +23,7 @@ QUERIES = [Query("q1", "sort a python list"), Query("q2", "green tea temperature
 @pytest.fixture
 def corpus(home, monkeypatch, small_jsonl, fake_encoder):
     monkeypatch.setenv("RANKLENS_DEMO", "0")
-    c = index.ingest(small_jsonl, "k", ["bm25", "fake-encoder"], home)
+    c = ingest.ingest(small_jsonl, "k", ["bm25", "fake-encoder"], home)
     c.add_query_set("dev", QUERIES)
     return c
 

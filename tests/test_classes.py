@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from ranklens import index
+from ranklens import ingest
 from ranklens.cli import main as cli_main
 from ranklens.errors import InputError
 from ranklens.judging import JudgmentStore, Scale
@@ -41,7 +41,7 @@ QUERIES = [
 
 @pytest.fixture
 def corpus(home, fake_encoder, small_jsonl):
-    c = index.ingest(small_jsonl, "k", ["bm25", "fake-encoder"], home)
+    c = ingest.ingest(small_jsonl, "k", ["bm25", "fake-encoder"], home)
     c.add_query_set("dev", QUERIES)
     return c
 

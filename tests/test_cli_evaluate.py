@@ -14,7 +14,7 @@ import pytest
 import pytrec_eval
 
 from ranklens import evaluate as ev
-from ranklens import formats, index, report, stats
+from ranklens import formats, ingest, report, stats
 from ranklens.cli import main
 from ranklens.formats import read_run
 from ranklens.judging import JudgmentStore
@@ -52,7 +52,7 @@ TREC_NAMES = {  # our name -> (what pytrec_eval is asked for, the key it answers
 @pytest.fixture
 def tiny(home, small_jsonl, fake_encoder, tmp_path):
     """A corpus with bm25 and the fake encoder, a queries file and a TREC qrels file."""
-    corpus = index.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
+    corpus = ingest.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
     queries = write_jsonl(tmp_path / "queries.jsonl", [{"_id": q, "text": t} for q, t in QUERIES])
     qrels = tmp_path / "qrels.txt"
     qrels.write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in QRELS))
@@ -211,7 +211,7 @@ def test_beir_folder_brings_its_own_queries_and_labels(home, tmp_path, capsys):
         [{"_id": "1", "text": "tea brewing"}, {"_id": "2", "text": "tides"}],
     )
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t2\n2\td2\t1\n")
-    index.ingest(folder, "beirtiny", ["bm25"], home)
+    ingest.ingest(folder, "beirtiny", ["bm25"], home)
     rc, out, err = run_cli(capsys, "--corpus", "beirtiny", "--measures", "nDCG@10", "RR", "--json")
     assert rc == 0, err
     own = json.loads(out)
@@ -362,7 +362,7 @@ def test_document_ids_with_hash_are_never_parsed_out_of_passage_ids(home, tmp_pa
         {"_id": "memo#1", "text": "Sourdough bread rises with wild yeast and lactic bacteria."},
         {"_id": "py", "text": "Python lists are mutable sequences you can append to and sort."},
     ]
-    corpus = index.ingest(write_jsonl(tmp_path / "hash.jsonl", docs), "hash", ["bm25"], home)
+    corpus = ingest.ingest(write_jsonl(tmp_path / "hash.jsonl", docs), "hash", ["bm25"], home)
     passages = corpus.get_passages(["report#2", "report#2#0", "memo#1#0"])
     assert passages["report#2"].doc_id == "report" and passages["report#2#0"].doc_id == "report#2"
     corpus.add_query_set(

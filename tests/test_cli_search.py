@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from ranklens import models
+from ranklens import models, recipes
 from ranklens.cli import main
 from ranklens.formats import read_run, run_file_name, write_queries
 from ranklens.ingest import ingest
@@ -227,11 +227,11 @@ def test_a_document_id_with_a_hash_survives_search_and_run(home, capsys, tmp_pat
 
 
 def test_search_without_rankers_uses_the_default_rankers_of_the_pages(home, capsys):
-    from ranklens import index, rankers
+    from ranklens import index
     from ranklens.config import get_settings
 
     code, out, err = cli(capsys, "search", "--corpus", "tiny", "--query", "bread", "--json")
     assert code == 0, err
-    default = rankers.default_rankers(index.open_corpus("tiny", get_settings()))
+    default = recipes.default_rankers(index.open_corpus("tiny", get_settings()))
     assert default == ["bm25", FAKE, f"rrf(bm25,{FAKE})"]  # two indexes and their fusion
     assert list(json.loads(out)["rankers"]) == default

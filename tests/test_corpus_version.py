@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ranklens import index
+from ranklens import index, ingest
 from ranklens.imported_runs import import_run
 from ranklens.types import Query
 
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_version_changes_with_what_changes_results(home, small_jsonl, tmp_path):
-    corpus = index.ingest(small_jsonl, "v", ["bm25"], home)
+    corpus = ingest.ingest(small_jsonl, "v", ["bm25"], home)
     first = corpus.version()
     assert index.open_corpus("v", home).version() == first  # reading changes nothing
     corpus.add_query_set("s", [Query("q1", "tea")])
@@ -30,7 +30,7 @@ def test_the_version_changes_with_what_changes_results(home, small_jsonl, tmp_pa
     # the same data made again is another corpus (another uid): caches of the old one go
     again_before = corpus.version()
     index.delete_corpus("v", home)
-    assert index.ingest(small_jsonl, "v", ["bm25"], home).version() != again_before
+    assert ingest.ingest(small_jsonl, "v", ["bm25"], home).version() != again_before
 
 
 def test_no_page_reads_the_corpus_folder():

@@ -9,9 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ranklens import embeddings, index, rankers
+from ranklens import embeddings, ingest
 from ranklens.chunking import index_text
 from ranklens.errors import InputError
+from ranklens.recipes import make_ranker
 from ranklens.types import Query
 
 from .conftest import write_jsonl
@@ -31,13 +32,13 @@ def _parquet(path, ids, vectors, id_col="id"):
 
 @pytest.fixture
 def bm25_corpus(home, small_jsonl):
-    return index.ingest(small_jsonl, "ext", ["bm25"], home)
+    return ingest.ingest(small_jsonl, "ext", ["bm25"], home)
 
 
 def test_parquet_import_searches_like_embedding_here(
     home, small_jsonl, bm25_corpus, fake_encoder, tmp_path
 ):
-    here = index.ingest(small_jsonl, "here", ["fake-encoder"], home)
+    here = ingest.ingest(small_jsonl, "here", ["fake-encoder"], home)
     ids, vecs = _vectors(bm25_corpus, fake_encoder)
     before = fake_encoder.documents_encoded
     path = _parquet(tmp_path / "v.parquet", ids[::-1], vecs[::-1])  # any row order
@@ -46,8 +47,8 @@ def test_parquet_import_searches_like_embedding_here(
     assert c.status == "ready" and c.models() == ["bm25", "fake-encoder"]
     assert c.indexes()["fake-encoder"]["origin"] == "file v.parquet"
     q = [Query("1", "green tea temperature"), Query("2", "memory safety")]
-    got = rankers.make_ranker("fake-encoder", c).rank(q, 3)
-    want = rankers.make_ranker("fake-encoder", here).rank(q, 3)
+    got = make_ranker("fake-encoder", c).rank(q, 3)
+    want = make_ranker("fake-encoder", here).rank(q, 3)
     for k in "12":  # py#0 and py#1 hold the same text, zeros tie: compare scores, documents
         assert [(h.doc_id, round(h.score, 5)) for h in got[k] if h.score > 1e-6] == [
             (h.doc_id, round(h.score, 5)) for h in want[k] if h.score > 1e-6
@@ -73,7 +74,7 @@ def test_document_ids_key_a_corpus_of_one_passage_per_document(home, tmp_path, f
     path = write_jsonl(
         tmp_path / "d.jsonl", [{"_id": f"d{i}", "text": f"text {i}"} for i in range(4)]
     )
-    c = index.ingest(path, "onep", ["bm25"], home)
+    c = ingest.ingest(path, "onep", ["bm25"], home)
     ids, vecs = _vectors(c, fake_encoder)
     docs = [i.split("#")[0] for i in ids]
     embeddings.import_embeddings(

@@ -12,7 +12,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from ranklens import evaluate, external_docs, rankers, snapshots, snapshots_store
+from ranklens import evaluate, external_docs, rankers, recipes, snapshots, snapshots_store
 from ranklens.cli import main
 from ranklens.endpoints import (
     EndpointError,
@@ -24,6 +24,7 @@ from ranklens.endpoints.client import retry_after, scrub
 from ranklens.endpoints.spec import SpecError
 from ranklens.ingest import ingest
 from ranklens.judging import JudgmentStore
+from ranklens.recipes import available_rankers, make_ranker, make_rankers
 from ranklens.types import Qrel, Query
 
 from .conftest import write_jsonl
@@ -315,7 +316,7 @@ def test_delete_removes_the_endpoint_its_answers_and_texts(corpus, engine):
     assert external_docs.get(corpus.dir, ["ext-1"])  # and its texts are kept again
     store.delete("prod")
     with pytest.raises(rankers.RankerSpecError, match="no endpoint named 'prod'"):
-        rankers.make_ranker("endpoint:prod", corpus)
+        make_ranker("endpoint:prod", corpus)
 
 
 # ---------------------------------------------------------------- limits, retries, failures
@@ -404,13 +405,11 @@ def test_rate_limit_and_concurrency_bound(corpus, engine):
 def test_fusion_evaluation_and_snapshot(corpus, engine, home):
     add(corpus, "prod", es_toml(engine.url + "/docs/_search"))
     queries = corpus.query_sets()["set1"]
-    assert "endpoint:prod" in rankers.available_rankers(corpus)
-    chosen = rankers.make_rankers(["bm25", "endpoint:prod", "rrf(bm25,endpoint:prod)"], corpus)
+    assert "endpoint:prod" in available_rankers(corpus)
+    chosen = make_rankers(["bm25", "endpoint:prod", "rrf(bm25,endpoint:prod)"], corpus)
     assert chosen[2].name == "rrf(bm25,endpoint:prod)"
-    assert rankers.make_ranker("wsum(bm25,endpoint:prod)", corpus).name == (
-        "wsum(bm25,endpoint:prod)"
-    )
-    assert rankers.make_ranker("wsum(bm25:0.3,endpoint:prod:0.7)", corpus).name == (
+    assert make_ranker("wsum(bm25,endpoint:prod)", corpus).name == ("wsum(bm25,endpoint:prod)")
+    assert make_ranker("wsum(bm25:0.3,endpoint:prod:0.7)", corpus).name == (
         "wsum(bm25:0.3,endpoint:prod:0.7)"
     )
     result = rankers.rank_all(chosen, queries, 10, level="doc")
@@ -433,13 +432,13 @@ def test_fusion_evaluation_and_snapshot(corpus, engine, home):
 
 
 def test_listing_rankers_writes_nothing(corpus):
-    assert not [r for r in rankers.available_rankers(corpus) if r.startswith("endpoint:")]
+    assert not [r for r in available_rankers(corpus) if r.startswith("endpoint:")]
     assert not (corpus.dir / "endpoints.sqlite3").exists()
 
 
 def test_unknown_endpoint_in_a_recipe(corpus):
     with pytest.raises(rankers.RankerSpecError, match="no endpoint named 'nope'"):
-        rankers.make_ranker("rrf(bm25,endpoint:nope)", corpus)
+        make_ranker("rrf(bm25,endpoint:nope)", corpus)
 
 
 # ---------------------------------------------------------------- CLI
@@ -510,7 +509,7 @@ def test_endpoint_results_are_pooled_and_judged_from_their_text(corpus, engine, 
     from ranklens.judging import pooling
 
     add(corpus, "prod", es_toml(engine.url + "/docs/_search"))
-    ranker = rankers.make_rankers(["endpoint:prod"], corpus)
+    ranker = recipes.make_rankers(["endpoint:prod"], corpus)
     with JudgmentStore(home.db_url) as store:
         pool = pooling.make_pool(store, corpus, "set1", ranker, 3)
         items = {(i.query_id, i.passage_id) for i in pool.items}

@@ -6,15 +6,15 @@ import math
 
 import pytest
 
-from ranklens import explain, index
+from ranklens import explain, ingest
 from ranklens.errors import RankLensError
-from ranklens.rankers import make_ranker
+from ranklens.recipes import make_ranker
 from ranklens.types import Hit, Qrel, Query, doc_level
 
 
 @pytest.fixture
 def corpus(home, small_jsonl, fake_encoder):
-    return index.ingest(small_jsonl, "ex", ["bm25", "fake-encoder"], home)
+    return ingest.ingest(small_jsonl, "ex", ["bm25", "fake-encoder"], home)
 
 
 def test_bm25_terms_sum_to_the_bm25s_score(corpus):

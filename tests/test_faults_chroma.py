@@ -17,10 +17,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import index, models, rankers
+from ranklens import index, models
 from ranklens.config import get_settings
 from ranklens.errors import VectorStoreUnavailable
 from ranklens.ingest import ingest
+from ranklens.recipes import make_ranker, make_rankers
 from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder, free_port, write_jsonl
@@ -86,7 +87,7 @@ def remote_corpus(server, tmp_path):
 @pytest.mark.slow
 def test_search_says_the_server_is_gone_keeps_bm25_and_recovers(server, remote_corpus):
     queries = [Query("q1", "green tea"), Query("q2", "moon tides")]
-    dense, bm25 = rankers.make_rankers([FAKE, "bm25"], remote_corpus)
+    dense, bm25 = make_rankers([FAKE, "bm25"], remote_corpus)
     before = dense.rank(queries, 3)
     server.stop()
     with pytest.raises(VectorStoreUnavailable) as info:
@@ -96,10 +97,10 @@ def test_search_says_the_server_is_gone_keeps_bm25_and_recovers(server, remote_c
     assert bm25.rank(queries, 3)["q1"][0].doc_id == "tea"  # lexical search goes on
     with pytest.raises(VectorStoreUnavailable):  # a fresh handle says so too
         index._clients.clear()
-        rankers.make_ranker(FAKE, index.open_corpus("remote", get_settings())).rank(queries, 3)
+        make_ranker(FAKE, index.open_corpus("remote", get_settings())).rank(queries, 3)
     server.start()  # same folder, same port
     assert dense.rank(queries, 3) == before  # the same ranker object works again
-    again = rankers.make_ranker(FAKE, index.open_corpus("remote", get_settings()))
+    again = make_ranker(FAKE, index.open_corpus("remote", get_settings()))
     assert again.rank(queries, 3) == before
 
 

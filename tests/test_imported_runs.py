@@ -15,6 +15,7 @@ from ranklens.errors import InputError, RankLensError
 from ranklens.evaluate import evaluate_runs
 from ranklens.ingest import ingest
 from ranklens.judging import JudgmentStore, pooling
+from ranklens.recipes import available_rankers, make_rankers
 from ranklens.runfiles import read_run_scores
 from ranklens.types import Doc, Qrel, Query
 
@@ -187,7 +188,7 @@ def test_query_set_is_found_or_named(corpus, tmp_path):
 
 
 def test_run_ranks_in_trec_eval_order_at_both_levels(corpus):
-    (r,) = rankers.make_rankers(["run:prod"], corpus)
+    (r,) = make_rankers(["run:prod"], corpus)
     assert r.name == "run:prod"
     for level in ("passage", "doc"):
         got = rankers.rank_all([r], QUERIES, 10, level=level, passages_per_doc=1.2).runs[r.name]
@@ -202,7 +203,7 @@ def test_run_ranks_in_trec_eval_order_at_both_levels(corpus):
 
 
 def test_typed_query_text_finds_the_set_query(corpus):
-    (r,) = rankers.make_rankers(["run:prod"], corpus)
+    (r,) = make_rankers(["run:prod"], corpus)
     got = r.rank([Query("q", "  tea   temperature "), Query("x", "something else")], 5)
     assert [h.doc_id for h in got["q"]] == ["tea", "rust"] and got["x"] == []
     note = imported_runs.empty_note(corpus, "run:prod")
@@ -214,7 +215,7 @@ def test_passage_level_run_maps_documents(corpus, tmp_path):
     path = tmp_path / "p.json"
     path.write_text(json.dumps({"1": {"bread#1": 3, "bread#0": 2, "html#0": 1, "lost#0": 0.5}}))
     imported_runs.import_run(corpus, path, "pjson", query_set="test")
-    (r,) = rankers.make_rankers(["run:pjson"], corpus)
+    (r,) = make_rankers(["run:pjson"], corpus)
     by_passage = rankers.rank_all([r], QUERIES[:1], 10).runs[r.name]["1"]
     assert [(h.passage_id, h.doc_id) for h in by_passage] == [
         ("bread#1", "bread"),
@@ -233,8 +234,8 @@ def test_passage_level_run_maps_documents(corpus, tmp_path):
 
 def test_unknown_run_is_a_recipe_error(corpus):
     with pytest.raises(rankers.RankerSpecError, match="no imported run 'nope'; imported: prod"):
-        rankers.make_rankers(["run:nope"], corpus)
-    assert "run:prod" in rankers.available_rankers(corpus)
+        make_rankers(["run:nope"], corpus)
+    assert "run:prod" in available_rankers(corpus)
 
 
 def test_run_in_fusion(corpus):
@@ -245,7 +246,7 @@ def test_run_in_fusion(corpus):
         "wsum(run:prod:0.5,bm25:0.5)",
         "wsum(run:prod,bm25)",
     ]
-    made = rankers.make_rankers(specs, corpus)
+    made = make_rankers(specs, corpus)
     assert [r.name for r in made][2:] == [
         "rrf(run:prod,bm25)",
         "wsum(run:prod:0.5,bm25:0.5)",
@@ -262,7 +263,7 @@ def test_run_in_fusion(corpus):
     }
     assert fused[0].doc_id == "bread"
     with pytest.raises(rankers.RankerSpecError, match="weight must be a number"):
-        rankers.make_rankers(["wsum(run:prod:x,bm25:1)"], corpus)
+        make_rankers(["wsum(run:prod:x,bm25:1)"], corpus)
 
 
 def test_evaluation_equals_ir_measures_on_the_raw_file(corpus):
@@ -273,7 +274,7 @@ def test_evaluation_equals_ir_measures_on_the_raw_file(corpus):
         Qrel("2", "rust", 1),
     ]
     qrels += [Qrel("1", "bread", 0)]
-    (r,) = rankers.make_rankers(["run:prod"], corpus)
+    (r,) = make_rankers(["run:prod"], corpus)
     runs = rankers.rank_all([r], QUERIES, 100, level="doc").runs
     measures = ["nDCG@10", "P@2", "AP", "RR", "Judged@5", "R@3"]
     ours = evaluate_runs(runs, qrels, measures, level="doc")
@@ -302,7 +303,7 @@ def test_pool_leaves_out_ids_without_text(corpus, tmp_path):
     assert external_docs.is_external(shown["faraway"]) and shown["faraway"].source == "run:prod"
     assert not external_docs.is_external(shown["tea#0"])
     with JudgmentStore(f"sqlite:///{tmp_path / 'j.db'}") as store:
-        made = rankers.make_rankers(["run:prod", "bm25"], corpus)
+        made = make_rankers(["run:prod", "bm25"], corpus)
         pool = pooling.make_pool(store, corpus, "test", made, 10)
         pooled = {(it.query_id, it.passage_id) for it in pool.items}
         assert ("1", "faraway") in pooled and ("1", "ghost") not in pooled
@@ -341,7 +342,7 @@ def test_tune_fuses_the_run_with_bm25_on_held_out_queries(corpus):
     result = tune(corpus, ["run:prod", "bm25"], QUERIES, qrels, "nDCG@10", folds=2)
     assert result.n_queries == 2 and "run:prod" in set(result.comparisons["baseline"])
     assert any(r.startswith("wsum(run:prod:") for r in result.grid["recipe"])
-    (again,) = rankers.make_rankers([result.chosen], corpus)  # the chosen recipe parses back
+    (again,) = make_rankers([result.chosen], corpus)  # the chosen recipe parses back
     assert again.name == result.chosen
 
 
@@ -396,7 +397,7 @@ def test_a_ranker_made_before_a_replace_ranks_the_new_version(corpus, tmp_path):
     path = tmp_path / "v.trec"
     path.write_text("2 Q0 tea 1 1 x\n")
     imported_runs.import_run(corpus, path, "swap", query_set="test")
-    (r,) = rankers.make_rankers(["run:swap"], corpus)
+    (r,) = make_rankers(["run:swap"], corpus)
     assert [(h.passage_id, h.doc_id) for h in r.rank([QUERIES[1]], 10)["2"]] == [("tea#0", "tea")]
     path.write_text("2 Q0 rust#0 1 1 x\n2 Q0 moon#0 2 0.5 x\n")  # now passage ids
     imported_runs.import_run(corpus, path, "swap", query_set="test", replace=True)
@@ -415,7 +416,7 @@ class _WordScorer:
 
 def test_rerank_of_a_run_rescores_what_has_text(corpus):
     external_docs.put(corpus.dir, "run:prod", [Doc("faraway", "sourdough sourdough bread", "")])
-    (rr,) = rankers.make_rankers(
+    (rr,) = make_rankers(
         [f"rerank(run:prod,{models.DEFAULT_RERANKER},10)"],
         corpus,
         load_reranker=lambda name: _WordScorer(),

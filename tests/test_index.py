@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ranklens import index
+from ranklens import index, ingest
 from ranklens.chunking import ChunkSettings
 from ranklens.errors import InputError, NotFoundError, RankLensError
 
@@ -24,7 +24,7 @@ def corpus_files(settings, name):
 
 
 def test_ingest_builds_ready_corpus(home, small_jsonl, fake_encoder):
-    c = index.ingest(small_jsonl, "small", ["bm25", "fake-encoder"], home)
+    c = ingest.ingest(small_jsonl, "small", ["bm25", "fake-encoder"], home)
     s = c.summary()
     assert (s["documents"], s["passages"], s["status"]) == (5, 6, "ready")
     assert s["models"] == ["bm25", "fake-encoder"]
@@ -52,13 +52,13 @@ def test_interrupted_ingest_resumes_without_duplicates(home, small_jsonl):
 
     home = dataclasses.replace(home, batch_size=2)
     with pytest.raises(KeyboardInterrupt):
-        index.ingest(
+        ingest.ingest(
             small_jsonl, "r", ["bm25", "fake-resume"], home, progress=stop_after_first_batch
         )
     c = index.open_corpus("r", home)
     assert c.status == "indexing" and c.models() == ["bm25"]
     assert enc.documents_encoded == 2
-    index.ingest(small_jsonl, "r", ["bm25", "fake-resume"], home)
+    ingest.ingest(small_jsonl, "r", ["bm25", "fake-resume"], home)
     assert c.status == "ready"
     assert enc.documents_encoded == 6  # 2 before the interruption + 4 missing: none twice
     ids = c.collection("fake-resume").get(include=[])["ids"]
@@ -66,37 +66,37 @@ def test_interrupted_ingest_resumes_without_duplicates(home, small_jsonl):
 
 
 def test_adding_a_model_embeds_for_that_model_only(home, small_jsonl, fake_encoder):
-    index.ingest(small_jsonl, "m", ["bm25", "fake-encoder"], home)
+    ingest.ingest(small_jsonl, "m", ["bm25", "fake-encoder"], home)
     other = FakeEncoder("fake-two", dim=32)
     from ranklens import models
 
     models.register_encoder(other)
     before = fake_encoder.documents_encoded
-    c = index.ingest(None, "m", ["fake-two"], home)
+    c = ingest.ingest(None, "m", ["fake-two"], home)
     assert fake_encoder.documents_encoded == before and other.documents_encoded == 6
     assert c.models() == ["bm25", "fake-encoder", "fake-two"]
     # the same again is a no-op
-    index.ingest(small_jsonl, "m", ["bm25", "fake-encoder", "fake-two"], home)
+    ingest.ingest(small_jsonl, "m", ["bm25", "fake-encoder", "fake-two"], home)
     assert other.documents_encoded == 6 and fake_encoder.documents_encoded == before
 
 
 def test_bad_input_leaves_existing_corpus_exactly_as_it_was(home, small_jsonl, tmp_path):
-    index.ingest(small_jsonl, "keep", ["bm25"], home)
+    ingest.ingest(small_jsonl, "keep", ["bm25"], home)
     before = corpus_files(home, "keep")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}\n')
     with pytest.raises(InputError, match="duplicate"):
-        index.ingest(bad, "keep", ["bm25"], home)
+        ingest.ingest(bad, "keep", ["bm25"], home)
     changed = write_jsonl(tmp_path / "other.jsonl", [{"_id": "z", "text": "other text"}])
     with pytest.raises(RankLensError, match="already exists"):
-        index.ingest(changed, "keep", ["bm25"], home)
+        ingest.ingest(changed, "keep", ["bm25"], home)
     with pytest.raises(InputError, match="no such file"):
-        index.ingest(tmp_path / "nope.jsonl", "keep", ["bm25"], home)
+        ingest.ingest(tmp_path / "nope.jsonl", "keep", ["bm25"], home)
     assert corpus_files(home, "keep") == before
     assert not list(home.corpora_dir.glob(".staging-*"))
     # a failed first ingest leaves no corpus behind
     with pytest.raises(InputError):
-        index.ingest(bad, "fresh", ["bm25"], home)
+        ingest.ingest(bad, "fresh", ["bm25"], home)
     with pytest.raises(NotFoundError):
         index.open_corpus("fresh", home)
 
@@ -109,20 +109,20 @@ def test_beir_folder_keeps_query_sets_and_labels(home, tmp_path):
     )
     write_jsonl(root / "queries.jsonl", [{"_id": "q1", "text": "alpha?"}])
     (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
-    c = index.ingest(root, "tiny", ["bm25"], home)
+    c = ingest.ingest(root, "tiny", ["bm25"], home)
     assert [q.text for q in c.query_sets()["test"]] == ["alpha?"]
     assert c.shipped_qrels()["test"][0].doc_id == "d1"
     assert c.summary()["query_sets"] == {"test": 1}
 
 
 def test_chunking_settings_recorded(home, small_jsonl):
-    c = index.ingest(small_jsonl, "c", ["bm25"], home, chunking=ChunkSettings(20, 5))
+    c = ingest.ingest(small_jsonl, "c", ["bm25"], home, chunking=ChunkSettings(20, 5))
     assert c.manifest["chunking"] == {"max_words": 20, "overlap_words": 5}
     assert c.passages > 6
 
 
 def test_delete_removes_folder_and_collections(home, small_jsonl, fake_encoder):
-    c = index.ingest(small_jsonl, "gone", ["bm25", "fake-encoder"], home)
+    c = ingest.ingest(small_jsonl, "gone", ["bm25", "fake-encoder"], home)
     name = c.indexes()["fake-encoder"]["collection"]
     index.delete_corpus("gone", home)
     assert not (home.corpora_dir / "gone").exists()
@@ -134,11 +134,11 @@ def test_delete_removes_folder_and_collections(home, small_jsonl, fake_encoder):
 
 def test_names_and_models_validated(home, small_jsonl):
     with pytest.raises(RankLensError, match="invalid corpus name"):
-        index.ingest(small_jsonl, "../evil", ["bm25"], home)
+        ingest.ingest(small_jsonl, "../evil", ["bm25"], home)
     with pytest.raises(RankLensError, match="reranker"):
-        index.ingest(small_jsonl, "x", ["ms-marco-MiniLM-L-12-v2"], home)
+        ingest.ingest(small_jsonl, "x", ["ms-marco-MiniLM-L-12-v2"], home)
     with pytest.raises(NotFoundError):
-        index.ingest(None, "nothing", ["bm25"], home)
+        ingest.ingest(None, "nothing", ["bm25"], home)
 
 
 REFUSED_NAMES = [
@@ -167,8 +167,8 @@ REFUSED_NAMES = [
 @pytest.mark.parametrize("bad", REFUSED_NAMES)
 def test_refused_names_write_nothing(home, small_jsonl, fake_encoder, bad):
     for call in (
-        lambda: index.ingest(small_jsonl, bad, ["bm25", "fake-encoder"], home),
-        lambda: index.ingest(None, bad, ["bm25"], home),
+        lambda: ingest.ingest(small_jsonl, bad, ["bm25", "fake-encoder"], home),
+        lambda: ingest.ingest(None, bad, ["bm25"], home),
         lambda: index.open_corpus(bad, home),
         lambda: index.delete_corpus(bad, home),
     ):
@@ -182,7 +182,7 @@ def test_refused_names_write_nothing(home, small_jsonl, fake_encoder, bad):
 def test_refused_query_set_name_and_folders_no_store_accepts_are_not_listed(home, small_jsonl):
     from ranklens.types import Query
 
-    c = index.ingest(small_jsonl, "named", ["bm25"], home)
+    c = ingest.ingest(small_jsonl, "named", ["bm25"], home)
     for bad in ("a..b", "../q", ".q", "q q"):
         with pytest.raises(RankLensError, match="invalid query set name"):
             c.add_query_set(bad, [Query("1", "tea")])
@@ -197,7 +197,7 @@ def test_refused_query_set_name_and_folders_no_store_accepts_are_not_listed(home
 @pytest.mark.parametrize("good", ["a", "A1", "demo.v2", "my_corpus-2", "x" * 63, "1.2.3.4"])
 def test_accepted_names_work_in_every_store(home, tmp_path, fake_encoder, good):
     path = write_jsonl(tmp_path / "c.jsonl", [{"_id": "d", "text": "green tea"}])
-    c = index.ingest(path, good, ["bm25", "fake-encoder"], home)
+    c = ingest.ingest(path, good, ["bm25", "fake-encoder"], home)
     assert c.status == "ready" and c.collection("fake-encoder").count() == 1
     index.delete_corpus(good, home)
 
@@ -231,7 +231,7 @@ def test_real_model_ingest_end_to_end(home, small_jsonl):
     """The fastest real model, on five documents: embeddings are the model's, normalised."""
     import numpy as np
 
-    c = index.ingest(small_jsonl, "real", ["all-MiniLM-L6-v2"], home)
+    c = ingest.ingest(small_jsonl, "real", ["all-MiniLM-L6-v2"], home)
     got = c.collection("all-MiniLM-L6-v2").get(ids=["moon#0"], include=["embeddings"])
     v = np.asarray(got["embeddings"][0])
     assert v.shape == (384,) and abs(float(np.linalg.norm(v)) - 1) < 1e-4
@@ -241,7 +241,7 @@ KILLED_WRITER = """
 import sys, time
 sys.path.insert(0, {root!r})
 from tests.conftest import FakeEncoder
-from ranklens import index, models
+from ranklens import index, ingest, models
 from ranklens.config import get_settings
 
 class Slow(FakeEncoder):
@@ -253,7 +253,7 @@ models.register_encoder(Slow("fake-killed"))
 def report(p):
     if p.stage == "fake-killed":
         print(p.done, flush=True)
-index.ingest({path!r}, "killed", ["bm25", "fake-killed"], get_settings(), progress=report)
+ingest.ingest({path!r}, "killed", ["bm25", "fake-killed"], get_settings(), progress=report)
 """
 
 
@@ -275,7 +275,7 @@ def test_ingest_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch)
     assert c.status == "indexing"
     enc = FakeEncoder("fake-killed")
     models.register_encoder(enc)
-    index.ingest(None, "killed", ["fake-killed"], index.get_settings())
+    ingest.ingest(None, "killed", ["fake-killed"], index.get_settings())
     assert c.status == "ready"
     assert enc.documents_encoded <= 400 - done  # what was stored before the kill is not redone
     ids = c.collection("fake-killed").get(include=[])["ids"]
@@ -290,9 +290,9 @@ def test_left_behind_collection_is_never_reused_for_other_passages(home, tmp_pat
 
     a = write_jsonl(tmp_path / "a.jsonl", [{"_id": "d0", "text": "green tea leaves"}])
     b = write_jsonl(tmp_path / "b.jsonl", [{"_id": "d0", "text": "rocket engines burn fuel"}])
-    index.ingest(a, "same", ["fake-encoder"], home)
+    ingest.ingest(a, "same", ["fake-encoder"], home)
     shutil.rmtree(home.corpora_dir / "same")
-    c = index.ingest(b, "same", ["fake-encoder"], home)
+    c = ingest.ingest(b, "same", ["fake-encoder"], home)
     got = c.collection("fake-encoder").get(ids=["d0#0"], include=["embeddings"])
     expected = fake_encoder.encode_documents(["rocket engines burn fuel"])[0]
     assert np.allclose(np.asarray(got["embeddings"][0]), expected, atol=1e-6)
@@ -304,12 +304,12 @@ def test_stale_staging_of_another_corpus_is_left_alone(home, small_jsonl):
     mine = home.corpora_dir / ".staging-docs-4242"
     other.mkdir()
     mine.mkdir()
-    index.ingest(small_jsonl, "docs", ["bm25"], home)
+    ingest.ingest(small_jsonl, "docs", ["bm25"], home)
     assert other.exists() and not mine.exists()
 
 
 def test_missing_collection_is_a_clear_error(home, small_jsonl, fake_encoder):
-    c = index.ingest(small_jsonl, "lost", ["fake-encoder"], home)
+    c = ingest.ingest(small_jsonl, "lost", ["fake-encoder"], home)
     index.chroma_client(home).delete_collection(c.indexes()["fake-encoder"]["collection"])
     with pytest.raises(NotFoundError, match="ingest --corpus lost --models fake-encoder"):
         c.collection("fake-encoder")
@@ -318,4 +318,4 @@ def test_missing_collection_is_a_clear_error(home, small_jsonl, fake_encoder):
 @pytest.mark.parametrize("bad", ["my model", "rrf(x)", "a,b", "w:1"])
 def test_model_names_that_recipes_cannot_hold_are_refused(home, small_jsonl, bad):
     with pytest.raises(RankLensError, match="recipes"):
-        index.ingest(small_jsonl, "names", [bad], home)
+        ingest.ingest(small_jsonl, "names", [bad], home)

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from ranklens import index, ingest, models, rankers
+from ranklens import index, ingest, models
 from ranklens.errors import InputError
+from ranklens.recipes import make_ranker
 from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder, kill_when_counted, write_jsonl
@@ -35,7 +36,7 @@ def stored_ids(c, model):
 def grown(home, small_jsonl, fake_encoder):
     other = FakeEncoder("fake-other", dim=16)
     models.register_encoder(other)
-    c = index.ingest(small_jsonl, "g", ["bm25", "fake-encoder", "fake-other"], home)
+    c = ingest.ingest(small_jsonl, "g", ["bm25", "fake-encoder", "fake-other"], home)
     return c, other
 
 
@@ -44,7 +45,7 @@ def test_append_embeds_only_new_passages_for_every_model_and_rebuilds_bm25(
 ):
     c, other = grown
     before = (fake_encoder.documents_encoded, other.documents_encoded)
-    added = index.add_documents(write_jsonl(tmp_path / "new.jsonl", NEW), "g", home)
+    added = ingest.add_documents(write_jsonl(tmp_path / "new.jsonl", NEW), "g", home)
     assert (added.added, added.replaced, added.unchanged, added.passages) == (
         ["kite", "owl"],
         [],
@@ -56,11 +57,11 @@ def test_append_embeds_only_new_passages_for_every_model_and_rebuilds_bm25(
     assert (c.documents, c.passages, c.status) == (7, 8, "ready")
     for m in ("fake-encoder", "fake-other"):
         assert stored_ids(c, m) == set(c.passage_ids())
-    hits = rankers.make_ranker("bm25", c).rank([Query("1", "kite string wind")], 3)["1"]
+    hits = make_ranker("bm25", c).rank([Query("1", "kite string wind")], 3)["1"]
     assert hits[0].passage_id == "kite#0"
     assert [p.passage_id for p in c.passages_at([7])] == ["owl#0"]  # BM25's numbering holds
     # the same file again: nothing new, nothing embedded
-    again = index.add_documents(tmp_path / "new.jsonl", "g", home)
+    again = ingest.add_documents(tmp_path / "new.jsonl", "g", home)
     assert again.unchanged == 2 and again.passages == 0
     assert fake_encoder.documents_encoded - before[0] == 2
 
@@ -70,7 +71,7 @@ def test_existing_id_with_other_text_refused_naming_file_and_line(home, tmp_path
     before = files(c)
     path = write_jsonl(tmp_path / "clash.jsonl", [NEW[0], {"_id": "tea", "text": "Coffee beans."}])
     with pytest.raises(InputError, match=r"clash.jsonl, line 2: document id 'tea' is already"):
-        index.add_documents(path, "g", home)
+        ingest.add_documents(path, "g", home)
     assert files(c) == before and c.status == "ready"
 
 
@@ -81,12 +82,12 @@ def test_replace_re_embeds_only_that_document(home, tmp_path, grown, fake_encode
     path = write_jsonl(
         tmp_path / "fix.jsonl", [{"_id": "py", "title": "Py", "text": "Snakes shed skin."}]
     )
-    added = index.add_documents(path, "g", home, replace=True)
+    added = ingest.add_documents(path, "g", home, replace=True)
     assert added.replaced == ["py"] and added.passages == 1
     assert fake_encoder.documents_encoded - n == 1
     assert [p.text for p in c.passages_of_doc("py")] == ["Snakes shed skin."]
     assert c.passages == 5 and stored_ids(c, "fake-encoder") == set(c.passage_ids())
-    got = rankers.make_ranker("fake-encoder", c).rank([Query("1", "snakes shed skin")], 1)["1"]
+    got = make_ranker("fake-encoder", c).rank([Query("1", "snakes shed skin")], 1)["1"]
     assert got[0].passage_id == "py#0" and got[0].score > 0.8  # "Py" (the title) + the text
 
 
@@ -104,10 +105,10 @@ def test_killed_after_the_journal_the_next_run_finishes(home, tmp_path, grown, m
     monkeypatch.setattr(ingest, "recover", killed)
     path = write_jsonl(tmp_path / "new.jsonl", NEW)
     with pytest.raises(SystemExit):
-        index.add_documents(path, "g", home)
+        ingest.add_documents(path, "g", home)
     monkeypatch.setattr(ingest, "recover", real)
     assert c.passages == 6 and "pending" in c.manifest  # journaled, not yet swapped
-    index.ingest(None, "g", ["bm25", "fake-encoder", "fake-other"], home)  # any run recovers
+    ingest.ingest(None, "g", ["bm25", "fake-encoder", "fake-other"], home)  # any run recovers
     assert c.passages == 8 and c.status == "ready" and "pending" not in c.manifest
     assert stored_ids(c, "fake-other") == set(c.passage_ids())
 
@@ -116,7 +117,7 @@ KILLED_APPEND = """
 import sys, time
 sys.path.insert(0, {root!r})
 from tests.conftest import FakeEncoder
-from ranklens import index, models
+from ranklens import index, ingest, models
 from ranklens.config import get_settings
 
 class Slow(FakeEncoder):
@@ -128,14 +129,14 @@ models.register_encoder(Slow("fake-killed"))
 def report(p):
     if p.stage == "fake-killed":
         print(p.done, flush=True)
-index.add_documents({path!r}, "grow", get_settings(), progress=report)
+ingest.add_documents({path!r}, "grow", get_settings(), progress=report)
 """
 
 
 def test_append_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch):
     first = [{"_id": f"a{i}", "text": f"first batch document {i}"} for i in range(20)]
     models.register_encoder(FakeEncoder("fake-killed"))
-    c = index.ingest(
+    c = ingest.ingest(
         write_jsonl(tmp_path / "a.jsonl", first), "grow", ["bm25", "fake-killed"], home
     )
     more = [
@@ -149,18 +150,18 @@ def test_append_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch)
     assert c.passages == 320 and c.status == "indexing"  # the passages changed all at once
     enc = FakeEncoder("fake-killed")
     models.register_encoder(enc)
-    again = index.add_documents(path, "grow", index.get_settings())  # the same call resumes
+    again = ingest.add_documents(path, "grow", index.get_settings())  # the same call resumes
     assert again.unchanged == 300 and c.status == "ready"
     assert enc.documents_encoded <= 300 - done  # what was stored before the kill is not redone
     assert stored_ids(c, "fake-killed") == set(c.passage_ids()) and c.passages == 320
-    hits = rankers.make_ranker("bm25", c).rank([Query("1", "second batch item code7")], 1)["1"]
+    hits = make_ranker("bm25", c).rank([Query("1", "second batch item code7")], 1)["1"]
     assert hits[0].doc_id == "b7"
 
 
 def test_cli_append_and_replace(home, tmp_path, small_jsonl, capsys):
     from ranklens.cli import main
 
-    index.ingest(small_jsonl, "cg", ["bm25"], home)
+    ingest.ingest(small_jsonl, "cg", ["bm25"], home)
     path = write_jsonl(tmp_path / "new.jsonl", NEW)
     assert main(["ingest", str(path), "--corpus", "cg", "--append", "--quiet", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -181,7 +182,7 @@ def test_append_and_embeddings_jobs_run_in_a_worker(home, tmp_path, small_jsonl)
 
     from ranklens import jobs
 
-    c = index.ingest(small_jsonl, "jobbed", ["bm25"], home)
+    c = ingest.ingest(small_jsonl, "jobbed", ["bm25"], home)
     path = write_jsonl(tmp_path / "new.jsonl", NEW)
     done = jobs.wait(jobs.append_job("jobbed", path, settings=home).id, home, timeout=120)
     assert done.state == jobs.DONE and done.result["added"] == 2 and c.documents == 7

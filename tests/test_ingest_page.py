@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from ranklens import index, jobs
+from ranklens import ingest, jobs
 
 from .conftest import ROOT, write_jsonl
 
@@ -25,7 +25,7 @@ def _submit(at: AppTest, button: str, fields: dict[str, str]) -> AppTest:
 
 
 def test_add_documents_tab_adds_and_refuses_a_changed_document(home, small_jsonl, tmp_path):
-    c = index.ingest(small_jsonl, "grown", ["bm25"], home)
+    c = ingest.ingest(small_jsonl, "grown", ["bm25"], home)
     new = write_jsonl(tmp_path / "new.jsonl", [{"_id": "kite", "text": "kites fly"}])
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
@@ -41,7 +41,7 @@ def test_add_documents_tab_adds_and_refuses_a_changed_document(home, small_jsonl
 
 
 def test_import_vectors_tab_checks_then_imports(home, small_jsonl, tmp_path):
-    c = index.ingest(small_jsonl, "vecs", ["bm25"], home)
+    c = ingest.ingest(small_jsonl, "vecs", ["bm25"], home)
     rng = np.random.default_rng(0)
     v = rng.standard_normal((c.passages, 384)).astype(np.float32)
     np.save(tmp_path / "v.npy", v / np.linalg.norm(v, axis=1, keepdims=True))

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ranklens import index, jobs
+from ranklens import index, ingest, jobs
 from ranklens.ingest import existing_ids
 
 from .conftest import write_jsonl
@@ -194,14 +194,15 @@ def test_cli_lists_shows_and_cancels(home, small_jsonl, capsys):
 
 
 def test_suggestions_job_stores_what_make_suggestions_stores(home, small_jsonl):
-    from ranklens import models, rankers
+    from ranklens import models
     from ranklens.judging import JudgmentStore, pooling
+    from ranklens.recipes import make_ranker
     from ranklens.types import Query
 
-    corpus = index.ingest(small_jsonl, "sugg", ["bm25"], home)
+    corpus = ingest.ingest(small_jsonl, "sugg", ["bm25"], home)
     corpus.add_query_set("qs", [Query("q1", "green tea"), Query("q2", "memory safety")])
     with JudgmentStore.from_settings(home) as store:
-        pool = pooling.make_pool(store, corpus, "qs", [rankers.make_ranker("bm25", corpus)], 3)
+        pool = pooling.make_pool(store, corpus, "qs", [make_ranker("bm25", corpus)], 3)
     model = pooling.default_suggestion_model()
     job = jobs.suggestions_job("sugg", pool.id, model, [-3.0, 1.0, 5.0], settings=home)
     done = jobs.wait(job.id, home, timeout=300)
@@ -222,14 +223,14 @@ def test_suggestions_job_stores_what_make_suggestions_stores(home, small_jsonl):
 
 def test_vectors_a_worker_indexed_are_found_by_a_process_already_searching(home, tmp_path):
     """The app keeps one Chroma client open; what a worker writes meanwhile must be searchable."""
-    from ranklens import rankers
+    from ranklens.recipes import make_ranker
     from ranklens.types import Query
 
     first = [
         {"_id": f"a{i}", "text": f"astronomy note {i} on planets and moons"} for i in range(30)
     ]
-    before = index.ingest(write_jsonl(tmp_path / "a.jsonl", first), "first", [MODEL], home)
-    hits = rankers.make_ranker(MODEL, before).rank([Query("q", "planets")], 3)["q"]
+    before = ingest.ingest(write_jsonl(tmp_path / "a.jsonl", first), "first", [MODEL], home)
+    hits = make_ranker(MODEL, before).rank([Query("q", "planets")], 3)["q"]
     assert hits  # this process's client is open and has searched
     second = [{"_id": f"b{i}", "text": f"cooking recipe {i} with garlic"} for i in range(30)]
     second.append({"_id": "target", "text": "the violin concerto was played by the orchestra"})
@@ -238,26 +239,26 @@ def test_vectors_a_worker_indexed_are_found_by_a_process_already_searching(home,
     )
     assert jobs.wait(job.id, home, timeout=300).state == jobs.DONE
     after = index.open_corpus("second", home)
-    hits = rankers.make_ranker(MODEL, after).rank([Query("q", "violin orchestra concerto")], 3)["q"]
+    hits = make_ranker(MODEL, after).rank([Query("q", "violin orchestra concerto")], 3)["q"]
     assert hits[0].doc_id == "target"
     assert_exactly_indexed(home, "second")
 
 
 def test_vectors_a_worker_adds_to_a_searched_collection_are_found(home, tmp_path):
     """The app's embedded Chroma client is made anew when a worker changed a collection."""
-    from ranklens import rankers
+    from ranklens.recipes import make_ranker
     from ranklens.types import Query
 
     first = [
         {"_id": f"a{i}", "text": f"astronomy note {i} on planets and moons"} for i in range(30)
     ]
-    index.ingest(write_jsonl(tmp_path / "a.jsonl", first), "first", [MODEL], home)
+    ingest.ingest(write_jsonl(tmp_path / "a.jsonl", first), "first", [MODEL], home)
     before = index.open_corpus("first", home)
-    assert rankers.make_ranker(MODEL, before).rank([Query("q", "planets")], 3)["q"]
+    assert make_ranker(MODEL, before).rank([Query("q", "planets")], 3)["q"]
     more = [{"_id": "comet", "text": "a comet tail of ice and dust points away from the sun"}]
     grow = jobs.append_job("first", write_jsonl(tmp_path / "c.jsonl", more), settings=home)
     assert jobs.wait(grow.id, home, timeout=300).state == jobs.DONE
     grown = index.open_corpus("first", home)
-    hits = rankers.make_ranker(MODEL, grown).rank([Query("q", "comet tail ice dust")], 3)["q"]
+    hits = make_ranker(MODEL, grown).rank([Query("q", "comet tail ice dust")], 3)["q"]
     assert hits[0].doc_id == "comet"
     assert_exactly_indexed(home, "first")

@@ -9,7 +9,7 @@ import signal
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ranklens import index, jobs
+from ranklens import index, ingest, jobs
 
 from .conftest import ROOT
 from .test_jobs import MODEL, assert_exactly_indexed, embedded, wait_for
@@ -101,15 +101,15 @@ def test_sidebar_panel_shows_running_jobs_on_every_page(home, big_file, monkeypa
 
 
 def test_panel_says_how_a_suggestions_job_ended(home, small_jsonl, monkeypatch):
-    from ranklens import rankers
     from ranklens.judging import JudgmentStore, pooling
+    from ranklens.recipes import make_ranker
     from ranklens.types import Query
 
     monkeypatch.setenv("RANKLENS_DEMO", "0")
-    corpus = index.ingest(small_jsonl, "sugg", ["bm25"], home)
+    corpus = ingest.ingest(small_jsonl, "sugg", ["bm25"], home)
     corpus.add_query_set("qs", [Query("q1", "green tea"), Query("q2", "memory safety")])
     with JudgmentStore.from_settings(home) as store:
-        pool = pooling.make_pool(store, corpus, "qs", [rankers.make_ranker("bm25", corpus)], 2)
+        pool = pooling.make_pool(store, corpus, "qs", [make_ranker("bm25", corpus)], 2)
     model = pooling.default_suggestion_model()
     job = jobs.suggestions_job("sugg", pool.id, model, [-3.0, 1.0, 5.0], settings=home)
     running = wait_for(

@@ -162,14 +162,14 @@ def test_prompt_table_is_made_when_a_database_without_it_opens(store) -> None:
 
 @pytest.fixture
 def cli_env(tmp_path, monkeypatch, server):  # noqa: F811
-    from ranklens.cli import judgments as cli_judgments
+    from ranklens.cli import options as cli_options
 
     monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("RANKLENS_DB_URL", raising=False)
     monkeypatch.setenv("RANKLENS_LLM_URL", server)
     monkeypatch.setenv("RANKLENS_LLM_MODEL", "fake-model")
     monkeypatch.setenv("RANKLENS_LLM_KEY", KEY)
-    monkeypatch.setattr(cli_judgments, "_open_corpus", lambda name, settings: CORPUS)
+    monkeypatch.setattr(cli_options, "open_corpus", lambda name, settings: CORPUS)
     from ranklens.config import get_settings
 
     with JudgmentStore(get_settings().db_url) as s:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ranklens.cli import judgments as cli_judgments
 from ranklens.cli import main as cli_main
+from ranklens.cli import options as cli_options
 from ranklens.config import get_settings
 from ranklens.errors import NotFoundError
 from ranklens.judging import (
@@ -53,7 +53,7 @@ def _cli(argv: list[str]) -> int:
 def cli_env(tmp_path, monkeypatch, store_url):  # SQLite and PostgreSQL (tests/conftest.py)
     monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("RANKLENS_DB_URL", store_url)
-    monkeypatch.setattr(cli_judgments, "_open_corpus", _fake_open)
+    monkeypatch.setattr(cli_options, "open_corpus", _fake_open)
     return tmp_path
 
 

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from ranklens import index, models, rankers
+from ranklens import ingest, models, rankers, recipes
 from ranklens.chunking import index_text
 from ranklens.cli import main as cli_main
 from ranklens.errors import InputError, NotFoundError
 from ranklens.judging import JudgmentStore, Scale, grades_from_scores, pooling
+from ranklens.recipes import make_rankers
 from ranklens.types import Qrel, Query
 
 from .conftest import ROOT, write_jsonl
@@ -37,7 +38,7 @@ class FakeScorer:
 
 @pytest.fixture
 def corpus(home, fake_encoder, small_jsonl):
-    c = index.ingest(small_jsonl, "j", ["bm25", "fake-encoder"], home)
+    c = ingest.ingest(small_jsonl, "j", ["bm25", "fake-encoder"], home)
     c.add_query_set("dev", QUERIES)
     return c
 
@@ -68,11 +69,11 @@ def test_cli_pool_is_the_pool_the_page_core_call_builds(corpus, store, capsys):
     assert out["passages"] == len(cli_pool.items) and out["queries"] == 2
     # the Judge page calls pooling.make_pool with its rankers: the same pool, item for item
     page_like = pooling.make_pool(
-        store, corpus, "dev", rankers.make_rankers(["bm25", "fake-encoder"], corpus), 3
+        store, corpus, "dev", make_rankers(["bm25", "fake-encoder"], corpus), 3
     )
     assert page_like.items == cli_pool.items and page_like.id != cli_pool.id
     # the union of each ranker's top 3 (rank_all, the one ranking), deduplicated, per query
-    runs = rankers.rank_all(rankers.make_rankers(["bm25", "fake-encoder"], corpus), QUERIES, 3)
+    runs = rankers.rank_all(make_rankers(["bm25", "fake-encoder"], corpus), QUERIES, 3)
     for q in QUERIES:
         want = {h.passage_id for run in runs.runs.values() for h in run[q.query_id][:3]}
         got = [it.passage_id for it in cli_pool.items if it.query_id == q.query_id]
@@ -82,7 +83,7 @@ def test_cli_pool_is_the_pool_the_page_core_call_builds(corpus, store, capsys):
 
 def test_cli_pool_defaults_to_the_pages_rankers_and_depth(corpus, store, capsys):
     out = _json(capsys, ["judgments", "pool", "--corpus", "j", "--queries", "dev", "--json"])
-    assert out["rankers"] == rankers.default_rankers(corpus) and out["depth"] == 10
+    assert out["rankers"] == recipes.default_rankers(corpus) and out["depth"] == 10
     assert cli_main(["judgments", "pool", "--corpus", "j", "--queries", "dev"]) == 0
     assert capsys.readouterr().out.startswith(f"pool {out['pool'] + 1}: ")
 
@@ -153,7 +154,7 @@ def test_suggest_without_a_pool_says_how_to_build_one(corpus, store, capsys):
 
 
 def test_a_set_replaced_on_the_corpus_reaches_a_judging_session(corpus, store):
-    pool = pooling.make_pool(store, corpus, "dev", rankers.make_rankers(["bm25"], corpus), 2)
+    pool = pooling.make_pool(store, corpus, "dev", make_rankers(["bm25"], corpus), 2)
     store.set_judging_settings("j", "dev", guidelines="Answers only.")
     first = pooling.open_session(store, corpus, pool.id, "alice")
     assert first.queries == {"q1": "sort a python list", "q2": "green tea temperature"}
@@ -196,12 +197,12 @@ def test_document_ids_holding_hash_are_looked_up_never_taken_apart(home, tmp_pat
         {"_id": "report#2", "title": "Report two", "text": "Green tea is brewed cooler."},
         {"_id": "report", "title": "Report", "text": "Python lists sort in place."},
     ]
-    c = index.ingest(write_jsonl(tmp_path / "hash.jsonl", docs), "h", ["bm25"], home)
+    c = ingest.ingest(write_jsonl(tmp_path / "hash.jsonl", docs), "h", ["bm25"], home)
     c.add_query_set("dev", [Query("q1", "green tea")])
     pids = {p.passage_id: p.doc_id for p in c.iter_passages()}
     assert pids == {"report#2#0": "report#2", "report#0": "report"}
     with JudgmentStore(home.db_url) as store:
-        pool = pooling.make_pool(store, c, "dev", rankers.make_rankers(["bm25"], c), 2)
+        pool = pooling.make_pool(store, c, "dev", make_rankers(["bm25"], c), 2)
         assert [(it.passage_id, it.doc_id) for it in pool.items] == [("report#2#0", "report#2")]
         session = pooling.open_session(store, c, pool.id, "alice")
         item = next(it for it in session.items if it.passage_id == "report#2#0")
@@ -225,8 +226,8 @@ def test_document_ids_holding_hash_are_looked_up_never_taken_apart(home, tmp_pat
 
 
 def test_open_session_refuses_a_pool_of_another_corpus(corpus, store, home, small_jsonl):
-    pool = pooling.make_pool(store, corpus, "dev", rankers.make_rankers(["bm25"], corpus), 1)
-    other = index.ingest(small_jsonl, "k", ["bm25"], home)
+    pool = pooling.make_pool(store, corpus, "dev", make_rankers(["bm25"], corpus), 1)
+    other = ingest.ingest(small_jsonl, "k", ["bm25"], home)
     with pytest.raises(InputError, match="belongs to corpus 'j'"):
         pooling.open_session(store, other, pool.id, "alice")
     with pytest.raises(NotFoundError):

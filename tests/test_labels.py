@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ranklens import index, labels
+from ranklens import ingest, labels
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
 from ranklens.types import Qrel, Query
@@ -14,7 +14,7 @@ QUERIES = [Query("q1", "python lists"), Query("q2", "rust memory"), Query("q3", 
 
 @pytest.fixture
 def corpus(home, small_jsonl):
-    return index.ingest(small_jsonl, "lab", ["bm25"], home)  # py has passages py#0, py#1
+    return ingest.ingest(small_jsonl, "lab", ["bm25"], home)  # py has passages py#0, py#1
 
 
 def test_document_labels_take_passages_to_their_document(corpus):

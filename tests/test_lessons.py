@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from ranklens import ann, index, lessons, models
+from ranklens import ann, ingest, lessons, models
 from ranklens.config import DEMO_DIR, get_settings
 from ranklens.evaluate import evaluate_runs, per_query_table
-from ranklens.rankers import make_ranker
+from ranklens.recipes import make_ranker
 
 from .conftest import FakeEncoder
 
@@ -26,7 +26,7 @@ def ctx(tmp_path_factory):
         enc = FakeEncoder()
         models.register_encoder(enc)
         settings = get_settings()
-        corpus = index.ingest(DEMO_DIR, "demo-lessons", ["bm25", enc.name], settings)
+        corpus = ingest.ingest(DEMO_DIR, "demo-lessons", ["bm25", enc.name], settings)
         qrels = corpus.shipped_qrels()["faq"]
         yield lessons.prepare(corpus, "faq", qrels, dense=enc.name)
 

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from ranklens import rankers
+from ranklens import recipes
 from ranklens.config import Settings
 from ranklens.ingest import ingest
 from ranklens.judging import local_judge
@@ -136,9 +136,9 @@ def test_llm_rerankers_on_the_real_server(server, tmp_path) -> None:
     )  # the rerankers take the judge's reply limit: a short one keeps this test short
     corpus = ingest(write_jsonl(tmp_path / "d.jsonl", docs), "tiny", ["bm25"], settings)
     queries = [Query("q", "reverse a list")]
-    first = {h.passage_id for h in rankers.make_ranker("bm25", corpus).rank(queries, 2)["q"]}
+    first = {h.passage_id for h in recipes.make_ranker("bm25", corpus).rank(queries, 2)["q"]}
     for recipe in ("rerank(bm25,llm,2)", "rerank(bm25,llm-pairwise,2)"):
-        r = rankers.make_ranker(recipe, corpus)
+        r = recipes.make_ranker(recipe, corpus)
         run = r.rank(queries, 2)
         assert {h.passage_id for h in run["q"]} == first and r.report.failed == 0
         assert r.report.requests == 2 and r.report.modes == {"json_object": 2}

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ranklens import rankers
+from ranklens import recipes
 from ranklens.chunking import index_text
 from ranklens.config import Settings
 from ranklens.errors import RankLensError
@@ -119,9 +119,9 @@ def expected(corpus, first_run, key) -> dict[str, list[str]]:
 
 def test_pointwise_reranks_by_the_judges_grades_and_caches(corpus) -> None:
     Oracle.calls = []
-    r = rankers.make_ranker("rerank(bm25, llm, 5)", corpus)
+    r = recipes.make_ranker("rerank(bm25, llm, 5)", corpus)
     assert isinstance(r, LLMRerank) and r.name == "rerank(bm25,llm,5)" and r.model == "oracle"
-    first = rankers.make_ranker("bm25", corpus).rank(QUERIES, 5)
+    first = recipes.make_ranker("bm25", corpus).rank(QUERIES, 5)
     run = r.rank(QUERIES, 5)
     want = expected(corpus, first, lambda q, p: min(3, overlap(q, p)))
     assert {q: [h.passage_id for h in hits] for q, hits in run.items()} == want
@@ -131,7 +131,7 @@ def test_pointwise_reranks_by_the_judges_grades_and_caches(corpus) -> None:
     assert r.report.modes == {"json_schema": n}
     assert Oracle.calls[0]["response_format"]["type"] == "json_schema"
     assert "rerank(bm25,llm,5) (llm:oracle)" in r.report.summary()
-    again = rankers.make_ranker("rerank(bm25,llm,5)", corpus).rank(QUERIES, 3)
+    again = recipes.make_ranker("rerank(bm25,llm,5)", corpus).rank(QUERIES, 3)
     assert len(Oracle.calls) == n  # every grade from the cache
     assert {q: [h.passage_id for h in hits] for q, hits in again.items()} == {
         q: v[:3] for q, v in want.items()
@@ -140,8 +140,8 @@ def test_pointwise_reranks_by_the_judges_grades_and_caches(corpus) -> None:
 
 def test_pairwise_sliding_window_orders_the_top(corpus) -> None:
     Oracle.calls = []
-    r = rankers.make_ranker("rerank(bm25,llm-pairwise,4)", corpus)
-    first = rankers.make_ranker("bm25", corpus).rank(QUERIES, 4)
+    r = recipes.make_ranker("rerank(bm25,llm-pairwise,4)", corpus)
+    first = recipes.make_ranker("bm25", corpus).rank(QUERIES, 4)
     run = r.rank(QUERIES, 4)
     want = expected(corpus, first, overlap)
     assert {q: [h.passage_id for h in hits] for q, hits in run.items()} == want
@@ -150,10 +150,10 @@ def test_pairwise_sliding_window_orders_the_top(corpus) -> None:
     assert r.report.requests == sum(2 * (m - 1) * m // 2 for m in lengths)
     assert r.report.unparseable == 0 and r.report.failed == 0
     sent = len(Oracle.calls)
-    rankers.make_ranker("rerank(bm25,llm-pairwise,4)", corpus).rank(QUERIES, 4)
+    recipes.make_ranker("rerank(bm25,llm-pairwise,4)", corpus).rank(QUERIES, 4)
     assert len(Oracle.calls) == sent  # the comparisons are cached
     # the top 1 needs one pass only
-    top1 = rankers.make_ranker("rerank(bm25,llm-pairwise,4)", corpus).rank(QUERIES, 1)
+    top1 = recipes.make_ranker("rerank(bm25,llm-pairwise,4)", corpus).rank(QUERIES, 1)
     assert {q: [h.passage_id for h in v] for q, v in top1.items()} == {
         q: v[:1] for q, v in want.items()
     }
@@ -167,7 +167,7 @@ def test_no_endpoint_or_a_dead_one_says_why(corpus, tmp_path) -> None:
         Settings(home=tmp_path / "home"),
     )
     with pytest.raises(RankLensError, match="RANKLENS_LLM_URL"):
-        rankers.make_ranker("rerank(bm25,llm,5)", bare)
+        recipes.make_ranker("rerank(bm25,llm,5)", bare)
     dead = ingest(
         write_jsonl(tmp_path / "e.jsonl", [{"_id": "x", "text": "bread"}]),
         "dead",
@@ -176,7 +176,7 @@ def test_no_endpoint_or_a_dead_one_says_why(corpus, tmp_path) -> None:
             home=tmp_path / "home2", llm_url=f"http://127.0.0.1:{free_port()}/v1", llm_model="m"
         ),
     )
-    r = rankers.make_ranker("rerank(bm25,llm,5)", dead)
+    r = recipes.make_ranker("rerank(bm25,llm,5)", dead)
     with pytest.raises(RankLensError, match="cannot reach"):
         r.rank([Query("q", "bread")], 5)
 
@@ -197,5 +197,5 @@ def test_pointwise_grades_with_the_corpus_s_current_prompt(corpus) -> None:
     with JudgmentStore(corpus.settings.db_url) as store:
         judges.save_prompt(store, corpus.name, Prompt(UMBRELA_PROMPT + "\nBe strict."), "t")
     Oracle.calls = []
-    rankers.make_ranker("rerank(bm25,llm,2)", corpus).rank(QUERIES[:1], 2)
+    recipes.make_ranker("rerank(bm25,llm,2)", corpus).rank(QUERIES[:1], 2)
     assert Oracle.calls and all("Be strict." in c["messages"][0]["content"] for c in Oracle.calls)

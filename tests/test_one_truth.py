@@ -22,6 +22,7 @@ from ranklens.cli import main
 from ranklens.config import get_settings
 from ranklens.formats import read_run, run_file_name
 from ranklens.ingest import ingest
+from ranklens.recipes import make_ranker, make_rankers
 from ranklens.types import Qrel, Query, doc_level
 
 from .conftest import ROOT, FakeEncoder, write_jsonl
@@ -84,7 +85,7 @@ def truth(tmp_path_factory):
         for var in ("RANKLENS_CHROMA_HOST", "RANKLENS_CHROMA_PORT", "RANKLENS_DB_URL"):
             mp.delenv(var, raising=False)
         corpus = long_document_corpus(root, get_settings())
-        chosen = rankers.make_rankers(RECIPES, corpus)
+        chosen = make_rankers(RECIPES, corpus)
         ranked = rankers.rank_all(
             chosen, QUERIES, 10, level="doc", passages_per_doc=rankers.passages_per_doc(corpus)
         )
@@ -108,7 +109,7 @@ def test_the_fixture_is_the_hard_case(truth):
     rank_all's first round) holds one document; rank_all still finds 10, report#2 among them."""
     corpus = truth["corpus"]
     assert corpus.passages - corpus.documents >= 40
-    bm25 = rankers.make_ranker("bm25", corpus)
+    bm25 = make_ranker("bm25", corpus)
     assert {h.doc_id for h in bm25.rank(QUERIES[:1], 40)["q1"]} == {LONG}
     first_round = math.ceil(10 * rankers.passages_per_doc(corpus) * 1.5)
     assert len(doc_level(bm25.rank(QUERIES[:1], first_round))["q1"]) == 1

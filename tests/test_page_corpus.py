@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ranklens import index, jobs
+from ranklens import index, ingest, jobs
 
 from .conftest import ROOT
 
@@ -25,7 +25,7 @@ def test_empty_home_says_how_to_start(home):
 
 
 def test_lists_corpora_with_counts_and_status(home, small_jsonl):
-    index.ingest(small_jsonl, "listed", ["bm25"], home)
+    ingest.ingest(small_jsonl, "listed", ["bm25"], home)
     at = run_page()
     df = at.dataframe[0].value
     row = df[df["corpus"] == "listed"].iloc[0]
@@ -61,7 +61,7 @@ def test_add_corpus_from_path_and_bad_input(home, small_jsonl, tmp_path):
 
 @pytest.mark.parametrize("confirm, deleted", [("wrong", False), ("victim", True)])
 def test_delete_needs_the_name_typed(home, small_jsonl, confirm, deleted):
-    index.ingest(small_jsonl, "victim", ["bm25"], home)
+    ingest.ingest(small_jsonl, "victim", ["bm25"], home)
     at = run_page()
     at.text_input(key="rl_delete_confirm").set_value(confirm).run()
     button = next(b for b in at.button if b.label == "Delete corpus")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from pages.corpus import runs_tab
-from ranklens import imported_runs, index
+from ranklens import imported_runs, ingest
 from ranklens.types import Query
 
 from .conftest import ROOT
@@ -37,7 +37,7 @@ def _runs_table(at: AppTest):
 
 
 def test_import_replace_delete_from_the_tab(home, small_jsonl, tmp_path):
-    c = index.ingest(small_jsonl, "runtab", ["bm25"], home)
+    c = ingest.ingest(small_jsonl, "runtab", ["bm25"], home)
     c.add_query_set("s", [Query("1", "tea"), Query("2", "moon")])
     good = tmp_path / "prod.trec"
     good.write_text("1 Q0 tea 1 3 x\n1 Q0 ghost 2 2 x\n2 Q0 moon 1 1 x\n")
@@ -67,7 +67,7 @@ def test_import_replace_delete_from_the_tab(home, small_jsonl, tmp_path):
 
 def test_team_mode_lists_but_only_admins_import(home, small_jsonl, monkeypatch):
     monkeypatch.setenv("RANKLENS_TEAM", "1")
-    index.ingest(small_jsonl, "teamruns", ["bm25"], home)
+    ingest.ingest(small_jsonl, "teamruns", ["bm25"], home)
     at = _page()
     assert any(
         "Only an admin can import, replace or delete run files" in c.value for c in at.caption

@@ -9,9 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from ranklens import evaluate as ev
-from ranklens import index, labels, rankers, stats
+from ranklens import index, ingest, labels, stats
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
+from ranklens.recipes import make_ranker
 from ranklens.types import Qrel, Query
 
 from .conftest import ROOT
@@ -41,7 +42,7 @@ MEASURES = ["nDCG@10", "RR"]
 
 @pytest.fixture
 def corpus(home, small_jsonl, fake_encoder):
-    c = index.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
+    c = ingest.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
     c.add_query_set("topics", QUERIES)
     return c
 
@@ -66,7 +67,7 @@ def run_page(**session) -> AppTest:
 
 def expected_means(corpus, labels, condensed=False) -> dict:
     """The core's numbers for the same rankers, queries and labels (what the page must show)."""
-    runs = {r: rankers.make_ranker(r, corpus).rank(QUERIES, 100) for r in ("bm25", "fake-encoder")}
+    runs = {r: make_ranker(r, corpus).rank(QUERIES, 100) for r in ("bm25", "fake-encoder")}
     qrels = [Qrel(q, d, g) for q, d, g in labels]
     return ev.mean_scores(ev.evaluate_runs(runs, qrels, MEASURES, "doc", condensed))
 
@@ -77,7 +78,7 @@ def summary_cells(at: AppTest) -> dict:
 
 
 def test_no_query_set_and_no_labels_say_what_to_do(home, small_jsonl):
-    index.ingest(small_jsonl, "bare", ["bm25"], home)
+    ingest.ingest(small_jsonl, "bare", ["bm25"], home)
     at = run_page()
     assert any("has no query set" in i.value for i in at.info)
     index.open_corpus("bare", home).add_query_set("topics", QUERIES)
@@ -142,7 +143,7 @@ def test_significance_marks_and_rankings(corpus, home):
     add_labels(home)
     at = run_page(**{state.EVAL_TEST: "t"})
     cells = summary_cells(at)
-    runs = {r: rankers.make_ranker(r, corpus).rank(QUERIES, 100) for r in ("bm25", "fake-encoder")}
+    runs = {r: make_ranker(r, corpus).rank(QUERIES, 100) for r in ("bm25", "fake-encoder")}
     pq = ev.evaluate_runs(runs, [Qrel(*x) for x in LABELS], MEASURES)
     for m in MEASURES:
         pair = stats.pairwise_significance(pq, m, "t").iloc[0]

@@ -8,7 +8,7 @@ import ir_measures
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import imported_runs, index
+from ranklens import imported_runs, ingest
 from ranklens.judging import JudgmentStore
 from ranklens.runfiles import read_run_scores
 
@@ -24,7 +24,7 @@ RUN = "".join(
 
 
 def test_run_on_the_evaluate_page_equals_ir_measures(home, small_jsonl, fake_encoder):
-    c = index.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
+    c = ingest.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
     c.add_query_set("topics", QUERIES)
     path = home.home.parent / "prod.trec"
     path.write_text(RUN)

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from components import state
 from components.label_widgets import grade_key, text_colour
 from pages.judge import common
-from ranklens import index, jobs
+from ranklens import ingest, jobs
 from ranklens.cli import main as cli_main
 from ranklens.judging import JudgmentStore, pooling
 from ranklens.types import Query
@@ -31,7 +31,7 @@ QUERY = re.compile(r'<span class="rl-qid">Query (\S+)</span>')
 
 @pytest.fixture
 def corpus(home, fake_encoder, small_jsonl):
-    c = index.ingest(small_jsonl, "j", ["bm25", "fake-encoder"], home)
+    c = ingest.ingest(small_jsonl, "j", ["bm25", "fake-encoder"], home)
     c.add_query_set("dev", QUERIES)
     return c
 

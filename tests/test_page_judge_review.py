@@ -7,7 +7,7 @@ import pytest
 
 from components import state
 from pages.judge import common
-from ranklens import index
+from ranklens import ingest
 from ranklens.judging import JudgmentStore, accepted, judges
 from ranklens.judging import calibration as cal
 from ranklens.judging.llm import BatchReport, JudgePair, Judgment, Prompt
@@ -21,7 +21,7 @@ QUERIES = [Query("q1", "sort a python list"), Query("q2", "green tea temperature
 
 @pytest.fixture
 def corpus(home, fake_encoder, small_jsonl):
-    c = index.ingest(small_jsonl, "j", ["bm25", "fake-encoder"], home)
+    c = ingest.ingest(small_jsonl, "j", ["bm25", "fake-encoder"], home)
     c.add_query_set("dev", QUERIES)
     return c
 

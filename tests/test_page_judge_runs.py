@@ -4,7 +4,7 @@ judged from that text, without naming the system (judging stays blind)."""
 
 from __future__ import annotations
 
-from ranklens import external_docs, imported_runs, index
+from ranklens import external_docs, imported_runs, ingest
 from ranklens.judging import JudgmentStore
 from ranklens.types import Doc
 
@@ -14,7 +14,7 @@ RUN = "q1 Q0 py 1 3 prod\nq1 Q0 ghost 2 2 prod\nq1 Q0 outside 3 1 prod\n"
 
 
 def test_pool_of_a_run_leaves_out_ids_without_text(home, small_jsonl):
-    c = index.ingest(small_jsonl, "j", ["bm25"], home)
+    c = ingest.ingest(small_jsonl, "j", ["bm25"], home)
     c.add_query_set("dev", QUERIES)
     path = home.home.parent / "prod.trec"
     path.write_text(RUN)

@@ -8,7 +8,7 @@ import pytest
 
 from components import state
 from pages.judge import common
-from ranklens import index
+from ranklens import ingest
 from ranklens.judging import JudgmentStore, judges, pool_order, timing
 from ranklens.types import Query
 
@@ -22,7 +22,7 @@ QUERIES = [Query("q1", "sort a python list"), Query("q2", "green tea temperature
 
 @pytest.fixture
 def corpus(home, fake_encoder, small_jsonl):
-    c = index.ingest(small_jsonl, "j", ["bm25", "fake-encoder"], home)
+    c = ingest.ingest(small_jsonl, "j", ["bm25", "fake-encoder"], home)
     c.add_query_set("dev", QUERIES)
     return c
 

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import index, lessons, models, whatif
+from ranklens import index, ingest, lessons, models, whatif
 from ranklens.config import DEMO_DIR, get_settings
 from ranklens.judging import JudgmentStore
 from ranklens.types import Query
@@ -31,7 +31,7 @@ def _page(tab: str | None = None, timeout: int = 120) -> AppTest:
 
 
 def test_learn_page_explains_every_score(home, small_jsonl, fake_encoder):
-    c = index.ingest(small_jsonl, "learn", ["bm25", "fake-encoder"], home)
+    c = ingest.ingest(small_jsonl, "learn", ["bm25", "fake-encoder"], home)
     c.add_query_set("qs", [Query("q1", "python lists sort")])
     store = JudgmentStore(home.db_url)
     store.add_label("learn", "ann", "q1", "py#0", 3, doc_id="py", query_set="qs")
@@ -49,7 +49,7 @@ def test_learn_page_explains_every_score(home, small_jsonl, fake_encoder):
 
 
 def test_learn_page_without_labels_says_how_to_get_them(home, small_jsonl):
-    c = index.ingest(small_jsonl, "nolabels", ["bm25"], home)
+    c = ingest.ingest(small_jsonl, "nolabels", ["bm25"], home)
     c.add_query_set("qs", [Query("q1", "green tea")])
     at = _page()
     assert any("has no labels yet" in i.value for i in at.info)  # the lessons need labels
@@ -73,7 +73,7 @@ def demo_home(tmp_path_factory):
             mp.delenv(var, raising=False)
         enc = FakeEncoder()
         models.register_encoder(enc)
-        index.ingest(DEMO_DIR, "python-docs", ["bm25", enc.name], get_settings())
+        ingest.ingest(DEMO_DIR, "python-docs", ["bm25", enc.name], get_settings())
     return home
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from ranklens import index
+from ranklens import ingest
 from ranklens.config import DEMO_CORPUS
 from ranklens.types import Query
 
@@ -49,7 +49,7 @@ def test_the_start_page_describes_the_demo_and_opens_the_pages_on_it(home, monke
         tmp_path / "d.jsonl",
         [{"_id": "d1", "text": "lists sort in place"}, {"_id": "d2", "text": "tuples"}],
     )
-    corpus = index.ingest(docs, DEMO_CORPUS, ["bm25"], home)
+    corpus = ingest.ingest(docs, DEMO_CORPUS, ["bm25"], home)
     corpus.add_query_set("faq", [Query("q1", "how to sort a list")])
     at = _open(monkeypatch)
     text = " ".join(m.value for m in at.markdown)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ranklens import index
+from ranklens import ingest
 from ranklens.cli import main as cli_main
 from ranklens.errors import InputError
 from ranklens.types import Query
@@ -27,7 +27,7 @@ def beir(home, tmp_path):
         folder / "queries.jsonl", [{"_id": "1", "text": "tea"}, {"_id": "2", "text": "tides"}]
     )
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n")
-    return index.ingest(folder, "tiny", ["bm25"], home)
+    return ingest.ingest(folder, "tiny", ["bm25"], home)
 
 
 def ids(corpus, name):

@@ -10,7 +10,8 @@ from ranklens.chunking import index_text
 from ranklens.config import Settings
 from ranklens.errors import RankLensError
 from ranklens.ingest import ingest
-from ranklens.types import Hit, Passage, Query
+from ranklens.recipes import available_rankers, make_ranker, make_rankers
+from ranklens.types import LEVELS, Hit, Passage, Query
 
 from .conftest import FakeEncoder, write_jsonl
 
@@ -164,7 +165,7 @@ def minilm():
 
 def test_dense_ranker_with_real_model(corpus, minilm):
     c = ingest(None, corpus.name, ["all-MiniLM-L6-v2"], corpus.settings)
-    r = rankers.make_ranker("all-MiniLM-L6-v2", c)
+    r = make_ranker("all-MiniLM-L6-v2", c)
     run = r.rank([Query("a", "which language prevents memory bugs"), Query("b", "lunar cycle")], 3)
     assert run["a"][0].doc_id == "rust"
     assert run["b"][0].doc_id in {"moon", "tides"}
@@ -220,15 +221,13 @@ def test_rerank_rescored_to_depth(corpus):
     ],
 )
 def test_recipes_parse_to_canonical_names(corpus, spec, name):
-    r = rankers.make_ranker(spec, corpus)
+    r = make_ranker(spec, corpus)
     assert r.name == name
-    assert rankers.make_ranker(r.name, corpus).name == name  # the name is a recipe itself
+    assert make_ranker(r.name, corpus).name == name  # the name is a recipe itself
 
 
 def test_recipe_structure(corpus):
-    r = rankers.make_ranker(
-        f"rerank(wsum(bm25:0.25,{FAKE}:0.75),ms-marco-MiniLM-L-12-v2,7)", corpus
-    )
+    r = make_ranker(f"rerank(wsum(bm25:0.25,{FAKE}:0.75),ms-marco-MiniLM-L-12-v2,7)", corpus)
     assert isinstance(r, rankers.Rerank) and r.depth == 7
     fusion = r.first_stage
     assert isinstance(fusion, rankers.Fusion) and fusion.method == "wsum"
@@ -260,15 +259,15 @@ def test_recipe_structure(corpus):
 )
 def test_recipe_errors(corpus, spec, message):
     with pytest.raises(rankers.RankerSpecError, match=message):
-        rankers.make_ranker(spec, corpus)
+        make_ranker(spec, corpus)
 
 
 def test_available_rankers_all_build(corpus):
-    names = rankers.available_rankers(corpus)
+    names = available_rankers(corpus)
     leaves = corpus.models()
     assert leaves[0] == "bm25" and FAKE in leaves and names[: len(leaves)] == leaves
     assert f"rrf(bm25,{FAKE})" in names and "rerank(bm25,ms-marco-MiniLM-L-12-v2,50)" in names
-    assert all(rankers.make_ranker(n, corpus).name == n for n in names)
+    assert all(make_ranker(n, corpus).name == n for n in names)
 
 
 @pytest.mark.parametrize("k", [0, -1, 1001, 2.5, True])
@@ -297,7 +296,7 @@ def test_rank_all_ranks_shared_inputs_once():
 
 
 def test_rank_all_real_rankers(corpus):
-    chosen = rankers.make_rankers(["bm25", FAKE, f"rrf(bm25,{FAKE})"], corpus)
+    chosen = make_rankers(["bm25", FAKE, f"rrf(bm25,{FAKE})"], corpus)
     assert chosen[2].rankers[0] is chosen[0]  # leaves are shared objects
     out = rankers.rank_all(chosen, [Query("q", "moon tides")], 3)
     assert {h.doc_id for h in out.runs["bm25"]["q"][:2]} == {"moon", "tides"}
@@ -328,7 +327,7 @@ def test_latency_excludes_model_loading(corpus, monkeypatch):
             loaded[name] = models.load_encoder(name)
         return loaded[name]
 
-    dense = rankers.make_ranker(FAKE, corpus, load_encoder=slow_loader)
+    dense = make_ranker(FAKE, corpus, load_encoder=slow_loader)
     out = rankers.rank_all([dense], [Query("q", "tea")], 3)
     assert loaded and out.latency_ms[FAKE] == 0 and out.wall_ms == 0
 
@@ -464,8 +463,8 @@ def test_rerank_at_doc_level_keeps_best_rescored_passage():
 def test_doc_ids_with_a_hash_survive(corpus):
     """A document id holding '#' (report#2): its doc_id comes from the corpus, never parsed."""
     for name in ("bm25", FAKE, f"rrf(bm25,{FAKE})"):
-        r = rankers.make_ranker(name, corpus)
-        for level in rankers.LEVELS:
+        r = make_ranker(name, corpus)
+        for level in LEVELS:
             hits = rankers.rank_all([r], [Query("q", "quarterly report")], 3, level=level)
             top = hits.runs[r.name]["q"][0]
             assert (top.doc_id, top.passage_id) == ("report#2", "report#2#0"), (name, level)
@@ -496,19 +495,48 @@ def test_dense_doc_ids_come_from_the_corpus_on_both_paths(corpus):
 
 
 def test_default_rankers_and_rank_corpus_are_the_make_then_rank_of_every_site(corpus):
-    from ranklens.recipes import rank_corpus
+    from ranklens.recipes import default_rankers, make_ranker, make_rankers, rank_corpus
 
-    specs = rankers.default_rankers(corpus)
+    specs = default_rankers(corpus)
     assert specs == ["bm25", FAKE, f"rrf(bm25,{FAKE})"]  # two indexes, then their fusion
     queries = [Query("a", "bread yeast"), Query("b", "memory safety")]
     for level in ("doc", "passage"):
         direct = rankers.rank_all(
-            rankers.make_rankers(specs, corpus),
+            make_rankers(specs, corpus),
             queries,
             5,
             level=level,
             passages_per_doc=rankers.passages_per_doc(corpus),
         ).runs
-        made = rankers.make_ranker("bm25", corpus)  # a ranker already made is used as it is
+        made = make_ranker("bm25", corpus)  # a ranker already made is used as it is
         got = rank_corpus(corpus, [made, *specs[1:]], queries, 5, level).runs
         assert list(got) == specs and got == direct
+
+
+class _Prepared:
+    """A leaf ranker with shared work to do first: it counts its prepare() and rank() calls."""
+
+    def __init__(self, name: str = "prepared") -> None:
+        self.name, self.calls = name, []
+
+    def prepare(self) -> None:
+        self.calls.append("prepare")
+
+    def rank(self, queries, k):
+        self.calls.append("rank")
+        return {q.query_id: [Hit(q.query_id, "p1", "d1", 1.0, 1)] for q in queries}
+
+
+def test_optional_abilities_are_protocols_found_by_isinstance():
+    leaf, other = _Prepared(), _Prepared("other")
+    assert isinstance(leaf, rankers.Ranker) and isinstance(leaf, rankers.SupportsPrepare)
+    assert not isinstance(leaf, rankers.SupportsCombine)
+    fused = rankers.Fusion([leaf, other], method="rrf")
+    assert isinstance(fused, rankers.SupportsCombine)
+    got = rankers.rank_all([fused], [Query("q", "x")], 1)
+    assert leaf.calls == other.calls == ["prepare", "rank"]  # prepared before ranking, once each
+    assert [h.doc_id for h in got.runs[fused.name]["q"]] == ["d1"]
+    rankers.rank_all(
+        [fused, leaf], [Query("q", "x")], 1
+    )  # a shared input: prepared and ranked once
+    assert leaf.calls == ["prepare", "rank"] * 2

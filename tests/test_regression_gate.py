@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from ranklens import index, snapshots_store
+from ranklens import ingest, snapshots_store
 from ranklens import regression_gate as rg
 from ranklens import run_evaluation as re_
 from ranklens.cli import main
@@ -145,7 +145,7 @@ def test_run_files_snapshot_keeps_runs_and_refuses_a_taken_name(files, capsys):
 
 @pytest.fixture
 def tiny(home, small_jsonl, tmp_path):
-    corpus = index.ingest(small_jsonl, "tiny", ["bm25"], home)
+    corpus = ingest.ingest(small_jsonl, "tiny", ["bm25"], home)
     queries = write_jsonl(
         tmp_path / "queries.jsonl",
         [

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from ranklens import ann, index, rankers
 from ranklens import evaluate as ev
+from ranklens import index, ingest
 from ranklens.chunking import ChunkSettings
 from ranklens.cli import main
 from ranklens.config import get_settings
+from ranklens.exact import exact_search
+from ranklens.recipes import make_ranker
 from ranklens.types import Hit
 
 CRANFIELD = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cranfield"
@@ -39,7 +41,7 @@ def cran_home(tmp_path_factory):
     plain = index.BM25Settings(k1=0.9, b=0.4, stopwords="en", stemmer=None)
     stemmed = index.BM25Settings(k1=0.9, b=0.4, stopwords="en", stemmer="english")
     for name, bm25 in (("cran", plain), ("cran-stem", stemmed)):
-        index.ingest(CRANFIELD, name, ["bm25"], settings, chunking=ONE_PASSAGE, bm25=bm25)
+        ingest.ingest(CRANFIELD, name, ["bm25"], settings, chunking=ONE_PASSAGE, bm25=bm25)
     yield settings
     mp.undo()
 
@@ -72,11 +74,11 @@ def test_bm25_matches_the_reference(cran_home, capsys, corpus, ndcg, recall):
 def test_minilm_exact_cosine_matches_the_reference(cran_home):
     """~150 s: encodes the 1,400 documents with all-MiniLM-L6-v2 on the CPU."""
     model = "all-MiniLM-L6-v2"
-    corpus = index.ingest(None, "cran", [model], cran_home)
+    corpus = ingest.ingest(None, "cran", [model], cran_home)
     queries = corpus.query_sets()["test"]
-    dense = rankers.make_ranker(model, corpus)
+    dense = make_ranker(model, corpus)
     vectors = dense.encode(queries)
-    exact = ann.exact_search(corpus, model, vectors, 100)  # brute force, not HNSW
+    exact = exact_search(corpus, model, vectors, 100)  # brute force, not HNSW
     run = {
         q.query_id: [
             Hit(q.query_id, pid, pid.rpartition("#")[0], score, rank)

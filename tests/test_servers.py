@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ranklens import index
+from ranklens import index, ingest
 from ranklens.config import get_settings
 from ranklens.errors import InputError
 
@@ -69,7 +69,7 @@ def test_ingest_into_chroma_server(
     monkeypatch.setenv("RANKLENS_CHROMA_PORT", str(chroma_server))
     settings = get_settings()
     assert settings.uses_chroma_server
-    c = index.ingest(small_jsonl, "remote", ["bm25", "fake-encoder"], settings)
+    c = ingest.ingest(small_jsonl, "remote", ["bm25", "fake-encoder"], settings)
     assert c.status == "ready"
     import chromadb
 
@@ -94,16 +94,16 @@ def test_grow_import_and_export_against_chroma_server(
     monkeypatch.setenv("RANKLENS_CHROMA_HOST", "127.0.0.1")
     monkeypatch.setenv("RANKLENS_CHROMA_PORT", str(chroma_server))
     settings = get_settings()
-    c = index.ingest(small_jsonl, "remote", ["bm25", "fake-encoder"], settings)
+    c = ingest.ingest(small_jsonl, "remote", ["bm25", "fake-encoder"], settings)
     new = write_jsonl(tmp_path / "new.jsonl", [{"_id": "kite", "text": "kites fly on wind"}])
     before = fake_encoder.documents_encoded
-    index.add_documents(new, "remote", settings)
+    ingest.add_documents(new, "remote", settings)
     assert fake_encoder.documents_encoded - before == 1 and c.status == "ready"
     assert c.collection("fake-encoder").count() == c.passages == 7
     out = tmp_path / "v.npy"
     assert embeddings.export_embeddings("remote", "fake-encoder", out, settings) == 7
-    c2 = index.ingest(small_jsonl, "remote2", ["bm25"], settings)
-    index.add_documents(new, "remote2", settings)
+    c2 = ingest.ingest(small_jsonl, "remote2", ["bm25"], settings)
+    ingest.add_documents(new, "remote2", settings)
     embeddings.import_embeddings("remote2", "fake-encoder", out, settings=settings)
     got = c2.collection("fake-encoder").get(ids=["kite#0"], include=["embeddings"])
     assert np.allclose(got["embeddings"][0], np.load(out)[-1], atol=1e-6)
@@ -141,11 +141,11 @@ def http_server(tmp_path):
 def test_beir_dataset_by_name_downloads_once(home, monkeypatch, http_server):
     monkeypatch.setenv("RANKLENS_BEIR_URL", http_server)
     settings = get_settings()
-    c = index.ingest("beir:tinybeir", "tb", ["bm25"], settings)
+    c = ingest.ingest("beir:tinybeir", "tb", ["bm25"], settings)
     assert c.documents == 2 and [q.query_id for q in c.query_sets()["test"]] == ["q1"]
     assert (settings.cache_dir / "beir" / "tinybeir.zip").exists()
     with pytest.raises(InputError, match="cannot download BEIR dataset 'nosuch'"):
-        index.ingest("beir:nosuch", "nb", ["bm25"], settings)
+        ingest.ingest("beir:nosuch", "nb", ["bm25"], settings)
     assert not (settings.cache_dir / "beir" / "nosuch.zip").exists()
 
 

@@ -13,7 +13,7 @@ import pytest
 import pytrec_eval
 
 from ranklens import evaluate as ev
-from ranklens import index, snapshots, snapshots_store
+from ranklens import ingest, snapshots, snapshots_store
 from ranklens.cli import main
 from ranklens.errors import InputError, NotFoundError, RankLensError
 from ranklens.formats import read_run
@@ -174,7 +174,7 @@ def test_export_is_trec_runs_and_a_manifest(tmp_path):
 
 @pytest.fixture
 def tiny(home, small_jsonl, fake_encoder, tmp_path):
-    corpus = index.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
+    corpus = ingest.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
     queries = write_jsonl(tmp_path / "queries.jsonl", [{"_id": q, "text": t} for q, t in QUERIES])
     qrels = tmp_path / "qrels.txt"
     qrels.write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in QRELS))
@@ -250,7 +250,7 @@ def test_cli_show_warns_when_shipped_labels_changed(home, tmp_path, capsys):
         folder / "queries.jsonl", [{"_id": "1", "text": "tea"}, {"_id": "2", "text": "tides"}]
     )
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t2\n2\td2\t1\n")
-    index.ingest(folder, "beirtiny", ["bm25"], home)
+    ingest.ingest(folder, "beirtiny", ["bm25"], home)
     argv = ["evaluate", "--corpus", "beirtiny", "--measures", "nDCG@10", "--snapshot", "s1"]
     assert main(argv) == 0
     capsys.readouterr()
@@ -266,7 +266,7 @@ def test_cli_show_warns_when_shipped_labels_changed(home, tmp_path, capsys):
     )
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n2\td2\t1\n")
     assert main(["delete", "--corpus", "beirtiny", "--yes"]) == 0
-    index.ingest(folder, "beirtiny", ["bm25"], home)
+    ingest.ingest(folder, "beirtiny", ["bm25"], home)
     capsys.readouterr()
     assert main(["snapshots", "show", "s1", "--corpus", "beirtiny"]) == 0
     err = capsys.readouterr().err

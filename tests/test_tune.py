@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 from ranklens import evaluate as ev
-from ranklens import index, rankers, tune
+from ranklens import ingest, rankers, tune
 from ranklens.cli import main
 from ranklens.errors import RankLensError
+from ranklens.recipes import make_rankers
 from ranklens.types import Hit, Qrel, Query
 
 from .conftest import write_jsonl
@@ -200,7 +201,7 @@ QRELS = [("q1", "py", 2), ("q2", "rust", 3), ("q3", "tea", 1), ("q4", "moon", 2)
 
 @pytest.fixture
 def tiny(home, small_jsonl, fake_encoder, tmp_path):
-    corpus = index.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
+    corpus = ingest.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
     queries = write_jsonl(tmp_path / "queries.jsonl", [{"_id": q, "text": t} for q, t in QUERIES])
     qrels = tmp_path / "qrels.txt"
     qrels.write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in QRELS))
@@ -217,7 +218,7 @@ def test_grid_points_score_as_their_recipes_do(tiny, fake_encoder):
         f"wsum(bm25:0.3,{fake_encoder.name}:0.7,norm=z)",
         f"rrf(bm25,{fake_encoder.name},k=5)",
     ]
-    made = rankers.make_rankers(recipes, corpus)
+    made = make_rankers(recipes, corpus)
     assert [r.name for r in made] == recipes  # every grid point is a recipe Search can use
     ranked = rankers.rank_all(
         made, queries, 100, level="doc", passages_per_doc=rankers.passages_per_doc(corpus)

@@ -15,6 +15,7 @@ from ranklens import evaluate as ev
 from ranklens import rankers as rk
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
+from ranklens.recipes import available_rankers, default_rankers
 
 STORE, SHIPPED, UPLOAD = "store", "shipped", "upload"  # the first two: labels.LABEL_SOURCES
 LABEL_SOURCE_NAMES = {
@@ -113,8 +114,8 @@ def choose(corpus: Corpus) -> Setup | None:
         key=state.QUERY_SET,
         format_func=lambda n: f"{n} ({len(sets[n])} queries)",
     )
-    offered = rk.available_rankers(corpus)
-    keep_valid(state.EVAL_RANKERS, offered, rk.default_rankers(corpus))
+    offered = available_rankers(corpus)
+    keep_valid(state.EVAL_RANKERS, offered, default_rankers(corpus))
     chosen_rankers = c2.multiselect(
         "Rankers",
         offered,

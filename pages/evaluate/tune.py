@@ -12,9 +12,9 @@ import streamlit as st
 from components import routing, safe, state
 from pages.evaluate import data
 from pages.evaluate.choices import Setup, keep_one, keep_valid
-from ranklens import rankers as rk
 from ranklens import tune
 from ranklens.errors import RankLensError
+from ranklens.recipes import available_rankers
 
 SEARCH_PAGE = "pages/2_search.py"
 
@@ -56,7 +56,7 @@ def _fmt_ci(low: float, high: float) -> str:
 
 def tune_section(setup: Setup, corpus, queries: list, qrels: list) -> None:
     leaves = corpus.models()
-    offered = list(dict.fromkeys([*leaves, *rk.available_rankers(corpus), *setup.rankers]))
+    offered = list(dict.fromkeys([*leaves, *available_rankers(corpus), *setup.rankers]))
     keep_valid(state.EVAL_TUNE_INPUTS, offered, leaves[:2])
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
     inputs = c1.multiselect(

@@ -16,10 +16,9 @@ from components import auth, safe, state
 from ranklens import external_docs, index
 from ranklens import preferences as prefs
 from ranklens import preferences_store as pref_store
-from ranklens import rankers as rk
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
-from ranklens.recipes import rank_corpus
+from ranklens.recipes import available_rankers, rank_corpus
 from ranklens.types import Query
 
 from .common import CSS, flash, show_flash
@@ -227,7 +226,7 @@ def _save_arena(
 def _arena(
     store, corpus: index.Corpus, query_set: str, queries: list[Query], annotator: str
 ) -> None:
-    offered = rk.available_rankers(corpus)
+    offered = available_rankers(corpus)
     if st.session_state.get(state.JUDGE_ARENA_RANKERS) is None:
         st.session_state[state.JUDGE_ARENA_RANKERS] = offered[:3]
     recipes = st.multiselect(

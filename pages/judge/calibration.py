@@ -14,7 +14,7 @@ import streamlit as st
 from components import auth, resources, safe, state
 from ranklens import index
 from ranklens.errors import RankLensError
-from ranklens.judging import JudgmentStore, judges
+from ranklens.judging import JudgmentStore, judges, pooling
 from ranklens.judging import calibration as cal
 from ranklens.judging.llm import LLMConfig, LLMJudge, Prompt, ReplyCache
 
@@ -119,7 +119,7 @@ def _run(store: JudgmentStore, corpus: index.Corpus, query_set: str, options: di
     if options.pop("rankers"):
         pools = store.pools(corpus.name, query_set)
         if pools:
-            runs = judges.agreement_runs(corpus, pools[-1].rankers, query_set)
+            runs = pooling.agreement_runs(corpus, pools[-1].rankers, query_set)
     bar = st.progress(0.0, text="Judging the held-out pairs…")
 
     def progress(done: int, total: int) -> None:

@@ -15,7 +15,7 @@ import streamlit as st
 from components import admin_download, resources, safe, state
 from ranklens import index
 from ranklens.errors import RankLensError
-from ranklens.judging import JudgmentStore, judges, timing
+from ranklens.judging import JudgmentStore, judges, pooling, timing
 from ranklens.judging.judge_agreement import JudgeAgreement
 
 from .common import LEVEL_TEXT, fmt
@@ -28,7 +28,7 @@ def _runs(home: str, corpus: str, version: str, specs: tuple[str, ...], query_se
     """The rankers' top 10 (cached per corpus version, recipes, query set and level)."""
     del home, version  # part of the cache key only
     c = index.open_corpus(corpus, resources.settings())
-    return judges.agreement_runs(c, list(specs), query_set, level=level)
+    return pooling.agreement_runs(c, list(specs), query_set, level=level)
 
 
 def _confusion(rep: JudgeAgreement) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""What the Judge tab adds for issue 12: the queue order (blind shuffle, or likely relevant first,
+"""The Judge tab's extras: the queue order (blind shuffle, or likely relevant first,
 with its trade-off), the time each passage was shown before its label, and a reason typed
 after a grade without leaving the keyboard (grade, Tab, text, Enter).
 

@@ -10,9 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, job_panel, resources, safe, state
-from ranklens import index, jobs, models, rankers
+from ranklens import index, jobs, models, rankers, recipes
 from ranklens.errors import RankLensError
 from ranklens.judging import DEFAULT_POOL_DEPTH, MAX_POOL_DEPTH, JudgmentStore, Scale, pooling
+from ranklens.recipes import available_rankers, make_ranker
 from ranklens.types import Query
 
 from . import calibration, llm_panel
@@ -25,7 +26,7 @@ SUGGEST_JOB = "rl_judge_suggest_job"  # the suggestions job started here (rankle
 def _ranker(home: str, corpus: str, spec: str, version: str) -> rankers.Ranker:
     """One loaded ranker per (home, corpus, recipe, index state), shared by sessions."""
     c = index.open_corpus(corpus, resources.settings())
-    return rankers.make_ranker(spec, c, resources.encoder, resources.reranker)
+    return make_ranker(spec, c, resources.encoder, resources.reranker)
 
 
 def ranker_for(corpus: index.Corpus, spec: str) -> rankers.Ranker:
@@ -41,10 +42,10 @@ def pool_section(
         "A query's pool is the union of each ranker's top passages, without duplicates. Each "
         "annotator sees it in their own shuffled order and never sees which ranker found a passage."
     )
-    options = rankers.available_rankers(corpus)
+    options = available_rankers(corpus)
     chosen = [s for s in st.session_state.get(state.JUDGE_RANKERS, []) if s in options]
     if state.JUDGE_RANKERS not in st.session_state or not chosen:
-        st.session_state[state.JUDGE_RANKERS] = rankers.default_rankers(corpus)
+        st.session_state[state.JUDGE_RANKERS] = recipes.default_rankers(corpus)
     else:
         st.session_state[state.JUDGE_RANKERS] = chosen
     st.session_state.setdefault(state.JUDGE_DEPTH, DEFAULT_POOL_DEPTH)

@@ -14,7 +14,7 @@ from ranklens import explain, models, rankers
 from ranklens.chunking import index_text
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
-from ranklens.recipes import rank_corpus
+from ranklens.recipes import available_rankers, make_ranker, make_rankers, rank_corpus
 from ranklens.types import Qrel, Query
 
 MEASURES = ["nDCG@10", "P@10", "R@100", "AP", "RR", "Judged@10", "P(rel=2)@10"]
@@ -67,7 +67,7 @@ def explain_tab(corpus: Corpus, qrels_of) -> None:
         "and each measure was computed, step by step."
     )
     query = pick_query(corpus)
-    available = rankers.available_rankers(corpus)
+    available = available_rankers(corpus)
     if query is None or not available:
         st.info("Choose or type a query.")
         return
@@ -133,8 +133,8 @@ def _fusion(corpus: Corpus, query: Query, passage_id: str) -> None:
     pair = st.multiselect("Fuse", models_, default=models_[:2], max_selections=4)
     if len(pair) < 2:
         return
-    fused = rankers.make_ranker(f"rrf({','.join(pair)})", corpus, resources.encoder)
-    inputs = rankers.make_rankers(pair, corpus, resources.encoder)
+    fused = make_ranker(f"rrf({','.join(pair)})", corpus, resources.encoder)
+    inputs = make_rankers(pair, corpus, resources.encoder)
     ranked = rankers.rank_all([fused, *inputs], [query], rankers.FUSION_DEPTH).runs
     hits = ranked[fused.name][query.query_id]
     score = next((h.score for h in hits if h.passage_id == passage_id), 0.0)
@@ -150,7 +150,7 @@ def _rerank(corpus: Corpus, query: Query, first: str, passage_id: str) -> None:
     c1, c2 = st.columns(2)
     ce = c1.selectbox("Cross-encoder", names)
     stage = first if not first.startswith("rerank(") else corpus.models()[0]
-    stage = c2.selectbox("First stage", rankers.available_rankers(corpus), index=None) or stage
+    stage = c2.selectbox("First stage", available_rankers(corpus), index=None) or stage
     spec = f"rerank({stage},{ce},{RERANK_DEPTH})"
     st.caption(
         f"{spec}: the cross-encoder reads the query and each of the first stage's top "
@@ -159,8 +159,8 @@ def _rerank(corpus: Corpus, query: Query, first: str, passage_id: str) -> None:
     if not st.toggle("Rerank now (runs the cross-encoder on 20 passages)", key=state.LEARN_RERANK):
         return
     try:
-        r = rankers.make_ranker(spec, corpus, resources.encoder, resources.reranker)
-        stage_r = rankers.make_ranker(stage, corpus, resources.encoder, resources.reranker)
+        r = make_ranker(spec, corpus, resources.encoder, resources.reranker)
+        stage_r = make_ranker(stage, corpus, resources.encoder, resources.reranker)
         ranked = rankers.rank_all([stage_r, r], [query], RERANK_DEPTH).runs
     except RankLensError as exc:
         st.error(safe.error(exc))

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 import streamlit as st
 
 from components import resources, routing, state
-from ranklens import rankers
+from ranklens import rankers, recipes
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
+from ranklens.recipes import available_rankers, make_rankers
 
 MAX_RANKERS = 6
 MAX_K_PAGE = 100
@@ -39,11 +40,11 @@ def query_of(corpus: Corpus, text: str) -> tuple[str | None, str | None]:
 
 
 def make(specs: Sequence[str], corpus: Corpus) -> list[rankers.Ranker]:
-    return rankers.make_rankers(specs, corpus, resources.encoder, resources.reranker)
+    return make_rankers(specs, corpus, resources.encoder, resources.reranker)
 
 
 def choose_rankers(corpus: Corpus) -> tuple[list[str], int]:
-    options = rankers.available_rankers(corpus)
+    options = available_rankers(corpus)
     custom = st.session_state.get(state.SEARCH_CUSTOM, "").strip()
     chosen = [s for s in st.session_state.get(state.SEARCH_RANKERS, []) if s]
     added = routing.take(state.INTENT_ADD_RANKER)  # e.g. the Evaluate page's tuned recipe
@@ -54,7 +55,7 @@ def choose_rankers(corpus: Corpus) -> tuple[list[str], int]:
         if spec and spec not in options:
             options.append(spec)
     if state.SEARCH_RANKERS not in st.session_state or not set(chosen) <= set(options):
-        default = rankers.default_rankers(corpus)
+        default = recipes.default_rankers(corpus)
         st.session_state[state.SEARCH_RANKERS] = [o for o in default if o in options]
     left, right = st.columns([3, 1])
     with left:

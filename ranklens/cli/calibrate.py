@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ranklens import recipes
+
 from ..errors import RankLensError
+from . import options
 from .common import print_json
 
 
@@ -53,13 +56,12 @@ def _prompts(store, corpus: str, chosen: list[str] | None):
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Calibrate the LLM judge on the query set's labelled queries; report on held-out ones."""
-    from ..judging import JudgmentStore, judges, pooling
+    from ..judging import JudgmentStore, pooling
     from ..judging.calibration import calibrate, use_calibration
     from ..judging.llm import LLMConfig, LLMJudge, ReplyCache
-    from .judgments import _open_corpus, _settings
 
-    settings = _settings(args)
-    corpus = _open_corpus(args.corpus, settings)
+    settings = options.settings_of(args)
+    corpus = options.open_corpus(args.corpus, settings)
     config = LLMConfig.from_settings(settings)
     cache = ReplyCache.from_settings(settings)
     with JudgmentStore(settings.db_url) as store:
@@ -70,8 +72,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             specs = args.rankers
             if not specs:
                 pools = store.pools(corpus.name, args.queries)
-                specs = pools[-1].rankers if pools else pooling.default_rankers(corpus)
-            runs = judges.agreement_runs(corpus, specs, args.queries, level=args.level)
+                specs = pools[-1].rankers if pools else recipes.default_rankers(corpus)
+            runs = pooling.agreement_runs(corpus, specs, args.queries, level=args.level)
         bar, update = _progress()
         try:
             report = calibrate(
@@ -118,20 +120,19 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     """Two or more judges combined by majority or mean, each and the ensemble against people."""
     from ..judging import JudgmentStore, judges, pooling
     from ..judging.ensembles import ensemble_vs_people
-    from .judgments import _open_corpus, _query_ids, _settings
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
-        query_ids = _query_ids(store, args.corpus, args.queries, settings)
+        query_ids = options.query_ids(store, args.corpus, args.queries, settings)
         if not args.judges:
             names = list(judges.judge_labels(store, args.corpus, query_ids=query_ids))
             print("\n".join(names) if names else f"corpus {args.corpus!r} has no judge yet")
             return 0
         runs = None
         if args.queries and not args.no_rankers:
-            corpus = _open_corpus(args.corpus, settings)
+            corpus = options.open_corpus(args.corpus, settings)
             specs = args.rankers or pooling.latest_pool(store, corpus.name, args.queries).rankers
-            runs = judges.agreement_runs(corpus, specs, args.queries, level=args.level)
+            runs = pooling.agreement_runs(corpus, specs, args.queries, level=args.level)
         reports = ensemble_vs_people(
             store,
             args.corpus,
@@ -156,11 +157,10 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
 def cmd_review(args: argparse.Namespace) -> int:
     """Suggestions to review (filtered, sorted); --accept makes the shown ones your labels."""
     from ..judging import JudgmentStore, review
-    from .judgments import _query_ids, _settings
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
-        query_ids = _query_ids(store, args.corpus, args.queries, settings)
+        query_ids = options.query_ids(store, args.corpus, args.queries, settings)
         rows = review.review_rows(store, args.corpus, annotator=args.annotator, query_ids=query_ids)
         rows = review.filter_rows(
             rows,

@@ -77,7 +77,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         _print_corpus(added.corpus, args.json, extra)
         return 0
     chunking = ChunkSettings(args.max_words, args.overlap)
-    corpus = index.ingest(
+    corpus = ingest.ingest(
         path,
         args.corpus,
         args.models,

@@ -17,48 +17,15 @@ from .. import circularity, index, rankers, stats
 from .. import evaluate as ev
 from .. import regression_gate as rg
 from ..config import get_settings
-from ..errors import InputError, RankLensError
-from ..formats import read_queries, write_run_files
-from ..labels import LABEL_SOURCES, Labels, NoLabelsError, resolve_labels
-from ..recipes import rank_corpus
+from ..errors import RankLensError
+from ..formats import write_run_files
+from ..labels import Labels
+from ..recipes import default_rankers, rank_corpus
 from ..types import Query, Run
-from . import evaluate_runs
+from . import evaluate_runs, options
 from . import snapshots as cli_snapshots
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "AP", "RR")
-
-
-def resolve_queries(corpus: index.Corpus, spec: str | None) -> tuple[str, list[Query]]:
-    """(name, queries): a queries file, a query set's name, or the corpus's only query set."""
-    sets = corpus.query_sets()
-    if spec is None:
-        if len(sets) == 1:
-            name = next(iter(sets))
-            return name, sets[name]
-        if not sets:
-            raise RankLensError(
-                f"corpus {corpus.name!r} has no query set: give --queries FILE (JSONL or TSV)"
-            )
-        raise RankLensError(
-            f"corpus {corpus.name!r} has several query sets ({', '.join(sets)}): choose one with "
-            "--queries NAME, or give a file"
-        )
-    path = Path(spec).expanduser()
-    if path.is_file():
-        queries = read_queries(path)
-        name = path.stem
-    elif spec in sets:
-        name, queries = spec, sets[spec]
-    else:
-        raise InputError(
-            spec,
-            f"no such file, nor a query set of corpus {corpus.name!r} "
-            f"(its sets: {', '.join(sets) or 'none'})",
-        )
-    empty = [q.query_id for q in queries if not q.text.strip()]
-    if empty:
-        raise InputError(spec, f"empty query text for query id(s) {', '.join(empty[:5])}")
-    return name, queries
 
 
 def _runs(
@@ -129,27 +96,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not args.corpus:
         raise RankLensError("give --corpus C to rank a query set, or --run FILE to score run files")
     evaluate_runs.check_corpus_args(args)
-    level = "doc" if args.level in ("doc", "document") else "passage"
     specs = ev.parse_measures(
         args.measures or DEFAULT_MEASURES
     )  # bad measure names fail before any ranking
     rankers.check_k(args.k)
     corpus = index.open_corpus(args.corpus, get_settings())
-    query_set, queries = resolve_queries(corpus, args.queries)
-    try:
-        labels = resolve_labels(
-            corpus,
-            query_set,
-            queries,
-            qrels_file=args.qrels,
-            source=args.labels,
-            rule=args.rule,
-            level=level,
-            accepted=not args.without_accepted,
-        )
-    except NoLabelsError as exc:
-        raise NoLabelsError(str(exc).replace("give a qrels file", "give --qrels FILE")) from None
-    specs_rankers = args.rankers or rankers.default_rankers(corpus)
+    query_set, queries, labels, level = options.labels_from_args(corpus, args)
+    specs_rankers = args.rankers or default_rankers(corpus)
     if not specs_rankers:
         raise RankLensError(f"corpus {corpus.name!r} has no complete index to rank with")
     labelled = {q.query_id for q in labels.qrels}
@@ -228,27 +181,7 @@ def add_commands(subparsers) -> None:
         ),
     )
     p.add_argument("--corpus", help="the corpus whose rankers rank the queries (not with --run)")
-    p.add_argument(
-        "--queries",
-        help="a queries file (JSONL or TSV) or a query set's name; default: the corpus's only set",
-    )
-    p.add_argument(
-        "--qrels",
-        help="a qrels file (TREC, BEIR TSV, CSV or JSONL); default: the corpus's own labels, "
-        "else the judgment store's",
-    )
-    p.add_argument(
-        "--labels",
-        choices=LABEL_SOURCES,
-        default="auto",
-        help="without --qrels: shipped (the corpus's own), store (judgments), auto (default)",
-    )
-    p.add_argument(
-        "--rule",
-        default="majority",
-        help="how annotators' labels in the store become qrels: majority (default), mean, max, "
-        "min, annotator:NAME (an adjudicated label always wins)",
-    )
+    options.add_labels_options(p)  # --queries --qrels --labels --rule --level
     p.add_argument(
         "--without-accepted",
         action="store_true",
@@ -269,12 +202,6 @@ def add_commands(subparsers) -> None:
         f"(default: {' '.join(DEFAULT_MEASURES)}; with --run, trec_eval's usual summary)",
     )
     p.add_argument("--k", type=int, default=100, help=f"depth of each ranking, 1-{rankers.MAX_K}")
-    p.add_argument(
-        "--level",
-        choices=("doc", "document", "passage"),
-        default="doc",
-        help="doc: a document ranks at its best passage, labels per document (default)",
-    )
     p.add_argument("--condensed", action="store_true", help="drop unjudged results before scoring")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--per-query", action="store_true", help="also print per-query values")

@@ -134,14 +134,8 @@ def _write_report(path: Path, result, sig, args) -> None:
 
 
 def _check_free(name: str, replace: bool) -> None:
-    name = snapshots_store.check_name(name, "snapshot")
     with JudgmentStore.from_settings() as store:
-        taken = any(r["name"] == name for r in snapshots_store.list_snapshots(store, re_.RUN_FILES))
-    if taken and not replace:
-        raise RankLensError(
-            f"a snapshot of run files is already named {name!r}: choose another name, or add "
-            "--replace-snapshot"
-        )
+        snapshots.check_free(store, re_.RUN_FILES, name, replace, how="add --replace-snapshot")
 
 
 def cmd_evaluate_runs(args: argparse.Namespace) -> int:

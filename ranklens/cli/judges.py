@@ -199,7 +199,7 @@ def cmd_prompt(args: argparse.Namespace) -> int:
     """Show a corpus's LLM prompt (or every version), or save a file as its newest version."""
     from ..judging import JudgmentStore, judges
     from ..judging.llm import Prompt
-    from .judgments import _settings
+    from .options import settings_of as _settings
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:
@@ -230,16 +230,18 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 def cmd_judges(args: argparse.Namespace) -> int:
     """Every judge (cross-encoder, each LLM prompt version) against the humans' final labels."""
     from ..judging import JudgmentStore, judges, pooling
-    from .judgments import _open_corpus, _query_ids, _settings
+    from . import options
+    from .options import query_ids as _query_ids
+    from .options import settings_of as _settings
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:
         query_ids = _query_ids(store, args.corpus, args.queries, settings)
         runs = None
         if args.queries and not args.no_rankers:
-            corpus = _open_corpus(args.corpus, settings)
+            corpus = options.open_corpus(args.corpus, settings)
             specs = args.rankers or pooling.latest_pool(store, corpus.name, args.queries).rankers
-            runs = judges.agreement_runs(corpus, specs, args.queries, level=args.level)
+            runs = pooling.agreement_runs(corpus, specs, args.queries, level=args.level)
         reports = judges.judges_vs_people(
             store,
             args.corpus,
@@ -270,7 +272,8 @@ def cmd_judges(args: argparse.Namespace) -> int:
 def cmd_labels(args: argparse.Namespace) -> int:
     """Current labels as JSONL (grade, reason, seconds shown) and time per label."""
     from ..judging import JudgmentStore, timing
-    from .judgments import _query_ids, _settings
+    from .options import query_ids as _query_ids
+    from .options import settings_of as _settings
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:
@@ -290,7 +293,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """`judgments prompt`, `judgments judges` and `judgments labels`."""
-    from ..judging import LEVELS
+    from . import options
 
     p = sub.add_parser("prompt", help="show or save a corpus's LLM judge prompt (versions kept)")
     p.add_argument("--corpus", required=True)
@@ -312,8 +315,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rankers", nargs="+", default=None, help="default: the newest pool's")
     p.add_argument("--no-rankers", action="store_true", help="skip the ranker comparison")
     p.add_argument("--weights", choices=("linear", "quadratic", "none"), default="linear")
-    p.add_argument("--rule", default="majority", help="how annotators' grades combine")
-    p.add_argument("--level", choices=LEVELS, default="doc")
+    options.add_rule_option(p, help="how annotators' grades combine")
+    options.add_level_option(p, help="doc (default) or passage")
     p.add_argument("--show", type=int, default=10, help="disagreements to list (default 10)")
     p.add_argument("--without-accepted", action="store_true", help="leave accepted suggestions out")
     p.add_argument("--json", action="store_true")

@@ -11,45 +11,24 @@ import json
 import sys
 from collections.abc import Callable
 
-from .. import rankers
-from ..config import Settings, get_settings
+from ..config import Settings
 from ..errors import RankLensError
 from ..formats import QRELS_FORMATS
 from ..judging import (
     DEFAULT_IMPORT_ANNOTATOR,
     DEFAULT_POOL_DEPTH,
     EXPORT_FORMATS,
-    LEVELS,
     RULES,
     JudgmentStore,
     Scale,
     check_rule,
 )
+from ..recipes import default_rankers
+from . import options
+from .options import query_ids as _query_ids
+from .options import settings_of as _settings
 
 ERROR = 2
-
-
-def _open_corpus(name: str, settings: Settings):  # -> ranklens.index.Corpus
-    """The corpus (imported lazily: the index pulls in Chroma, which the other commands skip)."""
-    from ..index import open_corpus
-
-    return open_corpus(name, settings)
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    return getattr(args, "settings", None) or get_settings()
-
-
-def _query_ids(store: JudgmentStore, corpus: str, query_set: str | None, settings: Settings):
-    """Query ids of a query set (the corpus owns query sets), or None for all."""
-    if query_set is None:
-        return None
-    sets = _open_corpus(corpus, settings).query_sets()
-    if query_set not in sets:
-        raise RankLensError(
-            f"corpus {corpus!r} has no query set {query_set!r}; it has: {', '.join(sets) or 'none'}"
-        )
-    return {q.query_id for q in sets[query_set]}
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -57,7 +36,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from ..judging import pooling
 
     settings = _settings(args)
-    corpus = _open_corpus(args.corpus, settings)
+    corpus = options.open_corpus(args.corpus, settings)
     with JudgmentStore(settings.db_url) as store:
         report = pooling.import_labels(
             store,
@@ -78,7 +57,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _check_corpus(store: JudgmentStore, name: str, settings: Settings) -> None:
     """A corpus with no labels in the store must at least exist (catches typos)."""
     if name not in store.corpora():
-        _open_corpus(name, settings)  # NotFoundError for an unknown name
+        options.open_corpus(name, settings)  # NotFoundError for an unknown name
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -148,11 +127,11 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 def cmd_pool(args: argparse.Namespace) -> int:
     """Build and store a judging pool, exactly as the Judge page's "Build pool" does."""
     from ..judging import pooling
-    from ..rankers import make_rankers
+    from ..recipes import make_rankers
 
     settings = _settings(args)
-    corpus = _open_corpus(args.corpus, settings)
-    specs = args.rankers or rankers.default_rankers(corpus)
+    corpus = options.open_corpus(args.corpus, settings)
+    specs = args.rankers or default_rankers(corpus)
     with JudgmentStore(settings.db_url) as store:
         pool = pooling.make_pool(
             store,
@@ -193,7 +172,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from ..judging import pooling
 
     settings = _settings(args)
-    corpus = _open_corpus(args.corpus, settings)
+    corpus = options.open_corpus(args.corpus, settings)
     with JudgmentStore(settings.db_url) as store:
         pool = (
             store.pool(args.pool)
@@ -361,10 +340,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="where to write")
     p.add_argument("--format", choices=EXPORT_FORMATS, default="trec")
     p.add_argument("--corpus", required=True)
-    p.add_argument("--level", choices=LEVELS, default="doc")
-    p.add_argument(
-        "--rule",
-        default="majority",
+    options.add_level_option(p, help="doc (default) or passage")
+    options.add_rule_option(
+        p,
         help=f"{', '.join(RULES)} or annotator:NAME (default majority; ties fall to the mean "
         "rounded half up)",
     )

@@ -14,8 +14,9 @@ from .. import external_docs, imported_runs, index, rankers
 from ..config import get_settings
 from ..errors import InputError, RankLensError
 from ..formats import read_queries, write_run_files
-from ..recipes import rank_corpus
-from ..types import Query
+from ..recipes import default_rankers, rank_corpus
+from ..types import Query, check_level
+from . import options
 
 
 def _set_query(corpus: index.Corpus, query_set: str | None, query_id: str | None) -> Query:
@@ -39,7 +40,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.query is not None and not text:
         raise RankLensError("the query is empty: give --query TEXT")
     rankers.check_k(args.k)
-    level = rankers.check_level(args.level)
+    level = check_level(args.level)
     corpus = index.open_corpus(args.corpus, get_settings())
     query = Query("q", text) if text else _set_query(corpus, args.queries, args.query_id)
     qid = query.query_id
@@ -96,7 +97,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def _rank(
     corpus: index.Corpus, specs: list[str] | None, queries: list[Query], k: int, level: str
 ) -> rankers.RankedRuns:
-    return rank_corpus(corpus, specs or rankers.default_rankers(corpus), queries, k, level)
+    return rank_corpus(corpus, specs or default_rankers(corpus), queries, k, level)
 
 
 def _load_queries(spec: str, corpus: index.Corpus) -> list[Query]:
@@ -119,7 +120,7 @@ def _load_queries(spec: str, corpus: index.Corpus) -> list[Query]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     rankers.check_k(args.k)
-    level = rankers.check_level(args.level)
+    level = check_level(args.level)
     corpus = index.open_corpus(args.corpus, get_settings())
     queries = _load_queries(args.queries, corpus)
     out_dir = Path(args.out).expanduser()
@@ -153,12 +154,11 @@ def add_commands(subparsers) -> None:
     p.add_argument("--query-id", help="the id of the query in --queries to rank")
     p.add_argument("--rankers", nargs="+", metavar="RANKER", help=recipe_help)
     p.add_argument("--k", type=int, default=10, help=f"hits per ranker, 1-{rankers.MAX_K}")
-    p.add_argument(
-        "--level",
-        choices=("doc", "document", "passage"),
-        default="passage",
+    options.add_level_option(
+        p,
         help="passage: k passages (default); doc (or document): k documents, each by its best "
         "passage",
+        default="passage",
     )
     p.add_argument("--json", action="store_true", help="print JSON: per ranker, its hits")
     p.set_defaults(func=cmd_search)
@@ -171,10 +171,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--rankers", nargs="+", metavar="RANKER", help=recipe_help)
     p.add_argument("--k", type=int, default=100, help=f"hits per query, 1-{rankers.MAX_K}")
     p.add_argument("--out", required=True, help="folder for the run files")
-    p.add_argument(
-        "--level",
-        choices=("doc", "document", "passage"),
-        default="doc",
-        help="doc (or document): best passage per document (default); passage: passage ids",
+    options.add_level_option(
+        p, help="doc (or document): best passage per document (default); passage: passage ids"
     )
     p.set_defaults(func=cmd_run)

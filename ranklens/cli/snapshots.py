@@ -51,14 +51,8 @@ def _absolute(path: str | None) -> str | None:
 
 def check_free(corpus: index.Corpus, name: str, replace: bool = False) -> None:
     """Refuse, before any ranking, a snapshot name the corpus already uses (unless replace)."""
-    name = snapshots_store.check_name(name, "snapshot")
     with JudgmentStore.from_settings(corpus.settings) as store:
-        taken = any(r["name"] == name for r in snapshots_store.list_snapshots(store, corpus.name))
-    if taken and not replace:
-        raise RankLensError(
-            f"corpus {corpus.name!r} already has a snapshot named {name!r}: choose another "
-            "name, or add --replace-snapshot"
-        )
+        snapshots.check_free(store, corpus.name, name, replace, how="add --replace-snapshot")
 
 
 def save_from_args(

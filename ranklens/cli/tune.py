@@ -11,9 +11,8 @@ import sys
 
 from .. import index, tune
 from ..config import get_settings
-from ..labels import LABEL_SOURCES, resolve_labels
+from . import options
 from .common import print_json
-from .evaluate import resolve_queries
 
 
 def _fmt_ci(low: float, high: float) -> str:
@@ -48,18 +47,8 @@ def print_result(result: tune.TuneResult) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    level = "doc" if args.level in ("doc", "document") else "passage"
     corpus = index.open_corpus(args.corpus, get_settings())
-    query_set, queries = resolve_queries(corpus, args.queries)
-    labels = resolve_labels(
-        corpus,
-        query_set,
-        queries,
-        qrels_file=args.qrels,
-        source=args.labels,
-        rule=args.rule,
-        level=level,
-    )
+    query_set, queries, labels, level = options.labels_from_args(corpus, args)
     for note in labels.notes:
         print(f"note: {note}", file=sys.stderr)
     for warning in labels.warnings:
@@ -100,12 +89,7 @@ def add_commands(subparsers) -> None:
         ),
     )
     p.add_argument("--corpus", required=True)
-    p.add_argument("--queries", help="a queries file or a query set's name (default: the only set)")
-    p.add_argument(
-        "--qrels", help="a qrels file (default: the corpus's own labels, else the store's)"
-    )
-    p.add_argument("--labels", choices=LABEL_SOURCES, default="auto")
-    p.add_argument("--rule", default="majority", help="how the store's labels become qrels")
+    options.add_labels_options(p)  # --queries --qrels --labels --rule --level
     p.add_argument(
         "--rankers", nargs="+", required=True, metavar="RANKER", help="two or more inputs to fuse"
     )
@@ -115,7 +99,6 @@ def add_commands(subparsers) -> None:
     p.add_argument(
         "--depth", type=int, default=tune.DEFAULT_DEPTH, help="how deep each input is ranked"
     )
-    p.add_argument("--level", choices=("doc", "document", "passage"), default="doc")
     p.add_argument("--test", choices=("randomization", "t"), default="randomization")
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -9,14 +9,14 @@ current labels), pools, suggestions, adjudication (agreement, adjudication, fina
 loads the index and models: `from ranklens.judging import pooling`).
 """
 
+from ..types import LEVELS
 from .records import (
     DEFAULT_IMPORT_ANNOTATOR,
     DEFAULT_POOL_DEPTH,
     DOC_LEVEL,
+    EVENT_KINDS,
     EXPORT_FORMATS,
-    KINDS,
     LABEL_KINDS,
-    LEVELS,
     MAX_POOL_DEPTH,
     RULES,
     SOURCES,
@@ -55,7 +55,7 @@ __all__ = [
     "DEFAULT_POOL_DEPTH",
     "DOC_LEVEL",
     "EXPORT_FORMATS",
-    "KINDS",
+    "EVENT_KINDS",
     "LABEL_KINDS",
     "LEVELS",
     "MAX_POOL_DEPTH",

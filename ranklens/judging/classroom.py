@@ -12,11 +12,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .. import rankers as rankers_mod
 from ..errors import InputError, RankLensError, StoreUnavailable
 from ..index import Corpus
 from ..labels import NoLabelsError, resolve_labels
-from ..recipes import rank_corpus
+from ..recipes import default_rankers, make_rankers, rank_corpus
 from ..types import Qrel, Query, Run
 from . import class_stats
 from .classes import ClassInfo, ClassLabel, ClassStore, sample_pairs
@@ -49,8 +48,8 @@ def start_class(
     queries = query_set_of(corpus, query_set)
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     if pool_id is None:
-        specs = list(rankers) if rankers else rankers_mod.default_rankers(corpus)
-        built = rankers_mod.make_rankers(specs, corpus)
+        specs = list(rankers) if rankers else default_rankers(corpus)
+        built = make_rankers(specs, corpus)
         pool = make_pool(store, corpus, query_set, built, depth)
     else:
         pool = store.pool(pool_id)
@@ -102,7 +101,7 @@ def class_runs(
     corpus: Corpus, info: ClassInfo, rankers: Sequence[str] | None = None, k: int = BOARD_K
 ) -> dict[str, Run]:
     """Each ranker's top k documents for the class's queries (rankers.rank_all, as everywhere)."""
-    specs = list(rankers) if rankers else rankers_mod.default_rankers(corpus)
+    specs = list(rankers) if rankers else default_rankers(corpus)
     return rank_corpus(corpus, specs, class_queries(corpus, info), k, "doc").runs
 
 

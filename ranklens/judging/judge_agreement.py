@@ -8,7 +8,7 @@ Pure functions over qrels (no store, no UI). Conventions, fixed here once:
 - "The judge's labels replace the humans'": every ranker is evaluated twice over those same
   common units, once with the humans' grades and once with the judge's, so the judged set is
   the same and only the grades differ. Measures through ranklens.evaluate (ir_measures).
-- Kappa: sklearn's cohen_kappa_score over the whole scale (labels=), linear or quadratic weights;
+- Kappa: agreement.cohen_kappa (scikit-learn) over the whole scale, linear or quadratic weights;
   None where undefined (fewer than two grades used). Kendall's tau: scipy's tau-b between the
   rankers' two scores; None with fewer than two rankers or a constant column.
 """
@@ -23,15 +23,13 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.stats import kendalltau, rankdata
-from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import cohen_kappa_score, confusion_matrix
+from sklearn.metrics import confusion_matrix
 
+from ..agreement import check_weights, cohen_kappa
 from ..errors import InputError
 from ..evaluate import Qrels, evaluate_runs, mean_scores, qrels_dict
 from ..types import Run
 from .rules import natural_key
-
-WEIGHTS = ("linear", "quadratic", None)
 
 
 class JudgeDisagreement(NamedTuple):
@@ -119,12 +117,6 @@ def _none_if_nan(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _check_weights(weights: str | None) -> str | None:
-    if weights not in WEIGHTS:
-        raise InputError(None, f"unknown kappa weights {weights!r}; expected linear or quadratic")
-    return weights
-
-
 def common_units(human: Qrels, judged: Qrels) -> tuple[list[tuple[str, str, int, int]], int, int]:
     """(query_id, doc_id, human grade, judge grade) for units both graded, in the humans' order;
     and how many units only the humans, only the judge graded."""
@@ -143,15 +135,9 @@ def kappa(
     grades: Sequence[int],
     weights: str | None = "linear",
 ) -> float | None:
-    """Cohen's kappa (scikit-learn) over the whole scale; None where it is undefined."""
-    _check_weights(weights)
-    if not human:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", UndefinedMetricWarning)
-        value = cohen_kappa_score(human, judge, labels=list(grades), weights=weights)
-    return _none_if_nan(value)
+    """Cohen's kappa (ranklens.agreement.cohen_kappa) over the whole scale; None where it is
+    undefined."""
+    return cohen_kappa(human, judge, categories=grades, weights=weights)
 
 
 def ranker_changes(
@@ -197,7 +183,7 @@ def judge_agreement(
     level: str = "doc",
 ) -> JudgeAgreement:
     """One judge against the humans' final labels (qrels at the same level as `level`)."""
-    _check_weights(weights)
+    check_weights(weights)
     both, human_only, judge_only = common_units(human, judged)
     grades = tuple(sorted(set(grades)))
     outside = {g for *_, a, b in both for g in (a, b)} - set(grades)

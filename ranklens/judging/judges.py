@@ -321,19 +321,6 @@ def judges_vs_people(
     return out
 
 
-def agreement_runs(
-    corpus: Corpus, specs: Sequence[str], query_set: str, *, k: int = 10, level: str = "doc"
-) -> dict[str, Run]:
-    """The runs judges_vs_people compares rankers with: each recipe's top k for the query set,
-    through rankers.rank_all (the one ranking the pages and the CLI use)."""
-    from ..recipes import rank_corpus
-
-    queries = corpus.query_sets().get(query_set, [])
-    if not queries:
-        raise NotFoundError(f"corpus {corpus.name!r} has no queries in set {query_set!r}")
-    return rank_corpus(corpus, specs, queries, k, level).runs
-
-
 class ScoredPair(NamedTuple):
     """A cross-encoder's dry run of one pair: its score and the grade the thresholds give."""
 

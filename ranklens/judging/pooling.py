@@ -19,7 +19,8 @@ from ..errors import InputError, NotFoundError
 from ..formats import read_qrels
 from ..index import Corpus
 from ..models import Scorer
-from ..types import Query
+from ..recipes import rank_corpus
+from ..types import Query, Run
 from .records import DEFAULT_IMPORT_ANNOTATOR, MAX_POOL_DEPTH, ImportReport, PoolInfo, PoolItem
 from .rules import drop_unshown
 from .scale import Scale
@@ -209,3 +210,14 @@ def import_labels(
         known_query_ids=known_query_ids(corpus),
         keep_unknown=keep_unknown,
     )
+
+
+def agreement_runs(
+    corpus: Corpus, specs: Sequence[str], query_set: str, *, k: int = 10, level: str = "doc"
+) -> dict[str, Run]:
+    """The runs judges_vs_people compares rankers with: each recipe's top k for the query set,
+    through rankers.rank_all (the one ranking the pages and the CLI use)."""
+    queries = corpus.query_sets().get(query_set, [])
+    if not queries:
+        raise NotFoundError(f"corpus {corpus.name!r} has no queries in set {query_set!r}")
+    return rank_corpus(corpus, specs, queries, k, level).runs

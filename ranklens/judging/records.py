@@ -10,11 +10,10 @@ from typing import NamedTuple
 from ..agreement import Unit
 
 SOURCES = ("human", "import", "suggestion", "adjudication")
-KINDS = ("label", "cant_judge", "skip", "note", "undo")
+EVENT_KINDS = ("label", "cant_judge", "skip", "note", "undo")  # what a label event records
 LABEL_KINDS = ("label", "cant_judge")
 UNDOABLE = ("label", "cant_judge", "skip", "note")
 RULES = ("majority", "mean", "max", "min")  # or "annotator:NAME"
-LEVELS = ("doc", "passage")
 EXPORT_FORMATS = ("trec", "beir")
 DOC_LEVEL = ""  # the passage_id of a label on a whole document
 DEFAULT_IMPORT_ANNOTATOR = "imported"

@@ -14,8 +14,8 @@ from fractions import Fraction
 
 from ..agreement import Unit
 from ..errors import InputError
-from ..types import Qrel, Run
-from .records import DOC_LEVEL, LEVELS, RULES, CurrentLabel, PoolItem
+from ..types import Qrel, Run, check_level
+from .records import DOC_LEVEL, RULES, CurrentLabel, PoolItem
 
 
 def build_pool(
@@ -163,8 +163,7 @@ def final_qrels_from(
     label was stored (so an imported file comes back in its own order).
     """
     check_rule(rule)
-    if level not in LEVELS:
-        raise InputError(None, f"unknown level {level!r}; expected doc or passage")
+    level = check_level(level)
     adjudicated = dict(adjudicated or {})
     only = rule[len("annotator:") :] if rule.startswith("annotator:") else None
     grades: dict[Unit, list[int]] = defaultdict(list)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from ..agreement import Unit
 from ..types import Query
@@ -22,8 +23,19 @@ from .records import (
 from .rules import pool_order
 from .scale import Scale
 
-if TYPE_CHECKING:
-    from .store import JudgmentStore
+
+class SessionStore(Protocol):
+    """What a judging session needs of its store (ranklens.judging.store.JudgmentStore is one);
+    declared here so that the session never imports the store that builds it."""
+
+    def read(self) -> AbstractContextManager[Any]: ...
+    def _labels(self, conn: Any, corpus: str, **filters: Any) -> list[CurrentLabel]: ...
+    def _current(self, conn: Any, corpus: str, **filters: Any) -> list[Any]: ...
+    def add_label(self, *args: Any, **kwargs: Any) -> Any: ...
+    def cant_judge(self, *args: Any, **kwargs: Any) -> Any: ...
+    def skip(self, *args: Any, **kwargs: Any) -> Any: ...
+    def add_note(self, *args: Any, **kwargs: Any) -> Any: ...
+    def undo(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
 class JudgingSession:
@@ -36,7 +48,7 @@ class JudgingSession:
 
     def __init__(
         self,
-        store: JudgmentStore,
+        store: SessionStore,
         pool: PoolInfo,
         annotator: str,
         seed: int,

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from ranklens import index
+from ranklens import ingest
 from ranklens.judging import JudgmentStore, class_stats
 from ranklens.judging import annotators as accounts
 from ranklens.judging.classes import ClassLabel, ClassStore
@@ -49,7 +49,7 @@ def test_a_class_of_six_judges_and_the_board_agrees_with_the_export(
     home, start_app, browser_page, tmp_path
 ):
     path = write_jsonl(home.home.parent / "kb.jsonl", _docs())
-    corpus = index.ingest(path, "kb", ["bm25"], home)
+    corpus = ingest.ingest(path, "kb", ["bm25"], home)
     corpus.add_query_set("dev", [Query(f"t{i}", t) for i, t in enumerate(TOPICS)])
     with JudgmentStore(home.db_url) as store:
         _, teacher_key = accounts.add(store, "teacher", admin=True)

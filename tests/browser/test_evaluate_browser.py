@@ -10,9 +10,10 @@ import time
 
 import pytest
 
-from ranklens import index, rankers
+from ranklens import index
 from ranklens.config import DEMO_CORPUS, Settings
 from ranklens.judging import JudgmentStore
+from ranklens.recipes import make_ranker
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,7 @@ def test_evaluate_page_on_the_demo(start_app, browser_page, tmp_path):
         page.get_by_text("judgments import").first.wait_for()
 
     queries = corpus.query_sets()["demo"][:12]
-    run = rankers.make_ranker("bm25", corpus).rank(queries, 3)
+    run = make_ranker("bm25", corpus).rank(queries, 3)
     for q in queries:
         for hit, grade in zip(run[q.query_id], (2, 1, 0), strict=False):
             store.add_label(

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from ranklens import index, jobs
+from ranklens import index, ingest, jobs
 from ranklens.config import DEMO_CORPUS, DEMO_DIR, get_settings
 
 pytestmark = pytest.mark.browser
@@ -41,7 +41,7 @@ def running_worker(settings, timeout=60.0) -> jobs.Job:
 def assert_demo_exact(settings, tmp_path):
     """The demo's passages are those a plain ingest of data/demo gives: none missing, none twice."""
     corpus = index.open_corpus(DEMO_CORPUS, settings)
-    reference = index.ingest(
+    reference = ingest.ingest(
         DEMO_DIR, "reference", ["bm25"], get_settings({"RANKLENS_HOME": str(tmp_path / "ref")})
     )
     keys = corpus.passage_keys()

@@ -14,7 +14,7 @@ import pytest
 
 from components.label_widgets import grade_key
 from pages.judge.judging import unit_key
-from ranklens import index
+from ranklens import index, ingest
 from ranklens.judging import JudgmentStore, PoolItem
 from ranklens.types import Query
 
@@ -44,7 +44,7 @@ def corpus_in(home) -> index.Corpus:
     path = write_jsonl(
         home.home.parent / "kb.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
     )
-    c = index.ingest(path, "kb", ["bm25"], home)
+    c = ingest.ingest(path, "kb", ["bm25"], home)
     c.add_query_set(
         "dev",
         [Query("t1", "how hot should the water be for green tea"), Query("b1", "sourdough bread")],

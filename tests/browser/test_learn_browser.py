@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from ranklens import index
+from ranklens import ingest
 from ranklens.config import Settings
 from ranklens.formats import write_qrels
 from ranklens.types import Qrel, Query
@@ -50,7 +50,7 @@ def _beir(folder):
 
 def test_embedding_map_marks_the_query(start_app, browser_page, tmp_path):
     settings = Settings(home=tmp_path / "home")
-    corpus = index.ingest(_beir(tmp_path / "tiny"), "tiny", ["bm25", "all-MiniLM-L6-v2"], settings)
+    corpus = ingest.ingest(_beir(tmp_path / "tiny"), "tiny", ["bm25", "all-MiniLM-L6-v2"], settings)
     assert corpus.query_sets()["test"] == [Query(q, t) for q, t in QUERIES.items()]
     app = start_app({"RANKLENS_DEMO": "0"})
     page = browser_page

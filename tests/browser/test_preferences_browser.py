@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from ranklens import index, rankers
+from ranklens import ingest
 from ranklens import preferences_store as pref_store
 from ranklens.judging import JudgmentStore, pooling
+from ranklens.recipes import make_rankers
 from ranklens.types import Query
 
 from ..conftest import write_jsonl
@@ -44,10 +45,10 @@ def test_preferences_by_keyboard(home, start_app, browser_page):
     path = write_jsonl(
         home.home.parent / "kb.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
     )
-    corpus = index.ingest(path, "kb", ["bm25"], home)
+    corpus = ingest.ingest(path, "kb", ["bm25"], home)
     corpus.add_query_set("dev", [Query("t1", "green black oolong tea"), Query("b1", "bread")])
     with JudgmentStore(home.db_url) as store:
-        pooling.make_pool(store, corpus, "dev", rankers.make_rankers(["bm25"], corpus), 3)
+        pooling.make_pool(store, corpus, "dev", make_rankers(["bm25"], corpus), 3)
     app = start_app({"RANKLENS_DEMO": "0"})
     page = browser_page
     page.goto(app.url)

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from ranklens import index
+from ranklens import ingest
 
 from ..conftest import free_port, write_jsonl
 
@@ -96,7 +96,7 @@ def test_single_sign_on_maps_provider_users_to_annotators_and_roles(
     home, tmp_path, start_app, browser_page, provider
 ):
     path = write_jsonl(home.home.parent / "kb.jsonl", [{"_id": "t1", "text": "Green tea."}])
-    index.ingest(path, "kb", ["bm25"], home)
+    ingest.ingest(path, "kb", ["bm25"], home)
     app = _sso_app(start_app, tmp_path, provider)
     page = browser_page
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ranklens import index
+from ranklens import ingest
 from ranklens.judging import JudgmentStore
 from ranklens.judging import annotators as accounts
 from ranklens.types import Query
@@ -47,7 +47,7 @@ def test_team_mode_sign_in_roles_and_attribution(home, start_app, browser_page):
     path = write_jsonl(
         home.home.parent / "kb.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
     )
-    corpus = index.ingest(path, "kb", ["bm25"], home)
+    corpus = ingest.ingest(path, "kb", ["bm25"], home)
     corpus.add_query_set("dev", [Query("t1", "green tea"), Query("b1", "sourdough bread")])
     with JudgmentStore(home.db_url) as store:
         _, alice = accounts.add(store, "alice")

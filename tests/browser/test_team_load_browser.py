@@ -8,10 +8,11 @@ import re
 
 import pytest
 
-from ranklens import index, rankers
+from ranklens import ingest
 from ranklens.cli import main as cli_main
 from ranklens.judging import JudgmentStore, pooling
 from ranklens.judging import annotators as accounts
+from ranklens.recipes import make_rankers
 from ranklens.types import Query
 
 from ..conftest import write_jsonl
@@ -26,12 +27,12 @@ def test_five_contexts_judge_twenty_passages_each(home, start_app, browser_page,
         {"_id": f"d{i}", "text": f"{WORDS[i % 6]} tea number {i}: brew it at {60 + i} degrees."}
         for i in range(30)
     ]
-    corpus = index.ingest(write_jsonl(tmp_path / "tea.jsonl", docs), "teas", ["bm25"], home)
+    corpus = ingest.ingest(write_jsonl(tmp_path / "tea.jsonl", docs), "teas", ["bm25"], home)
     corpus.add_query_set("dev", [Query("q1", "green tea degrees"), Query("q2", "black tea brew")])
     names = [f"ann{i}" for i in range(N_ANNOTATORS)]
     with JudgmentStore(home.db_url) as store:
         keys = {n: accounts.add(store, n)[1] for n in names}
-        bm25 = rankers.make_rankers(["bm25"], corpus)
+        bm25 = make_rankers(["bm25"], corpus)
         # every annotator judges every passage (5 per passage), so each has 20 of their own
         pool = pooling.make_pool(store, corpus, "dev", bm25, 15, annotators_per_passage=5)
     assert len(pool.items) >= PER_ANNOTATOR

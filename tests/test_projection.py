@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 from sklearn.decomposition import PCA
 
-from ranklens import index, projection
-from ranklens.rankers import make_ranker
+from ranklens import exact, ingest, projection
+from ranklens.recipes import make_ranker
 from ranklens.types import Query
 
 
 def test_small_corpus_map_marks_the_query_its_top_and_labels(home, small_jsonl, fake_encoder):
-    corpus = index.ingest(small_jsonl, "mapped", ["bm25", fake_encoder.name], home)
+    corpus = ingest.ingest(small_jsonl, "mapped", ["bm25", fake_encoder.name], home)
     pr = projection.fit(corpus, fake_encoder.name)
     assert pr.total == corpus.passages and not pr.sampled
     assert pr.rule == f"all {corpus.passages:,} passages are drawn"
@@ -27,7 +27,7 @@ def test_small_corpus_map_marks_the_query_its_top_and_labels(home, small_jsonl, 
     assert by_id["rust#0"].label == projection.UNJUDGED and by_id["rust#0"].title == "Rust"
     assert by_id["tea#0"].snippet.startswith("Green tea")
     # the query lands where PCA (fitted on the same vectors) puts its vector
-    ids, matrix = projection.ann.stored_vectors(corpus, fake_encoder.name)
+    ids, matrix = exact.stored_vectors(corpus, fake_encoder.name)
     ref = PCA(n_components=2, svd_solver="full").fit(matrix)
     qv = fake_encoder.encode_queries([query.text])[0]
     assert np.allclose(np.abs(ref.transform(qv[None])[0]), np.abs(m.query_xy), atol=1e-5)
@@ -42,7 +42,7 @@ def test_small_corpus_map_marks_the_query_its_top_and_labels(home, small_jsonl, 
 def test_past_the_limit_a_fixed_sample_is_drawn_with_the_query_passages_on_top(
     home, small_jsonl, fake_encoder
 ):
-    corpus = index.ingest(small_jsonl, "mapped", ["bm25", fake_encoder.name], home)
+    corpus = ingest.ingest(small_jsonl, "mapped", ["bm25", fake_encoder.name], home)
     pr = projection.fit(corpus, fake_encoder.name, limit=3)
     assert pr.sampled and len(pr.rows) == 3 and "3 of 6 passages" in pr.rule
     again = projection.fit(corpus, fake_encoder.name, limit=3)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ranklens import explain, index, models, rankers
+from ranklens import explain, ingest, models, rankers
+from ranklens.recipes import make_rankers
 from ranklens.types import Query
 
 
@@ -21,11 +22,11 @@ class FakeScorer:
 
 def test_rerank_explanation_shows_scores_and_rank_changes(home, small_jsonl, monkeypatch):
     monkeypatch.setattr(models, "load_reranker", lambda name: FakeScorer())
-    corpus = index.ingest(small_jsonl, "ce", ["bm25"], home)
+    corpus = ingest.ingest(small_jsonl, "ce", ["bm25"], home)
     query = Query("q", "black tea or green tea temperature")
     ce = models.reranker_names()[0]
     spec = f"rerank(bm25,{ce},5)"
-    stage, rerank = rankers.make_rankers(["bm25", spec], corpus)
+    stage, rerank = make_rankers(["bm25", spec], corpus)
     runs = rankers.rank_all([stage, rerank], [query], 5).runs
     before, after = runs["bm25"]["q"], runs[spec]["q"]
     ex = explain.explain_rerank(corpus, query.text, before, after, "tea#0", FakeScorer())

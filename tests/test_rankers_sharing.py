@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ranklens import index, models, rankers
+from ranklens import ingest, models, rankers
+from ranklens.recipes import make_ranker, make_rankers
 from ranklens.types import Query
 
 from .conftest import FakeEncoder, write_jsonl
@@ -30,7 +31,7 @@ def counted(home, tmp_path, monkeypatch):
     enc = CountingEncoder("fake-count")
     models.register_encoder(enc)
     path = write_jsonl(tmp_path / "d.jsonl", [{"_id": i, "text": t} for i, t in DOCS])
-    c = index.ingest(path, "share", ["bm25", "fake-count"], home)
+    c = ingest.ingest(path, "share", ["bm25", "fake-count"], home)
     calls = {"bm25": 0, "chroma": 0}
     real_bm25 = rankers.BM25Ranker.rank
     real_vectors = rankers.DenseRanker.rank_vectors
@@ -62,16 +63,14 @@ COLUMNS = [
 def test_every_distinct_sub_ranker_runs_once_per_query(counted, level, shared_objects):
     c, enc, calls = counted
     if shared_objects:
-        chosen = rankers.make_rankers(COLUMNS, c)
+        chosen = make_rankers(COLUMNS, c)
     else:  # each column built on its own, as separate pages or requests would
-        chosen = [rankers.make_ranker(spec, c) for spec in COLUMNS]
+        chosen = [make_ranker(spec, c) for spec in COLUMNS]
     queries = [Query("1", "tea moon"), Query("2", "kites 3")]
     out = rankers.rank_all(chosen, queries, 5, level=level, passages_per_doc=1.0)
     assert set(out.runs) == {r.name for r in chosen}
     assert enc.queries_encoded == 2  # one encoding per query, for four columns that use it
     assert calls == {"bm25": 2, "chroma": 2}
     # and the fusion is the fusion of those very inputs
-    alone = rankers.rank_all(
-        [rankers.make_ranker("rrf(bm25,fake-count)", c)], queries, 5, level=level
-    )
+    alone = rankers.rank_all([make_ranker("rrf(bm25,fake-count)", c)], queries, 5, level=level)
     assert out.runs["rrf(bm25,fake-count)"] == alone.runs["rrf(bm25,fake-count)"]

@@ -1,4 +1,4 @@
-"""Issue 13 in Streamlit's AppTest: the Evaluate page's Tune fusion, Snapshots and Arena tabs
+"""The Evaluate page's Tune fusion, Snapshots and Arena tabs in Streamlit's AppTest
 (numbers equal to the core's, "Add to Search" lands on the Search page), and the Judge page's
 Preferences tab (passages side by side, the blind arena).
 """
@@ -9,9 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import index, rankers, snapshots_store, tune
+from ranklens import ingest, snapshots_store, tune
 from ranklens import preferences_store as pref_store
 from ranklens.judging import JudgmentStore, pooling
+from ranklens.recipes import make_rankers
 from ranklens.types import Qrel, Query
 
 from .conftest import ROOT
@@ -40,7 +41,7 @@ LABELS = [
 
 @pytest.fixture
 def corpus(home, small_jsonl, fake_encoder):
-    c = index.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
+    c = ingest.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
     c.add_query_set("topics", QUERIES)
     with JudgmentStore(home.db_url) as store:
         for q, d, g in LABELS:
@@ -156,7 +157,7 @@ def test_passages_side_by_side_and_agreement(corpus, home):
     from pages.judge import arena
 
     with JudgmentStore(home.db_url) as store:
-        pooling.make_pool(store, corpus, "topics", rankers.make_rankers(["bm25"], corpus), 2)
+        pooling.make_pool(store, corpus, "topics", make_rankers(["bm25"], corpus), 2)
     at = judge_preferences(arena.PASSAGES)
     check(next(b for b in at.button if b.label == "= Tie").click().run())
     check(next(b for b in at.button if b.label == "Right is better →").click().run())
