@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from ranklens.cli import judgments as cli_judgments
 from ranklens.cli import main as cli_main
+from ranklens.cli import options as cli_options
 from ranklens.judging import JudgmentStore, judges
 from ranklens.judging.llm import Prompt
 from ranklens.labels import store_qrels
@@ -24,7 +24,7 @@ def env(tmp_path, monkeypatch, chat):  # noqa: F811
     monkeypatch.setenv("RANKLENS_DB_URL", url)
     monkeypatch.setenv("RANKLENS_LLM_URL", chat)
     monkeypatch.setenv("RANKLENS_LLM_MODEL", "learner")
-    monkeypatch.setattr(cli_judgments, "_open_corpus", lambda name, settings: FakeCorpus())
+    monkeypatch.setattr(cli_options, "open_corpus", lambda name, settings: FakeCorpus())
     with JudgmentStore(url) as s:
         for q in QUERIES:
             for k, g in KINDS.items():

@@ -498,7 +498,8 @@ def test_default_rankers_and_rank_corpus_are_the_make_then_rank_of_every_site(co
     from ranklens.recipes import default_rankers, make_ranker, make_rankers, rank_corpus
 
     specs = default_rankers(corpus)
-    assert specs == ["bm25", FAKE, f"rrf(bm25,{FAKE})"]  # two indexes, then their fusion
+    first, second = corpus.models()[:2]  # bm25, then the dense models by name
+    assert specs == [first, second, f"rrf({first},{second})"]  # two indexes, then their fusion
     queries = [Query("a", "bread yeast"), Query("b", "memory safety")]
     for level in ("doc", "passage"):
         direct = rankers.rank_all(

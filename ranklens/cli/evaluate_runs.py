@@ -135,7 +135,9 @@ def _write_report(path: Path, result, sig, args) -> None:
 
 def _check_free(name: str, replace: bool) -> None:
     with JudgmentStore.from_settings() as store:
-        snapshots.check_free(store, re_.RUN_FILES, name, replace, how="add --replace-snapshot")
+        snapshots_store.check_free(
+            store, re_.RUN_FILES, name, replace, how="add --replace-snapshot"
+        )
 
 
 def cmd_evaluate_runs(args: argparse.Namespace) -> int:

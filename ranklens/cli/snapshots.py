@@ -52,7 +52,7 @@ def _absolute(path: str | None) -> str | None:
 def check_free(corpus: index.Corpus, name: str, replace: bool = False) -> None:
     """Refuse, before any ranking, a snapshot name the corpus already uses (unless replace)."""
     with JudgmentStore.from_settings(corpus.settings) as store:
-        snapshots.check_free(store, corpus.name, name, replace, how="add --replace-snapshot")
+        snapshots_store.check_free(store, corpus.name, name, replace, how="add --replace-snapshot")
 
 
 def save_from_args(
