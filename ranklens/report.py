@@ -206,7 +206,7 @@ def summary_figure(summ: pd.DataFrame, title: str = "") -> go.Figure:
     fig.update_layout(
         barmode="group",
         title=_e(title) if title else None,
-        yaxis_title="mean over queries (bars: 95% confidence interval)",
+        yaxis_title="mean over queries (bars: 95% bootstrap interval)",
         legend_title="ranker",
         margin={"t": 40 if title else 20, "b": 40},
         height=420,
@@ -418,9 +418,8 @@ def html_report(
     if summ.empty:
         parts.append("<p>No labelled query: nothing to evaluate.</p>")
     else:
-        pct = f"{confidence:.0%}"
         parts.append(
-            f'<p class="note">Mean over queries [{_e(pct)} confidence interval, t distribution]. '
+            f'<p class="note">Mean over queries [{_e(stats.interval_name(confidence))}]. '
             f"▲b c: significantly better than rankers b and c ({_e(test)} test, Holm-corrected "
             f"across all pairs, alpha = {alpha:g}).</p>"
         )

@@ -196,7 +196,7 @@ def test_bad_measure_and_explanations(corpus, home):
     at = run_page()
     text = " ".join(m.value for m in at.markdown)
     assert "log2(i + 1)" in text  # explain_measure for nDCG, in the popover
-    assert "mean ± t × sd / √n" in text
+    assert "bootstrap interval (BCa" in text
     assert "**nDCG@10** of **bm25** for query **q1**" in text
     assert "· ir_measures: **" in text and "(agree)" in text  # the worked-out steps agree
 

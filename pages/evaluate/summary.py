@@ -75,18 +75,19 @@ def _why_judged_is_low(qrels: list, source: str) -> None:
 def _ci_explanation(summ: pd.DataFrame, measure: str) -> str:
     lines = [
         "**The number in the table** is the mean of the per-query values over the labelled "
-        "queries; the interval is mean ± t × sd / √n (t: the 97.5% quantile of Student's t "
-        "with n − 1 degrees of freedom; sd: the sample standard deviation).",
+        f"queries; the interval is a {stats.interval_name()}: the queries are drawn again with "
+        "replacement, the mean taken each time, and the interval read from those means. It "
+        "stays within what the measure can be (a mean of values in [0, 1] never gets a bound "
+        "past 1), where mean ± t × sd / √n does not on few queries or a skewed measure.",
         "",
-        "| ranker | n | mean | sd | sd/√n | t | 95% CI |",
-        "|---|---|---|---|---|---|---|",
+        "| ranker | n | mean | sd | sd/√n | 95% interval |",
+        "|---|---|---|---|---|---|",
     ]
     for row in summ[summ["measure"] == measure].itertuples(index=False):
-        t = (row.ci_high - row.mean) / row.sem if row.sem and not math.isnan(row.sem) else math.nan
         name = escape_markdown(row.ranker)
         lines.append(
             f"| {name} | {row.n} | {row.mean:.4f} | {row.std:.4f} | {row.sem:.4f} | "
-            f"{t:.3f} | [{row.ci_low:.4f}, {row.ci_high:.4f}] |"
+            f"[{row.ci_low:.4f}, {row.ci_high:.4f}] |"
         )
     return "\n".join(lines)
 
@@ -105,7 +106,7 @@ def summary_section(
         if n_rankers > 1
         else "Choose two or more rankers to test differences."
     )
-    st.caption(f"Mean over queries [95% confidence interval]. {marks}")
+    st.caption(f"Mean over queries [{stats.interval_name()}]. {marks}")
     st.caption(report.GAIN_NOTE)
     cols = st.columns(min(len(setup.measures), 6))
     for i, m in enumerate(setup.measures):
