@@ -126,6 +126,7 @@ EVAL_TUNE_ADD = "rl_eval_tune_add"  # "Add to Search"
 EVAL_SNAP_FORM = "rl_eval_snap_form"
 EVAL_SNAP_NAME = "rl_eval_snap_name"
 EVAL_SNAP_FLASH = "rl_eval_snap_flash"  # (kind, message) after saving
+EVAL_SNAP_REPLACE = "rl_eval_snap_replace"  # replace a snapshot of the same name
 EVAL_SNAP_PICK = "rl_eval_snap_pick"  # the snapshots compared
 EVAL_SNAP_RANKER = "rl_eval_snap_ranker"
 EVAL_SNAP_MEASURE = "rl_eval_snap_measure"

@@ -96,6 +96,14 @@ def test_snapshots_tab_saves_lists_and_compares(corpus, home):
     submit = next(b for b in at.button if b.label == "Save as snapshot")
     check(submit.click().run())
     assert any("Saved snapshot first" in s.value for s in at.success)
+    assert at.text_input(key=state.EVAL_SNAP_NAME).value == ""  # a second Enter saves nothing
+    at.text_input(key=state.EVAL_SNAP_NAME).set_value("first")
+    check(next(b for b in at.button if b.label == "Save as snapshot").click().run())
+    assert any("Replace a snapshot of the same name" in e.value for e in at.error)
+    at.text_input(key=state.EVAL_SNAP_NAME).set_value("first")
+    at.checkbox(key=state.EVAL_SNAP_REPLACE).check()
+    check(next(b for b in at.button if b.label == "Save as snapshot").click().run())
+    assert any("Replaced snapshot first" in s.value for s in at.success)
     with JudgmentStore(home.db_url) as store:
         snap = snapshots.load(store, "tiny", "first")
         # one more label changes q1: a second snapshot differs there, and the labels' hash
@@ -110,6 +118,11 @@ def test_snapshots_tab_saves_lists_and_compares(corpus, home):
     assert row["status"] == "worse" and row["second"] == 0
     assert any("different labels" in w.value for w in at.warning)
     assert any("labels changed since snapshot" in w.value for w in at.warning)
+    deltas = table["delta"].abs().tolist()
+    assert deltas == sorted(deltas, reverse=True)  # the largest change first
+    settings = next(d.value for d in at.dataframe if "differs" in d.value.columns)
+    assert settings.set_index("setting").loc["labels", "differs"]
+    assert "condensed" in next(d.value for d in at.dataframe if "name" in d.value.columns)
     assert len(at.get("download_button")) == 1
 
 
