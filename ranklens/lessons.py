@@ -162,6 +162,16 @@ def shared_terms(ctx: Context, query: Query, doc_id: str) -> list[str]:
     return sorted({t for t in q_terms if t in d_terms})
 
 
+def tokenizer_text(ctx: Context, query: Query) -> str:
+    """What BM25's tokenizer kept of the query and what it dropped, in a sentence or two."""
+    report = index_mod.bm25_token_report(query.text, ctx.corpus.bm25_settings())
+    kept = ", ".join(w if [w.lower()] == ts else f"{w} → {' '.join(ts)}" for w, ts in report.kept)
+    text = f"BM25's tokenizer kept of the query: {kept or 'nothing'}."
+    if report.dropped:
+        text += " It dropped " + "; ".join(f"“{w}” ({why})" for w, why in report.dropped) + "."
+    return text
+
+
 def _search_target(ctx: Context, query: Query | None, **extra) -> Target:
     return Target(
         "search",
@@ -239,13 +249,19 @@ def no_shared_words(ctx: Context) -> Lesson:
     if hit is not None:
         steps.notes.append(f"Chroma returned cosine {hit.score:.4f} for this passage.")
     words = ", ".join(shared[qid]) if shared[qid] else "none"
+    tokens = tokenizer_text(ctx, query)
+    ending = (
+        "With no token in common BM25 has nothing to score"
+        if not shared[qid]
+        else "With so few tokens in common BM25 has little to score"
+    )
     text = (
         f"Rule: of the {len(wins)} queries {ctx.dense} wins on nDCG@{CUT}, the one whose answer "
-        f"shares the fewest query terms (then the largest difference). The answer {doc} "
-        f"shares these terms with the query: {words}. {ctx.dense} puts it at "
+        f"shares the fewest query tokens (then the largest difference). {tokens} The answer "
+        f"{doc} shares these tokens with the query: {words}. {ctx.dense} puts it at "
         f"{_rank_text(hit)} (nDCG@{CUT} {nd.at[qid, ctx.dense]:.3f}), {ctx.sparse} at "
-        f"{_rank_text(sparse_hit)} ({nd.at[qid, ctx.sparse]:.3f}). With no words in common BM25 "
-        "has nothing to score; a dense model compares meanings, so paraphrases still meet."
+        f"{_rank_text(sparse_hit)} ({nd.at[qid, ctx.sparse]:.3f}). {ending}; a dense model "
+        "compares meanings, so paraphrases still meet."
     )
     return Lesson(
         2,
