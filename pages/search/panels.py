@@ -25,7 +25,12 @@ def overlap(result: RankedRuns, k: int, by_doc: bool = False) -> None:
     labels = [f"{LETTERS[i]} · {n}" for i, n in enumerate(names)]
     if by_doc:
         st.caption("By document: two rankers agree on a document whichever passage they found.")
-    tabs = st.tabs([f"Jaccard@{k}", "Rank-biased overlap (p=0.9)"])
+    tabs = st.tabs(
+        [
+            f"Jaccard@{k} (1 = same set, 0 = nothing in common)",
+            "Rank-biased overlap, RBO (p=0.9; 1 = same ranking, 0 = nothing in common)",
+        ]
+    )
     for tab, measure in zip(tabs, ("jaccard", "rbo"), strict=True):
         with tab:
             _, m = compare.overlap_matrix(hit_lists, k, measure, hit_key(by_doc))

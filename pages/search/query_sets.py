@@ -9,8 +9,9 @@ from pathlib import Path
 import streamlit as st
 
 from components import resources, safe, state
-from pages.search.inputs import make
-from pages.search.results import doc_mode, hit_key, rank
+from pages.evaluate.choices import corpus_stamp
+from pages.evaluate.data import cached_run
+from pages.search.results import doc_mode, hit_key
 from ranklens import compare, index, uploads
 from ranklens.errors import RankLensError
 from ranklens.formats import read_queries
@@ -43,17 +44,70 @@ def _pick_from_order() -> None:
         _set_query(qid, text)
 
 
-def _order(name: str, queries: Sequence[Query], pair=None, measure=None, scores=None) -> dict:
-    """A query set in stepping order: its own order, or by disagreement (scores given)."""
+SHORT = {"rbo": "RBO", "tau_ap": "tau-AP"}
+
+
+def _order(name: str, queries: Sequence[Query], pair=None, measure=None, table=None) -> dict:
+    """A query set in stepping order: its own order, or least alike first (table given)."""
     texts = {q.query_id: q.text for q in queries}
-    if scores is None:
+    if table is None:
         items = [(q.query_id, q.text, None) for q in queries]
     else:
-        items = [(qid, texts[qid], d) for qid, d in scores if qid in texts]
+        items = [
+            (qid, texts[qid], v)
+            for qid, v in zip(table["query_id"], table[measure], strict=True)
+            if qid in texts
+        ]
     labels = [
-        (f"{d:.2f} · " if d is not None else "") + f"{qid}: {text[:70]}" for qid, text, d in items
+        (f"{SHORT[measure]} {d:.2f} · " if d is not None and d == d else "") + f"{qid}: {text[:70]}"
+        for qid, text, d in items
     ]
-    return {"set": name, "pair": pair, "measure": measure, "items": items, "labels": labels}
+    return {
+        "set": name,
+        "pair": pair,
+        "measure": measure,
+        "items": items,
+        "labels": labels,
+        "table": table,
+    }
+
+
+def _order_table(order: dict) -> None:
+    """The most-different queries as a sortable table; choosing a row opens that query."""
+    texts = {qid: text for qid, text, _ in order["items"]}
+    table = order["table"].copy()
+    table.insert(1, "query", [texts.get(q, "") for q in table["query_id"]])
+    names = compare.SIMILARITY_NAMES
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=min(400, 38 + 35 * len(table)),
+        on_select=_pick_row,
+        selection_mode="single-row",
+        key=state.SEARCH_ORDER_TABLE,
+        column_config={
+            "query_id": st.column_config.TextColumn("query id"),
+            "query": st.column_config.TextColumn("query", width="large"),
+            "rbo": st.column_config.NumberColumn(names["rbo"], format="%.3f"),
+            "tau_ap": st.column_config.NumberColumn(names["tau_ap"], format="%.3f"),
+            "jaccard": st.column_config.NumberColumn(names["jaccard"], format="%.3f"),
+        },
+    )
+
+
+def _pick_row() -> None:
+    """A row chosen in the most-different table opens its query (stepping goes on from it)."""
+    order = st.session_state.get(state.SEARCH_ORDER)
+    picked = st.session_state.get(state.SEARCH_ORDER_TABLE)
+    rows = picked.selection.rows if picked is not None else []
+    if not order or order.get("table") is None or not rows:
+        return
+    qid = order["table"]["query_id"].iloc[rows[0]]
+    pos = next((i for i, item in enumerate(order["items"]) if item[0] == qid), None)
+    if pos is not None:
+        st.session_state[state.SEARCH_POS] = pos
+        _set_query(qid, order["items"][pos][1])
 
 
 def add_query_set(corpus: Corpus, name: str, file_name: str, data: bytes, replace: bool) -> bool:
@@ -142,7 +196,9 @@ def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
             measure = st.radio(
                 "Measure",
                 compare.DISAGREEMENT_MEASURES,
-                format_func=lambda m: {"rbo": "rank-biased overlap", "tau_ap": "tau-AP"}[m],
+                format_func=lambda m: {"rbo": "rank-biased overlap (RBO)", "tau_ap": "tau-AP"}[m],
+                help="Both run from 1 (the same ranking) down; the least alike come first, ties "
+                "broken by the other measure, then by Jaccard@k.",
                 horizontal=True,
                 key=state.SEARCH_MEASURE,
             )
@@ -150,17 +206,18 @@ def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
             go_order = st.button("Order", disabled=len(pair) != 2, key="rl_search_order_btn")
         if go_order:
             by_doc = doc_mode()
+            level = "doc" if by_doc else "passage"
+            stamp = corpus_stamp(corpus, qs_name)
+            runs = []
             with st.spinner(f"Ranking {len(queries)} queries with {pair[0]} and {pair[1]}…"):
-                try:
-                    two = make(pair, corpus)
-                    runs = rank(corpus, two, queries, k, by_doc).runs
+                try:  # cached per (corpus, set, ranker, k, level): Evaluate's runs, reused
+                    for spec in pair:
+                        runs.append(cached_run(corpus.name, stamp, qs_name, spec, k, level))
                 except RankLensError as exc:
                     st.error(safe.error(exc))
                     return
-            scores = compare.disagreement_by_query(
-                runs[two[0].name], runs[two[1].name], k, measure, hit_key(by_doc)
-            )
-            order = _order(qs_name, queries, [r.name for r in two], measure, scores)
+            table = compare.most_different(runs[0], runs[1], k, measure, hit_key(by_doc))
+            order = _order(qs_name, queries, list(pair), measure, table)
             st.session_state[state.SEARCH_ORDER] = order
             st.session_state[state.SEARCH_POS] = 0
             _set_query(*order["items"][0][:2])
@@ -171,10 +228,13 @@ def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
             st.session_state[state.SEARCH_ORDER] = order
             st.session_state[state.SEARCH_POS] = 0
         if order["pair"]:
+            other = "tau-AP" if order["measure"] == "rbo" else "RBO"
             st.caption(
-                f"Most disagreeing first: {order['pair'][0]} vs {order['pair'][1]} "
-                f"({order['measure']}; 0 = same ranking, 1 = nothing in common)."
+                f"Least alike first: {safe.md(order['pair'][0])} vs {safe.md(order['pair'][1])} "
+                f"by {compare.SIMILARITY_NAMES[order['measure']]}; ties broken by {other}, then "
+                "Jaccard. Click a column to sort, a row to open the query."
             )
+            _order_table(order)
         else:
             st.caption("In the set's own order; **Order** puts the most disagreeing first.")
         pos = min(st.session_state.get(state.SEARCH_POS, 0), len(order["items"]) - 1)
