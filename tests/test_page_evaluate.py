@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
 from ranklens import evaluate as ev
-from ranklens import index, labels, rankers, stats
+from ranklens import index, labels, rankers, report, stats
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
 from ranklens.types import Qrel, Query
@@ -216,3 +217,12 @@ def test_passage_level_warns_that_document_labels_match_nothing(corpus, home):
     assert any("9 of 9 labels name whole documents" in w.value for w in at.warning)
     cells = summary_cells(at)
     assert cells[("bm25", "nDCG@10")].startswith("0.000 [")
+
+
+def test_significance_names_each_p_value_and_shows_no_negative_zero(corpus, home):
+    add_labels(home)
+    at = run_page(**{state.EVAL_TAB: "Significance"})
+    table = next(d.value for d in at.dataframe if "diff_low" in d.value.columns)
+    assert {report.P_RAW, report.P_HOLM} <= set(table.columns) and "p" not in table.columns
+    shown = report.without_negative_zero(pd.DataFrame({"d": [-1e-9, -0.2, 0.0]}))
+    assert [f"{v:.4f}" for v in shown["d"]] == ["0.0000", "-0.2000", "0.0000"]

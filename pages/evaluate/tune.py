@@ -126,7 +126,8 @@ def show_result(result: tune.TuneResult) -> None:
     )
     verdict = [
         f"against {safe.md(r.baseline)}: gain {r.diff:+.4f} {_fmt_ci(r.diff_low, r.diff_high)}, "
-        f"p = {r.p:.3g}, Holm {r.p_holm:.3g} ({'significant' if r.significant else 'not significant'})"
+        f"raw p = {r.p:.3g}, Holm-adjusted p = {r.p_holm:.3g} "
+        f"({'significant' if r.significant else 'not significant'})"
         for r in result.comparisons.itertuples(index=False)
     ]
     st.markdown(
