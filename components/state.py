@@ -40,6 +40,7 @@ SEARCH_QID = "rl_search_qid"  # the query id when the query came from a query se
 SEARCH_CUSTOM = "rl_search_custom"  # a recipe typed by the user
 SEARCH_RESULT = "rl_search_result"  # the last comparison, with the inputs it answers
 SEARCH_ORDER = "rl_search_order"  # a query set ordered by disagreement
+SEARCH_UP_CLEAN = "rl_search_up_clean"  # start a new query set clean (fresh ids)
 SEARCH_ORDER_TABLE = "rl_search_order_table"  # its table (a row opens the query)
 SEARCH_POS = "rl_search_pos"  # the position in that order
 SEARCH_PAIR = "rl_search_pair"  # the two rankers whose disagreement orders queries

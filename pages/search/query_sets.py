@@ -12,7 +12,7 @@ from components import resources, safe, state
 from pages.evaluate.choices import corpus_stamp
 from pages.evaluate.data import cached_run
 from pages.search.results import doc_mode, hit_key
-from ranklens import compare, index, uploads
+from ranklens import carried_labels, compare, index, uploads
 from ranklens.errors import RankLensError
 from ranklens.formats import read_queries
 from ranklens.index import Corpus
@@ -110,11 +110,41 @@ def _pick_row() -> None:
         _set_query(qid, order["items"][pos][1])
 
 
-def add_query_set(corpus: Corpus, name: str, file_name: str, data: bytes, replace: bool) -> bool:
+def _read_upload(file_name: str, data: bytes) -> list[Query]:
+    with uploads.temporary_upload(file_name, data, resources.settings()) as path:
+        return read_queries(path)
+
+
+def carried_preview(corpus: Corpus, name: str, file_name: str, data: bytes) -> None:
+    """Before a set is added: say which of its ids already have labels (ranklens.carried_labels),
+    and offer to start clean (fresh ids)."""
+    try:
+        queries = _read_upload(file_name, data)
+        found = carried_labels.carried_labels(corpus, resources.judgment_store(), name, queries)
+    except RankLensError:
+        return  # the Add button reports a bad file, naming the line
+    if found.different_text:
+        try:
+            carried_labels.check_carried_labels(corpus, resources.judgment_store(), name, queries)
+        except RankLensError as exc:
+            st.error(safe.error(exc))
+    elif found.message(name):
+        st.warning(safe.error(found.message(name)), icon="⚠️")
+    if found.different_text or found.message(name):
+        st.checkbox(
+            f"Start clean: give the queries new ids ({name}-ID), so no earlier label applies",
+            key=state.SEARCH_UP_CLEAN,
+        )
+
+
+def add_query_set(
+    corpus: Corpus, name: str, file_name: str, data: bytes, replace: bool, start_clean=False
+) -> bool:
     """Store an uploaded query set (shows what happened); True when it was stored.
 
     An existing set is replaced only when `replace` is ticked, and never one that came with the
     corpus with its relevance labels (a BEIR corpus's qrels are keyed by that set's query ids).
+    Ids already labelled for another text are refused unless `start_clean` (ranklens.carried_labels).
     """
     try:
         index.check_name(name, "query set name")
@@ -135,15 +165,18 @@ def add_query_set(corpus: Corpus, name: str, file_name: str, data: bytes, replac
         )
         return False
     try:  # a folder of its own per upload: concurrent sessions never share a path
-        with uploads.temporary_upload(file_name, data, resources.settings()) as path:
-            queries = read_queries(path)
-        corpus.add_query_set(name, queries)
+        queries, found = carried_labels.add_query_set(
+            corpus, resources.judgment_store(), name, _read_upload(file_name, data), start_clean
+        )
     except RankLensError as exc:
         st.error(safe.error(exc))
         return False
     st.session_state.pop(state.SEARCH_ORDER, None)  # an order of the old set is stale
     verb = "Replaced" if name in sets else "Added"
-    st.success(f"{verb} query set {name!r} ({len(queries)} queries).")
+    fresh = f", new ids {queries[0].query_id} …" if start_clean and queries else ""
+    st.success(f"{verb} query set {name!r} ({len(queries)} queries{fresh}).")
+    if found.message(name):
+        st.warning(safe.error(found.message(name)), icon="⚠️")
     return True
 
 
@@ -171,8 +204,11 @@ def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
                     f"Replace the existing set {name!r} ({len(sets[name])} queries)",
                     key=f"rl_search_up_replace:{name}",
                 )
+            if name and not shipped:
+                carried_preview(corpus, name, upload.name, upload.getvalue())
             if st.button("Add query set", key="rl_search_up_add"):
-                if add_query_set(corpus, name, upload.name, upload.getvalue(), replace):
+                clean = bool(st.session_state.get(state.SEARCH_UP_CLEAN))
+                if add_query_set(corpus, name, upload.name, upload.getvalue(), replace, clean):
                     sets = corpus.query_sets()
         if not sets:
             st.caption("This corpus has no query set yet.")
