@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import auth, bootstrap, job_panel, routing
+from components import auth, bootstrap, job_panel, routing, view_state
 
 PAGES = [
     ("pages/1_corpus.py", "Corpus", ":material/library_books:"),
@@ -26,6 +26,7 @@ pages = {
 }
 nav = st.navigation(auth.gate(list(pages.values())))  # team mode: only "Sign in" until then
 if auth.allowed():
+    view_state.keep()  # corpus, query set, rankers and query: across pages and in the URL
     routing.follow_intent(pages)
     bootstrap.ensure_demo()
     job_panel.sidebar()  # long work in workers: progress and cancel on every page

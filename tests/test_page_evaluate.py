@@ -132,7 +132,8 @@ def test_condensed_lists_and_judged_warning(corpus, home):
     judged = {m.label: m.value for m in at.metric}
     # 9 labels over 6 queries: the dense ranker returns all 5 documents, so < 80% is judged
     assert judged["Judged@10 · fake-encoder"] != "100%"
-    assert "fake-encoder: only" in warnings and "below 80%" in warnings
+    assert "Judged@10 is below 80%" in warnings and "fake\\-encoder 30%" in warnings
+    assert len(at.warning) == 1 and not at.info  # said once, not once per ranker
     assert any("Condensed lists move the means" in c.value for c in at.caption)
     at.toggle(key=state.EVAL_CONDENSED).set_value(True).run()
     expected = expected_means(corpus, LABELS, condensed=True)

@@ -98,6 +98,27 @@ def keep_valid(key: str, options: list, default: list) -> None:
         st.session_state[key] = kept if kept or not current else default
 
 
+def typed_recipes(corpus: Corpus, offered: list[str]) -> list[str]:
+    """Recipes typed into the Rankers box (or added by Tune): kept as options under their
+    canonical names; one that is not a recipe is said, not silently dropped."""
+    chosen = list(st.session_state.get(state.EVAL_RANKERS) or [])
+    out, kept = [], []
+    for spec in chosen:
+        if spec in offered:
+            kept.append(spec)
+            continue
+        try:
+            name = rk.make_ranker(spec, corpus, resources.encoder, resources.reranker).name
+        except RankLensError as exc:
+            st.error(safe.error(f"ranker {spec!r} left out: {exc}"))
+            continue
+        out.append(name)
+        kept.append(name)
+    if kept != chosen:
+        st.session_state[state.EVAL_RANKERS] = list(dict.fromkeys(kept))
+    return [n for n in dict.fromkeys(out) if n not in offered]
+
+
 def keep_one(key: str, options: list, default) -> None:
     if st.session_state.get(key) not in options:
         st.session_state[key] = default
@@ -126,6 +147,7 @@ def choose(corpus: Corpus) -> Setup | None:
     )
     offered = rk.available_rankers(corpus)
     fused = [o for o in offered if o.startswith("rrf(")][:1]  # as the Search page's default
+    offered += typed_recipes(corpus, offered)  # a typed recipe stays until it is removed
     keep_valid(state.EVAL_RANKERS, offered, corpus.models()[:4] + fused)
     chosen_rankers = c2.multiselect(
         "Rankers",

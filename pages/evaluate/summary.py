@@ -11,7 +11,7 @@ from collections import Counter
 import pandas as pd
 import streamlit as st
 
-from components import routing, state
+from components import routing, safe, state
 from pages.evaluate.choices import (
     JUDGED_K,
     JUDGED_THRESHOLD,
@@ -19,7 +19,6 @@ from pages.evaluate.choices import (
     Setup,
     escape_markdown,
 )
-from ranklens import evaluate as ev
 from ranklens import report, stats
 from ranklens.explain import explain_measure
 
@@ -34,15 +33,35 @@ def judged_panel(judged: dict[str, float], qrels: list | None = None, source: st
             shown,
             help="The share of the ranker's top 10 that carries a label (any grade).",
         )
-    warnings = ev.judged_warnings(judged, JUDGED_THRESHOLD, JUDGED_K)
-    for w in warnings:
-        st.warning(w, icon="⚠️")
-    if warnings and qrels:
-        _why_judged_is_low(qrels, source)
+    low = {r: v for r, v in judged.items() if v is None or math.isnan(v) or v < JUDGED_THRESHOLD}
+    if low:  # one warning for every ranker, with the reason and the way out
+        st.warning(_judged_message(low, qrels or [], source), icon="⚠️")
+        if qrels:
+            st.button(
+                "Pool these queries on the Judge page",
+                key="rl_eval_to_judge",
+                icon="⚖️",
+                on_click=routing.send,
+                args=(
+                    "pages/3_judge.py",
+                    state.INTENT_POOL_SET,
+                    st.session_state.get(state.QUERY_SET),
+                ),
+            )
 
 
-def _why_judged_is_low(qrels: list, source: str) -> None:
-    """Few labels per query cap Judged@10: say so, and point to the Judge page's pooling."""
+def _judged_message(low: dict, qrels: list, source: str) -> str:
+    """Judged@10 below the threshold, why (few labels per query), and what to do, in one box."""
+    shares = ", ".join(
+        f"{safe.md(r)} {'no' if v is None or math.isnan(v) else f'{v:.0%}'}" for r, v in low.items()
+    )
+    text = (
+        f"**Judged@{JUDGED_K} is below {JUDGED_THRESHOLD:.0%}** ({shares}): unjudged results "
+        "count as not relevant, so these scores are a lower bound, and a ranker that finds "
+        "other good answers is not credited for them."
+    )
+    if not qrels:
+        return text
     n_queries = len({q.query_id for q in qrels})
     per_query = len(qrels) / max(1, n_queries)
     cap = min(1.0, per_query / JUDGED_K)
@@ -55,20 +74,12 @@ def _why_judged_is_low(qrels: list, source: str) -> None:
         if known_item
         else ""
     )
-    st.info(
-        f"**Why Judged@{JUDGED_K} is low:** {len(qrels):,} labels for {n_queries:,} queries, "
-        f"{per_query:.1f} per query, so at most about {cap:.0%} of a top {JUDGED_K} can be "
-        f"judged.{kind} Unjudged results count as not relevant: the scores are a lower bound, "
-        "and a ranker that finds other good answers is not credited for them. Pooling these "
-        "queries on the Judge page (the rankers' top results, judged blind) adds the missing "
-        "labels."
-    )
-    st.button(
-        "Pool these queries on the Judge page",
-        key="rl_eval_to_judge",
-        icon="⚖️",
-        on_click=routing.send,
-        args=("pages/3_judge.py", "pool-query-set", st.session_state.get(state.QUERY_SET)),
+    return (
+        f"{text} **Why Judged@{JUDGED_K} is low:** {len(qrels):,} labels for {n_queries:,} "
+        f"queries, {per_query:.1f} per query, so at most about {cap:.0%} of a top {JUDGED_K} "
+        f"can be judged.{kind} Pooling these queries on the Judge page (the rankers' top "
+        "results, judged blind) adds the missing labels; condensed lists (below) drop the "
+        "unjudged results instead."
     )
 
 
@@ -110,7 +121,9 @@ def summary_section(
     st.caption(report.GAIN_NOTE)
     cols = st.columns(min(len(setup.measures), 6))
     for i, m in enumerate(setup.measures):
-        with cols[i % len(cols)].popover(f"ⓘ {m}", width="stretch", help=f"How is {m} computed?"):
+        with cols[i % len(cols)].popover(
+            m, icon=":material/info:", width="stretch", help=f"How is {m} computed?"
+        ):
             st.markdown(explain_measure(m))
             st.markdown(_ci_explanation(summ, m))
     st.plotly_chart(report.summary_figure(summ), key="rl_eval_summary_fig")

@@ -50,6 +50,13 @@ def _add_to_search(recipe: str) -> None:
     routing.send(SEARCH_PAGE, state.INTENT_ADD_RANKER, recipe)
 
 
+def _evaluate_here(recipe: str) -> None:
+    """Add the tuned recipe to this page's rankers (it can then be compared and snapshotted)."""
+    chosen = list(st.session_state.get(state.EVAL_RANKERS) or [])
+    if recipe not in chosen:
+        st.session_state[state.EVAL_RANKERS] = [*chosen, recipe]
+
+
 def _fmt_ci(low: float, high: float) -> str:
     return f"[{low:.4f}, {high:.4f}]"
 
@@ -117,12 +124,20 @@ def show_result(result: tune.TuneResult) -> None:
         f"**Chosen overall** (best on all {result.n_queries} queries, in-sample "
         f"{result.chosen_mean:.4f}): {safe.code(result.chosen)}"
     )
-    st.button(
+    left, right = st.columns(2)
+    left.button(
+        "Evaluate this recipe",
+        key=state.EVAL_TUNE_EVALUATE,
+        on_click=_evaluate_here,
+        args=(result.chosen,),
+        help="Add it to the rankers above: the summary, the tests and a snapshot then hold it.",
+    )
+    right.button(
         "Add to Search",
         key=state.EVAL_TUNE_ADD,
         on_click=_add_to_search,
         args=(result.chosen,),
-        help="Open the Search page with this recipe among its rankers.",
+        help="Open the Search page with this recipe added as one more column.",
     )
     verdict = [
         f"against {safe.md(r.baseline)}: gain {r.diff:+.4f} {_fmt_ci(r.diff_low, r.diff_high)}, "
