@@ -88,6 +88,7 @@ def test_tune_tab_gives_the_cores_numbers_and_adds_to_search(corpus, home):
     assert expected.chosen in at.multiselect(key=state.EVAL_RANKERS).value
     summary = next(f for f in (d.value for d in at.dataframe) if "key" in f.columns)
     assert expected.chosen in list(summary["ranker"])
+    assert at.button(key=state.EVAL_TUNE_ADD)  # the tuning's result stays on screen
 
     search = AppTest.from_file(SEARCH, default_timeout=60)
     search.session_state[state.INTENTS] = dict(intents)

@@ -86,7 +86,9 @@ def tune_section(setup: Setup, corpus, queries: list, qrels: list) -> None:
     if len(inputs) < 2:
         st.info("Choose two or three inputs to fuse.")
         return
-    params = (setup.key, tuple(inputs), measure, folds, seed, setup.test, setup.alpha)
+    # the tuning does not depend on the page's rankers: adding the tuned recipe keeps its result
+    key = (*setup.key[:3], (), *setup.key[4:])
+    params = (key, tuple(inputs), measure, folds, seed, setup.test, setup.alpha)
     if st.button("Tune", type="primary", key=state.EVAL_TUNE_GO):
         st.session_state[state.EVAL_TUNE_RUN] = params
     if st.session_state.get(state.EVAL_TUNE_RUN) != params:
