@@ -1,12 +1,15 @@
-"""The view a user built, kept across pages for the session and in the URL's query parameters:
-the corpus, the query set, each page's rankers and the Search query (a link reproduces the view).
+"""The view a user built, kept across pages for the session and as a link (the URL's query
+parameters): the corpus, the query set, each page's rankers and the Search query.
 
 Streamlit forgets a widget's value when a page without that widget runs; app.py calls keep() at
-the start of every run, which copies each kept widget's value aside and puts it back when the
-widget returns. The first run of a session takes the values from the URL (?corpus=...&set=...).
+the start of every run, which assigns each kept value to itself (so it belongs to the session),
+keeps a copy aside and puts it back where it was dropped. The first run of a session takes the
+values from the URL (?corpus=...&set=...); the sidebar's "Link to this view" holds the current ones.
 """
 
 from __future__ import annotations
+
+import urllib.parse
 
 import streamlit as st
 
@@ -37,7 +40,7 @@ def _from_url() -> None:
 
 def keep() -> None:
     """At the start of a run: keep each widget's value aside, restore it where it was dropped,
-    and write the view into the URL."""
+    and write the view into the URL (when it changed)."""
     if not st.session_state.get(SEEDED):
         st.session_state[SEEDED] = True
         _from_url()
@@ -46,21 +49,28 @@ def keep() -> None:
                 st.session_state[key] = st.session_state[ASIDE + key]
     for key in KEPT:
         if key in st.session_state:
+            # assigned to itself, the value belongs to the session, not to the widget of one
+            # page, so Streamlit keeps it (and shows it) when another page runs
+            st.session_state[key] = st.session_state[key]
             st.session_state[ASIDE + key] = st.session_state[key]
         elif ASIDE + key in st.session_state:
             st.session_state[key] = st.session_state[ASIDE + key]
-    _to_url()
+    _link_in_sidebar()
 
 
-def _to_url() -> None:
-    wanted: dict[str, object] = {}
+def _link_in_sidebar() -> None:
+    """A link that opens this view in a new session (the URL's query parameters). It is not
+    written into the address bar as the view changes: with query parameters there, Streamlit's
+    page links kept the previous page's address."""
+    params: list[tuple[str, str]] = []
     for key, param in KEPT.items():
         value = st.session_state.get(ASIDE + key)
         if param is None or value in (None, "", []):
             continue
-        wanted[param] = [str(v) for v in value] if isinstance(value, list) else str(value)
-    current = {p: st.query_params.get_all(p) for p in st.query_params}
-    as_lists = {p: v if isinstance(v, list) else [v] for p, v in wanted.items()}
-    kept_params = {p: v for p, v in current.items() if p not in set(filter(None, KEPT.values()))}
-    if {**kept_params, **as_lists} != current:
-        st.query_params.from_dict({**kept_params, **wanted})
+        params += [(param, str(v)) for v in (value if isinstance(value, list) else [value])]
+    if params:
+        query = urllib.parse.urlencode(params)  # every character a link could misuse is encoded
+        st.sidebar.markdown(
+            f"[:material/link: Link to this view](?{query})",
+            help="Opens the app with this corpus, query set, rankers and query.",
+        )
