@@ -18,6 +18,7 @@ import pytest
 from ranklens import demo
 from ranklens.config import DEMO_CORPUS, Settings, get_settings
 from ranklens.judging import JudgmentStore
+from ranklens.lessons import NAMES as LESSON_NAMES
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, launch, stop
 
@@ -317,8 +318,9 @@ def test_lead(demo_app):
 
 
 def steps_agree(page) -> None:
-    page.get_by_text("The steps give the reported number.").first.wait_for(timeout=120_000)
-    assert page.get_by_text("The steps and the reported number differ").count() == 0
+    shown = page.locator("p:visible")
+    shown.filter(has_text="The steps give the reported number.").first.wait_for(timeout=120_000)
+    assert shown.filter(has_text="The steps and the reported number differ").count() == 0
 
 
 def test_teacher(demo_app):
@@ -328,10 +330,9 @@ def test_teacher(demo_app):
     go(page, "Learn")
     pick(page, "Query set", "faq")
     steps_agree(page)
-    lessons = page.locator('.st-key-rl_learn_lesson label[data-baseweb="radio"]')
     texts = {}
-    for i in range(lessons.count()):
-        lessons.nth(i).click()
+    for i, name in enumerate(LESSON_NAMES):
+        page.locator(".st-key-rl_learn_lesson").get_by_text(f"{i + 1}. {name}").click()
         page.get_by_role("heading", name=re.compile(rf"^{i + 1}\. ")).wait_for(timeout=120_000)
         settle(page)
         steps_agree(page)
@@ -361,9 +362,8 @@ def test_teacher(demo_app):
 
     page.get_by_role("tab", name="What if").click()
     settle(page)
-    radios = page.locator('[class*="st-key-rl_learn_whatif_grade"] label[data-baseweb="radio"]')
-    radios.first.wait_for()
-    radios.first.click()  # the first document is a labelled one: make it unjudged
+    # the first document is a labelled one: what if it were unjudged?
+    page.locator('[class*="st-key-rl_learn_whatif_grade"]').get_by_text("unjudged").click()
     page.get_by_text("Rankings are not recomputed").wait_for()
     TIMES["teacher"] = time.perf_counter() - t0
     page.context.close()
