@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import auth, bootstrap, classroom, job_panel, routing
+from components import auth, bootstrap, classroom, job_panel, routing, view_state
 
 START = "pages/0_start.py"  # what a newcomer sees first: the demo and four things to try
 PAGES = [
@@ -37,6 +37,7 @@ else:
         offered.append(st.Page(classroom.join_page, title="Join a class", url_path="join"))
     nav = st.navigation(offered)
 if student is None and auth.allowed():
+    view_state.keep()  # corpus, query set, rankers and query: across pages and in the URL
     routing.follow_intent(pages)
     bootstrap.ensure_demo()
     job_panel.sidebar()  # long work in workers: progress and cancel on every page

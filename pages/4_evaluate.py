@@ -106,7 +106,7 @@ def main() -> None:
     texts = {q.query_id: q.text for q in queries}
     sections = {
         "Per query": lambda: per_query.per_query_section(setup, corpus, runs, qrels, table, texts),
-        "Difference": lambda: difference.difference_section(setup, table),
+        "Difference": lambda: difference.difference_section(setup, table, texts),
         "Metric@k": lambda: metric_at_k.curve_section(setup, runs, qrels),
         "Significance": lambda: significance.significance_section(setup, sig),
         "Ranking": lambda: ranking.ranking_section(setup, table),

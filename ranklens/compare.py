@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from .types import Hit, Run
 
@@ -137,6 +138,38 @@ def disagreement_by_query(
         for qid in dict.fromkeys([*run_a, *run_b])
     ]
     return sorted(out, key=lambda t: (-t[1], t[0]))
+
+
+SIMILARITY_NAMES = {
+    "rbo": "RBO (p=0.9; 1 = same ranking, 0 = nothing in common)",
+    "tau_ap": "tau-AP (1 = same order, -1 = reversed)",
+    "jaccard": "Jaccard@k (1 = same set, 0 = nothing in common)",
+}
+
+
+def most_different(
+    run_a: Run, run_b: Run, k: int, measure: str = "rbo", key: HitKey | None = None
+) -> pd.DataFrame:
+    """Per query, how alike two rankings' top k are: ``query_id, rbo, tau_ap, jaccard``.
+
+    Every column is a similarity (1 = the same), so a table never shows one measure running
+    one way and another the other. Rows: least alike first by `measure` (rbo or tau_ap), ties
+    broken by the other of the two, then by Jaccard@k, then by query id. tau_ap is NaN where the
+    lists share fewer than two items (sorted as least alike).
+    """
+    if measure not in DISAGREEMENT_MEASURES:
+        raise ValueError(f"unknown measure {measure!r}; expected rbo or tau_ap")
+    rows = []
+    for qid in dict.fromkeys([*run_a, *run_b]):
+        a = ids_of(run_a.get(qid, []), k, key)
+        b = ids_of(run_b.get(qid, []), k, key)
+        t = tau_ap_symmetric(a, b)
+        rows.append((qid, rbo(a, b), float("nan") if t is None else t, jaccard(a, b)))
+    table = pd.DataFrame(rows, columns=["query_id", "rbo", "tau_ap", "jaccard"])
+    other = "tau_ap" if measure == "rbo" else "rbo"
+    sort = table.assign(_m=table[measure].fillna(-2.0), _o=table[other].fillna(-2.0))
+    sort = sort.sort_values(["_m", "_o", "jaccard", "query_id"], kind="stable")
+    return sort.drop(columns=["_m", "_o"]).reset_index(drop=True)
 
 
 def overlap_matrix(

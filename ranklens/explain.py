@@ -243,7 +243,12 @@ def explain_rerank(
     passage = corpus.get_passages([passage_id])[passage_id]
     direct = float(scorer.score(query, [index_text(passage)])[0])
     old = before.get(passage_id)
-    change = f"from rank {old.rank} to {hit.rank}" if old else f"to rank {hit.rank}"
+    if old is None:
+        change = f"came in at rank {hit.rank}"
+    elif old.rank == hit.rank:
+        change = f"stayed at rank {hit.rank}"
+    else:
+        change = f"moved from rank {old.rank} to {hit.rank}"
     return Explanation(
         f"Cross-encoder rerank ({scorer.name})",
         "The first stage ranks by its own score; the cross-encoder reads query and passage "
@@ -253,14 +258,16 @@ def explain_rerank(
         direct,
         hit.score,
         [
-            f"{passage_id} moved {change}"
+            f"{passage_id} {change}"
             + (
                 f" (first-stage score {old.score:.4f}, cross-encoder {hit.score:.4f})."
                 if old
                 else "."
             ),
             "The sum of the steps is the cross-encoder called again on this one pair; the "
-            "reported number is the score in the reranked list.",
+            "reported number is the score in the reranked list. Each pair is scored alone, so "
+            "the two are the same number; where they differ, the model's score depends on "
+            "what else it scored with the pair.",
         ],
     )
 

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from . import models as model_registry
@@ -532,6 +532,41 @@ def _bm25_tokenize(texts: list[str], params: BM25Settings, return_ids: bool = Tr
 def bm25_query_tokens(queries: list[str], params: BM25Settings) -> list[list[str]]:
     """Queries tokenised as the BM25 index was (strings, mapped to ids by the retriever)."""
     return _bm25_tokenize(queries, params, return_ids=False)
+
+
+@dataclass
+class TokenReport:
+    """What BM25's tokenizer made of a text: each word's tokens, and the words it dropped."""
+
+    kept: list[tuple[str, list[str]]]  # (word as typed, its tokens after stemming)
+    dropped: list[tuple[str, str]]  # (word as typed, why: a stopword, or no run of 2+ letters)
+
+    @property
+    def tokens(self) -> list[str]:
+        return list(dict.fromkeys(t for _, ts in self.kept for t in ts))
+
+
+def bm25_token_report(text: str, params: BM25Settings) -> TokenReport:
+    """Each whitespace-separated word of `text` run through the index's own tokenizer.
+
+    bm25s keeps runs of two or more letters or digits ("g++" -> "g", one letter, dropped), then
+    drops stopwords and stems. The tokenizer reads no context, so a word alone gives the tokens
+    it gives inside the text.
+    """
+    words = text.split()
+    if not words:
+        return TokenReport([], [])
+    tokens = _bm25_tokenize(words, params, return_ids=False)
+    bare = _bm25_tokenize(words, replace(params, stopwords=None), return_ids=False)
+    kept, dropped = [], []
+    for word, toks, without_stop in zip(words, tokens, bare, strict=True):
+        if toks:
+            kept.append((word, list(toks)))
+        elif without_stop:
+            dropped.append((word, "a stopword"))
+        else:
+            dropped.append((word, "no run of two or more letters or digits"))
+    return TokenReport(kept, dropped)
 
 
 def delete_corpus(name: str, settings: Settings | None = None) -> None:

@@ -164,6 +164,16 @@ def shared_terms(ctx: Context, query: Query, doc_id: str) -> list[str]:
     return sorted({t for t in q_terms if t in d_terms})
 
 
+def tokenizer_text(ctx: Context, query: Query) -> str:
+    """What BM25's tokenizer kept of the query and what it dropped, in a sentence or two."""
+    report = index_mod.bm25_token_report(query.text, ctx.corpus.bm25_settings())
+    kept = ", ".join(w if [w.lower()] == ts else f"{w} → {' '.join(ts)}" for w, ts in report.kept)
+    text = f"BM25's tokenizer kept of the query: {kept or 'nothing'}."
+    if report.dropped:
+        text += " It dropped " + "; ".join(f"“{w}” ({why})" for w, why in report.dropped) + "."
+    return text
+
+
 def _search_target(ctx: Context, query: Query | None, **extra) -> Target:
     return Target(
         "search",
@@ -241,13 +251,19 @@ def no_shared_words(ctx: Context) -> Lesson:
     if hit is not None:
         steps.notes.append(f"Chroma returned cosine {hit.score:.4f} for this passage.")
     words = ", ".join(shared[qid]) if shared[qid] else "none"
+    tokens = tokenizer_text(ctx, query)
+    ending = (
+        "With no token in common BM25 has nothing to score"
+        if not shared[qid]
+        else "With so few tokens in common BM25 has little to score"
+    )
     text = (
         f"Rule: of the {len(wins)} queries {ctx.dense} wins on nDCG@{CUT}, the one whose answer "
-        f"shares the fewest query terms (then the largest difference). The answer {doc} "
-        f"shares these terms with the query: {words}. {ctx.dense} puts it at "
+        f"shares the fewest query tokens (then the largest difference). {tokens} The answer "
+        f"{doc} shares these tokens with the query: {words}. {ctx.dense} puts it at "
         f"{_rank_text(hit)} (nDCG@{CUT} {nd.at[qid, ctx.dense]:.3f}), {ctx.sparse} at "
-        f"{_rank_text(sparse_hit)} ({nd.at[qid, ctx.sparse]:.3f}). With no words in common BM25 "
-        "has nothing to score; a dense model compares meanings, so paraphrases still meet."
+        f"{_rank_text(sparse_hit)} ({nd.at[qid, ctx.sparse]:.3f}). {ending}; a dense model "
+        "compares meanings, so paraphrases still meet."
     )
     return Lesson(
         2,
@@ -362,12 +378,14 @@ def significance(ctx: Context) -> Lesson:
         rows_,
         total,
         reported,
-        [f"Paired t-test on this sample: p = {p_first:.3f}."],
+        [f"Paired t-test on this sample: raw p = {p_first:.3f} (one pair, no correction)."],
     )
     text = (
         f"Rule: {a} against {b}, on all {len(nd)} labelled queries and on {SAMPLE_DRAWS} random "
         f"samples of {n} (numpy seed {SAMPLE_SEED}). On all queries the difference of mean "
-        f"nDCG@{CUT} is {full_diff:+.3f} (randomization test p = {full_p:.4f}). Of the samples "
+        f"nDCG@{CUT} is {full_diff:+.3f} (randomization test, raw p = {full_p:.4f}: this one pair, "
+        "not Holm-adjusted; Evaluate adjusts for every pair it tests, so its p is larger). "
+        "Of the samples "
         f"of {n}, {flips} ({flips / SAMPLE_DRAWS:.0%}) point the other way, and only {signif} "
         f"({signif / SAMPLE_DRAWS:.0%}) are significant at {ALPHA} with a paired t-test. With "
         "few queries a difference can be luck: the test says how likely that is."
@@ -375,11 +393,13 @@ def significance(ctx: Context) -> Lesson:
     target = Target("evaluate", ctx.query_set, None, None, (a, b), ("nDCG@10",), tab="significance")
     table = pd.DataFrame(
         [
-            {"queries": len(nd), "difference of means": full_diff, "p (randomization)": full_p},
+            {"queries": len(nd), "difference of means": full_diff, "raw p (randomization)": full_p},
             {
                 "queries": n,
                 "difference of means": total,
-                "p (randomization)": stats.randomization_test(first[a], first[b], seed=SAMPLE_SEED),
+                "raw p (randomization)": stats.randomization_test(
+                    first[a], first[b], seed=SAMPLE_SEED
+                ),
             },
         ]
     )

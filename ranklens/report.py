@@ -206,7 +206,7 @@ def summary_figure(summ: pd.DataFrame, title: str = "") -> go.Figure:
     fig.update_layout(
         barmode="group",
         title=_e(title) if title else None,
-        yaxis_title="mean over queries (bars: 95% confidence interval)",
+        yaxis_title="mean over queries (bars: 95% bootstrap interval)",
         legend_title="ranker",
         margin={"t": 40 if title else 20, "b": 40},
         height=420,
@@ -276,8 +276,26 @@ def curve_figure(curve: pd.DataFrame, base: str = "nDCG") -> go.Figure:
     return fig
 
 
+P_RAW = "p (raw)"
+P_HOLM = "p (Holm-adjusted)"
+
+
+def without_negative_zero(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """Numbers that would show as -0.0000 at `digits` decimals become 0 (a copy)."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].mask(out[c].abs() < 0.5 * 10**-digits, 0.0)
+    return out
+
+
+def significance_display(pairs: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """Pairwise tests to read: each p-value named raw or Holm-adjusted, no -0.0000."""
+    return without_negative_zero(pairs, digits).rename(columns={"p": P_RAW, "p_holm": P_HOLM})
+
+
 def pvalue_figure(matrix: pd.DataFrame, alpha: float = 0.05, title: str = "") -> go.Figure:
-    """A heat map of (Holm-adjusted) p-values; cells below alpha are marked with a star."""
+    """A heat map of Holm-adjusted p-values; cells below alpha are marked with a star."""
     names = [_e(n) for n in matrix.index]
     z = matrix.to_numpy(dtype=float)
     text = [
@@ -293,15 +311,16 @@ def pvalue_figure(matrix: pd.DataFrame, alpha: float = 0.05, title: str = "") ->
             zmin=0,
             zmax=1,
             colorscale=[[0, "#1c7ed6"], [min(alpha * 2, 1.0), "#d0ebff"], [1, "#f8f9fa"]],
-            colorbar={"title": "p"},
-            hovertemplate="%{y} vs %{x}: p = %{z:.4g}<extra></extra>",
+            colorbar={"title": "Holm-<br>adjusted p"},
+            hovertemplate="%{y} vs %{x}: Holm-adjusted p = %{z:.4g}<extra></extra>",
         )
     )
     fig.update_layout(
         title=_e(title) if title else None,
-        yaxis={"autorange": "reversed"},
-        margin={"t": 40 if title else 20, "b": 40},
-        height=120 + 60 * len(names),
+        yaxis={"autorange": "reversed", "automargin": True},
+        xaxis={"automargin": True, "tickangle": -30},
+        margin={"t": 40 if title else 20, "b": 40, "l": 10, "r": 10},
+        height=160 + 60 * len(names),
     )
     return fig
 
@@ -418,9 +437,8 @@ def html_report(
     if summ.empty:
         parts.append("<p>No labelled query: nothing to evaluate.</p>")
     else:
-        pct = f"{confidence:.0%}"
         parts.append(
-            f'<p class="note">Mean over queries [{_e(pct)} confidence interval, t distribution]. '
+            f'<p class="note">Mean over queries [{_e(stats.interval_name(confidence))}]. '
             f"▲b c: significantly better than rankers b and c ({_e(test)} test, Holm-corrected "
             f"across all pairs, alpha = {alpha:g}).</p>"
         )
@@ -445,7 +463,7 @@ def html_report(
             heat = pvalue_figure(matrix, alpha)
             heat.update_layout(width=320 + 110 * len(matrix))
             parts.append(fig_html(heat))
-            parts.append(_table(pairs))
+            parts.append(_table(significance_display(pairs)))
 
     if rankers and measures:
         parts.append("<h2>Ranking the rankers</h2><div class='side'>")

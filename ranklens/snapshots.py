@@ -17,7 +17,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from . import compare as cmp
 from . import index, models
 from .config import get_settings
 from .errors import InputError, NotFoundError, RankLensError
+from .evaluate import parse_measures
 from .formats import read_queries, run_file_name, write_run_files
 from .labels import LABEL_SOURCES, NoLabelsError, qrels_from_file, resolve_labels
 from .snapshots_store import RUN_FILES, Snapshot, check_name
@@ -269,6 +270,59 @@ def warnings_for(snap: Snapshot, settings: Any = None, store: Any = None) -> lis
 
 # ---------------------------------------------------------------- comparing snapshots
 
+# the settings a per-query change can come from, besides the ranker: compared before the values
+SETTING_NAMES = (
+    "corpus",
+    "query set",
+    "level",
+    "k",
+    "condensed",
+    "labels rule",
+    "label source",
+    "labels",
+    "measure",
+)
+
+
+def _measure_parameters(measure: str) -> str:
+    """The measure as ir_measures reads it, with every parameter (nDCG@10 = nDCG(cutoff=10))."""
+    try:
+        return repr(parse_measures([measure])[0].measure)
+    except RankLensError:
+        return measure
+
+
+def settings_of(snap: Snapshot, measure: str | None = None) -> dict[str, str]:
+    """The settings behind a snapshot's numbers, as text, keyed by SETTING_NAMES."""
+    st_ = snap.manifest.get("settings", {}) or {}
+
+    def text(value: Any) -> str:
+        return "-" if value is None or value == "" else str(value)
+
+    return {
+        "corpus": f"{snap.corpus} ({snap.corpus_fingerprint[:12] or '?'})",
+        "query set": text(snap.query_set),
+        "level": text(snap.level),
+        "k": text(st_.get("k")),
+        "condensed": text(st_.get("condensed")),
+        "labels rule": text(st_.get("rule")),
+        "label source": text(st_.get("labels", st_.get("label_source"))),
+        "labels": f"{snap.labels_count} ({snap.labels_hash[:12]})",
+        "measure": _measure_parameters(measure) if measure else ", ".join(snap.measures),
+    }
+
+
+def setting_differences(
+    snaps: Sequence[Snapshot], measure: str | None = None
+) -> dict[str, dict[str, str]]:
+    """The settings whose value is not the same in every snapshot: setting -> {name: value}."""
+    values = {s.name: settings_of(s, measure) for s in snaps}
+    return {
+        key: {n: v[key] for n, v in values.items()}
+        for key in SETTING_NAMES
+        if len({v[key] for v in values.values()}) > 1
+    }
+
 
 @dataclass
 class SnapshotComparison:
@@ -281,6 +335,7 @@ class SnapshotComparison:
     means: dict[str, float]
     labels_differ: bool
     warnings: list[str]
+    settings_differ: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {s: int((self.table["status"] == s).sum()) for s in ("better", "worse", "same")}
@@ -291,8 +346,11 @@ def compare(
 ) -> SnapshotComparison:
     """Compare two or more snapshots per query, for one ranker (recipe) and one measure.
 
-    ``delta`` is last minus first; ``status`` is better / worse / same (to 1e-12), or "only in
-    some" for a query not evaluated in every snapshot. ``moved`` says whether the top MOVED_K of
+    ``delta`` is last minus first; rows are sorted by the size of the change (largest first,
+    queries missing from some snapshot last); ``status`` is better / worse / same (to 1e-12), or
+    "only in some" for a query not evaluated in every snapshot. Any difference in the settings
+    (``setting_differences``: corpus, labels, level, k, condensed, rule, measure) is a warning
+    first: then a change may come from the settings, not the ranker. ``moved`` says whether the top MOVED_K of
     the first and last snapshot differ (Jaccard@MOVED_K < 1): a ranking can move with the same
     score. Default ranker: the first ranker every snapshot holds; default measure: likewise.
     """
@@ -346,8 +404,25 @@ def compare(
     table["status"] = status
     table.index.name = "query_id"
     table = table.reset_index()
+    size = table["delta"].abs()
+    table = (
+        table.assign(_size=size.fillna(-1.0))
+        .sort_values("_size", ascending=False, kind="stable")
+        .drop(columns="_size")
+        .reset_index(drop=True)
+    )
     means = {n: float(table[n].mean()) for n in names}
+    differ = setting_differences(snaps, measure)
     warnings = []
+    shown = [k for k in differ if k not in ("labels", "corpus", "level")]  # worded below
+    if shown:
+        parts = "; ".join(
+            f"{k}: " + ", ".join(f"{v} in {n!r}" for n, v in differ[k].items()) for k in shown
+        )
+        warnings.append(
+            f"the snapshots were made with different settings ({parts}): a change may come from "
+            "the settings, not the ranker"
+        )
     labels_differ = len({s.labels_hash for s in snaps}) > 1
     if labels_differ:
         warnings.append(
@@ -358,7 +433,7 @@ def compare(
         warnings.append("the snapshots were made on different corpus contents")
     if len({s.level for s in snaps}) > 1:
         warnings.append("the snapshots were evaluated at different levels (doc / passage)")
-    return SnapshotComparison(measure, ranker, names, table, means, labels_differ, warnings)
+    return SnapshotComparison(measure, ranker, names, table, means, labels_differ, warnings, differ)
 
 
 # ---------------------------------------------------------------- export

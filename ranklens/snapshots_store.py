@@ -197,6 +197,12 @@ def list_snapshots(store: Database, corpus: str | None = None) -> list[dict[str,
                 "queries": m.get("queries", 0),
                 "labels": int(r.labels_count),
                 "level": m.get("level"),
+                "k": (m.get("settings") or {}).get("k"),
+                "condensed": (m.get("settings") or {}).get("condensed"),
+                "rule": (m.get("settings") or {}).get("rule"),
+                "label_source": (m.get("settings") or {}).get(
+                    "labels", (m.get("settings") or {}).get("label_source")
+                ),
             }
         )
     return out

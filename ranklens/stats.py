@@ -1,13 +1,14 @@
 """Statistics on per-query values: intervals, paired tests, Holm, rankings of rankers, power.
 
-Tests and intervals come from scipy (ttest_rel, t.interval, permutation_test); this module fixes
-the conventions (degenerate cases, ties, seeds) once, for the Evaluate page, the CLI and reports.
+Tests and intervals come from scipy (ttest_rel, bootstrap, t.interval, permutation_test); this module
+fixes the conventions (degenerate cases, ties, seeds) once, for the Evaluate page, the CLI and reports.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,11 @@ __all__ = [
     "DiscriminativePower",
     "summary",
     "t_interval",
+    "bootstrap_interval",
+    "INTERVAL_METHOD",
+    "BOOTSTRAP_RESAMPLES",
+    "BOOTSTRAP_SEED",
+    "interval_name",
     "paired_t_test",
     "paired_t_interval",
     "randomization_test",
@@ -65,13 +71,73 @@ def t_interval(mean: float, sem: float, n: int, confidence: float = 0.95) -> tup
     return float(low), float(high)
 
 
+# The mean of a bounded, skewed per-query measure (RR, R@100 near 1) gets a bootstrap interval:
+# it stays inside the range of the values, where mean +/- t * sem ran past 1 on few queries.
+INTERVAL_METHOD = "BCa"
+BOOTSTRAP_RESAMPLES = 9999
+BOOTSTRAP_SEED = 0
+BCA_MAX_VALUES = 5000  # BCa's jackknife grows with n^2; past this the percentile interval is used
+
+
+def interval_name(confidence: float = 0.95) -> str:
+    """How the summary's intervals are made, in words, for every page, report and command."""
+    return (
+        f"{confidence:.0%} bootstrap interval ({INTERVAL_METHOD}; percentile past "
+        f"{BCA_MAX_VALUES:,} queries; {BOOTSTRAP_RESAMPLES:,} resamples of the queries, "
+        f"seed {BOOTSTRAP_SEED})"
+    )
+
+
+def bootstrap_interval(
+    values: Sequence[float],
+    confidence: float = 0.95,
+    method: str = INTERVAL_METHOD,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float]:
+    """A seeded scipy.stats.bootstrap interval of the mean (BCa by default, or percentile).
+
+    Queries are resampled with replacement; the interval never leaves [min, max] of the values.
+    NaNs with fewer than two values; equal values give the point interval. Where BCa cannot
+    be computed (its acceleration is undefined), the percentile interval is given instead.
+    """
+    if method.lower() not in ("bca", "percentile"):
+        raise RankLensError(f"bootstrap interval: method must be BCa or percentile, not {method!r}")
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if x.size < 2:
+        return float("nan"), float("nan")
+    if np.all(x == x[0]):
+        return float(x[0]), float(x[0])
+    bca = method.lower() == "bca" and x.size <= BCA_MAX_VALUES
+    kinds = ["BCa", "percentile"] if bca else ["percentile"]
+    for kind in kinds:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = stats.bootstrap(
+                (x,),
+                np.mean,
+                confidence_level=confidence,
+                n_resamples=n_resamples,
+                method=kind,
+                vectorized=True,
+                batch=500,
+                random_state=np.random.default_rng(seed),
+            )
+        low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        if not (math.isnan(low) or math.isnan(high)):
+            # the bootstrap means are means of the values: clip float noise at the range
+            return max(low, float(x.min())), min(high, float(x.max()))
+    return float("nan"), float("nan")
+
+
 def summary(per_query: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean per ranker x measure with a t-distribution confidence interval.
+    """Mean per ranker x measure with a seeded bootstrap interval (see ``interval_name``).
 
     Columns ``ranker, measure, n, mean, std, sem, ci_low, ci_high``: std is the sample standard
-    deviation (ddof=1), sem = std / sqrt(n), and the interval is mean -/+ t_{(1+c)/2, n-1} * sem
-    (scipy.stats.t.interval; NaN with fewer than two queries). Rankers and measures keep their
-    order of appearance.
+    deviation (ddof=1), sem = std / sqrt(n), and the interval is ``bootstrap_interval`` of the
+    per-query values (NaN with fewer than two queries). Rankers and measures keep their order of
+    appearance.
     """
     if not 0 < confidence < 1:
         raise RankLensError("confidence must be between 0 and 1")
@@ -84,10 +150,7 @@ def summary(per_query: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         sem = out["std"].to_numpy() / np.sqrt(n)
     out["sem"] = sem
-    bounds = [
-        t_interval(m, s, int(k), confidence)
-        for m, s, k in zip(out["mean"], sem, out["n"], strict=True)
-    ]
+    bounds = [bootstrap_interval(v.to_numpy(), confidence) for _, v in g]
     out["ci_low"] = [b[0] for b in bounds]
     out["ci_high"] = [b[1] for b in bounds]
     return out[cols]

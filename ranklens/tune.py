@@ -227,9 +227,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
-    n = values.size
-    sem = float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
-    return stats.t_interval(float(values.mean()), sem, n, confidence)
+    return stats.bootstrap_interval(values, confidence)
 
 
 def tune_runs(

@@ -81,5 +81,5 @@ def test_evaluate_opens_on_the_faq_labels_after_first_start(home, monkeypatch, f
         assert name in text
     judged = [m.label for m in at.metric]
     assert [f"Judged@10 · {r}" for r in ("bm25", fake_encoder.name, fused)] == judged[:3]
-    why = " ".join(i.value for i in at.info)
+    why = " ".join(w.value for w in at.warning)
     assert "Why Judged@10 is low" in why and "known-item labels" in why and "Judge" in why

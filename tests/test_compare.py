@@ -111,3 +111,26 @@ def test_rank_changes_and_overlap_keyed_by_document():
         {"q": a[:2]}, {"q": b[:2][::-1]}, 2, "rbo", compare.doc_key
     )
     assert order == [("q", pytest.approx(0.0))]
+
+
+def test_most_different_is_similarities_least_alike_first_with_ties_broken():
+    def run(order):
+        return [Hit("q", p, p, 1.0 / (i + 1), i + 1) for i, p in enumerate(order)]
+
+    run_a = {"same": run("abc"), "swap": run("abc"), "none1": run("abc"), "none2": run("abc")}
+    run_b = {"same": run("abc"), "swap": run("bac"), "none1": run("xyz"), "none2": run("xya")}
+    table = compare.most_different(run_a, run_b, 3, "rbo")
+    assert list(table.columns) == ["query_id", "rbo", "tau_ap", "jaccard"]
+    assert table.set_index("query_id").loc["same", "rbo"] == pytest.approx(1.0)
+    # none1 shares nothing, none2 shares "a" (at rank 3): the order runs up from RBO 0
+    assert list(table["query_id"]) == ["none1", "none2", "swap", "same"]
+    assert table["rbo"].is_monotonic_increasing
+    # a tie on the first measure is broken by the second (tau-AP), then Jaccard
+    # the shared items keep their order in both (tau-AP 1 = a tie), RBO breaks the tie
+    tie_a = {"a-same": run("abcd"), "b-other": run("abcd")}
+    tie_b = {"a-same": run("abcd"), "b-other": run("abce")}
+    tied = compare.most_different(tie_a, tie_b, 4, "tau_ap")
+    assert list(tied["tau_ap"]) == pytest.approx([1.0, 1.0])
+    assert list(tied["query_id"]) == ["b-other", "a-same"]
+    with pytest.raises(ValueError):
+        compare.most_different(run_a, run_b, 3, "jaccard")

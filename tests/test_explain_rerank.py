@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ranklens import explain, ingest, models, rankers
+from ranklens import explain, ingest, models, rankers, recipes
 from ranklens.recipes import make_rankers
 from ranklens.types import Query
 
@@ -38,3 +38,20 @@ def test_rerank_explanation_shows_scores_and_rank_changes(home, small_jsonl, mon
         assert row["rank before"] == h.rank and row["score before"] == h.score
         assert row["moved"] == h.rank - row["rank after"]
     assert "tea#0" in ex.notes[0]
+    rank_word = "stayed at" if rows["tea#0"]["moved"] == 0 else "moved from"
+    assert rank_word in ex.notes[0]  # never "moved from rank 1 to 1"
+
+
+def test_real_cross_encoder_steps_add_up_for_every_reranked_passage(home, small_jsonl):
+    # the real int8 model: a pair scored again alone gives the rerank's own number
+    corpus = ingest.ingest(small_jsonl, "ce-real", ["bm25"], home)
+    query = Query("q", "black tea or green tea temperature")
+    ce = models.reranker_names()[0]
+    spec = f"rerank(bm25,{ce},5)"
+    stage, rerank = recipes.make_rankers(["bm25", spec], corpus)
+    runs = rankers.rank_all([stage, rerank], [query], 5).runs
+    before, after = runs["bm25"]["q"], runs[spec]["q"]
+    scorer = models.load_reranker(ce)
+    for hit in after:
+        ex = explain.explain_rerank(corpus, query.text, before, after, hit.passage_id, scorer)
+        assert ex.agrees, (hit.passage_id, ex.total, ex.reported)

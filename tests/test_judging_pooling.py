@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from ranklens import ingest, models, rankers, recipes
+from ranklens import compare, ingest, models, rankers, recipes
 from ranklens.chunking import index_text
 from ranklens.cli import main as cli_main
 from ranklens.errors import InputError, NotFoundError
@@ -96,6 +96,28 @@ def test_cli_pool_refuses_an_unknown_set_and_a_bad_depth(corpus, store, capsys):
     assert cli_main(argv + ["--queries", "dev", "--depth", "0"]) == 2
     assert "pool depth must be from 1 to 100" in capsys.readouterr().err
     assert store.pools("j") == []
+
+
+def test_pool_of_a_subset_chosen_or_most_different(corpus, store, capsys):
+    two = recipes.make_rankers(["bm25", "fake-encoder"], corpus)
+    chosen = pooling.make_pool(store, corpus, "dev", two, 3, query_ids=["q2"])
+    assert {it.query_id for it in chosen.items} == {"q2"}
+    with pytest.raises(InputError, match="has no query 'q9'"):
+        pooling.make_pool(store, corpus, "dev", two, 3, query_ids=["q2", "q9"])
+    # the first N by the Search page's order: least alike first (RBO, then tau-AP)
+    runs = rankers.rank_all(two, QUERIES, 3).runs
+    first = compare.most_different(runs["bm25"], runs["fake-encoder"], 3)["query_id"][0]
+    top = pooling.make_pool(store, corpus, "dev", two, 3, most_different=1)
+    assert {it.query_id for it in top.items} == {first}
+    with pytest.raises(InputError, match="two rankers"):
+        pooling.make_pool(store, corpus, "dev", two[:1], 3, most_different=1)
+    argv = ["judgments", "pool", "--corpus", "j", "--queries", "dev", "--depth", "3"]
+    out = _json(
+        capsys, [*argv, "--rankers", "bm25", "fake-encoder", "--most-different", "1", "--json"]
+    )
+    assert out["queries"] == 1 and store.pool(out["pool"]).items == top.items
+    out = _json(capsys, [*argv, "--rankers", "bm25", "--query-ids", "q1", "--json"])
+    assert {it.query_id for it in store.pool(out["pool"]).items} == {"q1"}
 
 
 def test_cli_pool_runs_headless_in_its_own_process(corpus, home):

@@ -56,3 +56,6 @@ def test_judging_session_queue_skip_cant_judge_undo_and_progress(store):
     assert alice.next_item() is None
     assert alice.progress().overall.fraction == 1.0
     assert set(alice.progress().per_query) == {"q1", "q2"}
+    # alice is through her queue, yet the pool is not: most passages have one label of two
+    assert alice.progress().overall.pool_fraction < 1.0
+    assert alice.progress().overall.complete == bob.progress().overall.complete

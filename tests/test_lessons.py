@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from ranklens import ann, ingest, lessons, models
+from ranklens import ann, index, ingest, lessons, models
 from ranklens.config import DEMO_DIR, get_settings
 from ranklens.evaluate import evaluate_runs, per_query_table
 from ranklens.recipes import make_ranker
@@ -63,6 +63,22 @@ def test_dense_lesson_reports_the_cosine_chroma_returns(ctx, all_lessons):
     assert nd.at[lesson.query.query_id, ctx.dense] > nd.at[lesson.query.query_id, ctx.sparse]
     _, hit = lessons._answer(ctx, lesson.query.query_id, ctx.dense)
     assert hit is not None and math.isclose(lesson.steps.reported, hit.score, abs_tol=1e-4)
+    # it says what BM25's tokenizer kept and dropped, never "no words in common" of a query
+    # whose words (g++) a reader sees in the answer
+    report = index.bm25_token_report(lesson.query.text, ctx.corpus.bm25_settings())
+    assert "BM25's tokenizer kept of the query" in lesson.text
+    assert "no words in common" not in lesson.text
+    for word, _why in report.dropped:
+        assert f"“{word}”" in lesson.text
+
+
+def test_token_report_names_what_the_tokenizer_dropped():
+    report = index.bm25_token_report("Can I compile g++ code with C++?", index.BM25Settings())
+    dropped = dict(report.dropped)
+    assert dropped["g++"] == dropped["C++?"] == "no run of two or more letters or digits"
+    assert dropped["with"] == "a stopword"
+    assert ("compile", ["compil"]) in report.kept and "code" in report.tokens
+    assert index.bm25_token_report("", index.BM25Settings()).kept == []
 
 
 def test_fusion_lesson_adds_up_reciprocal_ranks_to_the_fused_score(ctx, all_lessons):

@@ -59,6 +59,16 @@ def test_cross_encoder_prefers_the_answer():
     assert s.shape == (2,) and s[0] > s[1] + 5
 
 
+def test_cross_encoder_score_of_a_pair_does_not_depend_on_its_batch():
+    # the int8 model quantizes over the batch: scored among others, a pair used to get another
+    # logit than alone, so Learn's "score the pair again" disagreed with the rerank
+    rr = models.load_reranker("ms-marco-MiniLM-L-12-v2")
+    others = ["Python is a programming language. " * 20, "short", "unix mode bits and #!"]
+    together = rr.score(QUERY, [*DOCS, *others])
+    alone = [float(rr.score(QUERY, [d])[0]) for d in DOCS]
+    assert together[:2].tolist() == pytest.approx(alone, abs=1e-6)
+
+
 def test_hub_name_without_network_fails_at_once(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     start = time.monotonic()

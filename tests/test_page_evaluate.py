@@ -4,12 +4,13 @@ Judged@10 warnings, condensed lists, significance marks, and an update after a n
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
 from ranklens import evaluate as ev
-from ranklens import index, ingest, labels, stats
+from ranklens import index, ingest, labels, report, stats
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
 from ranklens.recipes import make_ranker
@@ -129,7 +130,8 @@ def test_condensed_lists_and_judged_warning(corpus, home):
     judged = {m.label: m.value for m in at.metric}
     # 9 labels over 6 queries: the dense ranker returns all 5 documents, so < 80% is judged
     assert judged["Judged@10 · fake-encoder"] != "100%"
-    assert "fake-encoder: only" in warnings and "below 80%" in warnings
+    assert "Judged@10 is below 80%" in warnings and "fake\\-encoder 30%" in warnings
+    assert len(at.warning) == 1 and not at.info  # said once, not once per ranker
     assert any("Condensed lists move the means" in c.value for c in at.caption)
     at.toggle(key=state.EVAL_CONDENSED).set_value(True).run()
     expected = expected_means(corpus, LABELS, condensed=True)
@@ -194,7 +196,7 @@ def test_bad_measure_and_explanations(corpus, home):
     at = run_page()
     text = " ".join(m.value for m in at.markdown)
     assert "log2(i + 1)" in text  # explain_measure for nDCG, in the popover
-    assert "mean ± t × sd / √n" in text
+    assert "bootstrap interval (BCa" in text
     assert "**nDCG@10** of **bm25** for query **q1**" in text
     assert "· ir_measures: **" in text and "(agree)" in text  # the worked-out steps agree
 
@@ -214,3 +216,12 @@ def test_passage_level_warns_that_document_labels_match_nothing(corpus, home):
     assert any("9 of 9 labels name whole documents" in w.value for w in at.warning)
     cells = summary_cells(at)
     assert cells[("bm25", "nDCG@10")].startswith("0.000 [")
+
+
+def test_significance_names_each_p_value_and_shows_no_negative_zero(corpus, home):
+    add_labels(home)
+    at = run_page(**{state.EVAL_TAB: "Significance"})
+    table = next(d.value for d in at.dataframe if "diff_low" in d.value.columns)
+    assert {report.P_RAW, report.P_HOLM} <= set(table.columns) and "p" not in table.columns
+    shown = report.without_negative_zero(pd.DataFrame({"d": [-1e-9, -0.2, 0.0]}))
+    assert [f"{v:.4f}" for v in shown["d"]] == ["0.0000", "-0.2000", "0.0000"]

@@ -119,7 +119,11 @@ def test_build_pool_then_judge_blind_with_progress(corpus, store):
     # the query on top, escaped, its terms highlighted
     html = next(m.value for m in at.markdown if 'class="rl-jq"' in m.value)
     assert "Query q1" in html and "<mark>sort</mark>" in html and "<mark>python</mark>" in html
-    assert progress_texts(at)[0] == f"Overall: 0 of {total} passages done · 0 judged by you"
+    assert progress_texts(at)[0] == (
+        f"Overall, your progress: 0 of {total} passages no longer wait for you · 0 judged by you"
+    )
+    pool_text = f"Overall, the pool's progress: 0 of {total} passages have the 1 graded label"
+    assert any(t.startswith(pool_text) for t in progress_texts(at))
     # every action has its key (the browser test presses them)
     keys = {b.label.split(" · ")[0]: b.proto.shortcut for b in at.button if b.proto.shortcut}
     assert keys == {
@@ -139,7 +143,9 @@ def test_build_pool_then_judge_blind_with_progress(corpus, store):
     assert any(f"Saved: **2 · Relevant** for passage `{pid}`" in s.value for s in at.success)
     nxt, pos, _ = shown(at)
     assert nxt != pid and pos == 2  # moved on by itself
-    assert progress_texts(at)[0] == f"Overall: 1 of {total} passages done · 1 judged by you"
+    assert progress_texts(at)[0] == (
+        f"Overall, your progress: 1 of {total} passages no longer wait for you · 1 judged by you"
+    )
 
     # previous shows the graded passage with its grade marked; next comes back
     check(button(at, "Previous").click().run())
@@ -151,14 +157,14 @@ def test_build_pool_then_judge_blind_with_progress(corpus, store):
     # can't judge is a choice: a current label without a grade, counted as judged
     at = check(button(at, "Can't judge").click().run())
     assert store.label_of("j", "alice", *pid_query(pool, nxt)).grade is None
-    assert progress_texts(at)[0].startswith(f"Overall: 2 of {total}")
+    assert progress_texts(at)[0].startswith(f"Overall, your progress: 2 of {total}")
 
     # undo retracts it and shows that passage again
     at = check(button(at, "Undo").click().run())
     assert store.label_of("j", "alice", *pid_query(pool, nxt)) is None
     assert shown(at)[0] == nxt
     assert any("Undid" in i.value for i in at.info)
-    assert progress_texts(at)[0].startswith(f"Overall: 1 of {total}")
+    assert progress_texts(at)[0].startswith(f"Overall, your progress: 1 of {total}")
 
     # skip sends it to the end of the queue
     at = check(button(at, "Skip").click().run())

@@ -183,8 +183,12 @@ def test_query_set_ordered_by_disagreement_and_stepping(corpus):
     at.button(key="rl_search_order_btn").click().run()
     assert not at.exception, at.exception
     order = at.session_state[state.SEARCH_ORDER]
-    scores = [d for _, _, d in order["items"]]
-    assert scores == sorted(scores, reverse=True) and len(scores) == 3
+    scores = [d for _, _, d in order["items"]]  # RBO: 1 = the same ranking, least alike first
+    assert scores == sorted(scores) and len(scores) == 3
+    table = next(d.value for d in at.dataframe if "rbo" in d.value.columns)
+    assert list(table["query_id"]) == [qid for qid, _, _ in order["items"]]
+    assert "moon tides" in list(table["query"])  # the query text, beside its id
+    assert any("1 = same ranking" in c.value for c in at.caption)
     assert at.text_input(key=state.SEARCH_QUERY).value == order["items"][0][1]
     at.button(key="rl_search_next").click().run()
     assert at.text_input(key=state.SEARCH_QUERY).value == order["items"][1][1]

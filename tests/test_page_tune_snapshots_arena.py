@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import ingest, snapshots_store, tune
+from ranklens import ingest, recipes, snapshots_store, tune
 from ranklens import preferences_store as pref_store
 from ranklens.judging import JudgmentStore, pooling
 from ranklens.recipes import make_rankers
@@ -82,12 +82,48 @@ def test_tune_tab_gives_the_cores_numbers_and_adds_to_search(corpus, home):
     assert at.session_state[state.INTENDED_PAGE] == "pages/2_search.py"  # app.py opens it
     intents = at.session_state[state.INTENTS]
     assert intents == {state.INTENT_ADD_RANKER: expected.chosen}
+    # "Evaluate this recipe": the tuned wsum(...) joins the rankers and survives reruns
+    check(at.button(key=state.EVAL_TUNE_EVALUATE).click().run())
+    assert expected.chosen in at.multiselect(key=state.EVAL_RANKERS).value
+    check(at.run())
+    assert expected.chosen in at.multiselect(key=state.EVAL_RANKERS).value
+    summary = next(f for f in (d.value for d in at.dataframe) if "key" in f.columns)
+    assert expected.chosen in list(summary["ranker"])
+    assert at.button(key=state.EVAL_TUNE_ADD)  # the tuning's result stays on screen
 
     search = AppTest.from_file(SEARCH, default_timeout=60)
     search.session_state[state.INTENTS] = dict(intents)
     check(search.run())
     assert expected.chosen in search.multiselect(key=state.SEARCH_RANKERS).value
     assert state.INTENT_ADD_RANKER not in search.session_state[state.INTENTS]  # taken once
+
+
+def test_typed_recipe_stays_on_evaluate_and_a_bad_one_is_said(corpus, home):
+    typed = "rrf(bm25, fake-encoder, k=10)"
+    at = evaluate_tab("Per query", **{state.EVAL_RANKERS: ["bm25", typed]})
+    canonical = recipes.make_ranker(typed, corpus).name
+    assert at.multiselect(key=state.EVAL_RANKERS).value == ["bm25", canonical]
+    check(at.run())  # a rerun keeps it
+    assert at.multiselect(key=state.EVAL_RANKERS).value == ["bm25", canonical]
+    at = evaluate_tab("Per query", **{state.EVAL_RANKERS: ["bm25", "rrf(bm25)"]})
+    assert any("'rrf(bm25)' left out" in e.value for e in at.error)
+
+
+def test_pool_these_queries_opens_set_up_on_that_set(corpus, home):
+    at = AppTest.from_file(JUDGE, default_timeout=60)
+    at.session_state[state.INTENTS] = {state.INTENT_POOL_SET: "topics"}
+    at.session_state[state.QUERY_SET] = "other"
+    check(at.run())
+    assert at.selectbox(key=state.QUERY_SET).value == "topics"
+    assert at.session_state[state.JUDGE_TAB] == "Set up"
+    # a pool of the first 2 queries where the two rankers differ most
+    check(at.radio(key=state.JUDGE_SUBSET).set_value("different").run())
+    check(at.number_input(key=state.JUDGE_SUBSET_N).set_value(2).run())
+    at.multiselect(key=state.JUDGE_RANKERS).set_value(["bm25", "fake-encoder"])
+    check(next(b for b in at.button if b.label == "Build pool").click().run())
+    with JudgmentStore(home.db_url) as store:
+        pool = store.pools("tiny", "topics")[-1]
+    assert len({it.query_id for it in pool.items}) == 2
 
 
 def test_snapshots_tab_saves_lists_and_compares(corpus, home):
@@ -97,6 +133,14 @@ def test_snapshots_tab_saves_lists_and_compares(corpus, home):
     submit = next(b for b in at.button if b.label == "Save as snapshot")
     check(submit.click().run())
     assert any("Saved snapshot first" in s.value for s in at.success)
+    assert at.text_input(key=state.EVAL_SNAP_NAME).value == ""  # a second Enter saves nothing
+    at.text_input(key=state.EVAL_SNAP_NAME).set_value("first")
+    check(next(b for b in at.button if b.label == "Save as snapshot").click().run())
+    assert any("Replace a snapshot of the same name" in e.value for e in at.error)
+    at.text_input(key=state.EVAL_SNAP_NAME).set_value("first")
+    at.checkbox(key=state.EVAL_SNAP_REPLACE).check()
+    check(next(b for b in at.button if b.label == "Save as snapshot").click().run())
+    assert any("Replaced snapshot first" in s.value for s in at.success)
     with JudgmentStore(home.db_url) as store:
         snap = snapshots_store.load(store, "tiny", "first")
         # one more label changes q1: a second snapshot differs there, and the labels' hash
@@ -111,6 +155,11 @@ def test_snapshots_tab_saves_lists_and_compares(corpus, home):
     assert row["status"] == "worse" and row["second"] == 0
     assert any("different labels" in w.value for w in at.warning)
     assert any("labels changed since snapshot" in w.value for w in at.warning)
+    deltas = table["delta"].abs().tolist()
+    assert deltas == sorted(deltas, reverse=True)  # the largest change first
+    settings = next(d.value for d in at.dataframe if "differs" in d.value.columns)
+    assert settings.set_index("setting").loc["labels", "differs"]
+    assert "condensed" in next(d.value for d in at.dataframe if "name" in d.value.columns)
     assert len(at.get("download_button")) == 1
 
 

@@ -56,11 +56,12 @@ def _run(order: dict[str, list[str]]) -> dict:
     }
 
 
-def _snap(name, order, qrels, corpus=None):
+def _snap(name, order, qrels, corpus=None, settings=None):
     corpus = corpus or FakeCorpus()
     runs = {"bm25": _run(order)}
     per_query = ev.evaluate_runs(runs, qrels, ["nDCG@10", "RR"], "doc")
-    return snapshots.make_snapshot(name, corpus, "test", runs, per_query, qrels, "doc", {"k": 10})
+    settings = {"k": 10} if settings is None else settings
+    return snapshots.make_snapshot(name, corpus, "test", runs, per_query, qrels, "doc", settings)
 
 
 QR = [Qrel("a", "d1", 1), Qrel("b", "d2", 2), Qrel("c", "d3", 1)]
@@ -125,6 +126,33 @@ def test_compare_says_what_moved_and_what_got_worse():
         snapshots.compare([a])
     with pytest.raises(RankLensError, match="no P@5 for ranker 'bm25'"):
         snapshots.compare([a, b], "P@5")
+
+
+def test_compare_sorts_by_the_size_of_the_change():
+    a = _snap("before", BEFORE, QR)
+    b = _snap("after", {"a": ["d2", "d1"], "b": ["d1", "d2"], "c": ["d1", "d2"]}, QR)
+    table = snapshots.compare([a, b], "RR").table
+    sizes = table["delta"].abs().tolist()
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 0 and sizes[-1] == 0
+
+
+def test_compare_flags_every_setting_that_differs():
+    same = {"k": 10, "condensed": False, "rule": "majority", "labels": "store"}
+    a = _snap("plain", BEFORE, QR, settings=same)
+    b = _snap("condensed", AFTER, QR, settings={**same, "condensed": True, "k": 100})
+    result = snapshots.compare([a, b], "nDCG@10")
+    assert set(result.settings_differ) == {"condensed", "k"}
+    assert result.settings_differ["condensed"] == {"plain": "False", "condensed": "True"}
+    assert any("different settings" in w and "condensed" in w for w in result.warnings)
+    assert snapshots.compare([a, _snap("again", AFTER, QR, settings=same)]).settings_differ == {}
+    c = _snap("other-rule", AFTER, QR, settings={**same, "rule": "max", "labels": "shipped"})
+    assert {"labels rule", "label source"} <= set(snapshots.compare([a, c]).settings_differ)
+    relabelled = _snap("relabelled", AFTER, [*QR[:2], Qrel("c", "d3", 0)], settings=same)
+    assert "labels" in snapshots.compare([a, relabelled]).settings_differ
+    other = _snap("other", AFTER, QR, corpus=FakeCorpus(fingerprint="0" * 64), settings=same)
+    assert "corpus" in snapshots.compare([a, other]).settings_differ
+    listed = snapshots.settings_of(a, "nDCG@10")
+    assert list(listed) == list(snapshots.SETTING_NAMES) and listed["measure"] == "nDCG@10"
 
 
 def test_changed_labels_and_corpus_are_warned():

@@ -37,7 +37,15 @@ def make_run(ranked: dict[str, list[tuple[str, float]]], passages: bool = False)
 # summary, tables
 
 
-def test_summary_ci_hand_formula():
+def test_t_interval_hand_formula():
+    # mean 0.5, sd 0.3, n 3: t_{0.975, 2}: t / sqrt(t^2 + 2) = 0.95 -> t^2 = 2 * .9025 / .0975
+    t2 = math.sqrt(2 * 0.9025 / 0.0975)  # 4.302652729...
+    half = t2 * 0.3 / math.sqrt(3)
+    low, high = stats.t_interval(0.5, 0.3 / math.sqrt(3), 3)
+    assert low == pytest.approx(0.5 - half, abs=1e-12) and high == pytest.approx(0.5 + half)
+
+
+def test_summary_interval_is_the_seeded_bootstrap():
     df = pd.DataFrame(
         {
             "ranker": ["A"] * 3 + ["B"] * 2,
@@ -47,22 +55,43 @@ def test_summary_ci_hand_formula():
         }
     )
     s = stats.summary(df).set_index("ranker")
-    # A: mean 0.5, sd = sqrt(((-.3)^2 + 0 + .3^2) / 2) = 0.3, sem = 0.3 / sqrt(3).
-    # t_{0.975, 2}: for 2 df, P(|T| <= t) = t / sqrt(t^2 + 2) = 0.95 -> t^2 = 2 * .9025 / .0975
-    t2 = math.sqrt(2 * 0.9025 / 0.0975)  # 4.302652729...
-    half = t2 * 0.3 / math.sqrt(3)
     a = s.loc["A"]
     assert a["n"] == 3 and a["mean"] == pytest.approx(0.5) and a["std"] == pytest.approx(0.3)
-    assert a["ci_low"] == pytest.approx(0.5 - half, abs=1e-12)
-    assert a["ci_high"] == pytest.approx(0.5 + half, abs=1e-12)
-    # B: 1 df, the t distribution is Cauchy, F(t) = 1/2 + atan(t)/pi: t_{0.975,1} = tan(0.475 pi)
-    # = 12.7062...; sd = sqrt(.1^2 + .1^2) = sqrt(.02), sem = sqrt(.02) / sqrt(2) = 0.1
-    b = s.loc["B"]
-    half_b = math.tan(0.475 * math.pi) * math.sqrt(0.02) / math.sqrt(2)
-    assert b["ci_high"] - b["mean"] == pytest.approx(half_b, abs=1e-9)
-    # 90%: 2 df, t / sqrt(t^2 + 2) = 0.9 -> t^2 = 2 * .81 / .19
-    s90 = stats.summary(df, confidence=0.90).set_index("ranker").loc["A"]
-    assert s90["ci_high"] - 0.5 == pytest.approx(math.sqrt(2 * 0.81 / 0.19) * 0.3 / math.sqrt(3))
+
+    direct = sps.bootstrap(
+        (np.array([0.2, 0.5, 0.8]),),
+        np.mean,
+        n_resamples=stats.BOOTSTRAP_RESAMPLES,
+        method="BCa",
+        random_state=np.random.default_rng(stats.BOOTSTRAP_SEED),
+    ).confidence_interval
+    assert (a["ci_low"], a["ci_high"]) == pytest.approx((direct.low, direct.high), abs=1e-9)
+    assert 0.2 <= a["ci_low"] < 0.5 < a["ci_high"] <= 0.8
+    # seeded: the same numbers on every call
+    assert stats.summary(df).equals(stats.summary(df))
+    assert "bootstrap" in stats.interval_name() and "BCa" in stats.interval_name()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1, 1, 1, 1, 0.5], [1.0] * 9 + [0.9], [1, 0.5], [1, 1, 1, 0.5, 1, 1, 1, 1, 1, 1, 1 / 3]],
+)
+def test_bootstrap_interval_of_a_measure_near_one_stays_in_range(values):
+    mean = float(np.mean(values))
+    # the t interval runs past 1 for these (what the summary used to show) ...
+    sem = float(np.std(values, ddof=1) / math.sqrt(len(values)))
+    assert stats.t_interval(mean, sem, len(values))[1] > 1
+    # ... the bootstrap interval never leaves what the measure can be
+    for method in ("BCa", "percentile"):
+        low, high = stats.bootstrap_interval(values, method=method)
+        assert min(values) <= low <= mean <= high <= 1.0
+
+
+def test_bootstrap_interval_degenerate_cases():
+    assert stats.bootstrap_interval([0.7, 0.7, 0.7]) == (0.7, 0.7)
+    assert all(math.isnan(v) for v in stats.bootstrap_interval([0.7]))
+    with pytest.raises(RankLensError):
+        stats.bootstrap_interval([0.1, 0.2], method="basic")
 
 
 def test_summary_single_query_has_no_interval():

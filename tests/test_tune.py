@@ -245,7 +245,7 @@ def test_cli_tune_json_and_text(tiny, capsys, fake_encoder):
     assert data["chosen"] in {g["recipe"] for g in data["grid"]}
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "chosen overall" in out and "held-out nDCG@10" in out and "p_holm=" in out
+    assert "chosen overall" in out and "held-out nDCG@10" in out and "Holm-adjusted p=" in out
     assert main([*argv[:-2], "--folds", "9"]) == 2
     assert "too few for 9 folds" in capsys.readouterr().err
 

@@ -13,6 +13,7 @@ import streamlit as st
 from components import auth, resources, safe, state, upload_widget
 from ranklens import evaluate as ev
 from ranklens import rankers as rk
+from ranklens import recipes
 from ranklens.errors import RankLensError
 from ranklens.index import Corpus
 from ranklens.recipes import available_rankers, default_rankers
@@ -88,6 +89,27 @@ def keep_valid(key: str, options: list, default: list) -> None:
         st.session_state[key] = kept if kept or not current else default
 
 
+def typed_recipes(corpus: Corpus, offered: list[str]) -> list[str]:
+    """Recipes typed into the Rankers box (or added by Tune): kept as options under their
+    canonical names; one that is not a recipe is said, not silently dropped."""
+    chosen = list(st.session_state.get(state.EVAL_RANKERS) or [])
+    out, kept = [], []
+    for spec in chosen:
+        if spec in offered:
+            kept.append(spec)
+            continue
+        try:
+            name = recipes.make_ranker(spec, corpus, resources.encoder, resources.reranker).name
+        except RankLensError as exc:
+            st.error(safe.error(f"ranker {spec!r} left out: {exc}"))
+            continue
+        out.append(name)
+        kept.append(name)
+    if kept != chosen:
+        st.session_state[state.EVAL_RANKERS] = list(dict.fromkeys(kept))
+    return [n for n in dict.fromkeys(out) if n not in offered]
+
+
 def keep_one(key: str, options: list, default) -> None:
     if st.session_state.get(key) not in options:
         st.session_state[key] = default
@@ -115,6 +137,7 @@ def choose(corpus: Corpus) -> Setup | None:
         format_func=lambda n: f"{n} ({len(sets[n])} queries)",
     )
     offered = available_rankers(corpus)
+    offered += typed_recipes(corpus, offered)  # a typed recipe stays until it is removed
     keep_valid(state.EVAL_RANKERS, offered, default_rankers(corpus))
     chosen_rankers = c2.multiselect(
         "Rankers",

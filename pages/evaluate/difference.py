@@ -13,8 +13,12 @@ from pages.evaluate.choices import Setup, keep_one
 from ranklens import evaluate as ev
 from ranklens import report
 
+BIGGEST = 10  # rows of each end of the difference table
 
-def difference_section(setup: Setup, per_query: pd.DataFrame) -> None:
+
+def difference_section(
+    setup: Setup, per_query: pd.DataFrame, texts: dict[str, str] | None = None
+) -> None:
     names = list(setup.rankers)
     if len(names) < 2:
         st.info("Choose two rankers to see per-query differences.")
@@ -31,3 +35,17 @@ def difference_section(setup: Setup, per_query: pd.DataFrame) -> None:
         return
     diffs = ev.per_query_differences(per_query, m, a, b)
     st.plotly_chart(report.difference_figure(diffs, a, b, m), key="rl_eval_diff_fig")
+    table = diffs.copy()
+    table.insert(1, "query", [(texts or {}).get(q, "") for q in table["query_id"]])
+    table = table.reindex(table["diff"].abs().sort_values(ascending=False, kind="stable").index)
+    st.caption(
+        f"The {min(BIGGEST * 2, len(table))} biggest differences ({m} of {a} minus {b}; "
+        "positive: A is better). Click a column to sort."
+    )
+    st.dataframe(
+        report.without_negative_zero(table.head(BIGGEST * 2)),
+        hide_index=True,
+        width="stretch",
+        key=state.EVAL_DIFF_TABLE,
+        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in (a, b, "diff")},
+    )

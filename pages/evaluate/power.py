@@ -10,6 +10,7 @@ import streamlit as st
 from components import state
 from pages.evaluate import data
 from pages.evaluate.choices import Setup, keep_one
+from ranklens import report
 from ranklens.types import Qrel, Run
 
 
@@ -63,11 +64,11 @@ def discriminative_section(setup: Setup, runs: dict[str, Run], qrels: list[Qrel]
             "differences rest on few queries or labels; collect more."
         )
     st.dataframe(
-        dp.pairs,
+        report.significance_display(dp.pairs),
         hide_index=True,
         column_config={
             "diff": st.column_config.NumberColumn(format="%.4f"),
-            "p_holm": st.column_config.NumberColumn(format="%.4f"),
+            report.P_HOLM: st.column_config.NumberColumn(format="%.4f"),
             "survival_rate": st.column_config.NumberColumn(format="%.2f"),
         },
     )

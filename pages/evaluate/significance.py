@@ -23,17 +23,28 @@ def significance_section(setup: Setup, sig: dict[str, pd.DataFrame]) -> None:
     )
     measures = list(sig)
     keep_one(state.EVAL_SIG_MEASURE, measures, measures[0])
-    c1, c2 = st.columns([1, 2])
-    m = c1.selectbox("Matrix of p-values for", measures, key=state.EVAL_SIG_MEASURE)
-    c1.plotly_chart(
+    m = st.selectbox("Matrix of Holm-adjusted p-values for", measures, key=state.EVAL_SIG_MEASURE)
+    st.plotly_chart(
         report.pvalue_figure(stats.significance_matrix(sig[m]), setup.alpha), key="rl_eval_p_fig"
     )
-    table = pd.concat(list(sig.values()), ignore_index=True)
-    c2.dataframe(
+    table = report.significance_display(pd.concat(list(sig.values()), ignore_index=True))
+    st.dataframe(
         table,
         hide_index=True,
         column_config={
             c: st.column_config.NumberColumn(format="%.4f")
-            for c in ("mean_a", "mean_b", "diff", "diff_low", "diff_high", "p", "p_holm")
+            for c in (
+                "mean_a",
+                "mean_b",
+                "diff",
+                "diff_low",
+                "diff_high",
+                report.P_RAW,
+                report.P_HOLM,
+            )
         },
+    )
+    st.caption(
+        f"{report.P_RAW}: the test on this pair alone. {report.P_HOLM}: the same p corrected for "
+        "testing every pair of rankers (Holm); significance is read from this one."
     )

@@ -41,11 +41,19 @@ def _save(setup: Setup, corpus, runs: dict, labels, per_query: pd.DataFrame) -> 
             setup.level,
             {**_settings(setup), "labels": labels.source},
         )
-        snapshots_store.save(resources.judgment_store(), snap)
+        replace = bool(st.session_state.get(state.EVAL_SNAP_REPLACE))
+        snapshots_store.save(resources.judgment_store(), snap, replace=replace)
     except RankLensError as exc:
-        st.session_state[state.EVAL_SNAP_FLASH] = ("error", str(exc))
+        message = str(exc)
+        if "already has a snapshot named" in message:
+            message += " (tick “Replace a snapshot of the same name” and save again)"
+        st.session_state[state.EVAL_SNAP_FLASH] = ("error", message)
         return
-    st.session_state[state.EVAL_SNAP_FLASH] = ("success", f"Saved snapshot {name}.")
+    # saved: the box is emptied, so a second Enter or click cannot hit "the name is taken"
+    st.session_state[state.EVAL_SNAP_NAME] = ""
+    st.session_state[state.EVAL_SNAP_REPLACE] = False
+    verb = "Replaced" if replace else "Saved"
+    st.session_state[state.EVAL_SNAP_FLASH] = ("success", f"{verb} snapshot {name}.")
 
 
 def snapshots_section(setup: Setup, corpus, runs: dict, labels, per_query: pd.DataFrame) -> None:
@@ -56,8 +64,10 @@ def snapshots_section(setup: Setup, corpus, runs: dict, labels, per_query: pd.Da
             key=state.EVAL_SNAP_NAME,
             placeholder="e.g. baseline-2026-12",
             help="Keeps the recipes with model versions, measures and per-query values, runs, "
-            "the labels' content hash and the settings, in the judgment store (the team sees it).",
+            "the labels' content hash and the settings, in the judgment store (the team sees it). "
+            "Enter saves.",
         )
+        st.checkbox("Replace a snapshot of the same name", key=state.EVAL_SNAP_REPLACE)
         st.form_submit_button(
             "Save as snapshot",
             on_click=_save,
@@ -77,7 +87,9 @@ def snapshots_section(setup: Setup, corpus, runs: dict, labels, per_query: pd.Da
     )
     listing["rankers"] = listing["rankers"].map(", ".join)
     listing["measures"] = listing["measures"].map(", ".join)
-    st.dataframe(listing.drop(columns=["corpus"]), hide_index=True)
+    order = ["name", "query_set", "created_at", "rankers", "measures", "level", "k", "condensed"]
+    order += ["rule", "label_source", "labels", "queries"]
+    st.dataframe(listing[[c for c in order if c in listing]], hide_index=True)
     names = [r["name"] for r in rows]
     keep_valid(state.EVAL_SNAP_PICK, names, names[-2:])
     picked = st.multiselect("Compare snapshots (oldest first)", names, key=state.EVAL_SNAP_PICK)
@@ -131,6 +143,17 @@ def _compare(store, corpus_name: str, names: list[str]) -> None:
     for s in snaps:
         warnings += snapshots.warnings_for(s, resources.settings(), store)
     _warn(list(dict.fromkeys(warnings)))
+    settings = pd.DataFrame({s.name: snapshots.settings_of(s, measure) for s in snaps}).rename_axis(
+        "setting"
+    )
+    settings.insert(0, "differs", [k in result.settings_differ for k in settings.index])
+    with st.expander(
+        "Settings: " + (", ".join(result.settings_differ) + " differ")
+        if result.settings_differ
+        else "Settings: the same in every snapshot",
+        expanded=bool(result.settings_differ),
+    ):
+        st.dataframe(settings.reset_index(), hide_index=True)
     counts = result.counts()
     cols = st.columns(len(names) + 2)
     for col, n in zip(cols, names, strict=False):
@@ -138,8 +161,9 @@ def _compare(store, corpus_name: str, names: list[str]) -> None:
     cols[-2].metric("Better / worse", f"{counts['better']} / {counts['worse']}")
     moved = int(result.table["moved"].fillna(False).astype(bool).sum())
     cols[-1].metric("Rankings moved", moved, help="queries whose top 10 changed (first vs last)")
+    st.caption("Per query, the largest change first (delta: last minus first snapshot).")
     st.dataframe(
-        result.table.sort_values("delta", kind="stable"),
+        result.table,
         hide_index=True,
         column_config={n: st.column_config.NumberColumn(format="%.4f") for n in [*names, "delta"]},
     )

@@ -11,7 +11,7 @@ from collections import Counter
 import pandas as pd
 import streamlit as st
 
-from components import routing, state
+from components import routing, safe, state
 from pages.evaluate.choices import (
     JUDGED_K,
     JUDGED_THRESHOLD,
@@ -19,7 +19,6 @@ from pages.evaluate.choices import (
     Setup,
     escape_markdown,
 )
-from ranklens import evaluate as ev
 from ranklens import report, stats
 from ranklens.explain import explain_measure
 
@@ -34,15 +33,35 @@ def judged_panel(judged: dict[str, float], qrels: list | None = None, source: st
             shown,
             help="The share of the ranker's top 10 that carries a label (any grade).",
         )
-    warnings = ev.judged_warnings(judged, JUDGED_THRESHOLD, JUDGED_K)
-    for w in warnings:
-        st.warning(w, icon=":material/warning:")
-    if warnings and qrels:
-        _why_judged_is_low(qrels, source)
+    low = {r: v for r, v in judged.items() if v is None or math.isnan(v) or v < JUDGED_THRESHOLD}
+    if low:  # one warning for every ranker, with the reason and the way out
+        st.warning(_judged_message(low, qrels or [], source), icon=":material/warning:")
+        if qrels:
+            st.button(
+                "Pool these queries on the Judge page",
+                key="rl_eval_to_judge",
+                icon=":material/balance:",
+                on_click=routing.send,
+                args=(
+                    "pages/3_judge.py",
+                    state.INTENT_POOL_SET,
+                    st.session_state.get(state.QUERY_SET),
+                ),
+            )
 
 
-def _why_judged_is_low(qrels: list, source: str) -> None:
-    """Few labels per query cap Judged@10: say so, and point to the Judge page's pooling."""
+def _judged_message(low: dict, qrels: list, source: str) -> str:
+    """Judged@10 below the threshold, why (few labels per query), and what to do, in one box."""
+    shares = ", ".join(
+        f"{safe.md(r)} {'no' if v is None or math.isnan(v) else f'{v:.0%}'}" for r, v in low.items()
+    )
+    text = (
+        f"**Judged@{JUDGED_K} is below {JUDGED_THRESHOLD:.0%}** ({shares}): unjudged results "
+        "count as not relevant, so these scores are a lower bound, and a ranker that finds "
+        "other good answers is not credited for them."
+    )
+    if not qrels:
+        return text
     n_queries = len({q.query_id for q in qrels})
     per_query = len(qrels) / max(1, n_queries)
     cap = min(1.0, per_query / JUDGED_K)
@@ -55,38 +74,31 @@ def _why_judged_is_low(qrels: list, source: str) -> None:
         if known_item
         else ""
     )
-    st.info(
-        f"**Why Judged@{JUDGED_K} is low:** {len(qrels):,} labels for {n_queries:,} queries, "
-        f"{per_query:.1f} per query, so at most about {cap:.0%} of a top {JUDGED_K} can be "
-        f"judged.{kind} Unjudged results count as not relevant: the scores are a lower bound, "
-        "and a ranker that finds other good answers is not credited for them. Pooling these "
-        "queries on the Judge page (the rankers' top results, judged blind) adds the missing "
-        "labels."
-    )
-    st.button(
-        "Pool these queries on the Judge page",
-        key="rl_eval_to_judge",
-        icon=":material/balance:",
-        on_click=routing.send,
-        args=("pages/3_judge.py", "pool-query-set", st.session_state.get(state.QUERY_SET)),
+    return (
+        f"{text} **Why Judged@{JUDGED_K} is low:** {len(qrels):,} labels for {n_queries:,} "
+        f"queries, {per_query:.1f} per query, so at most about {cap:.0%} of a top {JUDGED_K} "
+        f"can be judged.{kind} Pooling these queries on the Judge page (the rankers' top "
+        "results, judged blind) adds the missing labels; condensed lists (below) drop the "
+        "unjudged results instead."
     )
 
 
 def _ci_explanation(summ: pd.DataFrame, measure: str) -> str:
     lines = [
         "**The number in the table** is the mean of the per-query values over the labelled "
-        "queries; the interval is mean ± t × sd / √n (t: the 97.5% quantile of Student's t "
-        "with n − 1 degrees of freedom; sd: the sample standard deviation).",
+        f"queries; the interval is a {stats.interval_name()}: the queries are drawn again with "
+        "replacement, the mean taken each time, and the interval read from those means. It "
+        "stays within what the measure can be (a mean of values in [0, 1] never gets a bound "
+        "past 1), where mean ± t × sd / √n does not on few queries or a skewed measure.",
         "",
-        "| ranker | n | mean | sd | sd/√n | t | 95% CI |",
-        "|---|---|---|---|---|---|---|",
+        "| ranker | n | mean | sd | sd/√n | 95% interval |",
+        "|---|---|---|---|---|---|",
     ]
     for row in summ[summ["measure"] == measure].itertuples(index=False):
-        t = (row.ci_high - row.mean) / row.sem if row.sem and not math.isnan(row.sem) else math.nan
         name = escape_markdown(row.ranker)
         lines.append(
             f"| {name} | {row.n} | {row.mean:.4f} | {row.std:.4f} | {row.sem:.4f} | "
-            f"{t:.3f} | [{row.ci_low:.4f}, {row.ci_high:.4f}] |"
+            f"[{row.ci_low:.4f}, {row.ci_high:.4f}] |"
         )
     return "\n".join(lines)
 
@@ -105,12 +117,13 @@ def summary_section(
         if n_rankers > 1
         else "Choose two or more rankers to test differences."
     )
-    st.caption(f"Mean over queries [95% confidence interval]. {marks}")
+    st.caption(f"Mean over queries [{stats.interval_name()}]. {marks}")
     st.caption(report.GAIN_NOTE)
     cols = st.columns(min(len(setup.measures), 6))
     for i, m in enumerate(setup.measures):
-        how = f"How is {m} computed?"
-        with cols[i % len(cols)].popover(m, icon=":material/info:", width="stretch", help=how):
+        with cols[i % len(cols)].popover(
+            m, icon=":material/info:", width="stretch", help=f"How is {m} computed?"
+        ):
             st.markdown(explain_measure(m))
             st.markdown(_ci_explanation(summ, m))
     st.plotly_chart(report.summary_figure(summ), key="rl_eval_summary_fig")

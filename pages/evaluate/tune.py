@@ -50,6 +50,13 @@ def _add_to_search(recipe: str) -> None:
     routing.send(SEARCH_PAGE, state.INTENT_ADD_RANKER, recipe)
 
 
+def _evaluate_here(recipe: str) -> None:
+    """Add the tuned recipe to this page's rankers (it can then be compared and snapshotted)."""
+    chosen = list(st.session_state.get(state.EVAL_RANKERS) or [])
+    if recipe not in chosen:
+        st.session_state[state.EVAL_RANKERS] = [*chosen, recipe]
+
+
 def _fmt_ci(low: float, high: float) -> str:
     return f"[{low:.4f}, {high:.4f}]"
 
@@ -79,7 +86,9 @@ def tune_section(setup: Setup, corpus, queries: list, qrels: list) -> None:
     if len(inputs) < 2:
         st.info("Choose two or three inputs to fuse.")
         return
-    params = (setup.key, tuple(inputs), measure, folds, seed, setup.test, setup.alpha)
+    # the tuning does not depend on the page's rankers: adding the tuned recipe keeps its result
+    key = (*setup.key[:3], (), *setup.key[4:])
+    params = (key, tuple(inputs), measure, folds, seed, setup.test, setup.alpha)
     if st.button("Tune", type="primary", key=state.EVAL_TUNE_GO):
         st.session_state[state.EVAL_TUNE_RUN] = params
     if st.session_state.get(state.EVAL_TUNE_RUN) != params:
@@ -117,16 +126,25 @@ def show_result(result: tune.TuneResult) -> None:
         f"**Chosen overall** (best on all {result.n_queries} queries, in-sample "
         f"{result.chosen_mean:.4f}): {safe.code(result.chosen)}"
     )
-    st.button(
+    left, right = st.columns(2)
+    left.button(
+        "Evaluate this recipe",
+        key=state.EVAL_TUNE_EVALUATE,
+        on_click=_evaluate_here,
+        args=(result.chosen,),
+        help="Add it to the rankers above: the summary, the tests and a snapshot then hold it.",
+    )
+    right.button(
         "Add to Search",
         key=state.EVAL_TUNE_ADD,
         on_click=_add_to_search,
         args=(result.chosen,),
-        help="Open the Search page with this recipe among its rankers.",
+        help="Open the Search page with this recipe added as one more column.",
     )
     verdict = [
         f"against {safe.md(r.baseline)}: gain {r.diff:+.4f} {_fmt_ci(r.diff_low, r.diff_high)}, "
-        f"p = {r.p:.3g}, Holm {r.p_holm:.3g} ({'significant' if r.significant else 'not significant'})"
+        f"raw p = {r.p:.3g}, Holm-adjusted p = {r.p_holm:.3g} "
+        f"({'significant' if r.significant else 'not significant'})"
         for r in result.comparisons.itertuples(index=False)
     ]
     st.markdown(

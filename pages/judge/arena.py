@@ -25,6 +25,15 @@ from .common import CSS, flash, show_flash
 
 PASSAGES, ARENA = "Passages side by side", "Ranker arena"
 CHOICE_TEXT = {"left": "the left one", "right": "the right one", "tie": "a tie"}
+
+
+def _verdict(choice: str, what: str) -> str:
+    """'the left passage is better', 'a tie: neither list is better'."""
+    if choice == "tie":
+        return f"a tie, neither {what} is better"
+    return f"the {choice} {what} is better"
+
+
 # Streamlit shortcuts take letters, digits and named keys only: "=" is bound here (a constant
 # script, once per page) to the tie button on screen; "t" is its Streamlit shortcut too
 TIE_KEY = r"""<script>(function () {
@@ -109,6 +118,12 @@ def preferences_tab(
     if query_set is None or not queries:
         st.info("This corpus has no query set: add one on the Search page first.")
         return
+    st.caption(
+        "Preferences: instead of grading one passage at a time, say which of two is better "
+        "(passages of a pool), or which of two rankers' lists is better for a query (blind). "
+        "Many such choices give a ranking with intervals (Bradley-Terry), shown below and on "
+        "the Evaluate page's Arena tab."
+    )
     mode = st.radio("Compare", [PASSAGES, ARENA], horizontal=True, key=state.JUDGE_PREF_MODE)
     show_flash()
     if annotator is None:
@@ -139,7 +154,7 @@ def _save_passage(
         left_doc=a.doc_id,
         right_doc=b.doc_id,
     )
-    flash("success", f"Saved: {CHOICE_TEXT[choice]} is better for query {safe.code(qid)}.")
+    flash("success", f"Saved for query {safe.code(qid)}: {_verdict(choice, 'passage')}.")
 
 
 def _passages(
@@ -219,7 +234,7 @@ def _save_arena(
     st.session_state.pop(state.JUDGE_ARENA_ROUND, None)
     flash(
         "success",
-        f"Saved: {CHOICE_TEXT[choice]} list is better for query {safe.code(rnd.query_id)}.",
+        f"Saved for query {safe.code(rnd.query_id)}: {_verdict(choice, 'list')}.",
     )
 
 

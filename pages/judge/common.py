@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import auth, safe, state
+from components import auth, routing, safe, state
 from ranklens import index
 from ranklens.highlight import escape
 from ranklens.judging import JudgmentStore, PoolInfo, PoolItem
@@ -108,6 +108,15 @@ def when(ts: float) -> str:
 def _set_name() -> None:
     name = " ".join(str(st.session_state.get(state.JUDGE_NAME) or "").split())[:200]
     st.session_state[state.ANNOTATOR] = name
+    st.session_state[state.JUDGE_NAME_SET] = st.session_state.get(state.JUDGE_NAME_SET, 0) + 1
+
+
+# once a name is given, focus leaves the name box, so j, k, 0-3 go to the judging keys (a
+# fixed script, nothing of the user's in it)
+_BLUR = (
+    "<script>/*{n}*/const a = window.parent.document.activeElement || document.activeElement;"
+    "if (a && a.tagName === 'INPUT') {{ a.blur(); }}</script>"
+)
 
 
 def identity() -> str | None:
@@ -126,6 +135,9 @@ def identity() -> str | None:
         placeholder="e.g. alice",
         help="Every label you give is stored under this name. Press Enter to start.",
     )
+    changed = st.session_state.pop(state.JUDGE_NAME_SET, None)
+    if changed and st.session_state.get(state.ANNOTATOR):
+        st.html(_BLUR.format(n=changed), unsafe_allow_javascript=True, width="content")
     return st.session_state.get(state.ANNOTATOR) or None
 
 
@@ -136,6 +148,10 @@ def choose_query_set(corpus: index.Corpus) -> tuple[str | None, list[Query]]:
     if not names:
         st.selectbox("Query set", ["(none)"], disabled=True, key=f"{state.QUERY_SET}_none")
         return None, []
+    wanted = routing.take(state.INTENT_POOL_SET)  # "Pool these queries" on the Evaluate page
+    if wanted in names:
+        st.session_state[state.QUERY_SET] = wanted
+        st.session_state[state.JUDGE_TAB_NEXT] = SET_UP
     if st.session_state.get(state.QUERY_SET) not in names:
         st.session_state[state.QUERY_SET] = names[0]
     name = st.selectbox("Query set", names, key=state.QUERY_SET)

@@ -164,15 +164,30 @@ def _save_note(session: JudgingSession, item: PoolItem) -> None:
 
 def _progress_text(p: JudgingProgress, what: str) -> str:
     done = p.total - p.remaining
-    return f"{what}: {done} of {p.total} passages done · {p.judged} judged by you"
+    return (
+        f"{what}, your progress: {done} of {p.total} passages no longer wait for you · "
+        f"{p.judged} judged by you"
+    )
+
+
+def _pool_text(p: JudgingProgress, what: str, needed: int) -> str:
+    labels = "label" if needed == 1 else "labels"
+    return (
+        f"{what}, the pool's progress: {p.complete} of {p.total} passages have the {needed} "
+        f"graded {labels} they need (from every annotator)"
+    )
 
 
 def progress_panel(view: JudgeView) -> None:
     prog = view.progress
-    st.progress(prog.overall.fraction, text=_progress_text(prog.overall, "Overall"))
+    needed = view.session.annotators_per_passage
+    mine, pool = st.columns(2)
+    mine.progress(prog.overall.fraction, text=_progress_text(prog.overall, "Overall"))
+    pool.progress(prog.overall.pool_fraction, text=_pool_text(prog.overall, "Overall", needed))
     if view.item is not None:
         p = prog.per_query[view.item.query_id]
-        st.progress(p.fraction, text=_progress_text(p, "This query"))
+        mine.progress(p.fraction, text=_progress_text(p, "This query"))
+        pool.progress(p.pool_fraction, text=_pool_text(p, "This query", needed))
 
 
 def per_query_table(view: JudgeView) -> None:

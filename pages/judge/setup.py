@@ -56,11 +56,12 @@ def pool_section(
         depth = st.number_input(
             "Depth (top passages per ranker)", 1, MAX_POOL_DEPTH, step=1, key=state.JUDGE_DEPTH
         )
+    subset = _query_subset(queries, len(specs))
     if st.button("Build pool", type="primary", disabled=not specs or not queries):
         try:
             with st.spinner(f"Ranking {len(queries)} queries with {len(specs)} rankers…"):
                 chosen = [ranker_for(corpus, spec) for spec in specs]
-                pool = pooling.make_pool(store, corpus, query_set, chosen, int(depth))
+                pool = pooling.make_pool(store, corpus, query_set, chosen, int(depth), **subset)
         except RankLensError as exc:
             st.error(safe.error(exc))
         else:
@@ -91,6 +92,45 @@ def pool_section(
             for p in reversed(pools)
         ]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+ALL, CHOSEN, DIFFERENT = "all", "chosen", "different"
+
+
+def _query_subset(queries: Sequence[Query], n_rankers: int) -> dict:
+    """Which of the set's queries to pool: all, chosen ones, or the first N most different."""
+    ways = {
+        ALL: f"All {len(queries)} queries",
+        CHOSEN: "Chosen queries",
+        DIFFERENT: "The first N where the first two rankers differ most",
+    }
+    way = st.radio(
+        "Queries to pool", list(ways), format_func=ways.get, horizontal=True, key=state.JUDGE_SUBSET
+    )
+    if way == CHOSEN:
+        texts = {q.query_id: q.text for q in queries}
+        ids = st.multiselect(
+            "Queries",
+            list(texts),
+            format_func=lambda qid: f"{qid}: {texts[qid][:80]}",
+            key=state.JUDGE_SUBSET_IDS,
+        )
+        return {"query_ids": ids or None}
+    if way == DIFFERENT:
+        st.session_state.setdefault(state.JUDGE_SUBSET_N, min(5, max(1, len(queries))))
+        n = st.number_input(
+            "N (queries)",
+            1,
+            max(1, len(queries)),
+            step=1,
+            key=state.JUDGE_SUBSET_N,
+            help="The order of the Search page: least alike first by RBO of the two rankers' "
+            "top passages (at the pool depth), ties broken by tau-AP.",
+        )
+        if n_rankers < 2:
+            st.caption("Choose two rankers: their disagreement orders the queries.")
+        return {"most_different": int(n)}
+    return {}
 
 
 def guidelines_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> None:

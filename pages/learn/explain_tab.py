@@ -149,8 +149,11 @@ def _rerank(corpus: Corpus, query: Query, first: str, passage_id: str) -> None:
         return
     c1, c2 = st.columns(2)
     ce = c1.selectbox("Cross-encoder", names)
-    stage = first if not first.startswith("rerank(") else corpus.models()[0]
-    stage = c2.selectbox("First stage", available_rankers(corpus), index=None) or stage
+    stages = available_rankers(corpus)
+    default = first if not first.startswith("rerank(") else corpus.models()[0]
+    stage = c2.selectbox(
+        "First stage", stages, index=stages.index(default) if default in stages else 0
+    )
     spec = f"rerank({stage},{ce},{RERANK_DEPTH})"
     st.caption(
         f"{spec}: the cross-encoder reads the query and each of the first stage's top "

@@ -131,6 +131,13 @@ def map_tab(corpus: Corpus, qrels_of, scale: Scale) -> None:
         "Models (two side by side)", dense, key=state.LEARN_MAP_MODELS, max_selections=2
     )
     k = int(c2.number_input("Top k marked", 1, 50, value=10, key=state.LEARN_MAP_K))
+    if len(dense) == 1:
+        st.caption(
+            f"Only {safe.md(dense[0])} is indexed for this corpus. To see two models side by side, add "
+            "a second dense model on the Corpus page (Add models: e.g. bge-small-en-v1.5), "
+            f"or from the CLI: python -m ranklens ingest --corpus {safe.md(corpus.name)} --models "
+            "bge-small-en-v1.5."
+        )
     if not chosen:
         st.info("Choose a dense model.")
         return

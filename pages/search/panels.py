@@ -25,7 +25,12 @@ def overlap(result: RankedRuns, k: int, by_doc: bool = False) -> None:
     labels = [f"{LETTERS[i]} · {n}" for i, n in enumerate(names)]
     if by_doc:
         st.caption("By document: two rankers agree on a document whichever passage they found.")
-    tabs = st.tabs([f"Jaccard@{k}", "Rank-biased overlap (p=0.9)"])
+    tabs = st.tabs(
+        [
+            f"Jaccard@{k} (1 = same set, 0 = nothing in common)",
+            "Rank-biased overlap, RBO (p=0.9; 1 = same ranking, 0 = nothing in common)",
+        ]
+    )
     for tab, measure in zip(tabs, ("jaccard", "rbo"), strict=True):
         with tab:
             _, m = compare.overlap_matrix(hit_lists, k, measure, hit_key(by_doc))
@@ -45,6 +50,27 @@ def overlap(result: RankedRuns, k: int, by_doc: bool = False) -> None:
             fig.update_layout(height=120 + 60 * len(names), margin=dict(l=10, r=10, t=10, b=10))
             fig.update_yaxes(autorange="reversed")
             st.plotly_chart(fig, width="stretch", key=f"rl_search_overlap_{measure}")
+
+
+def _speed_note(report, passages: int, exact_max: int) -> str:
+    """Why one search is faster than the other at this size."""
+    if report.exact_ms <= report.hnsw_ms:
+        text = (
+            f"Exact search is the faster one here: with {passages:,} passages, one matrix "
+            "product over every stored vector costs less than walking the HNSW graph"
+        )
+        if report.ef_search is not None:
+            text += " (with ef_search set, the HNSW time also holds opening the index in a "
+            text += "separate process)"
+        return (
+            f"{text}. HNSW pays off on large collections (hundreds of thousands of passages); "
+            f"RankLens ranks exactly up to {exact_max:,} passages (RANKLENS_EXACT_MAX) and "
+            "this panel shows what the index would miss beyond that."
+        )
+    return (
+        f"HNSW is faster here ({passages:,} passages): it visits a small part of the graph "
+        "instead of every vector, at the price of the recall shown."
+    )
 
 
 def scores(result: RankedRuns) -> None:
@@ -127,6 +153,7 @@ def hnsw(corpus: Corpus, query: str, query_id: str | None, k: int) -> None:
         a.metric(f"Recall@{report.k} (ef_search={report.ef_search})", f"{report.mean:.3f}")
         b.metric("HNSW search", f"{report.hnsw_ms:.1f} ms")
         c.metric("Exact search", f"{report.exact_ms:.1f} ms")
+        st.caption(_speed_note(report, corpus.passages, resources.settings().exact_max))
         if report.mean < 1:
             st.warning(
                 "The index misses results that exact search over the same vectors finds: "

@@ -9,13 +9,12 @@ from pathlib import Path
 import streamlit as st
 
 from components import auth, resources, safe, state, upload_widget
-from pages.search.inputs import make
+from pages.evaluate.data import cached_run
 from pages.search.results import doc_mode, hit_key
-from ranklens import compare, uploads
+from ranklens import carried_labels, compare, index, uploads
 from ranklens.errors import RankLensError
 from ranklens.formats import read_queries
 from ranklens.index import Corpus
-from ranklens.recipes import rank_corpus
 from ranklens.types import Query
 
 
@@ -44,33 +43,133 @@ def _pick_from_order() -> None:
         _set_query(qid, text)
 
 
-def _order(name: str, queries: Sequence[Query], pair=None, measure=None, scores=None) -> dict:
-    """A query set in stepping order: its own order, or by disagreement (scores given)."""
+SHORT = {"rbo": "RBO", "tau_ap": "tau-AP"}
+
+
+def _order(name: str, queries: Sequence[Query], pair=None, measure=None, table=None) -> dict:
+    """A query set in stepping order: its own order, or least alike first (table given)."""
     texts = {q.query_id: q.text for q in queries}
-    if scores is None:
+    if table is None:
         items = [(q.query_id, q.text, None) for q in queries]
     else:
-        items = [(qid, texts[qid], d) for qid, d in scores if qid in texts]
+        items = [
+            (qid, texts[qid], v)
+            for qid, v in zip(table["query_id"], table[measure], strict=True)
+            if qid in texts
+        ]
     labels = [
-        (f"{d:.2f} · " if d is not None else "") + f"{qid}: {text[:70]}" for qid, text, d in items
+        (f"{SHORT[measure]} {d:.2f} · " if d is not None and d == d else "") + f"{qid}: {text[:70]}"
+        for qid, text, d in items
     ]
-    return {"set": name, "pair": pair, "measure": measure, "items": items, "labels": labels}
+    return {
+        "set": name,
+        "pair": pair,
+        "measure": measure,
+        "items": items,
+        "labels": labels,
+        "table": table,
+    }
 
 
-def add_query_set(corpus: Corpus, name: str, file_name: str, data: bytes, replace: bool) -> bool:
-    """Store an uploaded query set (shows what happened); True when it was stored. The rules
-    (replace only when ticked, never a set that came with its labels) are the core's."""
+def _order_table(order: dict) -> None:
+    """The most-different queries as a sortable table; choosing a row opens that query."""
+    texts = {qid: text for qid, text, _ in order["items"]}
+    table = order["table"].copy()
+    table.insert(1, "query", [texts.get(q, "") for q in table["query_id"]])
+    names = compare.SIMILARITY_NAMES
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=min(400, 38 + 35 * len(table)),
+        on_select=_pick_row,
+        selection_mode="single-row",
+        key=state.SEARCH_ORDER_TABLE,
+        column_config={
+            "query_id": st.column_config.TextColumn("query id"),
+            "query": st.column_config.TextColumn("query", width="large"),
+            "rbo": st.column_config.NumberColumn(names["rbo"], format="%.3f"),
+            "tau_ap": st.column_config.NumberColumn(names["tau_ap"], format="%.3f"),
+            "jaccard": st.column_config.NumberColumn(names["jaccard"], format="%.3f"),
+        },
+    )
+
+
+def _pick_row() -> None:
+    """A row chosen in the most-different table opens its query (stepping goes on from it)."""
+    order = st.session_state.get(state.SEARCH_ORDER)
+    picked = st.session_state.get(state.SEARCH_ORDER_TABLE)
+    rows = picked.selection.rows if picked is not None else []
+    if not order or order.get("table") is None or not rows:
+        return
+    qid = order["table"]["query_id"].iloc[rows[0]]
+    pos = next((i for i, item in enumerate(order["items"]) if item[0] == qid), None)
+    if pos is not None:
+        st.session_state[state.SEARCH_POS] = pos
+        _set_query(qid, order["items"][pos][1])
+
+
+def _read_upload(file_name: str, data: bytes) -> list[Query]:
+    with uploads.temporary_upload(file_name, data, resources.settings()) as path:
+        return read_queries(path)
+
+
+def carried_preview(corpus: Corpus, name: str, file_name: str, data: bytes) -> None:
+    """Before a set is added: say which of its ids already have labels (ranklens.carried_labels),
+    and offer to start clean (fresh ids)."""
+    try:
+        queries = _read_upload(file_name, data)
+        found = carried_labels.carried_labels(corpus, resources.judgment_store(), name, queries)
+    except RankLensError:
+        return  # the Add button reports a bad file, naming the line
+    if found.different_text:
+        try:
+            carried_labels.check_carried_labels(corpus, resources.judgment_store(), name, queries)
+        except RankLensError as exc:
+            st.error(safe.error(exc))
+    elif found.message(name):
+        st.warning(safe.error(found.message(name)), icon="⚠️")
+    if found.different_text or found.message(name):
+        st.checkbox(
+            f"Start clean: give the queries new ids ({name}-ID), so no earlier label applies",
+            key=state.SEARCH_UP_CLEAN,
+        )
+
+
+def add_query_set(
+    corpus: Corpus, name: str, file_name: str, data: bytes, replace: bool, start_clean=False
+) -> bool:
+    """Store an uploaded query set (shows what happened); True when it was stored.
+
+    The rules are the core's: an existing set is replaced only when `replace` is ticked, never
+    one that came with its labels (Corpus.add_query_set); ids already labelled for another text
+    are refused unless `start_clean` (ranklens.carried_labels).
+    """
+    try:
+        index.check_name(name, "query set name")
+    except RankLensError as exc:
+        st.error(safe.error(exc))
+        return False
     sets = corpus.query_sets()
     try:  # a folder of its own per upload: concurrent sessions never share a path
-        with uploads.temporary_upload(file_name, data, resources.settings()) as path:
-            queries = read_queries(path)
-        corpus.add_query_set(name, queries, actor=auth.actor(), replace=replace)
+        queries, found = carried_labels.add_query_set(
+            corpus,
+            resources.judgment_store(),
+            name,
+            _read_upload(file_name, data),
+            start_clean,
+            actor=auth.actor(),
+            replace=replace,
+        )
     except RankLensError as exc:
         st.error(safe.error(exc))
         return False
     st.session_state.pop(state.SEARCH_ORDER, None)  # an order of the old set is stale
     verb = "Replaced" if name in sets else "Added"
-    st.success(f"{verb} query set {name!r} ({len(queries)} queries).")
+    fresh = f", new ids {queries[0].query_id} …" if start_clean and queries else ""
+    st.success(f"{verb} query set {name!r} ({len(queries)} queries{fresh}).")
+    if found.message(name):
+        st.warning(safe.error(found.message(name)), icon="⚠️")
     return True
 
 
@@ -102,8 +201,11 @@ def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
                     f"Replace the existing set {name!r} ({len(sets[name])} queries)",
                     key=f"rl_search_up_replace:{name}",
                 )
+            if name and not shipped:
+                carried_preview(corpus, name, upload.name, upload.getvalue())
             if st.button("Add query set", key="rl_search_up_add"):
-                if add_query_set(corpus, name, upload.name, upload.getvalue(), replace):
+                clean = bool(st.session_state.get(state.SEARCH_UP_CLEAN))
+                if add_query_set(corpus, name, upload.name, upload.getvalue(), replace, clean):
                     sets = corpus.query_sets()
         if not sets:
             st.caption("This corpus has no query set yet.")
@@ -127,7 +229,9 @@ def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
             measure = st.radio(
                 "Measure",
                 compare.DISAGREEMENT_MEASURES,
-                format_func=lambda m: {"rbo": "rank-biased overlap", "tau_ap": "tau-AP"}[m],
+                format_func=lambda m: {"rbo": "rank-biased overlap (RBO)", "tau_ap": "tau-AP"}[m],
+                help="Both run from 1 (the same ranking) down; the least alike come first, ties "
+                "broken by the other measure, then by Jaccard@k.",
                 horizontal=True,
                 key=state.SEARCH_MEASURE,
             )
@@ -135,18 +239,18 @@ def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
             go_order = st.button("Order", disabled=len(pair) != 2, key="rl_search_order_btn")
         if go_order:
             by_doc = doc_mode()
+            level = "doc" if by_doc else "passage"
+            stamp = corpus.version()
+            runs = []
             with st.spinner(f"Ranking {len(queries)} queries with {pair[0]} and {pair[1]}…"):
-                try:
-                    two = make(pair, corpus)
-                    level = "doc" if by_doc else "passage"
-                    runs = rank_corpus(corpus, two, queries, k, level).runs
+                try:  # cached per (corpus, set, ranker, k, level): Evaluate's runs, reused
+                    for spec in pair:
+                        runs.append(cached_run(corpus.name, stamp, qs_name, spec, k, level))
                 except RankLensError as exc:
                     st.error(safe.error(exc))
                     return
-            scores = compare.disagreement_by_query(
-                runs[two[0].name], runs[two[1].name], k, measure, hit_key(by_doc)
-            )
-            order = _order(qs_name, queries, [r.name for r in two], measure, scores)
+            table = compare.most_different(runs[0], runs[1], k, measure, hit_key(by_doc))
+            order = _order(qs_name, queries, list(pair), measure, table)
             st.session_state[state.SEARCH_ORDER] = order
             st.session_state[state.SEARCH_POS] = 0
             _set_query(*order["items"][0][:2])
@@ -157,10 +261,13 @@ def panel(corpus: Corpus, specs: Sequence[str], k: int) -> None:
             st.session_state[state.SEARCH_ORDER] = order
             st.session_state[state.SEARCH_POS] = 0
         if order["pair"]:
+            other = "tau-AP" if order["measure"] == "rbo" else "RBO"
             st.caption(
-                f"Most disagreeing first: {order['pair'][0]} vs {order['pair'][1]} "
-                f"({order['measure']}; 0 = same ranking, 1 = nothing in common)."
+                f"Least alike first: {safe.md(order['pair'][0])} vs {safe.md(order['pair'][1])} "
+                f"by {compare.SIMILARITY_NAMES[order['measure']]}; ties broken by {other}, then "
+                "Jaccard. Click a column to sort, a row to open the query."
             )
+            _order_table(order)
         else:
             st.caption("In the set's own order; **Order** puts the most disagreeing first.")
         pos = min(st.session_state.get(state.SEARCH_POS, 0), len(order["items"]) - 1)

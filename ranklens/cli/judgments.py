@@ -140,6 +140,8 @@ def cmd_pool(args: argparse.Namespace) -> int:
             make_rankers(specs, corpus),
             args.depth,
             annotators_per_passage=args.annotators_per_passage,
+            query_ids=args.query_ids,
+            most_different=args.most_different,
         )
         per = store.judging_settings(corpus.name, args.queries).annotators_per_passage
     queries = len({it.query_id for it in pool.items})
@@ -278,6 +280,18 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="N",
         help="how many annotators grade each passage (saved with the query set)",
+    )
+    subset = p.add_mutually_exclusive_group()
+    subset.add_argument(
+        "--query-ids", nargs="+", default=None, metavar="ID", help="pool only these queries"
+    )
+    subset.add_argument(
+        "--most-different",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pool only the N queries where the first two rankers' top passages are least alike "
+        "(RBO, ties by tau-AP), as the Search page orders them",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pool)

@@ -175,6 +175,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 "means": result.means,
                 "counts": result.counts(),
                 "warnings": warnings,
+                "settings_differ": result.settings_differ,
                 "per_query": [
                     {k: (None if v != v else v) for k, v in row.items()}  # NaN -> null
                     for row in table.to_dict(orient="records")
@@ -187,8 +188,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     c = result.counts()
     moved = int(result.table["moved"].fillna(False).astype(bool).sum())
     print(f"{c['better']} better, {c['worse']} worse, {c['same']} same; {moved} rankings moved")
-    worst = table.sort_values("delta", kind="stable")
-    print(worst.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return 0

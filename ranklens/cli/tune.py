@@ -42,7 +42,7 @@ def print_result(result: tune.TuneResult) -> None:
         print(
             f"  {row.baseline}: {row.mean:.4f} {_fmt_ci(row.ci_low, row.ci_high)}  "
             f"gain {row.diff:+.4f} {_fmt_ci(row.diff_low, row.diff_high)}  "
-            f"p={row.p:.4g} p_holm={row.p_holm:.4g} {mark}"
+            f"raw p={row.p:.4g} Holm-adjusted p={row.p_holm:.4g} {mark}"
         )
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import external_docs, models
+from .. import compare, external_docs, models
 from .. import rankers as rankers_mod
 from ..chunking import index_text
 from ..errors import InputError, NotFoundError
@@ -54,27 +54,53 @@ def make_pool(
     depth: int,
     *,
     annotators_per_passage: int | None = None,
+    query_ids: Sequence[str] | None = None,
+    most_different: int | None = None,
 ) -> PoolInfo:
     """Rank the corpus's query set with each ranker to `depth` passages (rankers.rank_all) and
     store the pool of their top passages (per query, the union, deduplicated); returns it.
     Ids the corpus lacks are pooled when the system that returned them gave their text
     (external_docs), left out otherwise: PoolInfo.left_out counts those.
 
+    A subset of the set's queries: `query_ids` (each must be in the set), or `most_different`
+    = N, the N queries whose first two rankers' top `depth` are least alike (compare.
+    most_different: RBO, ties by tau-AP), from the runs the pool is built from.
     annotators_per_passage, when given, is saved in the query set's judging settings first.
     """
     check_depth(depth)
     if not rankers:
         raise InputError(None, "no rankers to pool; name at least one recipe")
     queries = query_set_of(corpus, query_set)
+    if query_ids is not None:
+        known = {q.query_id for q in queries}
+        unknown = [q for q in query_ids if q not in known]
+        if unknown:
+            raise InputError(
+                None, f"query set {query_set!r} has no query {', '.join(map(repr, unknown[:10]))}"
+            )
+        wanted = set(query_ids)
+        queries = [q for q in queries if q.query_id in wanted]
+        if not queries:
+            raise InputError(None, "choose at least one query to pool")
+    if most_different is not None:
+        if most_different < 1:
+            raise InputError(None, f"most_different must be at least 1, got {most_different}")
+        if len(rankers) < 2:
+            raise InputError(None, "the most different queries need two rankers to compare")
     if annotators_per_passage is not None:
         store.set_judging_settings(
             corpus.name, query_set, annotators_per_passage=annotators_per_passage
         )
     ranked = rankers_mod.rank_all(rankers, queries, depth, level="passage")
-    ids = {h.passage_id for run in ranked.runs.values() for hits in run.values() for h in hits}
-    shown = external_docs.passages_for(corpus, sorted(ids))  # the corpus's, or a system's text
+    ids = [q.query_id for q in queries]
+    if most_different is not None:
+        a, b = (ranked.runs[r.name] for r in rankers[:2])
+        order = compare.most_different(a, b, depth, "rbo")
+        ids = list(order["query_id"][:most_different])
+    found = {h.passage_id for run in ranked.runs.values() for hits in run.values() for h in hits}
+    shown = external_docs.passages_for(corpus, sorted(found))  # the corpus's, or a system's text
     runs, left_out = drop_unshown(ranked.runs, depth, shown)
-    pool = store.create_pool(corpus.name, query_set, runs, depth, [q.query_id for q in queries])
+    pool = store.create_pool(corpus.name, query_set, runs, depth, ids)
     pool.left_out = left_out
     return pool
 

@@ -107,6 +107,11 @@ class JudgingProgress(NamedTuple):
         """Share of the passages that no longer wait for this annotator."""
         return 1.0 if self.total == 0 else (self.total - self.remaining) / self.total
 
+    @property
+    def pool_fraction(self) -> float:
+        """Share of the passages with every graded label they need, whoever gave them."""
+        return 1.0 if self.total == 0 else self.complete / self.total
+
 
 class SessionProgress(NamedTuple):
     overall: JudgingProgress

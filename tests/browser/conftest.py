@@ -34,6 +34,62 @@ class App:
         self.url, self.proc, self.log = url, proc, log
 
 
+def launch(
+    folder: Path, extra_env: dict[str, str] | None = None, flags: list[str] | None = None
+) -> App:
+    """streamlit on a free port with RANKLENS_HOME = folder/home (and extra command-line
+    flags); its log in folder."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "RANKLENS_HOME": str(folder / "home"),
+        "RANKLENS_DEMO_MODELS": "bm25",
+        **(extra_env or {}),
+    }
+    log = folder / f"streamlit-{port}.log"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            *(flags or []),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start:\n{log.read_text()}") from None
+            time.sleep(0.3)
+    return App(url, proc, log)
+
+
+def stop(app: App) -> None:
+    app.proc.terminate()
+    try:
+        app.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        app.proc.kill()
+
+
 @pytest.fixture
 def start_app(tmp_path):
     """start_app(extra_env, flags) -> App: streamlit on a free port with RANKLENS_HOME under
@@ -41,57 +97,13 @@ def start_app(tmp_path):
     started: list[App] = []
 
     def start(extra_env: dict[str, str] | None = None, flags: list[str] | None = None) -> App:
-        port = free_port()
-        env = {
-            **os.environ,
-            "RANKLENS_HOME": str(tmp_path / "home"),
-            "RANKLENS_DEMO_MODELS": "bm25",
-            **(extra_env or {}),
-        }
-        log = tmp_path / f"streamlit-{port}.log"
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "app.py"),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-                *(flags or []),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=open(log, "w"),
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start:\n{log.read_text()}") from None
-                time.sleep(0.3)
-        app = App(url, proc, log)
+        app = launch(tmp_path, extra_env, flags)
         started.append(app)
         return app
 
     yield start
     for app in started:
-        app.proc.terminate()
-        try:
-            app.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            app.proc.kill()
+        stop(app)
 
 
 @pytest.fixture

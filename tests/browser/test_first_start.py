@@ -63,6 +63,10 @@ def test_evaluate_opens_on_the_demo_faq_labels(start_app, browser_page, tmp_path
         )
     page.get_by_role("button", name="Pool these queries on the Judge page").click()
     page.get_by_role("heading", name="Judge").wait_for()
+    # it opens Set up on the set it was pressed for, not on the first set ("demo")
+    page.get_by_role("button", name="Build pool").wait_for()
+    assert page.get_by_label("Query set").input_value() == "faq"
+    assert page.get_by_role("tab", name="Set up").get_attribute("aria-selected") == "true"
 
 
 def test_upload_a_corpus_in_the_browser(start_app, browser_page, tmp_path, small_jsonl):

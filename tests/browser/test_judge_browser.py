@@ -99,7 +99,9 @@ def test_judge_five_passages_by_keyboard(home, start_app, browser_page, tmp_path
         return here
 
     def wait_done(n: int) -> None:
-        page.get_by_text(f"Overall: {n} of {total} passages done").wait_for()
+        page.get_by_text(
+            f"Overall, your progress: {n} of {total} passages no longer wait for you"
+        ).wait_for()
 
     def wait_not(pid: tuple[str, str]) -> tuple[str, str]:
         deadline = time.monotonic() + 30

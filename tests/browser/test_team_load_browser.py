@@ -57,7 +57,10 @@ def test_five_contexts_judge_twenty_passages_each(home, start_app, browser_page,
             for page in pages:  # every context clicks before any waits: the runs overlap
                 page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')")
                 page.get_by_role("button", name=re.compile(rf"^{done % 4} · ")).first.click()
-            mine = re.compile(rf"^Overall: \d+ of {total} passages done · {done} judged by you$")
+            mine = re.compile(
+                rf"^Overall, your progress: \d+ of {total} passages no longer wait for you · "
+                rf"{done} judged by you$"
+            )
             for page in pages:  # "Overall" counts everyone's labels; "by you" this context's
                 page.get_by_text(mine).wait_for()
     finally:
