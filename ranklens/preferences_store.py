@@ -21,7 +21,7 @@ from .types import Hit
 
 CHOICES = ("left", "right", "tie")
 KEYS = {"ArrowLeft": "left", "ArrowRight": "right", "=": "tie"}  # what the Judge page binds
-KINDS = ("passage", "ranker")
+PREFERENCE_KINDS = ("passage", "ranker")  # what a preference compares
 
 
 class Preference(NamedTuple):
@@ -71,8 +71,8 @@ def record(
 ) -> int:
     """Store one preference event; returns its id. `left`/`right` are passage ids (kind
     "passage") or ranker recipes (kind "ranker", with `shown` the two lists as displayed)."""
-    if kind not in KINDS:
-        raise InputError(None, f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if kind not in PREFERENCE_KINDS:
+        raise InputError(None, f"kind must be one of {', '.join(PREFERENCE_KINDS)}, not {kind!r}")
     annotator = check_name(annotator, "annotator")
     if not query_id or not left or not right:
         raise InputError(None, "a preference needs a query and two items")

@@ -26,7 +26,8 @@ from .chunking import index_text
 from .errors import RankLensError
 from .judging.judge_agreement import JudgeAgreement, judge_agreement
 from .judging.llm import BatchReport, JudgePair, LLMJudge
-from .rankers import make_rankers, passages_per_doc, rank_all
+from .rankers import passages_per_doc, rank_all
+from .recipes import make_rankers
 from .types import Qrel, Query, Run
 
 TITLE = "Can a tiny model judge?"

@@ -22,7 +22,11 @@ class FakeCorpus:
     def query_sets(self) -> dict[str, list[Query]]:
         return dict(self.sets)
 
-    def add_query_set(self, name: str, queries: list[Query]) -> None:
+    def add_query_set(
+        self, name: str, queries: list[Query], actor: object = None, replace: bool = False
+    ) -> None:
+        if name in self.sets and not replace:  # the corpus's own rule (index.Corpus)
+            raise InputError(None, f"query set {name!r} exists; replace it explicitly")
         self.sets[name] = list(queries)
 
 
