@@ -35,8 +35,8 @@ def test_evaluate_page_on_the_demo(start_app, browser_page, tmp_path):
     page.get_by_role("heading", name="Evaluate").wait_for()
     # the page opens on the FAQ set (its labels ship with the demo); this test labels "demo"
     page.get_by_role("heading", name="Summary").wait_for(timeout=120_000)
-    assert page.get_by_label("Query set").input_value() == "faq (175 queries)"
-    page.get_by_label("Query set").click()
+    assert page.get_by_role("combobox", name="Query set", exact=True).input_value() == "faq (175 queries)"
+    page.get_by_role("combobox", name="Query set", exact=True).click()
     page.get_by_role("option", name="demo (44 queries)").click()
     if store.count_events(DEMO_CORPUS) == 0:
         page.get_by_text("No labels yet").wait_for()
@@ -51,7 +51,7 @@ def test_evaluate_page_on_the_demo(start_app, browser_page, tmp_path):
             )
     page.reload()  # a new session opens on faq again: pick the labelled "demo" set
     page.get_by_role("heading", name="Summary").wait_for(timeout=120_000)
-    page.get_by_label("Query set").click()
+    page.get_by_role("combobox", name="Query set", exact=True).click()
     page.get_by_role("option", name="demo (44 queries)").click()
     page.get_by_text("12 of 44 queries of demo have labels").first.wait_for(timeout=60_000)
     table = page.locator('[data-testid="stDataFrame"]').first
