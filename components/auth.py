@@ -299,9 +299,12 @@ def gate(pages: list) -> list:
 
 
 def _sign_out() -> None:
-    """End this browser's sign-in on the server; the next run clears the browser's cookie (and
-    Streamlit's identity cookie, for a provider's user)."""
-    sso.sign_out()
+    """End this browser's sign-in: a provider's user through st.logout (Streamlit drops its
+    identity cookie and sends the browser to the provider's end-session page); a key sign-in
+    on the server, the next run clearing the browser's cookie."""
+    if sso.claims() is not None:
+        sso.sign_out()  # a reload of our own would cut the provider's sign-out short
+        return
     try:
         sign_ins.end(resources.judgment_store(), sign_in_cookie.read())
     except RankLensError:

@@ -101,6 +101,8 @@ def test_a_removed_annotators_job_panel_stops_and_others_jobs_have_no_cancel(
         page.get_by_text("Signed in as frank").wait_for()
         page.get_by_text("Scoring for gina · started by gina").wait_for()
         page.get_by_text("Scoring for frank · started by frank").wait_for()
+        page.get_by_role("button", name="Cancel").first.wait_for()
+        page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')")
         assert page.get_by_role("button", name="Cancel").count() == 1  # his own job only
         env = {**os.environ, "RANKLENS_HOME": str(home.home)}
         subprocess.run(
