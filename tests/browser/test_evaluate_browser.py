@@ -35,7 +35,10 @@ def test_evaluate_page_on_the_demo(start_app, browser_page, tmp_path):
     page.get_by_role("heading", name="Evaluate").wait_for()
     # the page opens on the FAQ set (its labels ship with the demo); this test labels "demo"
     page.get_by_role("heading", name="Summary").wait_for(timeout=120_000)
-    assert page.get_by_role("combobox", name="Query set", exact=True).input_value() == "faq (175 queries)"
+    assert (
+        page.get_by_role("combobox", name="Query set", exact=True).input_value()
+        == "faq (175 queries)"
+    )
     page.get_by_role("combobox", name="Query set", exact=True).click()
     page.get_by_role("option", name="demo (44 queries)").click()
     if store.count_events(DEMO_CORPUS) == 0:

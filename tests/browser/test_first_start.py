@@ -47,7 +47,10 @@ def test_evaluate_opens_on_the_demo_faq_labels(start_app, browser_page, tmp_path
     page.get_by_text("Demo corpus ready").first.wait_for(timeout=180_000)
     page.get_by_role("link", name="Evaluate").click()
     page.get_by_role("heading", name="Summary").wait_for(timeout=120_000)
-    assert page.get_by_role("combobox", name="Query set", exact=True).input_value() == "faq (175 queries)"
+    assert (
+        page.get_by_role("combobox", name="Query set", exact=True).input_value()
+        == "faq (175 queries)"
+    )
     page.get_by_text("175 of 175 queries of faq have labels").first.wait_for()
     cells = page.locator('[data-testid="stDataFrame"]').first.locator("td")
     cells.filter(has_text="bm25").first.wait_for(state="attached")
