@@ -9,25 +9,12 @@ adds these commands to its group.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ranklens import recipes
 
 from ..errors import RankLensError
 from . import options
-from .common import print_json
-
-
-def _progress():
-    from tqdm import tqdm
-
-    bar = tqdm(total=0, desc="judging", unit=" pairs", file=sys.stderr, mininterval=0.5)
-
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    return bar, update
+from .common import pairs_progress, print_json
 
 
 def _prompts(store, corpus: str, chosen: list[str] | None):
@@ -74,7 +61,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 pools = store.pools(corpus.name, args.queries)
                 specs = pools[-1].rankers if pools else recipes.default_rankers(corpus)
             runs = pooling.agreement_runs(corpus, specs, args.queries, level=args.level)
-        bar, update = _progress()
+        bar, update = pairs_progress()
         try:
             report = calibrate(
                 store,

@@ -63,3 +63,14 @@ class TqdmProgress:
         if self.bar is not None:
             self.bar.close()
         self.bar, self.stage = None, None
+
+
+def pairs_progress():
+    """A tqdm bar on stderr for judging pairs, and the (done, total) callback that moves it."""
+    bar = tqdm(total=0, desc="judging", unit=" pairs", file=sys.stderr, mininterval=0.5)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return bar, update

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import RankLensError
-from .common import print_json
+from .common import pairs_progress, print_json
 
 JUDGES = ("cross-encoder", "llm")
 
@@ -66,18 +66,6 @@ def add_suggest_options(p: argparse.ArgumentParser) -> None:
         help="LLM: dollars per million prompt[/completion] tokens (default RANKLENS_LLM_PRICE): "
         "the dry run estimates the batch's cost, the batch reports what it cost",
     )
-
-
-def _progress():
-    from tqdm import tqdm
-
-    bar = tqdm(total=0, desc="judging", unit=" pairs", file=sys.stderr, mininterval=0.5)
-
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    return bar, update
 
 
 def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args=None):
@@ -169,7 +157,7 @@ def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
                     file=sys.stderr,
                 )
             return 0
-        bar, update = _progress()
+        bar, update = pairs_progress()
         try:
             report = judges.suggest_llm(
                 store, corpus, pool, judge, author=args.author, progress=update
