@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ranklens.config import get_settings  # noqa: E402
-from ranklens.index import open_corpus  # noqa: E402
+from ranklens.corpus.index import open_corpus  # noqa: E402
 from ranklens.judging import JudgmentStore, Scale, pooling  # noqa: E402
 from ranklens.judging import calibration as cal  # noqa: E402
 from ranklens.judging.llm import LLMConfig, LLMJudge, Prompt, ReplyCache  # noqa: E402

@@ -111,10 +111,10 @@ def main() -> None:
     os.environ["RANKLENS_HOME"] = tmp
     import httpx
 
-    from ranklens import rankers
     from ranklens.config import get_settings
-    from ranklens.endpoints import EndpointRanker, EndpointStore, parse_spec
-    from ranklens.ingest import ingest
+    from ranklens.corpus.ingest import ingest
+    from ranklens.ranking import rankers
+    from ranklens.ranking.endpoints import EndpointRanker, EndpointStore, parse_spec
     from ranklens.types import Query
 
     docs = Path(tmp) / "docs.jsonl"
@@ -155,7 +155,7 @@ def main() -> None:
         rankers.rank_all([ranker], [q], args.k, level="doc")
         ranked.append((time.perf_counter() - t0) * 1000)
     # the pieces of the cold path that are not the request, on one stored answer
-    from ranklens.endpoints.client import parse_hits
+    from ranklens.ranking.endpoints.client import parse_hits
 
     data = client.post(url, json=spec.render_body("pieces", args.k)).json()
     pieces: dict[str, list[float]] = {

@@ -1,4 +1,4 @@
-"""Benchmark: ranklens.evaluate.evaluate_runs against bare ir_measures on the same data.
+"""Benchmark: ranklens.evaluation.measures.evaluate_runs against bare ir_measures on the same data.
 
 1,000 synthetic queries x 5 rankers x 6 measures (nDCG@10, P@10, R@100, AP, RR, Judged@10),
 100 hits per query (one passage per document, so doc level is 1:1), graded qrels (0-3).
@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ranklens.evaluate import evaluate_runs  # noqa: E402
+from ranklens.evaluation.measures import evaluate_runs  # noqa: E402
 from ranklens.types import Hit, Qrel  # noqa: E402
 
 MEASURES = ["nDCG@10", "P@10", "R@100", "AP", "RR", "Judged@10"]

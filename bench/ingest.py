@@ -2,7 +2,7 @@
 
 Prints passages/s of each (median of repeats) and the ratio ours/bare (goal: 0.9 or better).
 "bare" encodes in corpus order (what ingestion did before); "bare, length-sorted" encodes the
-same passages in the order ingestion now uses (ranklens.ingest.length_sorted: longest first across
+same passages in the order ingestion now uses (ranklens.corpus.ingest.length_sorted: longest first across
 the whole pending set), so the two bare figures measure what sorting alone gains. The load
 average is printed beside every figure (the machine is shared).
 
@@ -25,11 +25,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ranklens import index, ingest, models  # noqa: E402
-from ranklens.chunking import ChunkSettings, chunk_documents, index_text  # noqa: E402
 from ranklens.config import Settings  # noqa: E402
-from ranklens.formats import open_source  # noqa: E402
-from ranklens.ingest import length_sorted  # noqa: E402
+from ranklens.corpus import index, ingest  # noqa: E402
+from ranklens.corpus.chunking import ChunkSettings, chunk_documents, index_text  # noqa: E402
+from ranklens.corpus.formats import open_source  # noqa: E402
+from ranklens.corpus.ingest import length_sorted  # noqa: E402
+from ranklens.ranking import models  # noqa: E402
 
 
 def main() -> None:

@@ -24,14 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ranklens import models, rankers  # noqa: E402
-from ranklens.chunking import index_text  # noqa: E402
 from ranklens.config import get_settings  # noqa: E402
-from ranklens.evaluate import evaluate_runs, mean_scores  # noqa: E402
-from ranklens.index import open_corpus  # noqa: E402
+from ranklens.corpus.chunking import index_text  # noqa: E402
+from ranklens.corpus.index import open_corpus  # noqa: E402
+from ranklens.evaluation.measures import evaluate_runs, mean_scores  # noqa: E402
 from ranklens.judging.judge_agreement import fit_thresholds, judge_agreement  # noqa: E402
 from ranklens.judging.rules import build_pool, grades_from_scores  # noqa: E402
-from ranklens.recipes import make_rankers  # noqa: E402
+from ranklens.ranking import models, rankers  # noqa: E402
+from ranklens.ranking.recipes import make_rankers  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "cranfield"
 RANKERS = [

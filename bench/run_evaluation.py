@@ -3,7 +3,7 @@
 A generated TREC run of --queries x --depth lines (default 1,000 x 1,000 = 1,000,000 lines, scores
 with ties) and graded qrels (40 labels per query). Two paths, each from the file on disk:
 
-* "ours": ranklens.run_evaluation: read_run_scores (checked, line-numbered errors, duplicates
+* "ours": ranklens.evaluation.run_evaluation: read_run_scores (checked, line-numbered errors, duplicates
   refused) + evaluate_run_files with trec_eval's summary measures (28 values per query);
 * "bare": pytrec_eval.parse_run + RelevanceEvaluator.evaluate with the same trec_eval measures.
 
@@ -27,8 +27,8 @@ import pytrec_eval
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ranklens import run_evaluation as re_  # noqa: E402
-from ranklens.runfiles import read_run_scores  # noqa: E402
+from ranklens.evaluation import run_evaluation as re_  # noqa: E402
+from ranklens.ranking.runfiles import read_run_scores  # noqa: E402
 from ranklens.types import Qrel  # noqa: E402
 
 PTE = {"num_ret", "num_rel", "num_rel_ret", "map", "Rprec", "bpref", "recip_rank",

@@ -1,4 +1,4 @@
-"""Benchmark: importing a run file (ranklens.imported_runs.import_run) against reading the same
+"""Benchmark: importing a run file (ranklens.ranking.imported_runs.import_run) against reading the same
 file with the raw libraries, and ranking from the imported run (run:NAME).
 
 A small corpus (2,000 one-passage documents, BM25 only) and a generated TREC run of
@@ -73,10 +73,10 @@ def child(kind: str, home: str, run: str, name: str) -> dict:
     traced = kind.startswith("mem-")
     kind = kind.removeprefix("mem-")
     os.environ["RANKLENS_HOME"] = home
-    from ranklens import imported_runs, rankers
     from ranklens.config import get_settings
-    from ranklens.index import open_corpus
-    from ranklens.recipes import make_rankers
+    from ranklens.corpus.index import open_corpus
+    from ranklens.ranking import imported_runs, rankers
+    from ranklens.ranking.recipes import make_rankers
 
     corpus = open_corpus("bench", get_settings())
     import ir_measures  # noqa: F401 - loaded before the baseline is taken
@@ -138,8 +138,8 @@ def main() -> None:
         home = folder / "home"
         os.environ["RANKLENS_HOME"] = str(home)
         from ranklens.config import get_settings
-        from ranklens.formats import read_queries
-        from ranklens.ingest import ingest
+        from ranklens.corpus.formats import read_queries
+        from ranklens.corpus.ingest import ingest
 
         docs, queries, run = make_files(folder, n_queries, per_query)
         corpus = ingest(docs, "bench", ["bm25"], get_settings())

@@ -2,12 +2,12 @@
 
 Text: a synthetic Zipf vocabulary (English stopwords at the head, so BM25 drops them as it does in
 real text; then made-up words), one passage of 60-140 words per document. Dense vectors: random
-unit vectors brought in through `ingest --embeddings` (ranklens.embeddings.import_embeddings:
+unit vectors brought in through `ingest --embeddings` (ranklens.corpus.embeddings.import_embeddings:
 the path a user with vectors made on a GPU takes); query encoding is real (all-MiniLM-L6-v2).
 Queries: 4-6 words drawn from one document each, which is that query's relevant document.
 
 Each stage runs in its own process, its peak memory read from the kernel (wait4 ru_maxrss):
-  ingest   ranklens.ingest.ingest(corpus.jsonl, models=[bm25]): read + chunk + store, BM25 build
+  ingest   ranklens.corpus.ingest.ingest(corpus.jsonl, models=[bm25]): read + chunk + store, BM25 build
   vectors  import of N random 384-d unit vectors into Chroma: add throughput, size on disk
   search   side by side (bm25, all-MiniLM-L6-v2, rrf of both) through rankers.rank_all, one query
            at a time, k=10: p50 / p95
@@ -119,8 +119,8 @@ def make_data(n: int, seed: int = 0) -> None:
 
 
 def stage_ingest(n: int) -> dict:
-    from ranklens import index, ingest
     from ranklens.config import get_settings
+    from ranklens.corpus import index, ingest
 
     times: dict[str, float] = {}
 
@@ -144,7 +144,7 @@ def stage_ingest(n: int) -> dict:
 
 def stage_bm25(n: int) -> dict:
     """BM25 alone, built again over the stored corpus (no reading, no staging)."""
-    from ranklens import index, ingest
+    from ranklens.corpus import index, ingest
 
     corpus = index.open_corpus(CORPUS)
     t0 = time.perf_counter()
@@ -157,8 +157,9 @@ def du(path: Path) -> int:
 
 
 def stage_vectors(n: int) -> dict:
-    from ranklens import embeddings, models
     from ranklens.config import get_settings
+    from ranklens.corpus import embeddings
+    from ranklens.ranking import models
 
     settings = get_settings()
     models.load_encoder(DENSE)  # loading the model is not adding
@@ -173,9 +174,10 @@ def stage_vectors(n: int) -> dict:
 
 
 def stage_search(n: int, count: int, specs: list[str]) -> dict:
-    from ranklens import index, models, rankers
-    from ranklens.formats import read_queries
-    from ranklens.recipes import make_rankers
+    from ranklens.corpus import index
+    from ranklens.corpus.formats import read_queries
+    from ranklens.ranking import models, rankers
+    from ranklens.ranking.recipes import make_rankers
 
     corpus = index.open_corpus(CORPUS)
     chosen = make_rankers(specs, corpus)
@@ -231,10 +233,11 @@ def stage_search(n: int, count: int, specs: list[str]) -> dict:
 
 
 def stage_evaluate(n: int, specs: list[str]) -> dict:
-    from ranklens import index, rankers
-    from ranklens.evaluate import evaluate_runs, mean_scores
-    from ranklens.formats import read_qrels, read_queries
-    from ranklens.recipes import make_rankers
+    from ranklens.corpus import index
+    from ranklens.corpus.formats import read_qrels, read_queries
+    from ranklens.evaluation.measures import evaluate_runs, mean_scores
+    from ranklens.ranking import rankers
+    from ranklens.ranking.recipes import make_rankers
 
     corpus = index.open_corpus(CORPUS)
     chosen = make_rankers(specs, corpus)

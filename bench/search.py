@@ -4,7 +4,7 @@ Corpus: Cranfield text (../shared/datasets/cranfield, else the bundled demo) rep
 least 50,000 passages. Rankers: bm25, three dense models (all-MiniLM-L6-v2, bge-small-en-v1.5,
 multilingual-e5-small) and rrf(bm25,all-MiniLM-L6-v2), all for one query at a time, k=10.
 
-"ours" is ranklens.rankers.rank_all() over the five rankers (what the Search page and the CLI do).
+"ours" is ranklens.ranking.rankers.rank_all() over the five rankers (what the Search page and the CLI do).
 "raw" is the sum of the distinct first stages called directly: bm25s.tokenize + BM25 scores +
 top 100 (the fusion's depth), and per dense model encode_queries + collection.query (n_results=100 for
 all-MiniLM-L6-v2, which the fusion also needs, 10 for the others). Both are timed per query,
@@ -73,9 +73,10 @@ class RandomEncoder:
 
 def build(passages: int) -> None:
     """Runs in a child process: the random encoders registered here never reach the timing."""
-    from ranklens import index, models
     from ranklens.config import get_settings
-    from ranklens.ingest import ingest
+    from ranklens.corpus import index
+    from ranklens.corpus.ingest import ingest
+    from ranklens.ranking import models
 
     corpus_file, _, label = source()
     docs = [json.loads(line) for line in corpus_file.open(encoding="utf-8") if line.strip()]
@@ -122,10 +123,11 @@ def main() -> int:
         build(args.passages)
         return 0
 
-    from ranklens import index, models, rankers
     from ranklens.config import get_settings
-    from ranklens.formats import read_queries
-    from ranklens.recipes import make_rankers
+    from ranklens.corpus import index
+    from ranklens.corpus.formats import read_queries
+    from ranklens.ranking import models, rankers
+    from ranklens.ranking.recipes import make_rankers
     from ranklens.types import Query
 
     settings = get_settings()

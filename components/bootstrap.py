@@ -11,8 +11,9 @@ import os
 import streamlit as st
 
 from components import job_panel, resources, safe, state
-from ranklens import demo, index, jobs
+from ranklens import jobs
 from ranklens.config import DEMO_CORPUS, DEMO_DIR
+from ranklens.corpus import demo, index
 from ranklens.errors import NotFoundError, RankLensError
 
 DEMO_JOB = "rl_demo_job"  # the id of the demo's indexing job this session has shown

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 
 from ranklens.access import redact_paths
-from ranklens.highlight import QUERY_WORD, _norm, highlight, query_terms
+from ranklens.ranking.highlight import QUERY_WORD, _norm, highlight, query_terms
 
 # CommonMark line endings (\r\n, \r, \n) and the other characters a renderer may break on
 LINE_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
@@ -114,7 +114,7 @@ def html_text(text: object) -> str:
 
 
 def html_mark(text: str, query: str) -> str:
-    """Text as HTML with the query's terms marked (ranklens.highlight), on one line."""
+    """Text as HTML with the query's terms marked (ranklens.ranking.highlight), on one line."""
     return LINE_BREAKS.sub("<br>", highlight(text or "", query))
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from components import resources, routing, safe, state
-from ranklens import demo, index
 from ranklens.config import DEMO_CORPUS
+from ranklens.corpus import demo, index
 from ranklens.errors import NotFoundError, RankLensError
 
 TRIES = (  # (page, its name, the link's words, icon, what it shows on the demo)

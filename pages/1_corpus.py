@@ -1,8 +1,8 @@
 """Corpus page: add a corpus (upload, path, BEIR name), add models or documents, import vectors
 made elsewhere, list and delete corpora.
 
-All work is done by ranklens.index (names, ingestion, deletion) and uploads are saved by
-ranklens.uploads; ingestion runs as a job (ranklens.jobs), so it goes on when the page is left;
+All work is done by ranklens.corpus.index (names, ingestion, deletion) and uploads are saved by
+ranklens.corpus.uploads; ingestion runs as a job (ranklens.jobs), so it goes on when the page is left;
 this page gathers choices, shows the job's progress and shows errors with st.error.
 """
 
@@ -18,11 +18,13 @@ import streamlit as st
 from components import auth, job_panel, resources, routing, safe, upload_widget
 from pages.corpus import runs_tab
 from pages.corpus.endpoints_tab import endpoints_tab
-from ranklens import index, jobs, models
-from ranklens.chunking import ChunkSettings
+from ranklens import jobs
+from ranklens.corpus import index
+from ranklens.corpus.chunking import ChunkSettings
+from ranklens.corpus.formats import CORPUS_FORMATS
+from ranklens.corpus.uploads import save_uploads
 from ranklens.errors import RankLensError
-from ranklens.formats import CORPUS_FORMATS
-from ranklens.uploads import save_uploads
+from ranklens.ranking import models
 
 TEXTLIKE = {".txt", ".md", ".pdf"}
 SOURCES = ["Upload files", "Path on this machine", "BEIR dataset by name"]
@@ -136,7 +138,7 @@ def new_corpus_form() -> None:
     if not name.strip():
         st.error("Give the corpus a name.")
         return
-    try:  # the one rule of ranklens.index, checked before any upload is written
+    try:  # the one rule of ranklens.corpus.index, checked before any upload is written
         name = index.check_name(name.strip())
     except RankLensError as exc:
         st.error(safe.error(exc))

@@ -1,6 +1,6 @@
 """Search page: one query, up to six rankers side by side, with overlap, cut-offs and HNSW recall.
 
-Every number comes from the core (ranklens.rankers.rank_all, compare, ann); the page's pieces
+Every number comes from the core (ranklens.ranking.rankers.rank_all, compare, ann); the page's pieces
 live in pages/search/ (inputs, query sets, result columns, panels).
 """
 
@@ -13,10 +13,10 @@ import streamlit as st
 from components import resources, routing, safe, state
 from pages.search import panels, query_sets, results
 from pages.search.inputs import CUSTOM_ERROR, choose_rankers, make, query_of
+from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.index import Corpus
-from ranklens.rankers import RankedRuns
-from ranklens.recipes import rank_corpus
+from ranklens.ranking.rankers import RankedRuns
+from ranklens.ranking.recipes import rank_corpus
 from ranklens.types import Query
 
 

@@ -1,6 +1,6 @@
 """Evaluate page: score rankers against relevance labels, with intervals, tests and exports.
 
-Numbers come from the core (ranklens.evaluate, stats, labels); pages/evaluate/ holds the choices,
+Numbers come from the core (ranklens.evaluation.measures, stats, labels); pages/evaluate/ holds the choices,
 the cached data and one module per tab. Only the open tab is computed.
 """
 
@@ -23,9 +23,9 @@ from pages.evaluate import (
 from pages.evaluate import snapshots as snapshots_tab
 from pages.evaluate import tune as tune_tab
 from pages.evaluate.choices import choose, no_labels_message
-from ranklens import circularity, report
 from ranklens.errors import RankLensError
-from ranklens.labels import NoLabelsError
+from ranklens.evaluation import circularity, report
+from ranklens.evaluation.qrels_sources import NoLabelsError
 
 TAB_WIDGETS = (
     state.EVAL_TABLE_MEASURE,

@@ -6,7 +6,7 @@ import streamlit as st
 
 from components import resources, routing, safe, state
 from pages.learn import common, explain_tab, lessons_tab, map_tab, whatif_tab
-from ranklens import labels as lb
+from ranklens.evaluation import qrels_sources as lb
 from ranklens.types import Qrel
 
 LESSONS, EXPLAIN, MAP, WHAT_IF = "Lessons", "Explain a number", "Embedding map", "What if"

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from .config import Settings
-from .errors import RankLensError
+from ranklens.config import Settings
+from ranklens.errors import RankLensError
 
 MODEL_DIRS_ENV = "RANKLENS_MODEL_DIRS"  # extra folders (os.pathsep-separated) for model folders
 # a hub name: "name" or "org/name" (letters, digits, - _ .), never a path

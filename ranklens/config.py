@@ -9,8 +9,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .archives import ZipLimits
-from .errors import RankLensError
+from ranklens.corpus.archives import ZipLimits
+from ranklens.errors import RankLensError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = REPO_ROOT / ".ranklens"
@@ -45,7 +45,7 @@ class Settings:
     llm_price: str | None = None  # dollars per million tokens: "IN" or "IN/OUT"
     max_upload_mb: int = 1024  # one uploaded file at most (as .streamlit's server.maxUploadSize)
     # dense search is exact (numpy over the stored vectors, the same in every process) up to this
-    # many passages per collection; Chroma's HNSW above (approximate; see ranklens.ann)
+    # many passages per collection; Chroma's HNSW above (approximate; see ranklens.ranking.ann)
     exact_max: int = 50_000
     # a zip (a BEIR corpus) is extracted under home/tmp within these caps
     zip_max_mb: int = 4096

@@ -10,9 +10,9 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from .access import allowed_hosts
-from .config import get_settings
-from .judging.annotators import team_mode
+from ranklens.access import allowed_hosts
+from ranklens.config import get_settings
+from ranklens.judging.annotators import team_mode
 
 
 def _address(argv: Sequence[str]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .errors import InputError
+from ranklens.errors import InputError
 
 
 class Doc(NamedTuple):

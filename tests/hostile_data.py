@@ -5,9 +5,9 @@ lines that would end an HTML block, and a 100,000-character word; a corpus and s
 
 from __future__ import annotations
 
-from ranklens import index, ingest
+from ranklens.corpus import index, ingest
 from ranklens.judging import JudgmentStore, pooling
-from ranklens.recipes import make_ranker
+from ranklens.ranking.recipes import make_ranker
 from ranklens.types import Query
 
 from .conftest import write_jsonl

@@ -10,9 +10,10 @@ import os
 
 import pytest
 
-from ranklens import access, ingest, jobs
+from ranklens import access, jobs
 from ranklens.access import Actor, Forbidden
 from ranklens.config import get_settings
+from ranklens.corpus import ingest
 from ranklens.judging import blind, judges
 from ranklens.judging.llm import Prompt
 from ranklens.types import Query

@@ -1,4 +1,4 @@
-"""Tests of ranklens/agreement.py: Cohen's kappa (sklearn underneath) and Krippendorff's alpha
+"""Tests of ranklens/judging/agreement.py: Cohen's kappa (sklearn underneath) and Krippendorff's alpha
 against hand-computed and published oracles (Krippendorff 2011), disagreements.
 """
 
@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ranklens.agreement import (
+from ranklens.judging import (
+    Scale,
+)
+from ranklens.judging.agreement import (
     agreement_report,
     cohen_kappa,
     disagreements,
     krippendorff_alpha,
-)
-from ranklens.judging import (
-    Scale,
 )
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"

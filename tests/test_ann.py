@@ -8,11 +8,11 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-from ranklens import ann, exact, models
-from ranklens.chunking import index_text
 from ranklens.config import Settings
+from ranklens.corpus.chunking import index_text
+from ranklens.corpus.ingest import ingest
 from ranklens.errors import RankLensError
-from ranklens.ingest import ingest
+from ranklens.ranking import ann, exact, models
 from ranklens.types import Query
 
 from .conftest import FakeEncoder, write_jsonl

@@ -92,7 +92,7 @@ def test_no_gate_outside_team_mode(home, monkeypatch):
 def _judge_page(team, small_jsonl, name: str, admin: bool) -> AppTest:
     from components import state
     from pages.judge import common
-    from ranklens.ingest import ingest
+    from ranklens.corpus.ingest import ingest
 
     ingest(small_jsonl, "teamc", ["bm25"], team)
     with JudgmentStore(team.db_url) as store:
@@ -151,7 +151,7 @@ def test_an_admin_sees_them(team, small_jsonl):
 
 @pytest.mark.parametrize("admin", [False, True])
 def test_corpus_page_path_and_delete_are_for_admins(team, small_jsonl, admin):
-    from ranklens.ingest import ingest
+    from ranklens.corpus.ingest import ingest
 
     ingest(small_jsonl, "teamc", ["bm25"], team)
     with JudgmentStore(team.db_url) as store:

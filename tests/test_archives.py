@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ranklens import archives, ingest
 from ranklens.config import get_settings
+from ranklens.corpus import archives, ingest
 from ranklens.errors import InputError
 
 from .conftest import ROOT

@@ -6,8 +6,9 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import demo, index, ingest, jobs
+from ranklens import jobs
 from ranklens.config import DEMO_CORPUS, DEMO_DIR
+from ranklens.corpus import demo, index, ingest
 
 from .conftest import ROOT
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from ranklens import carried_labels as cl
 from ranklens.errors import InputError
 from ranklens.judging import JudgmentStore
+from ranklens.judging import carried_labels as cl
 from ranklens.types import Query
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ranklens.chunking import (
+from ranklens.corpus.chunking import (
     ChunkSettings,
     chunk_documents,
     chunk_text,

@@ -3,9 +3,10 @@ flagged next to its numbers by `evaluate` (and by the same core function on the 
 
 from __future__ import annotations
 
-from ranklens import circularity, ingest
 from ranklens.cli import main
 from ranklens.config import Settings, get_settings
+from ranklens.corpus import ingest
+from ranklens.evaluation import circularity
 from ranklens.judging import JudgmentStore
 from ranklens.judging.records import CurrentLabel
 from ranklens.types import Query

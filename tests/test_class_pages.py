@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import classroom
-from ranklens import ingest
+from ranklens.corpus import ingest
 from ranklens.judging import JudgmentStore
 from ranklens.judging.classes import ClassStore
 from ranklens.judging.classroom import start_class

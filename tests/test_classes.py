@@ -12,8 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from ranklens import ingest
 from ranklens.cli import main as cli_main
+from ranklens.corpus import ingest
 from ranklens.errors import InputError
 from ranklens.judging import JudgmentStore, Scale
 from ranklens.judging import class_stats as cs

@@ -1,4 +1,4 @@
-"""`python -m ranklens evaluate` and ranklens.report: numbers equal pytrec_eval's on the run files
+"""`python -m ranklens evaluate` and ranklens.evaluation.report: numbers equal pytrec_eval's on the run files
 written, labels from a file, the corpus or the judgment store, one-line errors, escaped exports.
 """
 
@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 import pytrec_eval
 
-from ranklens import evaluate as ev
-from ranklens import formats, ingest, report, stats
 from ranklens.cli import main
-from ranklens.formats import read_run
+from ranklens.corpus import formats, ingest
+from ranklens.corpus.formats import read_run
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import report, stats
 from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Query
 
@@ -69,7 +70,7 @@ def pytrec_means(run_file, qrels: list[tuple[str, str, int]], measures: list[str
     """Oracle: pytrec_eval on a run file, averaged over every labelled query (absent = 0).
 
     Scores are taken as 1000 - rank so that pytrec_eval sees the file's order even where two
-    scores tie (RankLens evaluates the order it shows; see ranklens.evaluate)."""
+    scores tie (RankLens evaluates the order it shows; see ranklens.evaluation.measures)."""
     qd: dict[str, dict[str, int]] = {}
     for q, d, g in qrels:
         qd.setdefault(q, {})[d] = g

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from ranklens import models, recipes
 from ranklens.cli import main
-from ranklens.formats import read_run, run_file_name, write_queries
-from ranklens.ingest import ingest
+from ranklens.corpus.formats import read_run, run_file_name, write_queries
+from ranklens.corpus.ingest import ingest
+from ranklens.ranking import models, recipes
 from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder, write_jsonl
@@ -227,8 +227,8 @@ def test_a_document_id_with_a_hash_survives_search_and_run(home, capsys, tmp_pat
 
 
 def test_search_without_rankers_uses_the_default_rankers_of_the_pages(home, capsys):
-    from ranklens import index
     from ranklens.config import get_settings
+    from ranklens.corpus import index
 
     code, out, err = cli(capsys, "search", "--corpus", "tiny", "--query", "bread", "--json")
     assert code == 0, err

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ranklens import compare
+from ranklens.ranking import compare
 from ranklens.types import Hit
 
 

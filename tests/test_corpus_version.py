@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ranklens import index, ingest
-from ranklens.imported_runs import import_run
+from ranklens.corpus import index, ingest
+from ranklens.ranking.imported_runs import import_run
 from ranklens.types import Query
 
 ROOT = Path(__file__).resolve().parent.parent

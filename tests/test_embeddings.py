@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ranklens import embeddings, ingest
-from ranklens.chunking import index_text
+from ranklens.corpus import embeddings, ingest
+from ranklens.corpus.chunking import index_text
 from ranklens.errors import InputError
-from ranklens.recipes import make_ranker
+from ranklens.ranking.recipes import make_ranker
 from ranklens.types import Query
 
 from .conftest import write_jsonl

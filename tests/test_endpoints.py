@@ -1,4 +1,4 @@
-"""Live search endpoints (ranklens.endpoints) against a real HTTP server on 127.0.0.1 answering
+"""Live search endpoints (ranklens.ranking.endpoints) against a real HTTP server on 127.0.0.1 answering
 like Elasticsearch 8, OpenSearch 2, Solr 9 and Vespa 8: presets, templates (no injection),
 secrets, cache, retries, timeouts, mapping errors, documents the corpus lacks, recipes,
 evaluation, snapshots and the CLI."""
@@ -12,19 +12,22 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from ranklens import evaluate, external_docs, rankers, recipes, snapshots, snapshots_store
 from ranklens.cli import main
-from ranklens.endpoints import (
+from ranklens.corpus import external_docs
+from ranklens.corpus.ingest import ingest
+from ranklens.evaluation import measures as evaluate
+from ranklens.evaluation import snapshots, snapshots_store
+from ranklens.judging import JudgmentStore
+from ranklens.ranking import rankers, recipes
+from ranklens.ranking.endpoints import (
     EndpointError,
     EndpointRanker,
     EndpointStore,
     parse_spec,
 )
-from ranklens.endpoints.client import retry_after, scrub
-from ranklens.endpoints.spec import SpecError
-from ranklens.ingest import ingest
-from ranklens.judging import JudgmentStore
-from ranklens.recipes import available_rankers, make_ranker, make_rankers
+from ranklens.ranking.endpoints.client import retry_after, scrub
+from ranklens.ranking.endpoints.spec import SpecError
+from ranklens.ranking.recipes import available_rankers, make_ranker, make_rankers
 from ranklens.types import Qrel, Query
 
 from .conftest import write_jsonl
@@ -505,7 +508,7 @@ def test_request_sizes_and_retry_after_and_scrub():
 def test_endpoint_results_are_pooled_and_judged_from_their_text(corpus, engine, home):
     """A pool of endpoint:NAME: documents of the corpus as their first passage, documents the
     corpus lacks with the text the engine returned (judged from it), none left out."""
-    from ranklens.external_docs import passages_for
+    from ranklens.corpus.external_docs import passages_for
     from ranklens.judging import pooling
 
     add(corpus, "prod", es_toml(engine.url + "/docs/_search"))

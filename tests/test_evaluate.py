@@ -1,4 +1,4 @@
-"""Tests for ranklens.evaluate: measures equal pytrec_eval's, and every statistic has an oracle.
+"""Tests for ranklens.evaluation.measures: measures equal pytrec_eval's, and every statistic has an oracle.
 
 Oracles are hand-computed numbers (written out in comments), closed forms (the t distribution with
 1 or 2 degrees of freedom), full enumeration of sign flips, or pytrec_eval itself.
@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import pytrec_eval
 
-from ranklens import evaluate as ev
-from ranklens import stats
 from ranklens.errors import RankLensError
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import stats
 from ranklens.types import Hit, Qrel, doc_level
 
 # --------------------------------------------------------------------------------------------

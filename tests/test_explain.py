@@ -6,9 +6,10 @@ import math
 
 import pytest
 
-from ranklens import explain, ingest
+from ranklens.corpus import ingest
 from ranklens.errors import RankLensError
-from ranklens.recipes import make_ranker
+from ranklens.ranking.recipes import make_ranker
+from ranklens.teaching import explain
 from ranklens.types import Hit, Qrel, Query, doc_level
 
 

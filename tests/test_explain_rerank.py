@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ranklens import explain, ingest, models, rankers, recipes
-from ranklens.recipes import make_rankers
+from ranklens.corpus import ingest
+from ranklens.ranking import models, rankers, recipes
+from ranklens.ranking.recipes import make_rankers
+from ranklens.teaching import explain
 from ranklens.types import Query
 
 

@@ -17,11 +17,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import index, models
 from ranklens.config import get_settings
+from ranklens.corpus import index
+from ranklens.corpus.ingest import ingest
 from ranklens.errors import VectorStoreUnavailable
-from ranklens.ingest import ingest
-from ranklens.recipes import make_ranker, make_rankers
+from ranklens.ranking import models
+from ranklens.ranking.recipes import make_ranker, make_rankers
 from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder, free_port, write_jsonl

@@ -7,8 +7,7 @@ import zipfile
 
 import pytest
 
-from ranklens.errors import InputError
-from ranklens.formats import (
+from ranklens.corpus.formats import (
     Fields,
     detect_format,
     open_source,
@@ -21,7 +20,8 @@ from ranklens.formats import (
     write_qrels,
     write_run_files,
 )
-from ranklens.report import runs_zip
+from ranklens.errors import InputError
+from ranklens.evaluation.report import runs_zip
 from ranklens.types import Hit, Qrel
 
 from .conftest import write_jsonl

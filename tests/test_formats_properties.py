@@ -1,4 +1,4 @@
-"""Property-based tests (hypothesis) of every reader and writer in ranklens/formats.py.
+"""Property-based tests (hypothesis) of every reader and writer in ranklens/corpus/formats.py.
 
 Hostile input: any bytes give records or the project's own error (RankLensError), never another
 exception. Round trips: what a writer writes, its reader gives back. RANKLENS_HYPOTHESIS_EXAMPLES
@@ -19,8 +19,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ranklens.errors import RankLensError
-from ranklens.formats import (
+from ranklens.corpus.formats import (
     TEXT_SUFFIXES,
     Fields,
     open_source,
@@ -36,7 +35,8 @@ from ranklens.formats import (
     write_qrels,
     write_queries,
 )
-from ranklens.runfiles import read_run_scores, scores_to_run
+from ranklens.errors import RankLensError
+from ranklens.ranking.runfiles import read_run_scores, scores_to_run
 from ranklens.types import Doc, Hit, Qrel, Query
 
 EXAMPLES = int(os.environ.get("RANKLENS_HYPOTHESIS_EXAMPLES", "150"))

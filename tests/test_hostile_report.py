@@ -1,4 +1,4 @@
-"""The HTML report (ranklens.report) with hostile ranker names, query ids and context values:
+"""The HTML report (ranklens.evaluation.report) with hostile ranker names, query ids and context values:
 parsed back, it holds no tag, attribute or script of the data's, and shows the data as text.
 """
 
@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 import pandas as pd
 
-from ranklens import evaluate as ev
-from ranklens import report, stats
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import report, stats
 
 REMOTE = "198.51.100.7"
 RANKER = f"</script><script>window.__pwned=1</script><img src=x onerror=alert(1)>![r](http://{REMOTE}/r.png)"

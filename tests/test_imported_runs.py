@@ -1,4 +1,4 @@
-"""Imported run files (ranklens.imported_runs, run:NAME in ranklens.run_ranker): the `runs` CLI,
+"""Imported run files (ranklens.ranking.imported_runs, run:NAME in ranklens.ranking.run_ranker): the `runs` CLI,
 all-or-nothing imports, ranking at both levels, fusion, pools and evaluation against ir_measures.
 """
 
@@ -9,14 +9,15 @@ import json
 import ir_measures
 import pytest
 
-from ranklens import external_docs, imported_runs, models, rankers
 from ranklens.cli import main
+from ranklens.corpus import external_docs
+from ranklens.corpus.ingest import ingest
 from ranklens.errors import InputError, RankLensError
-from ranklens.evaluate import evaluate_runs
-from ranklens.ingest import ingest
+from ranklens.evaluation.measures import evaluate_runs
 from ranklens.judging import JudgmentStore, pooling
-from ranklens.recipes import available_rankers, make_rankers
-from ranklens.runfiles import read_run_scores
+from ranklens.ranking import imported_runs, models, rankers
+from ranklens.ranking.recipes import available_rankers, make_rankers
+from ranklens.ranking.runfiles import read_run_scores
 from ranklens.types import Doc, Qrel, Query
 
 from .conftest import FakeEncoder, write_jsonl
@@ -336,7 +337,7 @@ def test_cli_search_by_query_id_shows_missing_docs(corpus, capsys):
 
 
 def test_tune_fuses_the_run_with_bm25_on_held_out_queries(corpus):
-    from ranklens.tune import tune
+    from ranklens.evaluation.tune import tune
 
     qrels = [Qrel("1", "bread", 2), Qrel("1", "tea", 1), Qrel("2", "tea", 1), Qrel("2", "rust", 1)]
     result = tune(corpus, ["run:prod", "bm25"], QUERIES, qrels, "nDCG@10", folds=2)
@@ -371,7 +372,7 @@ def test_cli_evaluate_and_snapshot_with_the_run(corpus, tmp_path, capsys):
 
 
 def test_run_out_writes_the_run_back_in_trec_eval_order(corpus, tmp_path, capsys):
-    from ranklens.formats import run_file_name
+    from ranklens.corpus.formats import run_file_name
 
     out_dir = tmp_path / "out"
     code, _, err = cli(

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from ranklens import index, ingest
-from ranklens.chunking import ChunkSettings
+from ranklens.corpus import index, ingest
+from ranklens.corpus.chunking import ChunkSettings
 from ranklens.errors import InputError, NotFoundError, RankLensError
 
 from .conftest import FakeEncoder, kill_when_counted, write_jsonl
@@ -42,7 +42,7 @@ def test_ingest_builds_ready_corpus(home, small_jsonl, fake_encoder):
 
 def test_interrupted_ingest_resumes_without_duplicates(home, small_jsonl):
     enc = FakeEncoder("fake-resume")
-    from ranklens import models
+    from ranklens.ranking import models
 
     models.register_encoder(enc)
 
@@ -68,7 +68,7 @@ def test_interrupted_ingest_resumes_without_duplicates(home, small_jsonl):
 def test_adding_a_model_embeds_for_that_model_only(home, small_jsonl, fake_encoder):
     ingest.ingest(small_jsonl, "m", ["bm25", "fake-encoder"], home)
     other = FakeEncoder("fake-two", dim=32)
-    from ranklens import models
+    from ranklens.ranking import models
 
     models.register_encoder(other)
     before = fake_encoder.documents_encoded
@@ -241,7 +241,9 @@ KILLED_WRITER = """
 import sys, time
 sys.path.insert(0, {root!r})
 from tests.conftest import FakeEncoder
-from ranklens import index, ingest, models
+from ranklens.corpus import index
+from ranklens.corpus import ingest
+from ranklens.ranking import models
 from ranklens.config import get_settings
 
 class Slow(FakeEncoder):
@@ -259,7 +261,7 @@ ingest.ingest({path!r}, "killed", ["bm25", "fake-killed"], get_settings(), progr
 
 def test_ingest_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch):
 
-    from ranklens import models
+    from ranklens.ranking import models
 
     from .conftest import ROOT
 

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from ranklens import index, ingest, models
+from ranklens.corpus import index, ingest
 from ranklens.errors import InputError
-from ranklens.recipes import make_ranker
+from ranklens.ranking import models
+from ranklens.ranking.recipes import make_ranker
 from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder, kill_when_counted, write_jsonl
@@ -117,7 +118,9 @@ KILLED_APPEND = """
 import sys, time
 sys.path.insert(0, {root!r})
 from tests.conftest import FakeEncoder
-from ranklens import index, ingest, models
+from ranklens.corpus import index
+from ranklens.corpus import ingest
+from ranklens.ranking import models
 from ranklens.config import get_settings
 
 class Slow(FakeEncoder):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from ranklens import ingest, jobs
+from ranklens import jobs
+from ranklens.corpus import ingest
 
 from .conftest import ROOT, write_jsonl
 

@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from ranklens import index, ingest, jobs
-from ranklens.ingest import existing_ids
+from ranklens import jobs
+from ranklens.corpus import index, ingest
+from ranklens.corpus.ingest import existing_ids
 
 from .conftest import write_jsonl
 
@@ -194,9 +195,9 @@ def test_cli_lists_shows_and_cancels(home, small_jsonl, capsys):
 
 
 def test_suggestions_job_stores_what_make_suggestions_stores(home, small_jsonl):
-    from ranklens import models
     from ranklens.judging import JudgmentStore, pooling
-    from ranklens.recipes import make_ranker
+    from ranklens.ranking import models
+    from ranklens.ranking.recipes import make_ranker
     from ranklens.types import Query
 
     corpus = ingest.ingest(small_jsonl, "sugg", ["bm25"], home)
@@ -223,7 +224,7 @@ def test_suggestions_job_stores_what_make_suggestions_stores(home, small_jsonl):
 
 def test_vectors_a_worker_indexed_are_found_by_a_process_already_searching(home, tmp_path):
     """The app keeps one Chroma client open; what a worker writes meanwhile must be searchable."""
-    from ranklens.recipes import make_ranker
+    from ranklens.ranking.recipes import make_ranker
     from ranklens.types import Query
 
     first = [
@@ -246,7 +247,7 @@ def test_vectors_a_worker_indexed_are_found_by_a_process_already_searching(home,
 
 def test_vectors_a_worker_adds_to_a_searched_collection_are_found(home, tmp_path):
     """The app's embedded Chroma client is made anew when a worker changed a collection."""
-    from ranklens.recipes import make_ranker
+    from ranklens.ranking.recipes import make_ranker
     from ranklens.types import Query
 
     first = [

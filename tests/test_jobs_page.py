@@ -9,7 +9,8 @@ import signal
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ranklens import index, ingest, jobs
+from ranklens import jobs
+from ranklens.corpus import index, ingest
 
 from .conftest import ROOT
 from .test_jobs import MODEL, assert_exactly_indexed, embedded, wait_for
@@ -102,7 +103,7 @@ def test_sidebar_panel_shows_running_jobs_on_every_page(home, big_file, monkeypa
 
 def test_panel_says_how_a_suggestions_job_ended(home, small_jsonl, monkeypatch):
     from ranklens.judging import JudgmentStore, pooling
-    from ranklens.recipes import make_ranker
+    from ranklens.ranking.recipes import make_ranker
     from ranklens.types import Query
 
     monkeypatch.setenv("RANKLENS_DEMO", "0")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ranklens.agreement import cohen_kappa
 from ranklens.errors import InputError
+from ranklens.judging.agreement import cohen_kappa
 from ranklens.judging.judge_agreement import (
     common_units,
     compare_judges,

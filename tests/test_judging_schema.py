@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 import ranklens
-from ranklens import preferences_store, snapshots_store
+from ranklens.evaluation import preferences_store, snapshots_store
 from ranklens.judging import JudgmentStore, annotators, judges
 from ranklens.judging.llm import Prompt
 from ranklens.judging.schema import (

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ranklens.agreement import (
-    cohen_kappa,
-)
+from ranklens.corpus.formats import read_qrels
 from ranklens.errors import InputError
-from ranklens.formats import read_qrels
 from ranklens.judging import (
     Database,
     PoolItem,
     Scale,
     final_qrels_from,
+)
+from ranklens.judging.agreement import (
+    cohen_kappa,
 )
 from ranklens.judging.schema import label_events
 from ranklens.types import Qrel

@@ -1,11 +1,12 @@
-"""ranklens.labels: labels resolved from a file, the corpus or the store, ids looked up not parsed."""
+"""ranklens.evaluation.qrels_sources: labels resolved from a file, the corpus or the store, ids looked up not parsed."""
 
 from __future__ import annotations
 
 import pytest
 
-from ranklens import ingest, labels
+from ranklens.corpus import ingest
 from ranklens.errors import RankLensError
+from ranklens.evaluation import qrels_sources as labels
 from ranklens.judging import JudgmentStore
 from ranklens.types import Qrel, Query
 

@@ -8,10 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from ranklens import ann, index, ingest, lessons, models
 from ranklens.config import DEMO_DIR, get_settings
-from ranklens.evaluate import evaluate_runs, per_query_table
-from ranklens.recipes import make_ranker
+from ranklens.corpus import index, ingest
+from ranklens.evaluation.measures import evaluate_runs, per_query_table
+from ranklens.ranking import ann, models
+from ranklens.ranking.recipes import make_ranker
+from ranklens.teaching import lessons
 
 from .conftest import FakeEncoder
 

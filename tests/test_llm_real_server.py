@@ -13,12 +13,12 @@ import time
 import httpx
 import pytest
 
-from ranklens import recipes
 from ranklens.config import Settings
-from ranklens.ingest import ingest
+from ranklens.corpus.ingest import ingest
 from ranklens.judging import local_judge
 from ranklens.judging.llm import JudgePair, LLMConfig, LLMJudge, Prompt, ReplyCache
 from ranklens.judging.scale import Scale
+from ranklens.ranking import recipes
 from ranklens.types import Query
 
 from .conftest import write_jsonl
@@ -145,7 +145,7 @@ def test_llm_rerankers_on_the_real_server(server, tmp_path) -> None:
 
 
 def test_the_tiny_model_lesson_on_the_real_server(server, tmp_path) -> None:
-    from ranklens import tiny_judge
+    from ranklens.teaching import tiny_judge
     from ranklens.types import Qrel
 
     docs = [

@@ -11,12 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ranklens import recipes
-from ranklens.chunking import index_text
 from ranklens.config import Settings
+from ranklens.corpus.chunking import index_text
+from ranklens.corpus.ingest import ingest
 from ranklens.errors import RankLensError
-from ranklens.ingest import ingest
-from ranklens.llm_rerank import LLMRerank, parse_preference
+from ranklens.ranking import recipes
+from ranklens.ranking.llm_rerank import LLMRerank, parse_preference
 from ranklens.types import Query
 
 from .conftest import free_port, write_jsonl

@@ -16,13 +16,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import evaluate as ev
-from ranklens import models, rankers
 from ranklens.cli import main
 from ranklens.config import get_settings
-from ranklens.formats import read_run, run_file_name
-from ranklens.ingest import ingest
-from ranklens.recipes import make_ranker, make_rankers
+from ranklens.corpus.formats import read_run, run_file_name
+from ranklens.corpus.ingest import ingest
+from ranklens.evaluation import measures as ev
+from ranklens.ranking import models, rankers
+from ranklens.ranking.recipes import make_ranker, make_rankers
 from ranklens.types import Qrel, Query, doc_level
 
 from .conftest import ROOT, FakeEncoder, write_jsonl

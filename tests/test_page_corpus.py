@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ranklens import index, ingest, jobs
+from ranklens import jobs
+from ranklens.corpus import index, ingest
 
 from .conftest import ROOT
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from pages.corpus import runs_tab
-from ranklens import imported_runs, ingest
+from ranklens.corpus import ingest
+from ranklens.ranking import imported_runs
 from ranklens.types import Query
 
 from .conftest import ROOT

@@ -9,10 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 from components import auth, state
 from pages.corpus import endpoints_tab
-from ranklens.endpoints import EndpointStore, parse_spec
-from ranklens.ingest import ingest
+from ranklens.corpus.ingest import ingest
 from ranklens.judging import JudgmentStore
 from ranklens.judging import annotators as accounts
+from ranklens.ranking.endpoints import EndpointStore, parse_spec
 from ranklens.types import Query
 
 from .conftest import ROOT, write_jsonl

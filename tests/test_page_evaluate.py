@@ -9,11 +9,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import evaluate as ev
-from ranklens import index, ingest, labels, report, stats
+from ranklens.corpus import index, ingest
 from ranklens.errors import RankLensError
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import qrels_sources as labels
+from ranklens.evaluation import report, stats
 from ranklens.judging import JudgmentStore
-from ranklens.recipes import make_ranker
+from ranklens.ranking.recipes import make_ranker
 from ranklens.types import Qrel, Query
 
 from .conftest import ROOT

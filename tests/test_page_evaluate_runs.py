@@ -8,9 +8,10 @@ import ir_measures
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import imported_runs, ingest
+from ranklens.corpus import ingest
 from ranklens.judging import JudgmentStore
-from ranklens.runfiles import read_run_scores
+from ranklens.ranking import imported_runs
+from ranklens.ranking.runfiles import read_run_scores
 
 from .conftest import ROOT
 from .test_page_evaluate import LABELS, MEASURES, QUERIES, summary_cells

@@ -16,8 +16,9 @@ from streamlit.testing.v1 import AppTest
 from components import state
 from components.label_widgets import grade_key, text_colour
 from pages.judge import common
-from ranklens import ingest, jobs
+from ranklens import jobs
 from ranklens.cli import main as cli_main
+from ranklens.corpus import ingest
 from ranklens.judging import JudgmentStore, pooling
 from ranklens.types import Query
 

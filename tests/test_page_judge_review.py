@@ -7,7 +7,7 @@ import pytest
 
 from components import state
 from pages.judge import common
-from ranklens import ingest
+from ranklens.corpus import ingest
 from ranklens.judging import JudgmentStore, accepted, judges
 from ranklens.judging import calibration as cal
 from ranklens.judging.llm import BatchReport, JudgePair, Judgment, Prompt

@@ -4,8 +4,9 @@ judged from that text, without naming the system (judging stays blind)."""
 
 from __future__ import annotations
 
-from ranklens import external_docs, imported_runs, ingest
+from ranklens.corpus import external_docs, ingest
 from ranklens.judging import JudgmentStore
+from ranklens.ranking import imported_runs
 from ranklens.types import Doc
 
 from .test_page_judge import QUERIES, build_pool, check, open_page, shown, texts

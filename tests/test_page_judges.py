@@ -8,7 +8,7 @@ import pytest
 
 from components import state
 from pages.judge import common
-from ranklens import ingest
+from ranklens.corpus import ingest
 from ranklens.judging import JudgmentStore, judges, pool_order, timing
 from ranklens.types import Query
 

@@ -9,9 +9,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import index, ingest, lessons, models, whatif
 from ranklens.config import DEMO_DIR, get_settings
+from ranklens.corpus import index, ingest
 from ranklens.judging import JudgmentStore
+from ranklens.ranking import models
+from ranklens.teaching import lessons, whatif
 from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder

@@ -14,9 +14,10 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from components.label_widgets import grade_key
-from ranklens import compare, models, uploads
-from ranklens.ingest import ingest
+from ranklens.corpus import uploads
+from ranklens.corpus.ingest import ingest
 from ranklens.judging import JudgmentStore
+from ranklens.ranking import compare, models
 from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder, write_jsonl
@@ -289,7 +290,7 @@ def doc_overlap_app(by_doc: bool) -> None:
     """Two rankers finding the same documents through different passages."""
     from components import resources
     from pages.search import panels, results
-    from ranklens.rankers import RankedRuns
+    from ranklens.ranking.rankers import RankedRuns
     from ranklens.types import Hit
 
     a = [Hit("q", "bread#0", "bread", 2.0, 1), Hit("q", "rye#1", "rye", 1.0, 2)]
@@ -405,7 +406,7 @@ def test_query_set_upload_name_replace_and_bad_file(corpus):
     at.button(key="rl_search_up_add").click().run()
     assert any("line 2" in e.value for e in at.error)
     assert len(corpus.query_sets()["set1"]) == 2
-    # uploads went through ranklens.uploads (a folder of their own, removed after reading),
+    # uploads went through ranklens.corpus.uploads (a folder of their own, removed after reading),
     # never a temporary path shared by every session
     assert not (corpus.settings.cache_dir / "uploads").exists()
     assert not any(uploads.uploads_dir(corpus.settings).glob("*/*"))
@@ -430,7 +431,7 @@ def test_query_set_shipped_with_labels_is_not_replaced(home):
 
 
 def test_highlight_escapes_first_then_marks_stems():
-    from ranklens.highlight import highlight, query_terms
+    from ranklens.ranking.highlight import highlight, query_terms
 
     assert query_terms("Sorting the lists") == {"sort", "list"}  # stemmed, stopwords out
     out = highlight('<a href="x">sorted</a> lists & sort_key', "sorting lists")

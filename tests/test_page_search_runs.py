@@ -7,8 +7,9 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import external_docs, imported_runs
-from ranklens.ingest import ingest
+from ranklens.corpus import external_docs
+from ranklens.corpus.ingest import ingest
+from ranklens.ranking import imported_runs
 from ranklens.types import Doc, Query
 
 from .conftest import ROOT, write_jsonl

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from ranklens import ingest
 from ranklens.config import DEMO_CORPUS
+from ranklens.corpus import ingest
 from ranklens.types import Query
 
 from .conftest import ROOT, write_jsonl

@@ -5,9 +5,9 @@ known answers against the other passages, then agreement once people labelled th
 from __future__ import annotations
 
 from components import state
-from ranklens import tiny_judge
 from ranklens.config import get_settings
 from ranklens.judging import JudgmentStore
+from ranklens.teaching import tiny_judge
 
 from .test_llm_rerank import oracle  # noqa: F401 - the stub server fixture
 from .test_page_learn import _page, demo_home, on_demo  # noqa: F401 - the demo fixtures

@@ -9,10 +9,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
-from ranklens import ingest, recipes, snapshots_store, tune
-from ranklens import preferences_store as pref_store
+from ranklens.corpus import ingest
+from ranklens.evaluation import preferences_store as pref_store
+from ranklens.evaluation import snapshots_store, tune
 from ranklens.judging import JudgmentStore, pooling
-from ranklens.recipes import make_rankers
+from ranklens.ranking import recipes
+from ranklens.ranking.recipes import make_rankers
 from ranklens.types import Qrel, Query
 
 from .conftest import ROOT

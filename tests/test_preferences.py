@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from ranklens import preferences as prefs
-from ranklens import preferences_store as pref_store
 from ranklens.errors import InputError, RankLensError
+from ranklens.evaluation import preferences as prefs
+from ranklens.evaluation import preferences_store as pref_store
 from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Qrel
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.decomposition import PCA
 
-from ranklens import exact, ingest, projection
-from ranklens.recipes import make_ranker
+from ranklens.corpus import ingest
+from ranklens.ranking import exact
+from ranklens.ranking.recipes import make_ranker
+from ranklens.teaching import projection
 from ranklens.types import Query
 
 

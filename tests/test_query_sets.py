@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from ranklens import ingest
 from ranklens.cli import main as cli_main
+from ranklens.corpus import ingest
 from ranklens.errors import InputError
 from ranklens.types import Query
 

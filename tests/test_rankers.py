@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ranklens import models, rankers
-from ranklens.chunking import index_text
 from ranklens.config import Settings
+from ranklens.corpus.chunking import index_text
+from ranklens.corpus.ingest import ingest
 from ranklens.errors import RankLensError
-from ranklens.ingest import ingest
-from ranklens.recipes import available_rankers, make_ranker, make_rankers
+from ranklens.ranking import models, rankers
+from ranklens.ranking.recipes import available_rankers, make_ranker, make_rankers
 from ranklens.types import LEVELS, Hit, Passage, Query
 
 from .conftest import FakeEncoder, write_jsonl
@@ -495,7 +495,7 @@ def test_dense_doc_ids_come_from_the_corpus_on_both_paths(corpus):
 
 
 def test_default_rankers_and_rank_corpus_are_the_make_then_rank_of_every_site(corpus):
-    from ranklens.recipes import default_rankers, make_ranker, make_rankers, rank_corpus
+    from ranklens.ranking.recipes import default_rankers, make_ranker, make_rankers, rank_corpus
 
     specs = default_rankers(corpus)
     first, second = corpus.models()[:2]  # bm25, then the dense models by name

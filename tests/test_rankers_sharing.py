@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from ranklens import ingest, models, rankers
-from ranklens.recipes import make_ranker, make_rankers
+from ranklens.corpus import ingest
+from ranklens.ranking import models, rankers
+from ranklens.ranking.recipes import make_ranker, make_rankers
 from ranklens.types import Query
 
 from .conftest import FakeEncoder, write_jsonl

@@ -9,11 +9,12 @@ import json
 import pandas as pd
 import pytest
 
-from ranklens import ingest, snapshots_store
-from ranklens import regression_gate as rg
-from ranklens import run_evaluation as re_
 from ranklens.cli import main
+from ranklens.corpus import ingest
 from ranklens.errors import RankLensError
+from ranklens.evaluation import regression_gate as rg
+from ranklens.evaluation import run_evaluation as re_
+from ranklens.evaluation import snapshots_store
 from ranklens.judging import JudgmentStore
 from ranklens.types import Hit
 

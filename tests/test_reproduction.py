@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from ranklens import evaluate as ev
-from ranklens import index, ingest
-from ranklens.chunking import ChunkSettings
 from ranklens.cli import main
 from ranklens.config import get_settings
-from ranklens.exact import exact_search
-from ranklens.recipes import make_ranker
+from ranklens.corpus import index, ingest
+from ranklens.corpus.chunking import ChunkSettings
+from ranklens.evaluation import measures as ev
+from ranklens.ranking.exact import exact_search
+from ranklens.ranking.recipes import make_ranker
 from ranklens.types import Hit
 
 CRANFIELD = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cranfield"

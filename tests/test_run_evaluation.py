@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import pytrec_eval
 
-from ranklens import run_evaluation as re_
 from ranklens.cli import main
 from ranklens.errors import RankLensError
+from ranklens.evaluation import run_evaluation as re_
 from ranklens.types import Qrel
 
 # our name -> pytrec_eval's key, for trec_eval's usual summary

@@ -1,5 +1,5 @@
-"""Tests of ranklens.runfiles (TREC/JSON/CSV run readers, trec_eval's order) and
-ranklens.external_docs (texts an outside system returned for documents the corpus lacks)."""
+"""Tests of ranklens.ranking.runfiles (TREC/JSON/CSV run readers, trec_eval's order) and
+ranklens.corpus.external_docs (texts an outside system returned for documents the corpus lacks)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import ir_measures
 import pytest
 
-from ranklens import external_docs
+from ranklens.corpus import external_docs
 from ranklens.errors import InputError
-from ranklens.runfiles import (
+from ranklens.ranking.runfiles import (
     detect_run_format,
     read_run_scores,
     scores_to_run,

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from ranklens import index, ingest
 from ranklens.config import get_settings
+from ranklens.corpus import index, ingest
 from ranklens.errors import InputError
 
 from .conftest import free_port, write_jsonl
@@ -89,7 +89,7 @@ def test_grow_import_and_export_against_chroma_server(
     """Appending (collection metadata updated in place) and imported vectors, on a server."""
     import numpy as np
 
-    from ranklens import embeddings
+    from ranklens.corpus import embeddings
 
     monkeypatch.setenv("RANKLENS_CHROMA_HOST", "127.0.0.1")
     monkeypatch.setenv("RANKLENS_CHROMA_PORT", str(chroma_server))

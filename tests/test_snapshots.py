@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 import pytrec_eval
 
-from ranklens import evaluate as ev
-from ranklens import ingest, snapshots, snapshots_store
 from ranklens.cli import main
+from ranklens.corpus import ingest
+from ranklens.corpus.formats import read_run
 from ranklens.errors import InputError, NotFoundError, RankLensError
-from ranklens.formats import read_run
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import snapshots, snapshots_store
 from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Qrel
 

@@ -1,6 +1,6 @@
 """Statistics: intervals, paired tests, Holm, Borda, discriminative power against hand oracles.
 
-The hand computations stay here as the oracles; ranklens.stats computes them through scipy.
+The hand computations stay here as the oracles; ranklens.evaluation.stats computes them through scipy.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ranklens import evaluate as ev
-from ranklens import stats
 from ranklens.errors import RankLensError
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import stats
 from ranklens.types import Hit, Qrel
 
 from .test_evaluate import tiny_table

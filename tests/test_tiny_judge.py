@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from ranklens import tiny_judge
 from ranklens.config import Settings
-from ranklens.ingest import ingest
+from ranklens.corpus.ingest import ingest
 from ranklens.judging.llm import LLMConfig, LLMJudge
 from ranklens.judging.scale import Scale
+from ranklens.teaching import tiny_judge
 from ranklens.types import Qrel, Query
 
 from .conftest import write_jsonl

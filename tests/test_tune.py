@@ -11,11 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ranklens import evaluate as ev
-from ranklens import ingest, rankers, tune
 from ranklens.cli import main
+from ranklens.corpus import ingest
 from ranklens.errors import RankLensError
-from ranklens.recipes import make_rankers
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import tune
+from ranklens.ranking import rankers
+from ranklens.ranking.recipes import make_rankers
 from ranklens.types import Hit, Qrel, Query
 
 from .conftest import write_jsonl

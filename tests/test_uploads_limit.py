@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ranklens.config import get_settings
+from ranklens.corpus.uploads import save_uploads, temporary_upload, uploads_dir
 from ranklens.errors import RankLensError
-from ranklens.uploads import save_uploads, temporary_upload, uploads_dir
 
 MIB = 1024 * 1024
 

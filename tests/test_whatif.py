@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from ranklens import whatif
 from ranklens.errors import RankLensError
-from ranklens.evaluate import evaluate_runs
+from ranklens.evaluation.measures import evaluate_runs
+from ranklens.teaching import whatif
 from ranklens.types import Hit, Qrel
 
 

@@ -1,7 +1,7 @@
 """The Corpus page's "Search endpoints" tab: a corpus's live endpoints listed; added, tested,
 asked again and deleted by an admin (everyone outside team mode).
 
-Every rule (TOML, presets, URL scheme, templates, secrets, cache) is ranklens.endpoints'; the
+Every rule (TOML, presets, URL scheme, templates, secrets, cache) is ranklens.ranking.endpoints'; the
 engine's texts are shown in dataframes only, never as Markdown or HTML.
 """
 
@@ -11,10 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, resources, safe
-from ranklens.endpoints import EndpointRanker, EndpointStore, fetch, parse_spec
-from ranklens.endpoints.store import store_of
+from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.index import Corpus
+from ranklens.ranking.endpoints import EndpointRanker, EndpointStore, fetch, parse_spec
+from ranklens.ranking.endpoints.registry import store_of
 
 EXAMPLE = """preset = "elasticsearch"   # or opensearch, solr, vespa, json
 url = "https://search.example.com:9200/docs/_search"

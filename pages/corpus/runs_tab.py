@@ -1,5 +1,5 @@
 """The Corpus page's "Import runs" tab: run files of another system imported as rankers run:NAME
-(ranklens.imported_runs does the work), listed with their level and the ids the corpus lacks.
+(ranklens.ranking.imported_runs does the work), listed with their level and the ids the corpus lacks.
 
 Listing is for everyone; importing, replacing and deleting are admin-only in team mode.
 """
@@ -13,11 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, resources, safe
-from ranklens import imported_runs
+from ranklens.corpus.index import Corpus
+from ranklens.corpus.uploads import save_uploads
 from ranklens.errors import RankLensError
-from ranklens.index import Corpus
-from ranklens.runfiles import RUN_FORMATS
-from ranklens.uploads import save_uploads
+from ranklens.ranking import imported_runs
+from ranklens.ranking.runfiles import RUN_FORMATS
 
 CORPUS_KEY = "rl_runs_corpus"
 NAME_KEY = "rl_runs_name"

@@ -1,7 +1,7 @@
 """Evaluate page, tab "Arena": the Bradley-Terry ranking of rankers from blind arena preferences
 (Judge page) beside their ranking by a measure of this evaluation.
 
-The fit and the table are ranklens.preferences (the CLI's `preferences arena`).
+The fit and the table are ranklens.evaluation.preferences (the CLI's `preferences arena`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import streamlit as st
 
 from components import resources, state
 from pages.evaluate.choices import Setup, keep_one
-from ranklens import preferences as prefs
-from ranklens import preferences_store as pref_store
+from ranklens.evaluation import preferences as prefs
+from ranklens.evaluation import preferences_store as pref_store
 
 
 def arena_section(setup: Setup, per_query: pd.DataFrame) -> None:

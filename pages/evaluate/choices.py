@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import streamlit as st
 
 from components import auth, resources, safe, state, upload_widget
-from ranklens import evaluate as ev
-from ranklens import rankers as rk
-from ranklens import recipes
+from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.index import Corpus
-from ranklens.recipes import available_rankers, default_rankers
+from ranklens.evaluation import measures as ev
+from ranklens.ranking import rankers as rk
+from ranklens.ranking import recipes
+from ranklens.ranking.recipes import available_rankers, default_rankers
 
 STORE, SHIPPED, UPLOAD = "store", "shipped", "upload"  # the first two: labels.LABEL_SOURCES
 LABEL_SOURCE_NAMES = {

@@ -11,10 +11,10 @@ import streamlit as st
 
 from components import resources
 from pages.evaluate.choices import JUDGED_K, N_PERMUTATIONS, SEED, SHIPPED, STORE, Setup
-from ranklens import evaluate as ev
-from ranklens import labels as lb
-from ranklens import stats
-from ranklens.recipes import rank_corpus
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import qrels_sources as lb
+from ranklens.evaluation import stats
+from ranklens.ranking.recipes import rank_corpus
 from ranklens.types import Qrel, Query, Run
 
 
@@ -48,13 +48,13 @@ def runs_for(setup: Setup) -> dict[str, Run]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def upload_qrels(data: bytes, name: str) -> list[Qrel]:
-    """Qrels from an uploaded file (saved through ranklens.uploads); errors name the upload."""
+    """Qrels from an uploaded file (saved through ranklens.corpus.uploads); errors name the upload."""
     return lb.qrels_from_upload(name, data, resources.settings())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def labels(key: tuple, _setup: Setup, _corpus, _queries: list[Query], _upload=None) -> lb.Labels:
-    """The setup's labels, resolved by ranklens.labels exactly as the CLI resolves them.
+    """The setup's labels, resolved by ranklens.evaluation.qrels_sources exactly as the CLI resolves them.
 
     ``key`` is setup.key (it names the labels source, rule and labels version, so a new label
     or another upload is a new entry); ``_upload`` is the uploaded file when the source is one.

@@ -1,6 +1,6 @@
 """Evaluate page, tab "Difference": per-query differences between two rankers, best win first.
 
-The differences come from ranklens.evaluate.per_query_differences, the figure from ranklens.report.
+The differences come from ranklens.evaluation.measures.per_query_differences, the figure from ranklens.evaluation.report.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import streamlit as st
 
 from components import state
 from pages.evaluate.choices import Setup, keep_one
-from ranklens import evaluate as ev
-from ranklens import report
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import report
 
 BIGGEST = 10  # rows of each end of the difference table
 

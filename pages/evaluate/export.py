@@ -1,6 +1,6 @@
 """Evaluate page, tab "Export": TREC run files, per-query CSV and the self-contained HTML report.
 
-Every file is made by ranklens.report on demand (when its button is pressed).
+Every file is made by ranklens.evaluation.report on demand (when its button is pressed).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import streamlit as st
 
 from pages.evaluate.choices import JUDGED_K, N_PERMUTATIONS, SEED, TESTS, Setup
 from pages.evaluate.power import dp_choices
-from ranklens import evaluate as ev
-from ranklens import report, stats
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import report, stats
 from ranklens.types import Qrel, Run
 
 

@@ -1,6 +1,6 @@
 """Evaluate page, tab "Metric@k": the mean of a measure at every cutoff k, a line per ranker.
 
-The curve comes from ranklens.evaluate.metric_at_k_curve (cached in pages/evaluate/data.py).
+The curve comes from ranklens.evaluation.measures.metric_at_k_curve (cached in pages/evaluate/data.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import streamlit as st
 from components import state
 from pages.evaluate import data
 from pages.evaluate.choices import CURVE_BASES, Setup
-from ranklens import report
+from ranklens.evaluation import report
 from ranklens.types import Qrel, Run
 
 

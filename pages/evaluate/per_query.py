@@ -1,7 +1,7 @@
 """Evaluate page, tab "Per query": one measure per query and ranker, and one number opened up.
 
 The ranking a number was computed from is shown with its grades; nDCG is worked out step by step
-by ranklens.explain beside ir_measures' own value.
+by ranklens.teaching.explain beside ir_measures' own value.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import streamlit as st
 
 from components import state
 from pages.evaluate.choices import Setup, escape_markdown, keep_one
-from ranklens import evaluate as ev
-from ranklens import external_docs
-from ranklens.explain import explain_measure, explain_ndcg
-from ranklens.index import Corpus
+from ranklens.corpus import external_docs
+from ranklens.corpus.index import Corpus
+from ranklens.evaluation import measures as ev
+from ranklens.teaching.explain import explain_measure, explain_ndcg
 from ranklens.types import Qrel, Query, Run, doc_level
 
 
@@ -109,7 +109,7 @@ def explain_number(
 
 
 def ndcg_steps(qid: str, text: str, hits: list, qrels: list[Qrel], k: int) -> None:
-    """nDCG@k worked out term by term (ranklens.explain), beside ir_measures' own number."""
+    """nDCG@k worked out term by term (ranklens.teaching.explain), beside ir_measures' own number."""
     ex = explain_ndcg(hits, [q for q in qrels if q.query_id == qid], Query(qid, text), k)
     with st.popover(f"Work out {ex.title} step by step"):
         st.caption(ex.formula)

@@ -1,6 +1,6 @@
 """Evaluate page, tab "Discriminative power": do the labels so far tell the rankers apart?
 
-Subsampling and the tests are ranklens.stats.discriminative_power (cached in data.py).
+Subsampling and the tests are ranklens.evaluation.stats.discriminative_power (cached in data.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import streamlit as st
 from components import state
 from pages.evaluate import data
 from pages.evaluate.choices import Setup, keep_one
-from ranklens import report
+from ranklens.evaluation import report
 from ranklens.types import Qrel, Run
 
 

@@ -1,6 +1,6 @@
 """Evaluate page, tab "Ranking": rankers by their mean on one measure and by Borda count.
 
-Both orders come from ranklens.stats (rank_by_mean, borda).
+Both orders come from ranklens.evaluation.stats (rank_by_mean, borda).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import streamlit as st
 
 from components import state
 from pages.evaluate.choices import Setup, keep_one
-from ranklens import stats
+from ranklens.evaluation import stats
 
 
 def ranking_section(setup: Setup, per_query: pd.DataFrame) -> None:

@@ -1,7 +1,7 @@
 """Evaluate page, mode "Run files": upload run files and a qrels file, no corpus needed.
 
-Numbers come from ranklens.run_evaluation (the same calls as `evaluate --run`), intervals, tests
-and Borda from ranklens.stats, tables, figures and the HTML report from ranklens.report.
+Numbers come from ranklens.evaluation.run_evaluation (the same calls as `evaluate --run`), intervals, tests
+and Borda from ranklens.evaluation.stats, tables, figures and the HTML report from ranklens.evaluation.report.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from components import resources, safe
-from ranklens import evaluate as ev
-from ranklens import labels as lb
-from ranklens import report, stats
-from ranklens import run_evaluation as re_
 from ranklens.errors import RankLensError
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import qrels_sources as lb
+from ranklens.evaluation import report, stats
+from ranklens.evaluation import run_evaluation as re_
 
 # session-state keys of this mode (the corpus mode's live in components.state)
 MODE = "rl_eval_mode"

@@ -1,6 +1,6 @@
 """Evaluate page, tab "Significance": every pair of rankers tested, Holm-corrected, as a matrix.
 
-The tests come from ranklens.stats (scipy underneath); this tab only lays them out.
+The tests come from ranklens.evaluation.stats (scipy underneath); this tab only lays them out.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import streamlit as st
 
 from components import state
 from pages.evaluate.choices import TESTS, Setup, keep_one
-from ranklens import report, stats
+from ranklens.evaluation import report, stats
 
 
 def significance_section(setup: Setup, sig: dict[str, pd.DataFrame]) -> None:

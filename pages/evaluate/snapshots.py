@@ -1,7 +1,7 @@
 """Evaluate page, tab "Snapshots": save this evaluation, list the saved ones, compare two or more
 per query, see what changed since (labels, corpus), download one as TREC runs plus a manifest.
 
-Everything is ranklens.snapshots (the CLI's `snapshots` and `evaluate --snapshot`).
+Everything is ranklens.evaluation.snapshots (the CLI's `snapshots` and `evaluate --snapshot`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import streamlit as st
 
 from components import auth, resources, safe, state
 from pages.evaluate.choices import Setup, keep_valid
-from ranklens import snapshots, snapshots_store
 from ranklens.errors import RankLensError
+from ranklens.evaluation import snapshots, snapshots_store
 
 
 def _settings(setup: Setup) -> dict:

@@ -1,6 +1,6 @@
 """Evaluate page: the summary above the tabs (Judged@10, means with intervals, condensed lists).
 
-Intervals and significance marks come from ranklens.stats; tables and figures from ranklens.report.
+Intervals and significance marks come from ranklens.evaluation.stats; tables and figures from ranklens.evaluation.report.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pages.evaluate.choices import (
     Setup,
     escape_markdown,
 )
-from ranklens import report, stats
-from ranklens.explain import explain_measure
+from ranklens.evaluation import report, stats
+from ranklens.teaching.explain import explain_measure
 
 
 def judged_panel(judged: dict[str, float], qrels: list | None = None, source: str = "") -> None:

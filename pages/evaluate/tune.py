@@ -1,6 +1,6 @@
 """Evaluate page, tab "Tune fusion": rrf k and weighted sums swept on held-out queries.
 
-Everything is ranklens.tune (the CLI's `tune`); each input is ranked once through the page's
+Everything is ranklens.evaluation.tune (the CLI's `tune`); each input is ranked once through the page's
 cached runs. The chosen recipe goes to the Search page in one click (a routing intent).
 """
 
@@ -12,9 +12,9 @@ import streamlit as st
 from components import routing, safe, state
 from pages.evaluate import data
 from pages.evaluate.choices import Setup, keep_one, keep_valid
-from ranklens import tune
 from ranklens.errors import RankLensError
-from ranklens.recipes import available_rankers
+from ranklens.evaluation import tune
+from ranklens.ranking.recipes import available_rankers
 
 SEARCH_PAGE = "pages/2_search.py"
 

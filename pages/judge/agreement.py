@@ -1,5 +1,5 @@
 """The Judge page's "Agreement" tab: Cohen's kappa per pair and Krippendorff's alpha (from
-ranklens.agreement through the store), suggestions against humans, disagreements, adjudication.
+ranklens.judging.agreement through the store), suggestions against humans, disagreements, adjudication.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import streamlit as st
 
 from components import auth, safe, state
 from components.label_widgets import describe
-from ranklens import index
+from ranklens.corpus import index
 from ranklens.errors import RankLensError
-from ranklens.highlight import escape
 from ranklens.judging import JudgmentStore, blind
+from ranklens.ranking.highlight import escape
 from ranklens.types import Query
 
 from . import ensemble, judges

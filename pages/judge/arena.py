@@ -1,7 +1,7 @@
 """The Judge page's "Preferences" tab: two passages side by side for one query (keys ←, →, =),
 and the blind ranker arena (two rankers' top 5 in random order: pick the better list or a tie).
 
-Every rule is ranklens.preferences: pairs to show, arena rounds, events, Bradley-Terry fits and
+Every rule is ranklens.evaluation.preferences: pairs to show, arena rounds, events, Bradley-Terry fits and
 agreement with graded labels. The arena never shows which ranker made which list.
 """
 
@@ -13,12 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, safe, state
-from ranklens import external_docs, index
-from ranklens import preferences as prefs
-from ranklens import preferences_store as pref_store
+from ranklens.corpus import external_docs, index
 from ranklens.errors import RankLensError
+from ranklens.evaluation import preferences as prefs
+from ranklens.evaluation import preferences_store as pref_store
 from ranklens.judging import JudgmentStore
-from ranklens.recipes import available_rankers, rank_corpus
+from ranklens.ranking.recipes import available_rankers, rank_corpus
 from ranklens.types import Query
 
 from .common import CSS, flash, show_flash

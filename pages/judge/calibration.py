@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, resources, safe, state
-from ranklens import index
+from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, judges, pooling
 from ranklens.judging import calibration as cal

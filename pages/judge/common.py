@@ -1,7 +1,7 @@
 """What the Judge page's tabs share: the tab names, the style, flash messages, untrusted text as
 code, the annotator's name, the query set picker, a pool's name, the scope radio, the passage view.
 
-Corpus and query text is untrusted: it reaches HTML only through ranklens.highlight (escaped).
+Corpus and query text is untrusted: it reaches HTML only through ranklens.ranking.highlight (escaped).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import streamlit as st
 
 from components import auth, routing, safe, state
-from ranklens import index
-from ranklens.highlight import escape
+from ranklens.corpus import index
 from ranklens.judging import JudgmentStore, PoolInfo, PoolItem
+from ranklens.ranking.highlight import escape
 from ranklens.types import Query
 
 SET_UP, JUDGE, AGREEMENT, FINAL, PREFERENCES, REVIEW = TABS = (

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from components import safe, state
-from ranklens import index
+from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, ensembles, judges
 

@@ -1,5 +1,5 @@
 """The Judge page's "Final labels" tab: the final qrels by rule and level, TREC and BEIR
-downloads, and qrels upload (all or nothing, saved through ranklens.uploads).
+downloads, and qrels upload (all or nothing, saved through ranklens.corpus.uploads).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import streamlit as st
 
 from components import admin_download, auth, state, upload_widget
 from components.safe import error as plain
-from ranklens import index
+from ranklens.corpus import index
+from ranklens.corpus.formats import QRELS_FORMATS
+from ranklens.corpus.uploads import safe_name, temporary_upload
 from ranklens.errors import RankLensError
-from ranklens.formats import QRELS_FORMATS
 from ranklens.judging import DEFAULT_IMPORT_ANNOTATOR, RULES, ImportReport, JudgmentStore, pooling
 from ranklens.types import Query
-from ranklens.uploads import safe_name, temporary_upload
 
 from .common import LEVEL_TEXT, code, rule_text, scope, show_flash
 

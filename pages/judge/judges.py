@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from components import admin_download, resources, safe, state
-from ranklens import index
+from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, judges, pooling, timing
 from ranklens.judging.judge_agreement import JudgeAgreement

@@ -15,10 +15,10 @@ import streamlit as st
 
 from components import auth, safe, state
 from components.label_widgets import SavedLabel, describe, label_buttons
-from ranklens import external_docs, index
+from ranklens.corpus import external_docs, index
 from ranklens.errors import RankLensError
-from ranklens.highlight import escape
 from ranklens.judging import JudgingProgress, JudgingSession, JudgmentStore, PoolItem, pooling
+from ranklens.ranking.highlight import escape
 
 from . import judging_extras
 from .common import CSS, FOCUS_NOTE, KEYS_HELP, code, flash, passage_html, pool_label, show_flash

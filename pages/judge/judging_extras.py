@@ -15,7 +15,6 @@ import streamlit as st
 
 from components import auth, state
 from components.label_widgets import SavedLabel
-from ranklens import models
 from ranklens.errors import RankLensError
 from ranklens.judging import (
     CurrentLabel,
@@ -27,6 +26,7 @@ from ranklens.judging import (
     queue_order,
     timing,
 )
+from ranklens.ranking import models
 
 from .common import code, flash
 

@@ -10,10 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, job_panel, resources, safe, state
-from ranklens import index, jobs, models, rankers, recipes
+from ranklens import jobs
+from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import DEFAULT_POOL_DEPTH, MAX_POOL_DEPTH, JudgmentStore, Scale, pooling
-from ranklens.recipes import available_rankers, make_ranker
+from ranklens.ranking import models, rankers, recipes
+from ranklens.ranking.recipes import available_rankers, make_ranker
 from ranklens.types import Query
 
 from . import calibration, llm_panel

@@ -9,9 +9,9 @@ import hashlib
 import streamlit as st
 
 from components import resources, routing, state
-from ranklens import labels as lb
-from ranklens import lessons
-from ranklens.index import Corpus
+from ranklens.corpus.index import Corpus
+from ranklens.evaluation import qrels_sources as lb
+from ranklens.teaching import lessons
 from ranklens.types import Qrel, Query
 
 SEARCH_PAGE = "pages/2_search.py"

@@ -1,7 +1,7 @@
 """Learn page, tab "Explain a number": one query, one passage, and how each model's score and
 each measure came about (BM25 terms, cosine, RRF, the cross-encoder's rerank, nDCG@10).
 
-The steps come from ranklens.explain; this module only lays them out.
+The steps come from ranklens.teaching.explain; this module only lays them out.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from components import resources, safe, state
-from ranklens import explain, models, rankers
-from ranklens.chunking import index_text
+from ranklens.corpus.chunking import index_text
+from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.index import Corpus
-from ranklens.recipes import available_rankers, make_ranker, make_rankers, rank_corpus
+from ranklens.ranking import models, rankers
+from ranklens.ranking.recipes import available_rankers, make_ranker, make_rankers, rank_corpus
+from ranklens.teaching import explain
 from ranklens.types import Qrel, Query
 
 MEASURES = ["nDCG@10", "P@10", "R@100", "AP", "RR", "Judged@10", "P(rel=2)@10"]

@@ -1,7 +1,7 @@
 """Learn page, tab "Lessons": seven short lessons computed live on a labelled query set, each
 with its step table and a button that opens the same view on the Search or Evaluate page.
 
-The lessons, their rules and numbers are ranklens.lessons; this module lays them out.
+The lessons, their rules and numbers are ranklens.teaching.lessons; this module lays them out.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from components import safe, state
 from pages.learn.common import lesson_context, open_target
 from pages.learn.explain_tab import show
 from pages.learn.tiny_judge_tab import tiny_judge_section
-from ranklens import lessons, tiny_judge
+from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.index import Corpus
+from ranklens.teaching import lessons, tiny_judge
 from ranklens.types import Qrel
 
 BUTTON = {"search": "Open this on the Search page", "evaluate": "Open this on the Evaluate page"}

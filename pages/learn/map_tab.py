@@ -1,7 +1,7 @@
 """Learn page, tab "Embedding map": a 2-D PCA map of the passages as each dense model sees them,
 the query and its top k marked, points coloured by label, text on hover; two models side by side.
 
-The maps are ranklens.projection; this module draws them with plotly.
+The maps are ranklens.teaching.projection; this module draws them with plotly.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import streamlit as st
 
 from components import resources, safe, state
 from pages.learn.explain_tab import pick_query
-from ranklens import projection
+from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.index import Corpus
 from ranklens.judging.scale import Scale
-from ranklens.recipes import rank_corpus
+from ranklens.ranking.recipes import rank_corpus
+from ranklens.teaching import projection
 from ranklens.types import Query
 
 HOVER_CHARS = 160

@@ -1,7 +1,7 @@
 """Learn page, the lesson "Can a tiny model judge?": grade a small pool of the set with the LLM on
 RANKLENS_LLM_URL (the local SmolLM2 from scripts/local-judge.sh) and show what came out.
 
-Every rule and number is ranklens.tiny_judge; the model's replies are untrusted text, shown only
+Every rule and number is ranklens.teaching.tiny_judge; the model's replies are untrusted text, shown only
 in table cells. When no endpoint is configured, the lesson says how to start the local one.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 import streamlit as st
 
 from components import resources, safe, state
-from ranklens import tiny_judge
+from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.index import Corpus
 from ranklens.judging import local_judge
 from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
+from ranklens.teaching import tiny_judge
 from ranklens.types import Qrel
 
 LESSON_MAX_TOKENS = 48  # a grade and a short reason; the lesson stays a few minutes at most

@@ -1,7 +1,7 @@
 """Learn page, tab "What if": change one label (nothing is saved) and watch nDCG@10, AP, RR and
 P@k of each ranker move, for that query and for the whole set.
 
-The numbers are ranklens.whatif (a re-evaluation through ir_measures); this module lays them out.
+The numbers are ranklens.teaching.whatif (a re-evaluation through ir_measures); this module lays them out.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import streamlit as st
 
 from components import safe, state
 from pages.learn.common import lesson_context
-from ranklens import whatif
+from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.index import Corpus
 from ranklens.judging.scale import Scale
+from ranklens.teaching import whatif
 from ranklens.types import Qrel
 
 UNJUDGED = "unjudged"

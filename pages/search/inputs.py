@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import streamlit as st
 
 from components import resources, routing, state
-from ranklens import rankers, recipes
+from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.index import Corpus
-from ranklens.recipes import available_rankers, make_rankers
+from ranklens.ranking import rankers, recipes
+from ranklens.ranking.recipes import available_rankers, make_rankers
 
 MAX_RANKERS = 6
 MAX_K_PAGE = 100

@@ -1,5 +1,5 @@
 """The Search page's panels: overlap between rankers (Jaccard@k, RBO heat maps), score
-distributions with a cut-off, and HNSW recall against exact search (ranklens.ann)."""
+distributions with a cut-off, and HNSW recall against exact search (ranklens.ranking.ann)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import streamlit as st
 
 from components import resources, safe, state
 from pages.search.results import LETTERS, hit_key
-from ranklens import ann, compare
+from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.index import Corpus
-from ranklens.rankers import RankedRuns
+from ranklens.ranking import ann, compare
+from ranklens.ranking.rankers import RankedRuns
 from ranklens.types import Query
 
 

@@ -1,5 +1,5 @@
-"""The Search page's query sets: upload one (saved through ranklens.uploads), pick a query,
-step through a set in its own order or most-disagreeing first (ranklens.compare)."""
+"""The Search page's query sets: upload one (saved through ranklens.corpus.uploads), pick a query,
+step through a set in its own order or most-disagreeing first (ranklens.ranking.compare)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import streamlit as st
 from components import auth, resources, safe, state, upload_widget
 from pages.evaluate.data import cached_run
 from pages.search.results import doc_mode, hit_key
-from ranklens import carried_labels, compare, index, uploads
+from ranklens.corpus import index, uploads
+from ranklens.corpus.formats import read_queries
+from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.formats import read_queries
-from ranklens.index import Corpus
+from ranklens.judging import carried_labels
+from ranklens.ranking import compare
 from ranklens.types import Query
 
 
@@ -115,7 +117,7 @@ def _read_upload(file_name: str, data: bytes) -> list[Query]:
 
 
 def carried_preview(corpus: Corpus, name: str, file_name: str, data: bytes) -> None:
-    """Before a set is added: say which of its ids already have labels (ranklens.carried_labels),
+    """Before a set is added: say which of its ids already have labels (ranklens.judging.carried_labels),
     and offer to start clean (fresh ids)."""
     try:
         queries = _read_upload(file_name, data)
@@ -143,7 +145,7 @@ def add_query_set(
 
     The rules are the core's: an existing set is replaced only when `replace` is ticked, never
     one that came with its labels (Corpus.add_query_set); ids already labelled for another text
-    are refused unless `start_clean` (ranklens.carried_labels).
+    are refused unless `start_clean` (ranklens.judging.carried_labels).
     """
     try:
         index.check_name(name, "query set name")

@@ -1,7 +1,7 @@
 """The Search page's results: one column per ranker, a card per hit (query terms marked, rank
 changes against the other columns, current labels) and inline grade buttons under each hit.
 
-Corpus text is shown only as HTML escaped by ranklens.highlight (a corpus can hold HTML).
+Corpus text is shown only as HTML escaped by ranklens.ranking.highlight (a corpus can hold HTML).
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import streamlit as st
 
 from components import auth, resources, safe, state
 from components.label_widgets import label_buttons
-from ranklens import compare, external_docs, imported_runs
-from ranklens.compare import HitKey
+from ranklens.corpus import external_docs
+from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.highlight import escape
-from ranklens.index import Corpus
 from ranklens.judging import CurrentLabel
-from ranklens.rankers import RankedRuns
+from ranklens.ranking import compare, imported_runs
+from ranklens.ranking.compare import HitKey
+from ranklens.ranking.highlight import escape
+from ranklens.ranking.rankers import RankedRuns
 from ranklens.types import Hit
 
 LETTERS = string.ascii_uppercase

@@ -10,8 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..errors import RankLensError
-from . import (
+from ranklens.cli import (
     annotators,
     classes,
     corpus,
@@ -25,7 +24,8 @@ from . import (
     snapshots,
     tune,
 )
-from .common import error_line
+from ranklens.cli.common import error_line
+from ranklens.errors import RankLensError
 
 GROUPS = (
     corpus,

@@ -10,10 +10,10 @@ import json
 import time
 from pathlib import Path
 
-from ..errors import InputError
-from ..judging import JudgmentStore, identity
-from ..judging import annotators as accounts
-from .common import print_json
+from ranklens.cli.common import print_json
+from ranklens.errors import InputError
+from ranklens.judging import JudgmentStore, identity
+from ranklens.judging import annotators as accounts
 
 
 def _key_message(name: str, key: str, admin: bool) -> str:

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import argparse
 
-from ranklens import recipes
-
-from ..errors import RankLensError
-from . import options
-from .common import pairs_progress, print_json
+from ranklens.cli import options
+from ranklens.cli.common import pairs_progress, print_json
+from ranklens.errors import RankLensError
+from ranklens.ranking import recipes
 
 
 def _prompts(store, corpus: str, chosen: list[str] | None):
     """(name, Prompt) for each --prompt (a version number like 2 or v2, a hash, or 'umbrela')."""
-    from ..judging import judges
-    from ..judging.calibration import default_prompt
-    from ..judging.llm import Prompt
+    from ranklens.judging import judges
+    from ranklens.judging.calibration import default_prompt
+    from ranklens.judging.llm import Prompt
 
     if not chosen:
         return [default_prompt(store, corpus)]
@@ -43,9 +42,9 @@ def _prompts(store, corpus: str, chosen: list[str] | None):
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Calibrate the LLM judge on the query set's labelled queries; report on held-out ones."""
-    from ..judging import JudgmentStore, pooling
-    from ..judging.calibration import calibrate, use_calibration
-    from ..judging.llm import LLMConfig, LLMJudge, ReplyCache
+    from ranklens.judging import JudgmentStore, pooling
+    from ranklens.judging.calibration import calibrate, use_calibration
+    from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
 
     settings = options.settings_of(args)
     corpus = options.open_corpus(args.corpus, settings)
@@ -105,8 +104,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     """Two or more judges combined by majority or mean, each and the ensemble against people."""
-    from ..judging import JudgmentStore, judges, pooling
-    from ..judging.ensembles import ensemble_vs_people
+    from ranklens.judging import JudgmentStore, judges, pooling
+    from ranklens.judging.ensembles import ensemble_vs_people
 
     settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
@@ -143,7 +142,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """Suggestions to review (filtered, sorted); --accept makes the shown ones your labels."""
-    from ..judging import JudgmentStore, review
+    from ranklens.judging import JudgmentStore, review
 
     settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
@@ -188,15 +187,15 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """`judgments calibrate`, `judgments ensemble` and `judgments review`."""
-    from ..judging import LEVELS
-    from ..judging.calibration import (
+    from ranklens.judging import LEVELS
+    from ranklens.judging.calibration import (
         BOOTSTRAP_RESAMPLES,
         DEFAULT_EXAMPLES,
         DEFAULT_FRACTION,
         DEFAULT_TOKEN_BUDGET,
     )
-    from ..judging.ensembles import HOW
-    from ..judging.review import SORTS
+    from ranklens.judging.ensembles import HOW
+    from ranklens.judging.review import SORTS
 
     p = sub.add_parser(
         "calibrate",

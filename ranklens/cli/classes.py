@@ -9,11 +9,11 @@ import argparse
 import time
 from pathlib import Path
 
-from ..config import get_settings
-from ..errors import InputError
-from ..judging import JudgmentStore, Scale
-from ..judging.classes import ClassStore
-from .common import print_json
+from ranklens.cli.common import print_json
+from ranklens.config import get_settings
+from ranklens.errors import InputError
+from ranklens.judging import JudgmentStore, Scale
+from ranklens.judging.classes import ClassStore
 
 
 def _store() -> JudgmentStore:
@@ -28,8 +28,8 @@ def _read(path: str) -> str:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    from ..index import open_corpus
-    from ..judging.classroom import start_class
+    from ranklens.corpus.index import open_corpus
+    from ranklens.judging.classroom import start_class
 
     settings = get_settings()
     corpus = open_corpus(args.corpus, settings)
@@ -77,14 +77,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from ..judging.classroom import board, class_runs, corpus_qrels
+    from ranklens.judging.classroom import board, class_runs, corpus_qrels
 
     with _store() as store:
         classes = ClassStore(store)
         info = classes.find(args.ref)
         runs, qrels = None, []
         if args.rankers is not None:
-            from ..index import open_corpus
+            from ranklens.corpus.index import open_corpus
 
             corpus = open_corpus(info.corpus, get_settings())
             runs = class_runs(corpus, info, args.rankers or None)

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from ..errors import RankLensError
+from ranklens.errors import RankLensError
 
 if TYPE_CHECKING:  # the index pulls in Chroma, which most commands never need
-    from ..index import Progress
+    from ranklens.corpus.index import Progress
 
 
 def print_json(data: object) -> None:

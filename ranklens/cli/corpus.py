@@ -10,12 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import embeddings, index, ingest, models
-from ..chunking import ChunkSettings
-from ..config import get_settings
-from ..errors import RankLensError
-from ..formats import CORPUS_FORMATS, Fields
-from .common import TqdmProgress, print_json
+from ranklens.cli.common import TqdmProgress, print_json
+from ranklens.config import get_settings
+from ranklens.corpus import embeddings, index, ingest
+from ranklens.corpus.chunking import ChunkSettings
+from ranklens.corpus.formats import CORPUS_FORMATS, Fields
+from ranklens.errors import RankLensError
+from ranklens.ranking import models
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -135,7 +136,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_add_queries(args: argparse.Namespace) -> int:
-    from ..formats import read_queries
+    from ranklens.corpus.formats import read_queries
 
     corpus = index.open_corpus(args.corpus, get_settings())
     queries = read_queries(args.file)

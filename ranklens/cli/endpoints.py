@@ -1,19 +1,19 @@
 """CLI commands `endpoints add|list|show|test|refresh|delete`: live search endpoints of a corpus,
-ranked as `endpoint:NAME` beside its models (ranklens.endpoints does the work).
+ranked as `endpoint:NAME` beside its models (ranklens.ranking.endpoints does the work).
 """
 
 from __future__ import annotations
 
 import argparse
 
-from .. import index
-from ..config import get_settings
-from ..endpoints import EndpointRanker, EndpointStore, fetch, read_spec
-from ..endpoints.store import store_of
-from ..errors import RankLensError
-from ..rankers import check_k
-from .common import print_json
-from .search import _load_queries
+from ranklens.cli.common import print_json
+from ranklens.cli.search import _load_queries
+from ranklens.config import get_settings
+from ranklens.corpus import index
+from ranklens.errors import RankLensError
+from ranklens.ranking.endpoints import EndpointRanker, EndpointStore, fetch, read_spec
+from ranklens.ranking.endpoints.registry import store_of
+from ranklens.ranking.rankers import check_k
 
 
 def _store(args: argparse.Namespace) -> tuple[index.Corpus, EndpointStore]:

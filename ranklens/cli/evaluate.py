@@ -1,7 +1,7 @@
 """CLI command `evaluate`: rank a query set with several rankers and score them against labels.
 
 Labels come from a qrels file, the corpus's own (a BEIR folder's qrels), or the judgment store,
-resolved by ranklens.labels exactly as the Evaluate page resolves them.
+resolved by ranklens.evaluation.qrels_sources exactly as the Evaluate page resolves them.
 """
 
 from __future__ import annotations
@@ -13,17 +13,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import circularity, index, rankers, stats
-from .. import evaluate as ev
-from .. import regression_gate as rg
-from ..config import get_settings
-from ..errors import RankLensError
-from ..formats import write_run_files
-from ..labels import Labels
-from ..recipes import default_rankers, rank_corpus
-from ..types import Query, Run
-from . import evaluate_runs, options
-from . import snapshots as cli_snapshots
+from ranklens.cli import evaluate_runs, options
+from ranklens.cli import snapshots as cli_snapshots
+from ranklens.config import get_settings
+from ranklens.corpus import index
+from ranklens.corpus.formats import write_run_files
+from ranklens.errors import RankLensError
+from ranklens.evaluation import circularity, stats
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import regression_gate as rg
+from ranklens.evaluation.qrels_sources import Labels
+from ranklens.ranking import rankers
+from ranklens.ranking.recipes import default_rankers, rank_corpus
+from ranklens.types import Query, Run
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "AP", "RR")
 
@@ -48,7 +50,7 @@ def _write_report(
     query_set: str,
     level: str,
 ) -> None:
-    from .. import report
+    from ranklens.evaluation import report
 
     measures = list(dict.fromkeys(per_query["measure"]))
     significance = {}

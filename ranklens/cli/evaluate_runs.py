@@ -1,7 +1,7 @@
 """`evaluate --run FILE ... --qrels QRELS`: run files scored without a corpus (trec_eval's numbers),
 and the regression gate `--against SNAPSHOT` for both run files and a corpus's rankers.
 
-The rules live in ranklens.run_evaluation and ranklens.regression_gate; this module reads the
+The rules live in ranklens.evaluation.run_evaluation and ranklens.evaluation.regression_gate; this module reads the
 options, prints, and returns the exit code (1 when the gate fails).
 """
 
@@ -14,14 +14,14 @@ import os
 import sys
 from pathlib import Path
 
-from .. import evaluate as ev
-from .. import regression_gate as rg
-from .. import run_evaluation as re_
-from .. import snapshots, snapshots_store
-from ..errors import RankLensError
-from ..judging import JudgmentStore
-from ..runfiles import RUN_FORMATS
-from ..types import Run
+from ranklens.errors import RankLensError
+from ranklens.evaluation import measures as ev
+from ranklens.evaluation import regression_gate as rg
+from ranklens.evaluation import run_evaluation as re_
+from ranklens.evaluation import snapshots, snapshots_store
+from ranklens.judging import JudgmentStore
+from ranklens.ranking.runfiles import RUN_FORMATS
+from ranklens.types import Run
 
 CORPUS_ONLY = ("rankers", "queries", "runs_dir", "condensed")
 
@@ -105,7 +105,7 @@ def _print_table(result: re_.RunFilesEvaluation) -> None:
 def _print_significance(result: re_.RunFilesEvaluation, sig: dict, test: str) -> None:
     import pandas as pd
 
-    from .. import stats
+    from ranklens.evaluation import stats
 
     quality = re_.quality_measures(result.measures)
     if not sig or not quality:
@@ -222,7 +222,7 @@ def corpus_gate(
     level: str,
 ) -> rg.GateResult:
     """`evaluate --corpus C ... --against SNAPSHOT`: today's runs against the snapshot's, both
-    scored on --measure with today's labels (ranklens.evaluate: every labelled query counts)."""
+    scored on --measure with today's labels (ranklens.evaluation.measures: every labelled query counts)."""
     rg.check_fail_on(args.fail_on)
     measure = ev.parse_measures([args.measure])[0].name
     with JudgmentStore.from_settings(corpus.settings) as store:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from .. import jobs
-from ..config import get_settings
-from .common import print_json
+from ranklens import jobs
+from ranklens.cli.common import print_json
+from ranklens.config import get_settings
 
 
 def _when(t: float | None) -> str:

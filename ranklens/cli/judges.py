@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import RankLensError
-from .common import pairs_progress, print_json
+from ranklens.cli.common import pairs_progress, print_json
+from ranklens.errors import RankLensError
 
 JUDGES = ("cross-encoder", "llm")
 
@@ -69,8 +69,8 @@ def add_suggest_options(p: argparse.ArgumentParser) -> None:
 
 
 def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args=None):
-    from ..judging import judges
-    from ..judging.llm import LLMConfig, LLMJudge, Prompt, ReplyCache
+    from ranklens.judging import judges
+    from ranklens.judging.llm import LLMConfig, LLMJudge, Prompt, ReplyCache
 
     if prompt_file is not None:
         try:
@@ -93,11 +93,11 @@ def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args
 
 def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
     """The LLM branch of `judgments suggest`, and the dry runs of both judges."""
-    from ..judging import judges
-    from ..judging.llm import LLMError, format_dry_run
+    from ranklens.judging import judges
+    from ranklens.judging.llm import LLMError, format_dry_run
 
     if args.judge == "cross-encoder":  # only the dry run comes here
-        from ..judging import pooling
+        from ranklens.judging import pooling
 
         scale = store.scale(corpus.name)
         thresholds = (
@@ -127,7 +127,7 @@ def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
             print(f"dry run of {model}: {len(rows)} pairs, nothing stored", file=sys.stderr)
         return 0
 
-    from ..judging import llm_cost
+    from ranklens.judging import llm_cost
 
     price = llm_cost.parse_price(args.price if args.price is not None else settings.llm_price)
     with _llm_judge(store, corpus.name, settings, args.prompt_file, args) as judge:
@@ -185,9 +185,9 @@ def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
 
 def cmd_prompt(args: argparse.Namespace) -> int:
     """Show a corpus's LLM prompt (or every version), or save a file as its newest version."""
-    from ..judging import JudgmentStore, judges
-    from ..judging.llm import Prompt
-    from .options import settings_of as _settings
+    from ranklens.cli.options import settings_of as _settings
+    from ranklens.judging import JudgmentStore, judges
+    from ranklens.judging.llm import Prompt
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:
@@ -217,10 +217,10 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 
 def cmd_judges(args: argparse.Namespace) -> int:
     """Every judge (cross-encoder, each LLM prompt version) against the humans' final labels."""
-    from ..judging import JudgmentStore, judges, pooling
-    from . import options
-    from .options import query_ids as _query_ids
-    from .options import settings_of as _settings
+    from ranklens.cli import options
+    from ranklens.cli.options import query_ids as _query_ids
+    from ranklens.cli.options import settings_of as _settings
+    from ranklens.judging import JudgmentStore, judges, pooling
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:
@@ -259,9 +259,9 @@ def cmd_judges(args: argparse.Namespace) -> int:
 
 def cmd_labels(args: argparse.Namespace) -> int:
     """Current labels as JSONL (grade, reason, seconds shown) and time per label."""
-    from ..judging import JudgmentStore, timing
-    from .options import query_ids as _query_ids
-    from .options import settings_of as _settings
+    from ranklens.cli.options import query_ids as _query_ids
+    from ranklens.cli.options import settings_of as _settings
+    from ranklens.judging import JudgmentStore, timing
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:
@@ -281,7 +281,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """`judgments prompt`, `judgments judges` and `judgments labels`."""
-    from . import options
+    from ranklens.cli import options
 
     p = sub.add_parser("prompt", help="show or save a corpus's LLM judge prompt (versions kept)")
     p.add_argument("--corpus", required=True)

@@ -11,10 +11,13 @@ import json
 import sys
 from collections.abc import Callable
 
-from ..config import Settings
-from ..errors import RankLensError
-from ..formats import QRELS_FORMATS
-from ..judging import (
+from ranklens.cli import options
+from ranklens.cli.options import query_ids as _query_ids
+from ranklens.cli.options import settings_of as _settings
+from ranklens.config import Settings
+from ranklens.corpus.formats import QRELS_FORMATS
+from ranklens.errors import RankLensError
+from ranklens.judging import (
     DEFAULT_IMPORT_ANNOTATOR,
     DEFAULT_POOL_DEPTH,
     EXPORT_FORMATS,
@@ -23,17 +26,14 @@ from ..judging import (
     Scale,
     check_rule,
 )
-from ..recipes import default_rankers
-from . import options
-from .options import query_ids as _query_ids
-from .options import settings_of as _settings
+from ranklens.ranking.recipes import default_rankers
 
 ERROR = 2
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a qrels file into the judgment store, all or nothing."""
-    from ..judging import pooling
+    from ranklens.judging import pooling
 
     settings = _settings(args)
     corpus = options.open_corpus(args.corpus, settings)
@@ -126,8 +126,8 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
 def cmd_pool(args: argparse.Namespace) -> int:
     """Build and store a judging pool, exactly as the Judge page's "Build pool" does."""
-    from ..judging import pooling
-    from ..recipes import make_rankers
+    from ranklens.judging import pooling
+    from ranklens.ranking.recipes import make_rankers
 
     settings = _settings(args)
     corpus = options.open_corpus(args.corpus, settings)
@@ -171,7 +171,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     """Pre-grade a pool with a cross-encoder, exactly as the Judge page's suggestions do."""
-    from ..judging import pooling
+    from ranklens.judging import pooling
 
     settings = _settings(args)
     corpus = options.open_corpus(args.corpus, settings)
@@ -187,7 +187,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                 f"not {args.queries!r} in {corpus.name!r}"
             )
         if args.judge == "llm" or args.dry_run is not None:
-            from . import judges
+            from ranklens.cli import judges
 
             return judges.suggest(args, store, corpus, pool, settings)
         scale = store.scale(corpus.name)
@@ -244,7 +244,7 @@ def _help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the `judgments` command group (pool, suggest, import, export, agreement, scale,
     prompt, judges, calibrate, ensemble, review)."""
-    from . import calibrate, judges
+    from ranklens.cli import calibrate, judges
 
     group = subparsers.add_parser(
         "judgments", help="pool, suggest, import, export and measure agreement of relevance labels"

@@ -8,14 +8,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import Settings, get_settings
-from ..errors import InputError, RankLensError
-from ..formats import read_queries
-from ..labels import LABEL_SOURCES, Labels, NoLabelsError, resolve_labels
-from ..types import LEVELS, Query, check_level
+from ranklens.config import Settings, get_settings
+from ranklens.corpus.formats import read_queries
+from ranklens.errors import InputError, RankLensError
+from ranklens.evaluation.qrels_sources import LABEL_SOURCES, Labels, NoLabelsError, resolve_labels
+from ranklens.types import LEVELS, Query, check_level
 
 if TYPE_CHECKING:  # the index pulls in Chroma, which most commands never need
-    from ..index import Corpus
+    from ranklens.corpus.index import Corpus
 
 RULE_HELP = (
     "how annotators' labels in the store become qrels: majority (default), mean, max, min, "
@@ -124,7 +124,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 def open_corpus(name: str, settings: Settings) -> Corpus:
     """The corpus (imported lazily: the index pulls in Chroma, which the other commands skip)."""
-    from ..index import open_corpus as open_
+    from ranklens.corpus.index import open_corpus as open_
 
     return open_(name, settings)
 

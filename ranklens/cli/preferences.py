@@ -1,18 +1,18 @@
 """CLI commands `preferences arena|passages|agreement`: what pairwise preferences add up to.
 
 Preferences are made on the Judge page (passages side by side, the blind ranker arena) and
-aggregated by ranklens.preferences (Bradley-Terry, agreement with graded labels).
+aggregated by ranklens.evaluation.preferences (Bradley-Terry, agreement with graded labels).
 """
 
 from __future__ import annotations
 
 import argparse
 
-from .. import preferences as prefs
-from .. import preferences_store as pref_store
-from ..errors import NotFoundError
-from ..judging import JudgmentStore
-from .common import print_json
+from ranklens.cli.common import print_json
+from ranklens.errors import NotFoundError
+from ranklens.evaluation import preferences as prefs
+from ranklens.evaluation import preferences_store as pref_store
+from ranklens.judging import JudgmentStore
 
 
 def _records(df) -> list[dict]:

@@ -1,15 +1,16 @@
 """CLI command group `runs`: import a run file made by another system as the ranker run:NAME of a
-corpus (ranklens.imported_runs), list, show and delete imported runs.
+corpus (ranklens.ranking.imported_runs), list, show and delete imported runs.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from .. import imported_runs, index
-from ..config import get_settings
-from ..runfiles import RUN_FORMATS
-from .common import print_json
+from ranklens.cli.common import print_json
+from ranklens.config import get_settings
+from ranklens.corpus import index
+from ranklens.ranking import imported_runs
+from ranklens.ranking.runfiles import RUN_FORMATS
 
 
 def _summary(info: dict) -> str:

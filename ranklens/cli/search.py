@@ -10,13 +10,14 @@ import argparse
 import json
 from pathlib import Path
 
-from .. import external_docs, imported_runs, index, rankers
-from ..config import get_settings
-from ..errors import InputError, RankLensError
-from ..formats import read_queries, write_run_files
-from ..recipes import default_rankers, rank_corpus
-from ..types import Query, check_level
-from . import options
+from ranklens.cli import options
+from ranklens.config import get_settings
+from ranklens.corpus import external_docs, index
+from ranklens.corpus.formats import read_queries, write_run_files
+from ranklens.errors import InputError, RankLensError
+from ranklens.ranking import imported_runs, rankers
+from ranklens.ranking.recipes import default_rankers, rank_corpus
+from ranklens.types import Query, check_level
 
 
 def _set_query(corpus: index.Corpus, query_set: str | None, query_id: str | None) -> Query:

@@ -1,6 +1,6 @@
 """CLI commands `snapshots list|show|compare|export|delete`, and saving one from `evaluate`.
 
-Snapshots live in the judgment store (ranklens.snapshots); `evaluate --snapshot NAME` saves one.
+Snapshots live in the judgment store (ranklens.evaluation.snapshots); `evaluate --snapshot NAME` saves one.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import index, snapshots, snapshots_store
-from ..errors import RankLensError
-from ..judging import JudgmentStore
-from ..types import Run
-from .common import print_json
+from ranklens.cli.common import print_json
+from ranklens.corpus import index
+from ranklens.errors import RankLensError
+from ranklens.evaluation import snapshots, snapshots_store
+from ranklens.judging import JudgmentStore
+from ranklens.types import Run
 
 
 def save_evaluation(

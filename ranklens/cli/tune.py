@@ -1,6 +1,6 @@
 """CLI command `tune`: sweep fusion recipes against labels, cross-validated by query.
 
-Each input is ranked once (ranklens.tune); the report names the per-fold choices, the recipe
+Each input is ranked once (ranklens.evaluation.tune); the report names the per-fold choices, the recipe
 chosen overall and its held-out score beside each input and plain rrf(...), with Holm p-values.
 """
 
@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import index, tune
-from ..config import get_settings
-from . import options
-from .common import print_json
+from ranklens.cli import options
+from ranklens.cli.common import print_json
+from ranklens.config import get_settings
+from ranklens.corpus import index
+from ranklens.evaluation import tune
 
 
 def _fmt_ci(low: float, high: float) -> str:

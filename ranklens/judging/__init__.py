@@ -9,8 +9,7 @@ current labels), pools, suggestions, adjudication (agreement, adjudication, fina
 loads the index and models: `from ranklens.judging import pooling`).
 """
 
-from ..types import LEVELS
-from .records import (
+from ranklens.judging.records import (
     DEFAULT_IMPORT_ANNOTATOR,
     DEFAULT_POOL_DEPTH,
     DOC_LEVEL,
@@ -30,7 +29,7 @@ from .records import (
     PoolItem,
     SessionProgress,
 )
-from .rules import (
+from ranklens.judging.rules import (
     build_pool,
     check_name,
     check_rule,
@@ -42,10 +41,11 @@ from .rules import (
     resolve_doc_id,
     round_half_up,
 )
-from .scale import BINARY_GRADES, DEFAULT_GRADES, Grade, Scale
-from .schema import BUSY_TIMEOUT_MS, SCHEMA_VERSION, Database, make_engine, metadata
-from .session import JudgingSession
-from .store import JudgmentStore
+from ranklens.judging.scale import BINARY_GRADES, DEFAULT_GRADES, Grade, Scale
+from ranklens.judging.schema import BUSY_TIMEOUT_MS, SCHEMA_VERSION, Database, make_engine, metadata
+from ranklens.judging.session import JudgingSession
+from ranklens.judging.store import JudgmentStore
+from ranklens.types import LEVELS
 
 __all__ = [
     "BINARY_GRADES",

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import sqlalchemy as sa
 
-from ..errors import InputError
-from .records import CurrentLabel
-from .rules import check_name
-from .schema import accepted_labels, label_events
+from ranklens.errors import InputError
+from ranklens.judging.records import CurrentLabel
+from ranklens.judging.rules import check_name
+from ranklens.judging.schema import accepted_labels, label_events
 
 if TYPE_CHECKING:
-    from .labels import LabelStore
+    from ranklens.judging.labels import LabelStore
 
 
 _LLM_NOTE = re.compile(r"^prompt=([0-9a-f]{16}) score=(\d+)$")

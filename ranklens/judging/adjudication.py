@@ -7,20 +7,20 @@ from collections.abc import Collection
 
 import sqlalchemy as sa
 
-from .. import agreement as agr
-from ..access import Actor, require_admin
-from ..agreement import AgreementReport, Disagreement, Unit
-from ..types import Qrel
-from .accepted import accepted_event_ids, without_accepted
-from .labels import LabelStore
-from .records import (
+from ranklens.access import Actor, require_admin
+from ranklens.judging import agreement as agr
+from ranklens.judging.accepted import accepted_event_ids, without_accepted
+from ranklens.judging.agreement import AgreementReport, Disagreement, Unit
+from ranklens.judging.labels import LabelStore
+from ranklens.judging.records import (
     CurrentLabel,
 )
-from .rules import (
+from ranklens.judging.rules import (
     check_rule,
     final_qrels_from,
 )
-from .schema import Database
+from ranklens.judging.schema import Database
+from ranklens.types import Qrel
 
 
 class AdjudicationStore:

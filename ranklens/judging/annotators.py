@@ -16,9 +16,9 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from ..errors import InputError, NotFoundError
-from .rules import check_name
-from .schema import Database, annotator_keys, annotators
+from ranklens.errors import InputError, NotFoundError
+from ranklens.judging.rules import check_name
+from ranklens.judging.schema import Database, annotator_keys, annotators
 
 # scrypt cost: 2**14 x 8 x 1 takes ~16 MiB and ~50 ms per check, which makes guessing slow and
 # a sign-in still instant. Stored beside each hash, so raising it later keeps old keys valid.

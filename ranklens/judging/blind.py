@@ -8,9 +8,9 @@ import dataclasses
 
 import sqlalchemy as sa
 
-from ..access import Actor, require_admin
-from ..agreement import AgreementReport
-from .schema import Database, meta_table
+from ranklens.access import Actor, require_admin
+from ranklens.judging.agreement import AgreementReport
+from ranklens.judging.schema import Database, meta_table
 
 REVEAL_KEY = "team.reveal_agreement"  # "1": annotators see agreement figures without names
 

@@ -29,9 +29,8 @@ import numpy as np
 import sqlalchemy as sa
 from scipy.stats import bootstrap
 
-from ..errors import InputError, NotFoundError
-from ..types import Qrel, Run
-from .few_shot import (
+from ranklens.errors import InputError, NotFoundError
+from ranklens.judging.few_shot import (
     DEFAULT_EXAMPLES,
     DEFAULT_FRACTION,
     DEFAULT_TOKEN_BUDGET,
@@ -43,16 +42,17 @@ from .few_shot import (
     pick_examples,
     split_queries,
 )
-from .judge_agreement import JudgeAgreement, common_units, judge_agreement, kappa
-from .llm import BatchReport, LLMJudge, Prompt
-from .records import CurrentLabel
-from .rules import check_name, final_qrels_from
-from .scale import Scale
-from .schema import llm_calibrations
+from ranklens.judging.judge_agreement import JudgeAgreement, common_units, judge_agreement, kappa
+from ranklens.judging.llm import BatchReport, LLMJudge, Prompt
+from ranklens.judging.records import CurrentLabel
+from ranklens.judging.rules import check_name, final_qrels_from
+from ranklens.judging.scale import Scale
+from ranklens.judging.schema import llm_calibrations
+from ranklens.types import Qrel, Run
 
 if TYPE_CHECKING:
-    from ..index import Corpus
-    from .store import JudgmentStore
+    from ranklens.corpus.index import Corpus
+    from ranklens.judging.store import JudgmentStore
 
 BOOTSTRAP_RESAMPLES = 999
 
@@ -272,7 +272,7 @@ def default_prompt(store: JudgmentStore, corpus: str) -> tuple[str, Prompt]:
     """The prompt a calibration starts from: the corpus's latest version (UMBRELA's when none is
     saved); when that version is itself a calibrated prompt, the version it was made from, so
     that examples are never written into a prompt twice."""
-    from .judges import prompt_versions
+    from ranklens.judging.judges import prompt_versions
 
     versions = prompt_versions(store, corpus)
     if not versions:
@@ -472,7 +472,7 @@ def calibrations(store: JudgmentStore, corpus: str) -> list[Calibration]:
 def use_calibration(store: JudgmentStore, corpus: str, calibration_id: int, author: str):
     """Save a recorded calibration's prompt (with its examples) as the corpus's newest prompt
     version; returns that PromptVersion."""
-    from .judges import save_prompt
+    from ranklens.judging.judges import save_prompt
 
     found = [c for c in calibrations(store, corpus) if c.id == calibration_id]
     if not found:

@@ -3,7 +3,7 @@ the class disagrees on most, and each ranker's nDCG@10 under the class's labels 
 
 Pure functions over a class, its labels and the rankers' runs (no store, no UI). Agreement comes
 from statsmodels (Fleiss' kappa) and krippendorff, intervals from scipy.stats.bootstrap, nDCG from
-ir_measures (ranklens.evaluate), Kendall's tau from scipy.
+ir_measures (ranklens.evaluation.measures), Kendall's tau from scipy.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..agreement import krippendorff_alpha
-from ..types import Qrel, Run
-from .classes import ClassInfo, ClassLabel
-from .rules import combine_grades
+from ranklens.judging.agreement import krippendorff_alpha
+from ranklens.judging.classes import ClassInfo, ClassLabel
+from ranklens.judging.rules import combine_grades
+from ranklens.types import Qrel, Run
 
 MEASURE = "nDCG@10"
 BOOTSTRAP_RESAMPLES = 500
@@ -278,7 +278,7 @@ def class_qrels(
 
 
 def _ndcg(runs: Mapping[str, Run], qrels: Sequence[Qrel], query_ids: Sequence[str]) -> dict:
-    from ..evaluate import evaluate_runs
+    from ranklens.evaluation.measures import evaluate_runs
 
     wanted = set(query_ids)
     qrels = [q for q in qrels if q.query_id in wanted]

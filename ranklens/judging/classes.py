@@ -18,12 +18,18 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from ..errors import InputError, NotFoundError, RankLensError
-from ..formats import write_qrels
-from ..types import Qrel
-from .rules import check_name, check_rule, combine_grades
-from .scale import Scale
-from .schema import Database, class_labels, class_pairs, class_students, classes_table
+from ranklens.corpus.formats import write_qrels
+from ranklens.errors import InputError, NotFoundError, RankLensError
+from ranklens.judging.rules import check_name, check_rule, combine_grades
+from ranklens.judging.scale import Scale
+from ranklens.judging.schema import (
+    Database,
+    class_labels,
+    class_pairs,
+    class_students,
+    classes_table,
+)
+from ranklens.types import Qrel
 
 STATES = ("open", "paused", "revealed", "closed")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud, typed on phones

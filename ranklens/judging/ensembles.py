@@ -19,15 +19,15 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ..agreement import Unit
-from ..errors import InputError, NotFoundError
-from ..types import Run
-from .judge_agreement import JudgeAgreement, judge_agreement
-from .records import CurrentLabel
-from .rules import combine_grades, final_qrels_from
+from ranklens.errors import InputError, NotFoundError
+from ranklens.judging.agreement import Unit
+from ranklens.judging.judge_agreement import JudgeAgreement, judge_agreement
+from ranklens.judging.records import CurrentLabel
+from ranklens.judging.rules import combine_grades, final_qrels_from
+from ranklens.types import Run
 
 if TYPE_CHECKING:
-    from .store import JudgmentStore
+    from ranklens.judging.store import JudgmentStore
 
 HOW = ("majority", "mean")
 
@@ -103,7 +103,7 @@ def ensemble_vs_people(
 ) -> list[JudgeAgreement]:
     """Each member, then the ensemble, against the humans' final labels, all on the units the
     ensemble graded (accepted=False: without labels accepted from suggestions)."""
-    from .judges import judge_labels
+    from ranklens.judging.judges import judge_labels
 
     found = judge_labels(store, corpus, query_ids=query_ids)
     unknown = [m for m in members if m not in found]

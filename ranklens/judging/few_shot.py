@@ -27,16 +27,16 @@ from collections.abc import Collection, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..chunking import index_text
-from ..errors import InputError
-from .accepted import accepted_event_ids, without_accepted
-from .llm import JudgePair, Prompt
-from .rules import final_qrels_from, natural_key, round_half_up
-from .scale import Scale
+from ranklens.corpus.chunking import index_text
+from ranklens.errors import InputError
+from ranklens.judging.accepted import accepted_event_ids, without_accepted
+from ranklens.judging.llm import JudgePair, Prompt
+from ranklens.judging.rules import final_qrels_from, natural_key, round_half_up
+from ranklens.judging.scale import Scale
 
 if TYPE_CHECKING:
-    from ..index import Corpus
-    from .store import JudgmentStore
+    from ranklens.corpus.index import Corpus
+    from ranklens.judging.store import JudgmentStore
 
 DEFAULT_FRACTION = 0.5
 DEFAULT_EXAMPLES = 6

@@ -12,10 +12,10 @@ import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from ..errors import RankLensError
-from .annotators import Annotator, get
-from .rules import check_name
-from .schema import Database
+from ranklens.errors import RankLensError
+from ranklens.judging.annotators import Annotator, get
+from ranklens.judging.rules import check_name
+from ranklens.judging.schema import Database
 
 NAME_CLAIMS = ("sub", "email", "preferred_username")
 DEFAULT_NAME_CLAIMS = ("email",)

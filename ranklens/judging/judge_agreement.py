@@ -7,7 +7,7 @@ Pure functions over qrels (no store, no UI). Conventions, fixed here once:
   only one side graded are counted (`human_only`, `judge_only`) but not compared.
 - "The judge's labels replace the humans'": every ranker is evaluated twice over those same
   common units, once with the humans' grades and once with the judge's, so the judged set is
-  the same and only the grades differ. Measures through ranklens.evaluate (ir_measures).
+  the same and only the grades differ. Measures through ranklens.evaluation.measures (ir_measures).
 - Kappa: agreement.cohen_kappa (scikit-learn) over the whole scale, linear or quadratic weights;
   None where undefined (fewer than two grades used). Kendall's tau: scipy's tau-b between the
   rankers' two scores; None with fewer than two rankers or a constant column.
@@ -25,11 +25,11 @@ import numpy as np
 from scipy.stats import kendalltau, rankdata
 from sklearn.metrics import confusion_matrix
 
-from ..agreement import check_weights, cohen_kappa
-from ..errors import InputError
-from ..evaluate import Qrels, evaluate_runs, mean_scores, qrels_dict
-from ..types import Run
-from .rules import natural_key
+from ranklens.errors import InputError
+from ranklens.evaluation.measures import Qrels, evaluate_runs, mean_scores, qrels_dict
+from ranklens.judging.agreement import check_weights, cohen_kappa
+from ranklens.judging.rules import natural_key
+from ranklens.types import Run
 
 
 class JudgeDisagreement(NamedTuple):
@@ -135,7 +135,7 @@ def kappa(
     grades: Sequence[int],
     weights: str | None = "linear",
 ) -> float | None:
-    """Cohen's kappa (ranklens.agreement.cohen_kappa) over the whole scale; None where it is
+    """Cohen's kappa (ranklens.judging.agreement.cohen_kappa) over the whole scale; None where it is
     undefined."""
     return cohen_kappa(human, judge, categories=grades, weights=weights)
 

@@ -24,20 +24,20 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import sqlalchemy as sa
 
-from .. import external_docs
-from ..access import Actor, require_admin
-from ..chunking import index_text
-from ..errors import NotFoundError
-from ..types import Run
-from .judge_agreement import JudgeAgreement, judge_agreement
-from .llm import JUDGE_PREFIX, BatchReport, JudgePair, LLMJudge, Prompt, judge_name
-from .records import CurrentLabel, PoolInfo, PoolItem
-from .rules import check_name, final_qrels_from
-from .schema import label_events, llm_prompts
+from ranklens.access import Actor, require_admin
+from ranklens.corpus import external_docs
+from ranklens.corpus.chunking import index_text
+from ranklens.errors import NotFoundError
+from ranklens.judging.judge_agreement import JudgeAgreement, judge_agreement
+from ranklens.judging.llm import JUDGE_PREFIX, BatchReport, JudgePair, LLMJudge, Prompt, judge_name
+from ranklens.judging.records import CurrentLabel, PoolInfo, PoolItem
+from ranklens.judging.rules import check_name, final_qrels_from
+from ranklens.judging.schema import label_events, llm_prompts
+from ranklens.types import Run
 
 if TYPE_CHECKING:  # the store and the index are only named in hints here
-    from ..index import Corpus
-    from .store import JudgmentStore
+    from ranklens.corpus.index import Corpus
+    from ranklens.judging.store import JudgmentStore
 
 
 _NOTE = re.compile(r"^prompt=([0-9a-f]{16}) score=(\d+)$")
@@ -257,7 +257,7 @@ def accept_suggestion(
     """Make a suggestion (cross-encoder or LLM) a human label of `annotator`; returns its event
     id. The label keeps its provenance (`accepted from llm:<model> prompt <hash>`, see
     ranklens.judging.accepted)."""
-    from .accepted import accept
+    from ranklens.judging.accepted import accept
 
     (event_id,) = accept(store, corpus, annotator, [suggestion], query_set=query_set)
     return event_id
@@ -339,8 +339,8 @@ def cross_encoder_dry_run(
     scorer=None,
 ) -> list[ScoredPair]:
     """Scores and grades of the first n pairs of a pool, stored nowhere."""
-    from ..models import load_reranker
-    from .rules import grades_from_scores
+    from ranklens.judging.rules import grades_from_scores
+    from ranklens.ranking.models import load_reranker
 
     pairs = pairs_for(corpus, pool, pool.items[: max(0, n)])
     scorer = scorer if scorer is not None else load_reranker(model)

@@ -19,9 +19,9 @@ from contextlib import AbstractContextManager
 
 import sqlalchemy as sa
 
-from ..access import Actor, require_admin
-from ..errors import InputError, NotFoundError
-from .records import (
+from ranklens.access import Actor, require_admin
+from ranklens.errors import InputError, NotFoundError
+from ranklens.judging.records import (
     DOC_LEVEL,
     LABEL_KINDS,
     UNDOABLE,
@@ -29,9 +29,9 @@ from .records import (
     JudgingSettings,
     LabelEvent,
 )
-from .rules import check_name
-from .scale import Scale
-from .schema import Database, annotators, label_events, projects, query_sets
+from ranklens.judging.rules import check_name
+from ranklens.judging.scale import Scale
+from ranklens.judging.schema import Database, annotators, label_events, projects, query_sets
 
 _EV = label_events.c
 _ROLE = sa.case(

@@ -46,12 +46,19 @@ from typing import NamedTuple
 import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
-from ..config import Settings
-from ..errors import RankLensError
-from . import llm_http
-from .llm_batch import BatchRun, Throttle, run_batch
-from .llm_http import STRUCTURED_CHOICES, ChatResult, Failed, Fatal, Refused, Retryable
-from .scale import Scale
+from ranklens.config import Settings
+from ranklens.errors import RankLensError
+from ranklens.judging import llm_http
+from ranklens.judging.llm_batch import BatchRun, Throttle, run_batch
+from ranklens.judging.llm_http import (
+    STRUCTURED_CHOICES,
+    ChatResult,
+    Failed,
+    Fatal,
+    Refused,
+    Retryable,
+)
+from ranklens.judging.scale import Scale
 
 # The zero-shot "bing" prompt of UMBRELA (Upadhyay et al. 2024, "UMBRELA: UMbrela is the
 # (Open-Source Reproduction of the) Bing RELevance Assessor", arXiv:2406.06519;

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import NamedTuple
 
-from .llm_http import Cancelled, Failed, Fatal
+from ranklens.judging.llm_http import Cancelled, Failed, Fatal
 
 
 class Throttle:

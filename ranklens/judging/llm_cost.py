@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from ..errors import RankLensError
-from .llm import BatchReport, DryRunItem, JudgePair, LLMJudge
+from ranklens.errors import RankLensError
+from ranklens.judging.llm import BatchReport, DryRunItem, JudgePair, LLMJudge
 
 CHARS_PER_TOKEN = 4.0  # a rough rule for English text with BPE tokenisers
 

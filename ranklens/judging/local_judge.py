@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from ..config import REPO_ROOT
-from ..errors import RankLensError
+from ranklens.config import REPO_ROOT
+from ranklens.errors import RankLensError
 
 VENV = REPO_ROOT / ".venv-judge"
 MODEL_ALIAS = "smollm2"

@@ -12,20 +12,27 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import compare, external_docs, models
-from .. import rankers as rankers_mod
-from ..chunking import index_text
-from ..errors import InputError, NotFoundError
-from ..formats import read_qrels
-from ..index import Corpus
-from ..models import Scorer
-from ..recipes import rank_corpus
-from ..types import Query, Run
-from .records import DEFAULT_IMPORT_ANNOTATOR, MAX_POOL_DEPTH, ImportReport, PoolInfo, PoolItem
-from .rules import drop_unshown
-from .scale import Scale
-from .session import JudgingSession
-from .store import JudgmentStore
+from ranklens.corpus import external_docs
+from ranklens.corpus.chunking import index_text
+from ranklens.corpus.formats import read_qrels
+from ranklens.corpus.index import Corpus
+from ranklens.errors import InputError, NotFoundError
+from ranklens.judging.records import (
+    DEFAULT_IMPORT_ANNOTATOR,
+    MAX_POOL_DEPTH,
+    ImportReport,
+    PoolInfo,
+    PoolItem,
+)
+from ranklens.judging.rules import drop_unshown
+from ranklens.judging.scale import Scale
+from ranklens.judging.session import JudgingSession
+from ranklens.judging.store import JudgmentStore
+from ranklens.ranking import compare, models
+from ranklens.ranking import rankers as rankers_mod
+from ranklens.ranking.models import Scorer
+from ranklens.ranking.recipes import rank_corpus
+from ranklens.types import Query, Run
 
 
 def query_set_of(corpus: Corpus, name: str) -> list[Query]:

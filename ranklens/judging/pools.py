@@ -10,18 +10,18 @@ from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 
-from ..errors import InputError, NotFoundError
-from ..types import Run
-from .records import (
+from ranklens.errors import InputError, NotFoundError
+from ranklens.judging.records import (
     PoolInfo,
     PoolItem,
 )
-from .rules import (
+from ranklens.judging.rules import (
     build_pool,
     check_name,
     pool_provenance,
 )
-from .schema import Database, pool_items, pool_seeds, pools_table
+from ranklens.judging.schema import Database, pool_items, pool_seeds, pools_table
+from ranklens.types import Run
 
 
 class PoolStore:

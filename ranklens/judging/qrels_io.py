@@ -16,24 +16,24 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ..agreement import Unit
-from ..errors import InputError
-from ..formats import read_qrels, write_qrels
-from ..types import Qrel
-from .adjudication import AdjudicationStore
-from .labels import LabelStore
-from .records import (
+from ranklens.corpus.formats import read_qrels, write_qrels
+from ranklens.errors import InputError
+from ranklens.judging.adjudication import AdjudicationStore
+from ranklens.judging.agreement import Unit
+from ranklens.judging.labels import LabelStore
+from ranklens.judging.records import (
     DEFAULT_IMPORT_ANNOTATOR,
     DOC_LEVEL,
     EXPORT_FORMATS,
     ImportReport,
 )
-from .rules import (
+from ranklens.judging.rules import (
     check_name,
     natural_key,
     resolve_doc_id,
 )
-from .schema import Database, annotators, label_events
+from ranklens.judging.schema import Database, annotators, label_events
+from ranklens.types import Qrel
 
 
 class QrelsIO:

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ..agreement import Unit
-from ..errors import InputError
-from .records import PoolItem
-from .rules import pool_order
+from ranklens.errors import InputError
+from ranklens.judging.agreement import Unit
+from ranklens.judging.records import PoolItem
+from ranklens.judging.rules import pool_order
 
 if TYPE_CHECKING:
-    from .session import JudgingSession
-    from .store import JudgmentStore
+    from ranklens.judging.session import JudgingSession
+    from ranklens.judging.store import JudgmentStore
 
 ORDERS = ("shuffled", "pool-rank", "cross-encoder")
 TRADE_OFF = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
-from ..agreement import Unit
+from ranklens.judging.agreement import Unit
 
 SOURCES = ("human", "import", "suggestion", "adjudication")
 EVENT_KINDS = ("label", "cant_judge", "skip", "note", "undo")  # what a label event records

@@ -19,14 +19,14 @@ import re
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..errors import InputError
-from .accepted import accept, accepted_event_ids
-from .judges import judge_labels
-from .llm import JUDGE_PREFIX
-from .records import CurrentLabel
+from ranklens.errors import InputError
+from ranklens.judging.accepted import accept, accepted_event_ids
+from ranklens.judging.judges import judge_labels
+from ranklens.judging.llm import JUDGE_PREFIX
+from ranklens.judging.records import CurrentLabel
 
 if TYPE_CHECKING:
-    from .store import JudgmentStore
+    from ranklens.judging.store import JudgmentStore
 
 SORTS = ("disagreement", "grade", "cross-encoder")
 _SCORE = re.compile(r"^score=(-?[0-9.eE+-]+)$")

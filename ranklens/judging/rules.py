@@ -12,10 +12,10 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from fractions import Fraction
 
-from ..agreement import Unit
-from ..errors import InputError
-from ..types import Qrel, Run, check_level
-from .records import DOC_LEVEL, RULES, CurrentLabel, PoolItem
+from ranklens.errors import InputError
+from ranklens.judging.agreement import Unit
+from ranklens.judging.records import DOC_LEVEL, RULES, CurrentLabel, PoolItem
+from ranklens.types import Qrel, Run, check_level
 
 
 def build_pool(

@@ -8,7 +8,7 @@ import json
 import re
 from dataclasses import asdict, dataclass
 
-from ..errors import InputError
+from ranklens.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.types import TypeDecorator
 
-from ..errors import InputError, RankLensError, StoreUnavailable
+from ranklens.errors import InputError, RankLensError, StoreUnavailable
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from ..agreement import Unit
-from ..types import Query
-from .records import (
+from ranklens.judging.agreement import Unit
+from ranklens.judging.records import (
     CurrentLabel,
     JudgingProgress,
     JudgingSettings,
@@ -20,8 +19,9 @@ from .records import (
     PoolItem,
     SessionProgress,
 )
-from .rules import pool_order
-from .scale import Scale
+from ranklens.judging.rules import pool_order
+from ranklens.judging.scale import Scale
+from ranklens.types import Query
 
 
 class SessionStore(Protocol):

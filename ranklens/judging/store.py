@@ -14,15 +14,15 @@ from typing import Any, Self
 
 import sqlalchemy as sa
 
-from ..config import Settings
-from ..types import Query
-from .adjudication import AdjudicationStore
-from .labels import LabelStore
-from .pools import PoolStore
-from .qrels_io import QrelsIO
-from .schema import Database
-from .session import JudgingSession
-from .suggestions import SuggestionStore
+from ranklens.config import Settings
+from ranklens.judging.adjudication import AdjudicationStore
+from ranklens.judging.labels import LabelStore
+from ranklens.judging.pools import PoolStore
+from ranklens.judging.qrels_io import QrelsIO
+from ranklens.judging.schema import Database
+from ranklens.judging.session import JudgingSession
+from ranklens.judging.suggestions import SuggestionStore
+from ranklens.types import Query
 
 
 def _forward(part: str, method: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,7 +55,7 @@ class JudgmentStore:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> JudgmentStore:
         """The store at Settings.db_url (RANKLENS_DB_URL, or SQLite under RANKLENS_HOME)."""
-        from ..config import get_settings
+        from ranklens.config import get_settings
 
         return cls((settings or get_settings()).db_url)
 

@@ -9,19 +9,19 @@ from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
 
-from .. import agreement as agr
-from ..agreement import SuggestionAgreement, Unit
-from ..errors import InputError
-from .labels import LabelStore
-from .records import (
+from ranklens.errors import InputError
+from ranklens.judging import agreement as agr
+from ranklens.judging.agreement import SuggestionAgreement, Unit
+from ranklens.judging.labels import LabelStore
+from ranklens.judging.records import (
     CurrentLabel,
     PoolItem,
 )
-from .rules import (
+from ranklens.judging.rules import (
     check_name,
     grades_from_scores,
 )
-from .schema import Database, label_events
+from ranklens.judging.schema import Database, label_events
 
 
 class SuggestionStore:

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import sqlalchemy as sa
 
-from ..errors import InputError
-from .schema import label_timings
+from ranklens.errors import InputError
+from ranklens.judging.schema import label_timings
 
 if TYPE_CHECKING:
-    from .store import JudgmentStore
+    from ranklens.judging.store import JudgmentStore
 
 
 MAX_SECONDS = 24 * 3600.0  # a passage left open overnight is not a judging time

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from ranklens import ingest
+from ranklens.corpus import ingest
 from ranklens.judging import JudgmentStore, class_stats
 from ranklens.judging import annotators as accounts
 from ranklens.judging.classes import ClassLabel, ClassStore

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from ranklens import index
 from ranklens.config import DEMO_CORPUS, Settings
+from ranklens.corpus import index
 from ranklens.judging import JudgmentStore
-from ranklens.recipes import make_ranker
+from ranklens.ranking.recipes import make_ranker
 
 pytestmark = pytest.mark.browser
 

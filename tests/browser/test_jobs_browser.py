@@ -15,8 +15,9 @@ import time
 
 import pytest
 
-from ranklens import index, ingest, jobs
+from ranklens import jobs
 from ranklens.config import DEMO_CORPUS, DEMO_DIR, get_settings
+from ranklens.corpus import index, ingest
 
 pytestmark = pytest.mark.browser
 

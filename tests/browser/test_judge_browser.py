@@ -14,7 +14,7 @@ import pytest
 
 from components.label_widgets import grade_key
 from pages.judge.judging import unit_key
-from ranklens import index, ingest
+from ranklens.corpus import index, ingest
 from ranklens.judging import JudgmentStore, PoolItem
 from ranklens.types import Query
 

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from ranklens import ingest
 from ranklens.config import Settings
-from ranklens.formats import write_qrels
+from ranklens.corpus import ingest
+from ranklens.corpus.formats import write_qrels
 from ranklens.types import Qrel, Query
 
 pytestmark = pytest.mark.browser

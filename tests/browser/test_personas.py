@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from ranklens import demo
 from ranklens.config import DEMO_CORPUS, Settings, get_settings
+from ranklens.corpus import demo
 from ranklens.judging import JudgmentStore
-from ranklens.lessons import NAMES as LESSON_NAMES
+from ranklens.teaching.lessons import NAMES as LESSON_NAMES
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, launch, stop
 

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from ranklens import ingest
-from ranklens import preferences_store as pref_store
+from ranklens.corpus import ingest
+from ranklens.evaluation import preferences_store as pref_store
 from ranklens.judging import JudgmentStore, pooling
-from ranklens.recipes import make_rankers
+from ranklens.ranking.recipes import make_rankers
 from ranklens.types import Query
 
 from ..conftest import write_jsonl

@@ -9,7 +9,7 @@ import pytest
 
 from components.label_widgets import grade_key
 from ranklens.config import Settings
-from ranklens.ingest import ingest
+from ranklens.corpus.ingest import ingest
 from ranklens.judging import JudgmentStore
 from ranklens.types import Query
 

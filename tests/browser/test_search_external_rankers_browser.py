@@ -11,10 +11,11 @@ import os
 
 import pytest
 
-from ranklens import external_docs, imported_runs
 from ranklens.config import Settings
-from ranklens.endpoints import EndpointStore, parse_spec
-from ranklens.ingest import ingest
+from ranklens.corpus import external_docs
+from ranklens.corpus.ingest import ingest
+from ranklens.ranking import imported_runs
+from ranklens.ranking.endpoints import EndpointStore, parse_spec
 from ranklens.types import Doc, Query
 
 from ..conftest import write_jsonl

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from ranklens import ingest
+from ranklens.corpus import ingest
 
 from ..conftest import free_port, write_jsonl
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ranklens import ingest
+from ranklens.corpus import ingest
 from ranklens.judging import JudgmentStore
 from ranklens.judging import annotators as accounts
 from ranklens.types import Query

@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from ranklens import ingest
 from ranklens.cli import main as cli_main
+from ranklens.corpus import ingest
 from ranklens.judging import JudgmentStore, pooling
 from ranklens.judging import annotators as accounts
-from ranklens.recipes import make_rankers
+from ranklens.ranking.recipes import make_rankers
 from ranklens.types import Query
 
 from ..conftest import write_jsonl
