@@ -168,6 +168,30 @@ def test_cli_evaluate_at_doc_level(truth, capsys, k):
         assert means[recipe]["nDCG@10"] == pytest.approx(truth["ndcg"][recipe]["nDCG@10"])
 
 
+def test_notebook_calls_at_doc_level(truth):
+    """ranklens.rank / ranklens.evaluate (the notebook's calls) give what rank_all gives."""
+    import ranklens
+
+    corpus = ranklens.open_corpus(CORPUS)
+    ranked = ranklens.rank(corpus, RECIPES, query_set="test", k=10, level="doc")
+    for recipe in RECIPES:
+        got = {q: [h.doc_id for h in hits] for q, hits in ranked.runs[recipe].items()}
+        assert got == truth["top"][recipe], recipe
+    means = ranklens.evaluate(corpus, RECIPES, measures=["nDCG@10"], k=10, level="doc")
+    assert list(means.index) == RECIPES
+    for recipe in RECIPES:
+        assert means.loc[recipe, "nDCG@10"] == pytest.approx(truth["ndcg"][recipe]["nDCG@10"])
+    long = ranklens.evaluate(corpus, RECIPES[:1], measures=["nDCG@10"], k=10, per_query=True)
+    assert set(long.columns) >= {"ranker", "query_id", "measure", "value"}
+    assert len(long) == len(QUERIES)
+    pooled = ranklens.pool(corpus, rankers=["bm25"], depth=3)
+    assert pooled.query_set == "test" and pooled.rankers == ["bm25"] and pooled.depth == 3
+    top3 = ranklens.rank(corpus, ["bm25"], query_set="test", k=3).runs["bm25"]
+    assert {(i.query_id, i.passage_id) for i in pooled.items} == {
+        (q, h.passage_id) for q, hits in top3.items() for h in hits
+    }
+
+
 def _page(path: str, **session) -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / path), default_timeout=60)
     for key, value in session.items():
