@@ -175,7 +175,7 @@ def stage_vectors(n: int) -> dict:
 
 def stage_search(n: int, count: int, specs: list[str]) -> dict:
     from ranklens.corpus import index
-    from ranklens.corpus.formats import read_queries
+    from ranklens.corpus.trec_files import read_queries
     from ranklens.ranking import models, rankers
     from ranklens.ranking.recipes import make_rankers
 
@@ -234,7 +234,7 @@ def stage_search(n: int, count: int, specs: list[str]) -> dict:
 
 def stage_evaluate(n: int, specs: list[str]) -> dict:
     from ranklens.corpus import index
-    from ranklens.corpus.formats import read_qrels, read_queries
+    from ranklens.corpus.trec_files import read_qrels, read_queries
     from ranklens.evaluation.measures import evaluate_runs, mean_scores
     from ranklens.ranking import rankers
     from ranklens.ranking.recipes import make_rankers

@@ -125,7 +125,7 @@ def main() -> int:
 
     from ranklens.config import get_settings
     from ranklens.corpus import index
-    from ranklens.corpus.formats import read_queries
+    from ranklens.corpus.trec_files import read_queries
     from ranklens.ranking import models, rankers
     from ranklens.ranking.recipes import make_rankers
     from ranklens.types import Query

@@ -372,7 +372,7 @@ def test_cli_evaluate_and_snapshot_with_the_run(corpus, tmp_path, capsys):
 
 
 def test_run_out_writes_the_run_back_in_trec_eval_order(corpus, tmp_path, capsys):
-    from ranklens.corpus.formats import run_file_name
+    from ranklens.corpus.trec_files import run_file_name
 
     out_dir = tmp_path / "out"
     code, _, err = cli(
