@@ -30,17 +30,9 @@ from dataclasses import dataclass, field
 from ranklens.corpus import index as index_mod
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import RankLensError
-from ranklens.judging.llm import (
-    BatchReport,
-    JudgePair,
-    LLMConfig,
-    LLMError,
-    LLMJudge,
-    Prompt,
-    Reply,
-    ReplyCache,
-    prompt_hash,
-)
+from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
+from ranklens.judging.llm_prompts import LLMError, Prompt, prompt_hash
+from ranklens.judging.llm_reports import BatchReport, JudgePair, Reply
 from ranklens.judging.scale import Scale
 from ranklens.ranking.rankers import (
     MAX_K,
