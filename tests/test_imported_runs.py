@@ -15,7 +15,7 @@ from ranklens.corpus.ingest import ingest
 from ranklens.errors import InputError, RankLensError
 from ranklens.evaluation.measures import evaluate_runs
 from ranklens.judging import JudgmentStore, pooling
-from ranklens.ranking import imported_runs, models, rankers
+from ranklens.ranking import composites, imported_runs, models, rankers
 from ranklens.ranking.recipes import available_rankers, make_rankers
 from ranklens.ranking.runfiles import read_run_scores
 from ranklens.types import Doc, Qrel, Query
@@ -257,7 +257,7 @@ def test_run_in_fusion(corpus):
     got = rankers.rank_all(made, QUERIES, 5, level="doc").runs
     run_docs = [h.doc_id for h in got["run:prod"]["1"]]
     bm25_docs = [h.doc_id for h in got["bm25"]["1"]]
-    expected = rankers.rrf_scores([run_docs, bm25_docs])
+    expected = composites.rrf_scores([run_docs, bm25_docs])
     fused = got["rrf(run:prod,bm25)"]["1"]
     assert {h.doc_id: round(h.score, 9) for h in fused} == {
         d: round(s, 9) for d, s in sorted(expected.items(), key=lambda x: -x[1])[:5]
