@@ -16,7 +16,7 @@ from ranklens.judging import JudgmentStore, PoolItem, Scale, accepted, judges
 from ranklens.judging import calibration as cal
 from ranklens.judging import few_shot as fs
 from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
-from ranklens.judging.llm_prompts import UMBRELA_PROMPT, Prompt
+from ranklens.judging.llm_prompt import UMBRELA_PROMPT, Prompt
 from ranklens.types import Hit, Passage, Query
 
 KINDS = {"apple": 0, "brick": 1, "cedar": 2, "delta": 3}  # what people grade each kind of passage

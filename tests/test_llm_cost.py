@@ -10,7 +10,7 @@ import pytest
 from ranklens.errors import RankLensError
 from ranklens.judging.llm import LLMConfig, LLMJudge
 from ranklens.judging.llm_cost import CHARS_PER_TOKEN, Price, estimate, parse_price, spent_text
-from ranklens.judging.llm_prompts import Prompt
+from ranklens.judging.llm_prompt import Prompt
 from ranklens.judging.llm_reports import DryRunItem, JudgePair, Judgment
 from ranklens.judging.scale import Scale
 

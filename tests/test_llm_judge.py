@@ -15,7 +15,7 @@ import pytest
 
 from ranklens.config import get_settings
 from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
-from ranklens.judging.llm_prompts import (
+from ranklens.judging.llm_prompt import (
     UMBRELA_PROMPT,
     LLMError,
     Prompt,

@@ -17,7 +17,7 @@ from ranklens.config import Settings
 from ranklens.corpus.ingest import ingest
 from ranklens.judging import local_judge
 from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
-from ranklens.judging.llm_prompts import Prompt
+from ranklens.judging.llm_prompt import Prompt
 from ranklens.judging.llm_reports import JudgePair
 from ranklens.judging.scale import Scale
 from ranklens.ranking import recipes

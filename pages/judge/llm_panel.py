@@ -15,7 +15,7 @@ from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, judges, llm_cost
 from ranklens.judging.llm import DEFAULT_MAX_TOKENS, LLMConfig, LLMJudge, ReplyCache
-from ranklens.judging.llm_prompts import UMBRELA_PROMPT, Prompt
+from ranklens.judging.llm_prompt import UMBRELA_PROMPT, Prompt
 from ranklens.judging.llm_reports import BatchReport
 
 from .common import code, when

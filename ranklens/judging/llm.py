@@ -1,7 +1,7 @@
 """LLM judges over any OpenAI-compatible chat-completions endpoint (Ollama, vLLM, llama.cpp, OpenAI):
 the endpoint's configuration, the reply cache, and LLMJudge (requests, retries, batches).
 
-Prompts and reply parsing are ranklens.judging.llm_prompts'; judgments and batch reports
+Prompts and reply parsing are ranklens.judging.llm_prompt'; judgments and batch reports
 ranklens.judging.llm_reports'; one streamed request llm_http's; many at a time llm_batch's.
 
 Decisions (read before changing anything here):
@@ -15,7 +15,7 @@ Decisions (read before changing anything here):
   closed at the total time limit or on cancel, so the server stops generating (llm_http).
 - Structured output where the endpoint takes it: a JSON schema {grade, reason}; where the endpoint
   refuses it (HTTP 400/422), the text prompt. Each judgment records the mode it was asked in, and
-  the report says which modes were used (how replies are parsed: llm_prompts).
+  the report says which modes were used (how replies are parsed: llm_prompt).
 - 429 and 5xx are retried with exponential backoff (Retry-After is honoured, capped). A pair whose
   request failed (timeout, 5xx after retries, lost connection) goes back in the queue until it has
   been tried `pair_attempts` times; each timeout or 429 halves the number of requests in flight
@@ -51,7 +51,7 @@ from ranklens.judging.llm_http import (
     Refused,
     Retryable,
 )
-from ranklens.judging.llm_prompts import LLMError, Prompt, judge_name, parse_reply, to_scale
+from ranklens.judging.llm_prompt import LLMError, Prompt, judge_name, parse_reply, to_scale
 from ranklens.judging.llm_reports import BatchReport, DryRunItem, JudgePair, Judgment, Reply
 from ranklens.judging.scale import Scale
 

@@ -31,7 +31,7 @@ from ranklens.corpus import index as index_mod
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import RankLensError
 from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
-from ranklens.judging.llm_prompts import LLMError, Prompt, prompt_hash
+from ranklens.judging.llm_prompt import LLMError, Prompt, prompt_hash
 from ranklens.judging.llm_reports import BatchReport, JudgePair, Reply
 from ranklens.judging.scale import Scale
 from ranklens.ranking.composites import Composite
