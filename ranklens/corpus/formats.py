@@ -88,12 +88,14 @@ def _record_to_doc(record: dict, fields: Fields, path: Path, line: int) -> Doc:
 
 
 def read_jsonl(path: Path, fields: Fields | None = None) -> Iterator[Doc]:
+    """One document per JSON Lines object (id, title and text from `fields`)."""
     fields = fields or Fields()
     for number, record in read_jsonl_records(path):
         yield _record_to_doc(record, fields, path, number)
 
 
 def read_delimited(path: Path, delimiter: str, fields: Fields | None = None) -> Iterator[Doc]:
+    """One document per CSV/TSV row under a header (id, title and text from `fields`)."""
     fields = fields or Fields()
     for number, record in delimited_records(path, delimiter):
         yield _record_to_doc(record, fields, path, number)

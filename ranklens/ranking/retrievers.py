@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from ranklens.ranking import models
 from ranklens.ranking.exact import exact_search
 from ranklens.ranking.rankers import RankerSpecError, check_k
 from ranklens.types import Hit, Query, Run
+
+if TYPE_CHECKING:
+    import bm25s
 
 EncoderLoader = Callable[[str], models.Encoder]
 
@@ -39,7 +43,7 @@ _bm25_cache: dict[tuple[str, float], object] = {}
 _bm25_lock = threading.Lock()
 
 
-def load_bm25(corpus: index_mod.Corpus):
+def load_bm25(corpus: index_mod.Corpus) -> bm25s.BM25:
     """The corpus's bm25s retriever, loaded once per process (reloaded if the index changes)."""
     import bm25s
 
