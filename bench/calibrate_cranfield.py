@@ -31,7 +31,8 @@ from ranklens.config import get_settings  # noqa: E402
 from ranklens.corpus.index import open_corpus  # noqa: E402
 from ranklens.judging import JudgmentStore, Scale, pooling  # noqa: E402
 from ranklens.judging import calibration as cal  # noqa: E402
-from ranklens.judging.llm import LLMConfig, LLMJudge, Prompt, ReplyCache  # noqa: E402
+from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache  # noqa: E402
+from ranklens.judging.llm_prompt import Prompt  # noqa: E402
 from ranklens.judging.rules import natural_key  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "cranfield"

@@ -29,14 +29,9 @@ import httpx  # noqa: E402
 from sklearn.metrics import cohen_kappa_score  # noqa: E402
 
 from ranklens.judging import local_judge  # noqa: E402
-from ranklens.judging.llm import (  # noqa: E402
-    DEFAULT_MAX_TOKENS,
-    JudgePair,
-    LLMConfig,
-    LLMJudge,
-    Prompt,
-    ReplyCache,
-)
+from ranklens.judging.llm import DEFAULT_MAX_TOKENS, LLMConfig, LLMJudge, ReplyCache  # noqa: E402
+from ranklens.judging.llm_prompt import Prompt  # noqa: E402
+from ranklens.judging.llm_reports import JudgePair  # noqa: E402
 from ranklens.judging.scale import Scale  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "cranfield"

@@ -138,8 +138,8 @@ def main() -> None:
         home = folder / "home"
         os.environ["RANKLENS_HOME"] = str(home)
         from ranklens.config import get_settings
-        from ranklens.corpus.formats import read_queries
         from ranklens.corpus.ingest import ingest
+        from ranklens.corpus.trec_files import read_queries
 
         docs, queries, run = make_files(folder, n_queries, per_query)
         corpus = ingest(docs, "bench", ["bm25"], get_settings())

@@ -175,15 +175,15 @@ def stage_vectors(n: int) -> dict:
 
 def stage_search(n: int, count: int, specs: list[str]) -> dict:
     from ranklens.corpus import index
-    from ranklens.corpus.formats import read_queries
-    from ranklens.ranking import models, rankers
+    from ranklens.corpus.trec_files import read_queries
+    from ranklens.ranking import models, rankers, retrievers
     from ranklens.ranking.recipes import make_rankers
 
     corpus = index.open_corpus(CORPUS)
     chosen = make_rankers(specs, corpus)
     queries = read_queries(folder(n) / "queries.jsonl")[: count + 5]
     wall, raw, per = [], [], {r: [] for r in specs}
-    retriever = rankers.load_bm25(corpus)
+    retriever = retrievers.load_bm25(corpus)
     params = corpus.bm25_settings()
     dense = [m for m in specs if m == DENSE]
     encoder = models.load_encoder(DENSE) if dense else None
@@ -234,7 +234,7 @@ def stage_search(n: int, count: int, specs: list[str]) -> dict:
 
 def stage_evaluate(n: int, specs: list[str]) -> dict:
     from ranklens.corpus import index
-    from ranklens.corpus.formats import read_qrels, read_queries
+    from ranklens.corpus.trec_files import read_qrels, read_queries
     from ranklens.evaluation.measures import evaluate_runs, mean_scores
     from ranklens.ranking import rankers
     from ranklens.ranking.recipes import make_rankers

@@ -43,7 +43,7 @@ DEMO = ROOT / "data" / "demo"
 DENSE = ["all-MiniLM-L6-v2", "bge-small-en-v1.5", "multilingual-e5-small"]
 FUSED = "rrf(bm25,all-MiniLM-L6-v2)"
 K = 10
-DEPTH = 100  # rankers.FUSION_DEPTH
+DEPTH = 100  # composites.FUSION_DEPTH
 
 
 def source() -> tuple[Path, Path, str] | None:
@@ -125,8 +125,8 @@ def main() -> int:
 
     from ranklens.config import get_settings
     from ranklens.corpus import index
-    from ranklens.corpus.formats import read_queries
-    from ranklens.ranking import models, rankers
+    from ranklens.corpus.trec_files import read_queries
+    from ranklens.ranking import models, rankers, retrievers
     from ranklens.ranking.recipes import make_rankers
     from ranklens.types import Query
 
@@ -156,7 +156,7 @@ def main() -> int:
     chosen = make_rankers(["bm25", *DENSE, FUSED], corpus)
     encoders = {m: models.load_encoder(m) for m in DENSE}
     collections = {m: corpus.collection(m) for m in DENSE}
-    retriever = rankers.load_bm25(corpus)
+    retriever = retrievers.load_bm25(corpus)
     params = corpus.bm25_settings()
     depth = {"all-MiniLM-L6-v2": DEPTH, "bge-small-en-v1.5": K, "multilingual-e5-small": K}
 
@@ -171,7 +171,7 @@ def main() -> int:
             [text], stopwords=params.stopwords, stemmer=stemmer, return_ids=False,
             show_progress=False,
         )  # fmt: skip
-        # BM25's scores and the top DEPTH of the passages that match (what rankers.BM25Ranker
+        # BM25's scores and the top DEPTH of the passages that match (what retrievers.BM25Ranker
         # computes; bm25s.retrieve's own top-k over every passage is slower, see bm25_retrieve)
         scores = retriever.get_scores_from_ids(retriever.get_tokens_ids(tokens[0]))
         hit = np.flatnonzero(scores > 0)

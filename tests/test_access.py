@@ -15,7 +15,7 @@ from ranklens.access import Actor, Forbidden
 from ranklens.config import get_settings
 from ranklens.corpus import ingest
 from ranklens.judging import blind, judges
-from ranklens.judging.llm import Prompt
+from ranklens.judging.llm_prompt import Prompt
 from ranklens.types import Query
 
 from .conftest import ROOT

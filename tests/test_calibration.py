@@ -15,7 +15,8 @@ from ranklens.errors import InputError
 from ranklens.judging import JudgmentStore, PoolItem, Scale, accepted, judges
 from ranklens.judging import calibration as cal
 from ranklens.judging import few_shot as fs
-from ranklens.judging.llm import UMBRELA_PROMPT, LLMConfig, LLMJudge, Prompt, ReplyCache
+from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
+from ranklens.judging.llm_prompt import UMBRELA_PROMPT, Prompt
 from ranklens.types import Hit, Passage, Query
 
 KINDS = {"apple": 0, "brick": 1, "cedar": 2, "delta": 3}  # what people grade each kind of passage

@@ -14,8 +14,8 @@ import pytest
 import pytrec_eval
 
 from ranklens.cli import main
-from ranklens.corpus import formats, ingest
-from ranklens.corpus.formats import read_run
+from ranklens.corpus import ingest, trec_files
+from ranklens.corpus.trec_files import read_run
 from ranklens.evaluation import measures as ev
 from ranklens.evaluation import report, stats
 from ranklens.judging import JudgmentStore
@@ -98,9 +98,9 @@ def test_json_means_equal_pytrec_eval_on_the_written_run_files(tiny, capsys, tmp
     means = json.loads(out)
     assert list(means) == rankers
     files = {p.name for p in runs_dir.iterdir()}
-    assert files == {formats.run_file_name(r) for r in rankers}
+    assert files == {trec_files.run_file_name(r) for r in rankers}
     for r in rankers:
-        run_file = runs_dir / formats.run_file_name(r)
+        run_file = runs_dir / trec_files.run_file_name(r)
         lines = run_file.read_text().splitlines()
         assert len({(x.split()[0], x.split()[2]) for x in lines}) == len(lines)  # doc level
         assert "q5" not in {x.split()[0] for x in lines}  # only labelled queries are ranked
@@ -336,17 +336,17 @@ def test_run_files_and_csv_round_trip():
             Hit("q1", "d1#0", "d1", 1.0, 3),
         ]
     }
-    doc_lines = formats.run_file_text(run, "rrf(a,b)", "doc").splitlines()
+    doc_lines = trec_files.run_file_text(run, "rrf(a,b)", "doc").splitlines()
     assert doc_lines == ["q1 Q0 d1 1 3.000000000 rrf(a,b)", "q1 Q0 d2 2 2.000000000 rrf(a,b)"]
-    passage_lines = formats.run_file_text(run, "x", "passage").splitlines()
+    passage_lines = trec_files.run_file_text(run, "x", "passage").splitlines()
     assert [line.split()[2] for line in passage_lines] == ["d1#1", "d2#0", "d1#0"]
     blob = report.runs_zip({"bm25": run, "rrf(a,b)": run})
     with zipfile.ZipFile(io.BytesIO(blob)) as zf:
         assert sorted(zf.namelist()) == sorted(
-            [formats.run_file_name("bm25"), formats.run_file_name("rrf(a,b)")]
+            [trec_files.run_file_name("bm25"), trec_files.run_file_name("rrf(a,b)")]
         )
-    assert formats.run_file_name("bm25") == "bm25.run"
-    assert formats.run_file_name("rrf(a,b)") != formats.run_file_name("rrf(a_b)")
+    assert trec_files.run_file_name("bm25") == "bm25.run"
+    assert trec_files.run_file_name("rrf(a,b)") != trec_files.run_file_name("rrf(a_b)")
     pq = hostile_per_query()
     back = pd.read_csv(io.StringIO(report.per_query_csv(pq)))
     assert list(back.columns) == ["query_id", "ranker", "nDCG@10"]

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from ranklens.cli import main
-from ranklens.corpus.formats import read_run, run_file_name, write_queries
 from ranklens.corpus.ingest import ingest
+from ranklens.corpus.trec_files import read_run, run_file_name, write_queries
 from ranklens.ranking import models, recipes
 from ranklens.types import Query
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from ranklens.config import DEMO_DIR
-from ranklens.corpus.formats import open_source, read_jsonl, read_qrels, read_queries
+from ranklens.corpus.formats import open_source, read_jsonl
+from ranklens.corpus.trec_files import read_qrels, read_queries
 from ranklens.judging.scale import Scale
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,16 +7,13 @@ import zipfile
 
 import pytest
 
-from ranklens.corpus.formats import (
-    Fields,
-    detect_format,
-    open_source,
+from ranklens.corpus.formats import Fields, detect_format, open_source, unique_docs
+from ranklens.corpus.trec_files import (
     read_qrels,
     read_queries,
     read_run,
     run_file_name,
     trec_run_lines,
-    unique_docs,
     write_qrels,
     write_run_files,
 )

@@ -1,4 +1,5 @@
-"""Property-based tests (hypothesis) of every reader and writer in ranklens/corpus/formats.py.
+"""Property-based tests (hypothesis) of every reader and writer in ranklens/corpus/formats.py
+and trec_files.py.
 
 Hostile input: any bytes give records or the project's own error (RankLensError), never another
 exception. Round trips: what a writer writes, its reader gives back. RANKLENS_HYPOTHESIS_EXAMPLES
@@ -25,13 +26,15 @@ from ranklens.corpus.formats import (
     open_source,
     read_delimited,
     read_jsonl,
+    read_text_folder,
+    unique_docs,
+)
+from ranklens.corpus.trec_files import (
     read_qrels,
     read_queries,
     read_run,
-    read_text_folder,
     run_file_name,
     run_file_text,
-    unique_docs,
     write_qrels,
     write_queries,
 )

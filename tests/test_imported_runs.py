@@ -15,7 +15,7 @@ from ranklens.corpus.ingest import ingest
 from ranklens.errors import InputError, RankLensError
 from ranklens.evaluation.measures import evaluate_runs
 from ranklens.judging import JudgmentStore, pooling
-from ranklens.ranking import imported_runs, models, rankers
+from ranklens.ranking import composites, imported_runs, models, rankers
 from ranklens.ranking.recipes import available_rankers, make_rankers
 from ranklens.ranking.runfiles import read_run_scores
 from ranklens.types import Doc, Qrel, Query
@@ -257,7 +257,7 @@ def test_run_in_fusion(corpus):
     got = rankers.rank_all(made, QUERIES, 5, level="doc").runs
     run_docs = [h.doc_id for h in got["run:prod"]["1"]]
     bm25_docs = [h.doc_id for h in got["bm25"]["1"]]
-    expected = rankers.rrf_scores([run_docs, bm25_docs])
+    expected = composites.rrf_scores([run_docs, bm25_docs])
     fused = got["rrf(run:prod,bm25)"]["1"]
     assert {h.doc_id: round(h.score, 9) for h in fused} == {
         d: round(s, 9) for d, s in sorted(expected.items(), key=lambda x: -x[1])[:5]
@@ -372,7 +372,7 @@ def test_cli_evaluate_and_snapshot_with_the_run(corpus, tmp_path, capsys):
 
 
 def test_run_out_writes_the_run_back_in_trec_eval_order(corpus, tmp_path, capsys):
-    from ranklens.corpus.formats import run_file_name
+    from ranklens.corpus.trec_files import run_file_name
 
     out_dir = tmp_path / "out"
     code, _, err = cli(

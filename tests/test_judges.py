@@ -16,7 +16,8 @@ from ranklens.judging import (
     judges,  # declares llm_prompts before a store opens
 )
 from ranklens.judging.judge_agreement import judge_agreement
-from ranklens.judging.llm import UMBRELA_PROMPT, LLMConfig, LLMJudge, Prompt
+from ranklens.judging.llm import LLMConfig, LLMJudge
+from ranklens.judging.llm_prompt import UMBRELA_PROMPT, Prompt
 from ranklens.types import Hit, Passage, Query
 
 from .test_llm_judge import KEY, FakeChat, server  # noqa: F401  (the server fixture)

@@ -8,7 +8,8 @@ import pytest
 
 from ranklens.errors import InputError, NotFoundError
 from ranklens.judging import JudgmentStore, PoolItem, accepted, ensembles, judges, review
-from ranklens.judging.llm import BatchReport, JudgePair, Judgment, Prompt
+from ranklens.judging.llm_prompt import Prompt
+from ranklens.judging.llm_reports import BatchReport, JudgePair, Judgment
 from ranklens.types import Hit
 
 H = Prompt().hash

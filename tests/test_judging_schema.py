@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import ranklens
 from ranklens.evaluation import preferences_store, snapshots_store
 from ranklens.judging import JudgmentStore, annotators, judges
-from ranklens.judging.llm import Prompt
+from ranklens.judging.llm_prompt import Prompt
 from ranklens.judging.schema import (
     SCHEMA_VERSION,
     label_events,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ranklens.corpus.formats import read_qrels
+from ranklens.corpus.trec_files import read_qrels
 from ranklens.errors import InputError
 from ranklens.judging import (
     Database,

@@ -14,19 +14,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ranklens.config import get_settings
-from ranklens.judging.llm import (
+from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
+from ranklens.judging.llm_prompt import (
     UMBRELA_PROMPT,
-    JudgePair,
-    LLMConfig,
     LLMError,
-    LLMJudge,
     Prompt,
-    ReplyCache,
-    format_dry_run,
     judge_name,
     parse_final_score,
     to_scale,
 )
+from ranklens.judging.llm_reports import JudgePair, format_dry_run
 from ranklens.judging.scale import Scale
 
 KEY = "sk-test-secret-0123456789"

@@ -16,7 +16,9 @@ import pytest
 from ranklens.config import Settings
 from ranklens.corpus.ingest import ingest
 from ranklens.judging import local_judge
-from ranklens.judging.llm import JudgePair, LLMConfig, LLMJudge, Prompt, ReplyCache
+from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
+from ranklens.judging.llm_prompt import Prompt
+from ranklens.judging.llm_reports import JudgePair
 from ranklens.judging.scale import Scale
 from ranklens.ranking import recipes
 from ranklens.types import Query

@@ -18,18 +18,9 @@ import pytest
 from ranklens.config import get_settings
 from ranklens.errors import RankLensError
 from ranklens.judging import llm_http
-from ranklens.judging.llm import (
-    DEFAULT_MAX_TOKENS,
-    TEXT_STOP,
-    FewShot,
-    JudgePair,
-    LLMConfig,
-    LLMJudge,
-    Prompt,
-    ReplyCache,
-    parse_reply,
-    reply_reason,
-)
+from ranklens.judging.llm import DEFAULT_MAX_TOKENS, TEXT_STOP, LLMConfig, LLMJudge, ReplyCache
+from ranklens.judging.llm_prompt import FewShot, Prompt, parse_reply, reply_reason
+from ranklens.judging.llm_reports import JudgePair
 from ranklens.judging.scale import Scale
 
 

@@ -9,7 +9,7 @@ from ranklens.config import Settings
 from ranklens.corpus.chunking import index_text
 from ranklens.corpus.ingest import ingest
 from ranklens.errors import RankLensError
-from ranklens.ranking import models, rankers
+from ranklens.ranking import composites, models, rankers, retrievers
 from ranklens.ranking.recipes import available_rankers, make_ranker, make_rankers
 from ranklens.types import LEVELS, Hit, Passage, Query
 
@@ -64,7 +64,7 @@ Q = [Query("q", "anything")]
 
 
 def test_rrf_scores_by_hand():
-    got = rankers.rrf_scores([["a", "b", "c"], ["b", "d"]], k=60)
+    got = composites.rrf_scores([["a", "b", "c"], ["b", "d"]], k=60)
     assert got == pytest.approx(
         {"a": 1 / 61, "b": 1 / 62 + 1 / 61, "c": 1 / 63, "d": 1 / 62}, rel=1e-12
     )
@@ -73,64 +73,64 @@ def test_rrf_scores_by_hand():
 def test_rrf_fusion_order_scores_and_ties():
     a = FixedRanker("A", {"q": [("a#0", 9.0), ("b#0", 5.0), ("c#0", 1.0)]})
     b = FixedRanker("B", {"q": [("b#0", 0.9), ("d#0", 0.8)]})
-    run = rankers.Fusion([a, b], "rrf").rank(Q, 10)["q"]
+    run = composites.Fusion([a, b], "rrf").rank(Q, 10)["q"]
     assert [h.passage_id for h in run] == ["b#0", "a#0", "d#0", "c#0"]
     assert [h.score for h in run] == pytest.approx([1 / 61 + 1 / 62, 1 / 61, 1 / 62, 1 / 63])
     assert [h.rank for h in run] == [1, 2, 3, 4] and run[0].doc_id == "b"
     # a tie (each first once) goes to the better best rank, then the passage id
     x = FixedRanker("X", {"q": [("z#0", 1.0), ("y#0", 0.5)]})
     y = FixedRanker("Y", {"q": [("y#0", 1.0), ("z#0", 0.5)]})
-    assert [h.passage_id for h in rankers.Fusion([x, y]).rank(Q, 2)["q"]] == ["y#0", "z#0"]
+    assert [h.passage_id for h in composites.Fusion([x, y]).rank(Q, 2)["q"]] == ["y#0", "z#0"]
     # custom k: 1/(1+rank)
-    run = rankers.Fusion([a, b], "rrf", rrf_k=1).rank(Q, 1)["q"]
+    run = composites.Fusion([a, b], "rrf", rrf_k=1).rank(Q, 1)["q"]
     assert run[0].passage_id == "b#0" and run[0].score == pytest.approx(1 / 3 + 1 / 2)
 
 
 def test_wsum_fusion_by_hand():
     a = FixedRanker("A", {"q": [("a#0", 10.0), ("b#0", 6.0), ("c#0", 2.0)]})
     b = FixedRanker("B", {"q": [("b#0", 0.9), ("d#0", 0.5)]})
-    run = rankers.Fusion([a, b], "wsum", weights=[0.3, 0.7]).rank(Q, 10)["q"]
+    run = composites.Fusion([a, b], "wsum", weights=[0.3, 0.7]).rank(Q, 10)["q"]
     # A normalised: a 1, b .5, c 0; B: b 1, d 0 -> b .15+.7, a .3, then c and d both 0:
     # d's best rank (2) beats c's (3)
     assert [h.passage_id for h in run] == ["b#0", "a#0", "d#0", "c#0"]
     assert [h.score for h in run] == pytest.approx([0.85, 0.3, 0.0, 0.0])
-    equal = rankers.Fusion([a, b], "wsum").rank(Q, 1)["q"][0]
+    equal = composites.Fusion([a, b], "wsum").rank(Q, 1)["q"][0]
     assert equal.passage_id == "b#0" and equal.score == pytest.approx(0.5 * 0.5 + 0.5 * 1)
 
 
 def test_minmax_edge_cases():
-    assert rankers.minmax([]) == []
-    assert rankers.minmax([3.0, 3.0]) == [1.0, 1.0]
-    assert rankers.minmax([2.0, 4.0, 3.0]) == [0.0, 1.0, 0.5]
+    assert composites.minmax([]) == []
+    assert composites.minmax([3.0, 3.0]) == [1.0, 1.0]
+    assert composites.minmax([2.0, 4.0, 3.0]) == [0.0, 1.0, 0.5]
 
 
 def test_fusion_ranks_inputs_to_depth():
     a = FixedRanker("A", {"q": [(f"p{i}#0", 1.0 / i) for i in range(1, 200)]})
     b = FixedRanker("B", {"q": [("p5#0", 1.0)]})
-    rankers.Fusion([a, b], depth=50).rank(Q, 10)
-    rankers.Fusion([a, b], depth=50).rank(Q, 120)
+    composites.Fusion([a, b], depth=50).rank(Q, 10)
+    composites.Fusion([a, b], depth=50).rank(Q, 120)
     assert a.calls == [50, 120]
 
 
 def test_fusion_rejects_bad_input():
     a, b = FixedRanker("A", {}), FixedRanker("B", {})
     with pytest.raises(RankLensError, match="at least two"):
-        rankers.Fusion([a])
+        composites.Fusion([a])
     with pytest.raises(RankLensError, match="twice"):
-        rankers.Fusion([a, a])
+        composites.Fusion([a, a])
     with pytest.raises(RankLensError, match="wsum only"):
-        rankers.Fusion([a, b], "rrf", weights=[1, 1])
+        composites.Fusion([a, b], "rrf", weights=[1, 1])
     with pytest.raises(RankLensError, match="non-negative"):
-        rankers.Fusion([a, b], "wsum", weights=[1, -1])
+        composites.Fusion([a, b], "wsum", weights=[1, -1])
     with pytest.raises(RankLensError, match="unknown fusion"):
-        rankers.Fusion([a, b], "max")
+        composites.Fusion([a, b], "max")
 
 
 # ---------------------------------------------------------------- real rankers on a tiny corpus
 
 
 def test_bm25_ranker(corpus):
-    r = rankers.BM25Ranker(corpus)
+    r = retrievers.BM25Ranker(corpus)
     run = r.rank([Query("1", "sourdough yeast"), Query("2", "the and of"), Query("3", "tides")], 5)
     top = run["1"]
     assert top[0].passage_id == "bread#0" and top[1].doc_id == "rye"
@@ -139,12 +139,12 @@ def test_bm25_ranker(corpus):
     assert run["2"] == []  # stopwords only: nothing matches
     assert {h.doc_id for h in run["3"]} == {"moon", "tides"}  # stemming: tides / tide
     assert len(r.rank([Query("x", "tea")], 1000)["x"]) == 2  # k above the corpus is fine
-    assert rankers.load_bm25(corpus) is rankers.load_bm25(corpus)  # cached, not reloaded
+    assert retrievers.load_bm25(corpus) is retrievers.load_bm25(corpus)  # cached, not reloaded
 
 
 def test_dense_ranker_scores_are_cosines(corpus):
     enc = models.load_encoder(FAKE)
-    r = rankers.DenseRanker(corpus, FAKE)
+    r = retrievers.DenseRanker(corpus, FAKE)
     hits = r.rank([Query("q", "green tea brewed")], 4)["q"]
     passages = corpus.get_passages([h.passage_id for h in hits])
     qv = enc.encode_queries(["green tea brewed"])[0]
@@ -190,7 +190,7 @@ def test_rerank_rescored_to_depth(corpus):
     first = FixedRanker(
         "fixed", {"q": [("rust#0", 5.0), ("bread#0", 4.0), ("tea#0", 3.0), ("oolong#0", 2.0)]}
     )
-    rr = rankers.Rerank(first, corpus, models.DEFAULT_RERANKER, 3, lambda n: scorer)
+    rr = composites.Rerank(first, corpus, models.DEFAULT_RERANKER, 3, lambda n: scorer)
     assert rr.name == f"rerank(fixed,{models.DEFAULT_RERANKER},3)"
     hits = rr.rank([Query("q", "tea")], 10)["q"]
     # only the top 3 are rescored: tea#0 (title + text hold "tea" 3 times) first, oolong#0 never
@@ -228,11 +228,11 @@ def test_recipes_parse_to_canonical_names(corpus, spec, name):
 
 def test_recipe_structure(corpus):
     r = make_ranker(f"rerank(wsum(bm25:0.25,{FAKE}:0.75),ms-marco-MiniLM-L-12-v2,7)", corpus)
-    assert isinstance(r, rankers.Rerank) and r.depth == 7
+    assert isinstance(r, composites.Rerank) and r.depth == 7
     fusion = r.first_stage
-    assert isinstance(fusion, rankers.Fusion) and fusion.method == "wsum"
+    assert isinstance(fusion, composites.Fusion) and fusion.method == "wsum"
     assert fusion.weights == [0.25, 0.75]
-    assert [type(x) for x in fusion.rankers] == [rankers.BM25Ranker, rankers.DenseRanker]
+    assert [type(x) for x in fusion.rankers] == [retrievers.BM25Ranker, retrievers.DenseRanker]
 
 
 @pytest.mark.parametrize(
@@ -273,7 +273,7 @@ def test_available_rankers_all_build(corpus):
 @pytest.mark.parametrize("k", [0, -1, 1001, 2.5, True])
 def test_k_out_of_range(corpus, k):
     with pytest.raises(RankLensError, match="k must be"):
-        rankers.BM25Ranker(corpus).rank([Query("q", "tea")], k)
+        retrievers.BM25Ranker(corpus).rank([Query("q", "tea")], k)
 
 
 # ---------------------------------------------------------------- rank_all: several rankers, one pass
@@ -282,7 +282,7 @@ def test_k_out_of_range(corpus, k):
 def test_rank_all_ranks_shared_inputs_once():
     a = FixedRanker("A", {"q": [(f"a{i}#0", 1.0 / i) for i in range(1, 150)]})
     b = FixedRanker("B", {"q": [(f"b{i}#0", 1.0 / i) for i in range(1, 150)]})
-    fused = rankers.Fusion([a, b])
+    fused = composites.Fusion([a, b])
     out = rankers.rank_all([a, b, fused], Q, 5)
     assert a.calls == [100] and b.calls == [100]  # once, at the fusion's depth
     assert list(out.runs) == ["A", "B", "rrf(A,B)"]
@@ -372,7 +372,7 @@ def test_doc_level_ranks_deeper_until_k_documents():
 def test_doc_level_shares_a_passage_ranking_deep_enough():
     scorer = KeywordScorer()
     a = FixedRanker("A", {"q": [(f"a{i}#0", 1.0 / i) for i in range(1, 80)]})
-    rr = rankers.Rerank(a, _FakeCorpus({}), models.DEFAULT_RERANKER, 50, lambda n: scorer)
+    rr = composites.Rerank(a, _FakeCorpus({}), models.DEFAULT_RERANKER, 50, lambda n: scorer)
     rankers.rank_all([a, rr], Q, 5, level="doc")
     assert a.calls == [50]  # the reranker's 50 passages also give A's 5 documents
 
@@ -388,7 +388,7 @@ def _two_inputs() -> tuple[FixedRanker, FixedRanker]:
 
 def test_rrf_at_doc_level_fuses_document_rankings_by_hand():
     one, two = _two_inputs()
-    fused = rankers.Fusion([one, two])
+    fused = composites.Fusion([one, two])
     hits = rankers.rank_all([fused], Q, 4, level="doc").runs[fused.name]["q"]
     # A: 1/61 + 1/61; B: 1/62 + 1/63; C: 1/63 + 1/62 (a tie: best ranks 2 and 2, then the id);
     # D: 1/64
@@ -408,7 +408,7 @@ def test_rrf_at_doc_level_fuses_document_rankings_by_hand():
 
 def test_wsum_at_doc_level_fuses_document_scores_by_hand():
     one, two = _two_inputs()
-    fused = rankers.Fusion([one, two], "wsum", weights=[0.3, 0.7])
+    fused = composites.Fusion([one, two], "wsum", weights=[0.3, 0.7])
     hits = rankers.rank_all([fused], Q, 4, level="doc").runs[fused.name]["q"]
     # min-max of document scores: input 1 A 1, B 1/3, C 0; input 2 A 1, C 3/4, B 1/2, D 0
     # A .3 + .7 = 1; C 0 + .7 * .75 = .525; B .3/3 + .7/2 = .45; D 0
@@ -420,8 +420,8 @@ def test_wsum_at_doc_level_fuses_document_scores_by_hand():
 def test_nested_fusion_at_doc_level_fuses_documents_all_the_way_down():
     one, two = _two_inputs()
     three = FixedRanker("three", {"q": [("D#3", 2.0), ("D#4", 1.9), ("A#7", 1.0)]})
-    inner = rankers.Fusion([one, two])
-    outer = rankers.Fusion([inner, three])
+    inner = composites.Fusion([one, two])
+    outer = composites.Fusion([inner, three])
     out = rankers.rank_all([inner, outer], Q, 4, level="doc").runs
     # inner (above): A, B, C, D; three: D 2.0, A 1.0 -> A 1/61 + 1/62, D 1/64 + 1/61,
     # B 1/62, C 1/63
@@ -446,7 +446,7 @@ def test_rerank_at_doc_level_keeps_best_rescored_passage():
     texts = {"a#0": "tea", "a#1": "tea tea tea", "b#0": "tea tea", "c#0": "coffee"}
     first = FixedRanker("F", {"q": [("a#0", 5.0), ("a#1", 4.0), ("b#0", 3.0), ("c#0", 2.0)]})
     scorer = KeywordScorer()
-    rr = rankers.Rerank(first, _FakeCorpus(texts), models.DEFAULT_RERANKER, 4, lambda n: scorer)
+    rr = composites.Rerank(first, _FakeCorpus(texts), models.DEFAULT_RERANKER, 4, lambda n: scorer)
     q = [Query("q", "tea")]
     passages = rankers.rank_all([rr], q, 3).runs[rr.name]["q"]
     assert [h.passage_id for h in passages] == ["a#1", "b#0", "a#0"]  # two documents
@@ -472,7 +472,7 @@ def test_doc_ids_with_a_hash_survive(corpus):
 
 def test_dense_doc_ids_come_from_the_corpus_on_both_paths(corpus):
     """Exact and HNSW search: a hit's doc_id is the corpus's, never parsed out of its id."""
-    r = rankers.DenseRanker(corpus, FAKE)
+    r = retrievers.DenseRanker(corpus, FAKE)
 
     class Collection:
         def query(self, query_embeddings, n_results, include):
@@ -532,7 +532,7 @@ def test_optional_abilities_are_protocols_found_by_isinstance():
     leaf, other = _Prepared(), _Prepared("other")
     assert isinstance(leaf, rankers.Ranker) and isinstance(leaf, rankers.SupportsPrepare)
     assert not isinstance(leaf, rankers.SupportsCombine)
-    fused = rankers.Fusion([leaf, other], method="rrf")
+    fused = composites.Fusion([leaf, other], method="rrf")
     assert isinstance(fused, rankers.SupportsCombine)
     got = rankers.rank_all([fused], [Query("q", "x")], 1)
     assert leaf.calls == other.calls == ["prepare", "rank"]  # prepared before ranking, once each

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ranklens.corpus import ingest
-from ranklens.ranking import models, rankers
+from ranklens.ranking import models, rankers, retrievers
 from ranklens.ranking.recipes import make_ranker, make_rankers
 from ranklens.types import Query
 
@@ -34,8 +34,8 @@ def counted(home, tmp_path, monkeypatch):
     path = write_jsonl(tmp_path / "d.jsonl", [{"_id": i, "text": t} for i, t in DOCS])
     c = ingest.ingest(path, "share", ["bm25", "fake-count"], home)
     calls = {"bm25": 0, "chroma": 0}
-    real_bm25 = rankers.BM25Ranker.rank
-    real_vectors = rankers.DenseRanker.rank_vectors
+    real_bm25 = retrievers.BM25Ranker.rank
+    real_vectors = retrievers.DenseRanker.rank_vectors
 
     def bm25_rank(self, queries, k):
         calls["bm25"] += len(queries)
@@ -45,8 +45,8 @@ def counted(home, tmp_path, monkeypatch):
         calls["chroma"] += len(queries)
         return real_vectors(self, queries, vectors, k)
 
-    monkeypatch.setattr(rankers.BM25Ranker, "rank", bm25_rank)
-    monkeypatch.setattr(rankers.DenseRanker, "rank_vectors", rank_vectors)
+    monkeypatch.setattr(retrievers.BM25Ranker, "rank", bm25_rank)
+    monkeypatch.setattr(retrievers.DenseRanker, "rank_vectors", rank_vectors)
     return c, enc, calls
 
 

@@ -14,7 +14,7 @@ import pytrec_eval
 
 from ranklens.cli import main
 from ranklens.corpus import ingest
-from ranklens.corpus.formats import read_run
+from ranklens.corpus.trec_files import read_run
 from ranklens.errors import InputError, NotFoundError, RankLensError
 from ranklens.evaluation import measures as ev
 from ranklens.evaluation import snapshots, snapshots_store

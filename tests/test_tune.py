@@ -16,7 +16,7 @@ from ranklens.corpus import ingest
 from ranklens.errors import RankLensError
 from ranklens.evaluation import measures as ev
 from ranklens.evaluation import tune
-from ranklens.ranking import rankers
+from ranklens.ranking import composites, rankers
 from ranklens.ranking.recipes import make_rankers
 from ranklens.types import Hit, Qrel, Query
 
@@ -54,17 +54,17 @@ def test_candidates_cover_rrf_ks_and_both_norms():
 
 
 def test_zscore_wsum_by_hand():
-    assert rankers.zscore([1.0, 2.0, 3.0]) == pytest.approx([-1.224744871, 0.0, 1.224744871])
-    assert rankers.zscore([4.0, 4.0]) == [0.0, 0.0]
+    assert composites.zscore([1.0, 2.0, 3.0]) == pytest.approx([-1.224744871, 0.0, 1.224744871])
+    assert composites.zscore([4.0, 4.0]) == [0.0, 0.0]
     # list A: a=3, b=1 -> z = +1, -1; list B: b=2, c=0 -> z = +1, -1; c is missing from A and a
     # from B, so each gets that list's lowest z (-1): a = .5*1 + .5*-1 = 0, b = .5*-1 + .5*1 = 0,
     # c = .5*-1 + .5*-1 = -1
-    scores = rankers.wsum_scores(
+    scores = composites.wsum_scores(
         [[("a", 3.0), ("b", 1.0)], [("b", 2.0), ("c", 0.0)]], [0.5, 0.5], "z"
     )
     assert scores == pytest.approx({"a": 0.0, "b": 0.0, "c": -1.0})
     # min-max unchanged: a missing item gets 0
-    mm = rankers.wsum_scores([[("a", 3.0), ("b", 1.0)], [("b", 2.0), ("c", 0.0)]], [0.5, 0.5])
+    mm = composites.wsum_scores([[("a", 3.0), ("b", 1.0)], [("b", 2.0), ("c", 0.0)]], [0.5, 0.5])
     assert mm == pytest.approx({"a": 0.5, "b": 0.5, "c": 0.0})
 
 

@@ -16,7 +16,8 @@ from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, judges, pooling
 from ranklens.judging import calibration as cal
-from ranklens.judging.llm import LLMConfig, LLMJudge, Prompt, ReplyCache
+from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
+from ranklens.judging.llm_prompt import Prompt
 
 from .common import code, fmt, when
 

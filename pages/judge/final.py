@@ -14,7 +14,7 @@ import streamlit as st
 from components import admin_download, auth, state, upload_widget
 from components.safe import error as plain
 from ranklens.corpus import index
-from ranklens.corpus.formats import QRELS_FORMATS
+from ranklens.corpus.trec_files import QRELS_FORMATS
 from ranklens.corpus.uploads import safe_name, temporary_upload
 from ranklens.errors import RankLensError
 from ranklens.judging import DEFAULT_IMPORT_ANNOTATOR, RULES, ImportReport, JudgmentStore, pooling

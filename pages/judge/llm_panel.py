@@ -14,15 +14,9 @@ from components import auth, resources, safe, state
 from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, judges, llm_cost
-from ranklens.judging.llm import (
-    DEFAULT_MAX_TOKENS,
-    UMBRELA_PROMPT,
-    BatchReport,
-    LLMConfig,
-    LLMJudge,
-    Prompt,
-    ReplyCache,
-)
+from ranklens.judging.llm import DEFAULT_MAX_TOKENS, LLMConfig, LLMJudge, ReplyCache
+from ranklens.judging.llm_prompt import UMBRELA_PROMPT, Prompt
+from ranklens.judging.llm_reports import BatchReport
 
 from .common import code, when
 

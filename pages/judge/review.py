@@ -19,7 +19,7 @@ from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
 from ranklens.judging import review as rv
-from ranklens.judging.llm import JUDGE_PREFIX
+from ranklens.judging.llm_prompt import JUDGE_PREFIX
 from ranklens.types import Query
 
 from .common import CSS, code, flash, passage_html, scope, show_flash

@@ -13,7 +13,7 @@ from components import resources, safe, state
 from ranklens.corpus.chunking import index_text
 from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.ranking import models, rankers
+from ranklens.ranking import composites, models, rankers
 from ranklens.ranking.recipes import available_rankers, make_ranker, make_rankers, rank_corpus
 from ranklens.teaching import explain
 from ranklens.types import Qrel, Query
@@ -136,11 +136,11 @@ def _fusion(corpus: Corpus, query: Query, passage_id: str) -> None:
         return
     fused = make_ranker(f"rrf({','.join(pair)})", corpus, resources.encoder)
     inputs = make_rankers(pair, corpus, resources.encoder)
-    ranked = rankers.rank_all([fused, *inputs], [query], rankers.FUSION_DEPTH).runs
+    ranked = rankers.rank_all([fused, *inputs], [query], composites.FUSION_DEPTH).runs
     hits = ranked[fused.name][query.query_id]
     score = next((h.score for h in hits if h.passage_id == passage_id), 0.0)
     lists = {r.name: ranked[r.name][query.query_id] for r in inputs}
-    show(explain.explain_rrf(lists, passage_id, score, rankers.RRF_K))
+    show(explain.explain_rrf(lists, passage_id, score, composites.RRF_K))
 
 
 def _rerank(corpus: Corpus, query: Query, first: str, passage_id: str) -> None:

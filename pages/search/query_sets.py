@@ -12,8 +12,8 @@ from components import auth, resources, safe, state, upload_widget
 from pages.evaluate.data import cached_run
 from pages.search.results import doc_mode, hit_key
 from ranklens.corpus import index, uploads
-from ranklens.corpus.formats import read_queries
 from ranklens.corpus.index import Corpus
+from ranklens.corpus.trec_files import read_queries
 from ranklens.errors import RankLensError
 from ranklens.judging import carried_labels
 from ranklens.ranking import compare

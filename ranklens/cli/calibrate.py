@@ -20,7 +20,7 @@ def _prompts(store, corpus: str, chosen: list[str] | None):
     """(name, Prompt) for each --prompt (a version number like 2 or v2, a hash, or 'umbrela')."""
     from ranklens.judging import judges
     from ranklens.judging.calibration import default_prompt
-    from ranklens.judging.llm import Prompt
+    from ranklens.judging.llm_prompt import Prompt
 
     if not chosen:
         return [default_prompt(store, corpus)]

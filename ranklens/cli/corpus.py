@@ -136,7 +136,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_add_queries(args: argparse.Namespace) -> int:
-    from ranklens.corpus.formats import read_queries
+    from ranklens.corpus.trec_files import read_queries
 
     corpus = index.open_corpus(args.corpus, get_settings())
     queries = read_queries(args.file)

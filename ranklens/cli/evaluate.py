@@ -17,7 +17,7 @@ from ranklens.cli import evaluate_runs, options
 from ranklens.cli import snapshots as cli_snapshots
 from ranklens.config import get_settings
 from ranklens.corpus import index
-from ranklens.corpus.formats import write_run_files
+from ranklens.corpus.trec_files import write_run_files
 from ranklens.errors import RankLensError
 from ranklens.evaluation import circularity, stats
 from ranklens.evaluation import measures as ev

@@ -70,7 +70,8 @@ def add_suggest_options(p: argparse.ArgumentParser) -> None:
 
 def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args=None):
     from ranklens.judging import judges
-    from ranklens.judging.llm import LLMConfig, LLMJudge, Prompt, ReplyCache
+    from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
+    from ranklens.judging.llm_prompt import Prompt
 
     if prompt_file is not None:
         try:
@@ -94,7 +95,8 @@ def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args
 def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
     """The LLM branch of `judgments suggest`, and the dry runs of both judges."""
     from ranklens.judging import judges
-    from ranklens.judging.llm import LLMError, format_dry_run
+    from ranklens.judging.llm_prompt import LLMError
+    from ranklens.judging.llm_reports import format_dry_run
 
     if args.judge == "cross-encoder":  # only the dry run comes here
         from ranklens.judging import pooling
@@ -187,7 +189,7 @@ def cmd_prompt(args: argparse.Namespace) -> int:
     """Show a corpus's LLM prompt (or every version), or save a file as its newest version."""
     from ranklens.cli.options import settings_of as _settings
     from ranklens.judging import JudgmentStore, judges
-    from ranklens.judging.llm import Prompt
+    from ranklens.judging.llm_prompt import Prompt
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:

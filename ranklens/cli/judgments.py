@@ -15,7 +15,7 @@ from ranklens.cli import options
 from ranklens.cli.options import query_ids as _query_ids
 from ranklens.cli.options import settings_of as _settings
 from ranklens.config import Settings
-from ranklens.corpus.formats import QRELS_FORMATS
+from ranklens.corpus.trec_files import QRELS_FORMATS
 from ranklens.errors import RankLensError
 from ranklens.judging import (
     DEFAULT_IMPORT_ANNOTATOR,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ranklens.config import Settings, get_settings
-from ranklens.corpus.formats import read_queries
+from ranklens.corpus.trec_files import read_queries
 from ranklens.errors import InputError, RankLensError
 from ranklens.evaluation.qrels_sources import LABEL_SOURCES, Labels, NoLabelsError, resolve_labels
 from ranklens.types import LEVELS, Query, check_level

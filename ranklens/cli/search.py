@@ -13,7 +13,7 @@ from pathlib import Path
 from ranklens.cli import options
 from ranklens.config import get_settings
 from ranklens.corpus import external_docs, index
-from ranklens.corpus.formats import read_queries, write_run_files
+from ranklens.corpus.trec_files import read_queries, write_run_files
 from ranklens.errors import InputError, RankLensError
 from ranklens.ranking import imported_runs, rankers
 from ranklens.ranking.recipes import default_rankers, rank_corpus

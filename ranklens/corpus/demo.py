@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ranklens.config import DEMO_CORPUS, DEMO_DIR, Settings, get_settings
-from ranklens.corpus.formats import read_queries
 from ranklens.corpus.index import Corpus, ProgressFn
+from ranklens.corpus.trec_files import read_queries
 
 LABELLED_SET = "faq"  # the FAQ questions, with their answers as known-item labels
 PRACTICE_SET = "demo"  # the hand-written queries, unlabelled: for practising judging

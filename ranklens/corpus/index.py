@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ranklens.access import Actor, require_admin
 from ranklens.config import Settings, get_settings
-from ranklens.corpus.formats import read_queries, write_queries
+from ranklens.corpus.trec_files import read_queries, write_queries
 from ranklens.errors import InputError, NotFoundError, RankLensError, VectorStoreUnavailable
 from ranklens.ranking import models as model_registry
 from ranklens.types import Passage, Qrel, Query
@@ -460,7 +460,7 @@ class Corpus:
 
     def shipped_qrels(self) -> dict[str, list[Qrel]]:
         """Labels that came with the corpus (a BEIR folder's qrels), by query set."""
-        from ranklens.corpus.formats import read_qrels
+        from ranklens.corpus.trec_files import read_qrels
 
         qdir = self.dir / "qrels"
         if not qdir.is_dir():

@@ -22,7 +22,7 @@ import numpy as np
 
 from ranklens.config import Settings, get_settings
 from ranklens.corpus.chunking import ChunkSettings, chunk_documents, index_text
-from ranklens.corpus.formats import Fields, open_source, unique_docs, write_queries
+from ranklens.corpus.formats import Fields, open_source, unique_docs
 from ranklens.corpus.index import (
     _SCHEMA,
     COMPLETE,
@@ -40,6 +40,7 @@ from ranklens.corpus.index import (
     collection_name,
     home_id,
 )
+from ranklens.corpus.trec_files import write_queries
 from ranklens.errors import InputError, NotFoundError, RankLensError
 from ranklens.ranking import models as model_registry
 from ranklens.types import Passage
@@ -89,7 +90,8 @@ def _stage(
     progress: ProgressFn | None,
 ) -> dict:
     """Read, check and chunk a source into a staging folder; returns the manifest."""
-    from ranklens.corpus.formats import download_beir, write_qrels
+    from ranklens.corpus.formats import download_beir
+    from ranklens.corpus.trec_files import write_qrels
 
     path_str = str(source_path)
     if path_str.startswith("beir:"):

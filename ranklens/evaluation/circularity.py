@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from ranklens.config import Settings
-from ranklens.judging.llm import JUDGE_PREFIX
+from ranklens.judging.llm_prompt import JUDGE_PREFIX
 from ranklens.judging.records import CurrentLabel
 
 _ACCEPTED = re.compile(r"^accepted (?:from )?llm:(\S+)")

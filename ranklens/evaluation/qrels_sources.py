@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ranklens.config import Settings, get_settings
-from ranklens.corpus.formats import read_qrels
 from ranklens.corpus.index import Corpus
+from ranklens.corpus.trec_files import read_qrels
 from ranklens.corpus.uploads import temporary_upload
 from ranklens.errors import InputError, RankLensError
 from ranklens.types import Qrel, Query

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ranklens.corpus.formats import run_file_name, run_file_text
+from ranklens.corpus.trec_files import run_file_name, run_file_text
 from ranklens.evaluation import measures as ev
 from ranklens.evaluation import stats
 from ranklens.teaching.explain import explain_measure

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ranklens.config import get_settings
 from ranklens.corpus import index
-from ranklens.corpus.formats import read_queries, run_file_name, write_run_files
+from ranklens.corpus.trec_files import read_queries, run_file_name, write_run_files
 from ranklens.errors import InputError, NotFoundError, RankLensError
 from ranklens.evaluation.measures import parse_measures
 from ranklens.evaluation.qrels_sources import (

@@ -1,6 +1,6 @@
 """Fusion tuning: sweep RRF k and weighted sums (min-max, z-score) against labels, cross-validated.
 
-Each input is ranked ONCE, deep; every grid point is fused in memory by rankers.Fusion.combine
+Each input is ranked ONCE, deep; every grid point is fused in memory by composites.Fusion.combine
 (the same code as the recipe it names), scored through ranklens.evaluation.measures and ranklens.evaluation.stats.
 
 How a choice is kept honest: the queries are split into K folds (seeded). For each fold the
@@ -24,6 +24,7 @@ import pandas as pd
 from ranklens.errors import RankLensError
 from ranklens.evaluation import measures as ev
 from ranklens.evaluation import stats
+from ranklens.ranking import composites
 from ranklens.ranking import rankers as rk
 from ranklens.ranking.recipes import make_rankers, rank_corpus
 from ranklens.types import Query, Run
@@ -32,7 +33,7 @@ RRF_KS = (1, 5, 10, 20, 60, 100)
 WEIGHT_STEP = 0.1
 NORMS = ("minmax", "z")
 DEFAULT_FOLDS = 5
-DEFAULT_DEPTH = rk.FUSION_DEPTH
+DEFAULT_DEPTH = composites.FUSION_DEPTH
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,10 @@ def weight_grid(n: int, step: float = WEIGHT_STEP) -> list[tuple[float, ...]]:
     return [tuple(round(u / units, 10) for u in p) for p in parts(units, n)]
 
 
-def _fusion(inputs: Sequence[rk.Ranker], cand: Candidate, depth: int) -> rk.Fusion:
+def _fusion(inputs: Sequence[rk.Ranker], cand: Candidate, depth: int) -> composites.Fusion:
     if cand.method == "rrf":
-        return rk.Fusion(inputs, "rrf", rrf_k=cand.rrf_k or rk.RRF_K, depth=depth)
-    return rk.Fusion(
+        return composites.Fusion(inputs, "rrf", rrf_k=cand.rrf_k or composites.RRF_K, depth=depth)
+    return composites.Fusion(
         inputs, "wsum", list(cand.weights or ()), depth=depth, norm=cand.norm or "minmax"
     )
 
@@ -94,7 +95,7 @@ def candidates(
         raise RankLensError(f"a ranker is named twice: {', '.join(names)}")
     stand_ins = [FixedRun(n, {}) for n in names]
     out: list[Candidate] = []
-    for k in dict.fromkeys([*rrf_ks, rk.RRF_K]):
+    for k in dict.fromkeys([*rrf_ks, composites.RRF_K]):
         cand = Candidate("", "rrf", rrf_k=int(k))
         out.append(Candidate(_fusion(stand_ins, cand, depth).name, "rrf", rrf_k=int(k)))
     for norm in norms:
@@ -284,7 +285,7 @@ def tune_runs(
     overall = np.round(values.to_numpy(dtype=float).mean(axis=0), 12)
     best = int(np.argmax(overall))
     heldout = cv.heldout.to_numpy(dtype=float)
-    plain_rrf = next(c.recipe for c in grid if c.method == "rrf" and c.rrf_k == rk.RRF_K)
+    plain_rrf = next(c.recipe for c in grid if c.method == "rrf" and c.rrf_k == composites.RRF_K)
     rows, pvals = [], {}
     test_fn = _test(test, n_permutations, seed)
     for base in [*names, plain_rrf]:

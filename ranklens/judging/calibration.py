@@ -43,7 +43,9 @@ from ranklens.judging.few_shot import (
     split_queries,
 )
 from ranklens.judging.judge_agreement import JudgeAgreement, common_units, judge_agreement, kappa
-from ranklens.judging.llm import BatchReport, LLMJudge, Prompt
+from ranklens.judging.llm import LLMJudge
+from ranklens.judging.llm_prompt import Prompt
+from ranklens.judging.llm_reports import BatchReport
 from ranklens.judging.records import CurrentLabel
 from ranklens.judging.rules import check_name, final_qrels_from
 from ranklens.judging.scale import Scale

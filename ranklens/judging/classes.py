@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from ranklens.corpus.formats import write_qrels
+from ranklens.corpus.trec_files import write_qrels
 from ranklens.errors import InputError, NotFoundError, RankLensError
 from ranklens.judging.rules import check_name, check_rule, combine_grades
 from ranklens.judging.scale import Scale

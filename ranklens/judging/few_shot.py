@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import InputError
 from ranklens.judging.accepted import accepted_event_ids, without_accepted
-from ranklens.judging.llm import JudgePair, Prompt
+from ranklens.judging.llm_prompt import Prompt
+from ranklens.judging.llm_reports import JudgePair
 from ranklens.judging.rules import final_qrels_from, natural_key, round_half_up
 from ranklens.judging.scale import Scale
 
@@ -173,7 +174,7 @@ class Example(NamedTuple):
 
 
 def to_prompt_score(grade: int, scale: Scale, top: int) -> int:
-    """A grade on the scale as the prompt's 0..top score (the inverse of llm.to_scale, rounded
+    """A grade on the scale as the prompt's 0..top score (the inverse of llm_prompt.to_scale, rounded
     half up where the scales do not line up)."""
     return round_half_up(Fraction(grade * top, scale.max))
 

@@ -29,7 +29,9 @@ from ranklens.corpus import external_docs
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import NotFoundError
 from ranklens.judging.judge_agreement import JudgeAgreement, judge_agreement
-from ranklens.judging.llm import JUDGE_PREFIX, BatchReport, JudgePair, LLMJudge, Prompt, judge_name
+from ranklens.judging.llm import LLMJudge
+from ranklens.judging.llm_prompt import JUDGE_PREFIX, Prompt, judge_name
+from ranklens.judging.llm_reports import BatchReport, JudgePair
 from ranklens.judging.records import CurrentLabel, PoolInfo, PoolItem
 from ranklens.judging.rules import check_name, final_qrels_from
 from ranklens.judging.schema import label_events, llm_prompts

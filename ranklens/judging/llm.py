@@ -1,22 +1,21 @@
 """LLM judges over any OpenAI-compatible chat-completions endpoint (Ollama, vLLM, llama.cpp, OpenAI):
-prompts (UMBRELA's by default), reply parsing, grade mapping, batches with retries, a reply cache.
+the endpoint's configuration, the reply cache, and LLMJudge (requests, retries, batches).
+
+Prompts and reply parsing are ranklens.judging.llm_prompt'; judgments and batch reports
+ranklens.judging.llm_reports'; one streamed request llm_http's; many at a time llm_batch's.
 
 Decisions (read before changing anything here):
 
 - The key comes from RANKLENS_LLM_KEY only. It is sent as `Authorization: Bearer ...` and is
   never stored (not in the cache, not in the judgment store), logged, or put in a repr or an
   error message.
-- A reply counts only when it holds exactly one final score (`##final score: N`, 0..top);
-  anything else is "unparseable": counted and shown with its text, never guessed.
 - Every request carries a reply limit (`max_tokens`: RANKLENS_LLM_MAX_TOKENS, else one that fits
   the answer asked for) and, in text mode, stop sequences: a small model that repeats the passage
   would otherwise generate until its context is full. Replies are streamed and the connection is
   closed at the total time limit or on cancel, so the server stops generating (llm_http).
 - Structured output where the endpoint takes it: a JSON schema {grade, reason}; where the endpoint
   refuses it (HTTP 400/422), the text prompt. Each judgment records the mode it was asked in, and
-  the report says which modes were used. In a JSON mode a reply counts when it is an object with
-  an integer grade in 0..top, or (cut at the reply limit) starts `{"grade": N`; a reply that
-  ignored the schema still counts when it holds exactly one `##final score: N`.
+  the report says which modes were used (how replies are parsed: llm_prompt).
 - 429 and 5xx are retried with exponential backoff (Retry-After is honoured, capped). A pair whose
   request failed (timeout, 5xx after retries, lost connection) goes back in the queue until it has
   been tried `pair_attempts` times; each timeout or 429 halves the number of requests in flight
@@ -25,29 +24,23 @@ Decisions (read before changing anything here):
   was judged before stays cached: running the batch again resumes where it stopped.
 - Cache key: (prompt hash, model, query text, passage text), the hash marked with the output mode
   for the JSON modes. Replies, parsed or not, are cached; failed requests are not.
-- Few-shot examples (FewShot) are part of a Prompt: rendered before the template, in the reply
-  format of the mode, and part of its hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sqlite3
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from ranklens.config import Settings
-from ranklens.errors import RankLensError
 from ranklens.judging import llm_http
 from ranklens.judging.llm_batch import BatchRun, Throttle, run_batch
 from ranklens.judging.llm_http import (
@@ -58,183 +51,12 @@ from ranklens.judging.llm_http import (
     Refused,
     Retryable,
 )
+from ranklens.judging.llm_prompt import LLMError, Prompt, judge_name, parse_reply, to_scale
+from ranklens.judging.llm_reports import BatchReport, DryRunItem, JudgePair, Judgment, Reply
 from ranklens.judging.scale import Scale
 
-# The zero-shot "bing" prompt of UMBRELA (Upadhyay et al. 2024, "UMBRELA: UMbrela is the
-# (Open-Source Reproduction of the) Bing RELevance Assessor", arXiv:2406.06519;
-# github.com/castorini/umbrela, Apache-2.0), as published, with its {query} and {passage} slots.
-UMBRELA_PROMPT = """\
-Given a query and a passage, you must provide a score on an integer scale of 0 to 3 with the \
-following meanings:
-0 = represent that the passage has nothing to do with the query,
-1 = represents that the passage seems related to the query but does not answer it,
-2 = represents that the passage has some answer for the query, but the answer may be a bit \
-unclear, or hidden amongst extraneous information and
-3 = represents that the passage is dedicated to the query and contains the exact answer.
-
-Important Instruction: Assign category 1 if the passage is somewhat related to the topic but not \
-completely, category 2 if passage presents something very important related to the entire topic \
-but also has some extra information and category 3 if the passage only and entirely refers to the \
-topic. If none of the above satisfies give it category 0.
-
-Query: {query}
-Passage: {passage}
-
-Split this problem into steps:
-Consider the underlying intent of the search.
-Measure how well the content matches a likely intent of the query (M).
-Measure how trustworthy the passage is (T).
-Consider the aspects above and the relative importance of each, and decide on a final score (O). \
-Final score must be an integer value only.
-Do not provide any code in result. Provide each score in the format of: ##final score: score \
-without providing any reasoning."""
-
-UMBRELA_TOP = 3
-JUDGE_PREFIX = "llm:"
-_SLOTS = ("{query}", "{passage}")
-_FINAL = re.compile(r"##\s*final\s*score\s*:\s*\**\s*(-?\d+)", re.IGNORECASE)
-_JSON_GRADE = re.compile(r'^\s*\{\s*"grade"\s*:\s*(-?\d+)\s*[,}]')
 DEFAULT_MAX_TOKENS = 128  # UMBRELA's M, T, O and final score, or {grade, reason}, fit easily
 TEXT_STOP = ("\nQuery:", "\nPassage:")  # a small model repeating the prompt stops here
-JSON_INSTRUCTION = (
-    '\n\nAnswer in JSON with the keys "grade" (the final score, an integer from 0 to {top}) and '
-    '"reason" (one short sentence).'
-)
-
-
-class LLMError(RankLensError):
-    """The endpoint cannot be used (not configured, refused, wrong URL or model)."""
-
-
-# ---------------------------------------------------------------- prompts and replies
-
-
-class FewShot(NamedTuple):
-    """One example shown before the template: a pair people graded (on the prompt's 0..top
-    scale) and, where they gave one, their reason."""
-
-    query: str
-    passage: str
-    score: int
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """A prompt template with {query} and {passage} slots whose reply ends in
-    `##final score: N`, N in 0..top; optionally few-shot examples shown before it."""
-
-    text: str = UMBRELA_PROMPT
-    top: int = UMBRELA_TOP
-    examples: tuple[FewShot, ...] = ()
-
-    def __post_init__(self) -> None:
-        missing = [s for s in _SLOTS if s not in self.text]
-        if missing:
-            raise LLMError(f"the prompt needs the slot(s) {', '.join(missing)} (none found)")
-        if not 1 <= self.top <= 100:
-            raise LLMError(f"a prompt's top score must be 1..100, got {self.top}")
-        bad = [e for e in self.examples if not 0 <= e.score <= self.top]
-        if bad:
-            raise LLMError(f"a few-shot example's score must be 0..{self.top}, got {bad[0].score}")
-
-    @property
-    def hash(self) -> str:
-        """A short, stable id of the template (text and top score) and its examples."""
-        if not self.examples:
-            return prompt_hash(self.text, self.top)
-        shots = json.dumps([list(e) for e in self.examples], ensure_ascii=False)
-        return prompt_hash(f"{self.text}\n{shots}", self.top)
-
-    def with_examples(self, examples: Sequence[FewShot]) -> Prompt:
-        """The same template with these few-shot examples (none: the bare template)."""
-        return replace(self, examples=tuple(FewShot(*e) for e in examples))
-
-    def render(self, query: str, passage: str, mode: str = "text") -> str:
-        """The prompt for one pair. Slots are replaced literally: braces in the template or in
-        the texts are left alone. In a JSON mode the examples answer in JSON and one line asks
-        for it."""
-        body = self.text.replace("{query}", query).replace("{passage}", passage)
-        if mode != "text":
-            body += JSON_INSTRUCTION.replace("{top}", str(self.top))
-        if not self.examples:
-            return body
-        shots = []
-        for e in self.examples:
-            if mode == "text":
-                answer = (f"Reason: {e.reason}\n" if e.reason else "") + f"##final score: {e.score}"
-            else:
-                answer = json.dumps({"grade": e.score, "reason": e.reason}, ensure_ascii=False)
-            shots.append(f"Query: {e.query}\nPassage: {e.passage}\n{answer}")
-        return "Examples graded by people:\n\n" + "\n\n".join(shots) + "\n\n---\n\n" + body
-
-    def schema(self) -> dict:
-        """The JSON schema of a structured reply: {grade: 0..top, reason}."""
-        return {
-            "type": "object",
-            "properties": {
-                "grade": {"type": "integer", "enum": list(range(self.top + 1))},
-                "reason": {"type": "string"},
-            },
-            "required": ["grade", "reason"],
-            "additionalProperties": False,
-        }
-
-
-def prompt_hash(text: str, top: int = UMBRELA_TOP) -> str:
-    """The first 16 hex digits of SHA-256 over the template and its top score."""
-    return hashlib.sha256(f"{top}\n{text}".encode()).hexdigest()[:16]
-
-
-def parse_final_score(reply: str, top: int = UMBRELA_TOP) -> int | None:
-    """The N of `##final score: N` in a reply, or None when there is none, several that
-    differ, or one outside 0..top (never guessed)."""
-    found = {int(m) for m in _FINAL.findall(reply or "")}
-    if len(found) != 1:
-        return None
-    (score,) = found
-    return score if 0 <= score <= top else None
-
-
-def parse_reply(reply: str, top: int = UMBRELA_TOP, mode: str = "text") -> int | None:
-    """The score of a reply in `mode`: in text mode the final score; in a JSON mode the integer
-    `grade` of the object (or of its start, when the reply was cut at the limit), else the final
-    score of a reply that ignored the schema. None when there is none (never guessed)."""
-    if mode != "text":
-        grade: object = None
-        try:
-            data = json.loads(reply or "")
-        except ValueError:
-            m = _JSON_GRADE.match(reply or "")
-            grade = int(m.group(1)) if m else None
-        else:
-            grade = data.get("grade") if isinstance(data, dict) else None
-        if isinstance(grade, int) and not isinstance(grade, bool):
-            return grade if 0 <= grade <= top else None
-    return parse_final_score(reply, top)
-
-
-def reply_reason(reply: str | None) -> str | None:
-    """The `reason` of a JSON reply, if it has one."""
-    try:
-        data = json.loads(reply or "")
-    except ValueError:
-        return None
-    reason = data.get("reason") if isinstance(data, dict) else None
-    return reason if isinstance(reason, str) else None
-
-
-def to_scale(score: int, scale: Scale, top: int = UMBRELA_TOP) -> int:
-    """A 0..top score mapped linearly onto the scale's 0..max, rounded half up: on a binary
-    scale UMBRELA's 2 and 3 are relevant; on 0-4, 0 1 2 3 become 0 1 3 4."""
-    if not 0 <= score <= top:
-        raise LLMError(f"score {score} is outside 0..{top}")
-    return int((2 * score * scale.max + top) // (2 * top))
-
-
-def judge_name(model: str) -> str:
-    """The annotator name suggestions of an LLM judge are attributed to."""
-    return JUDGE_PREFIX + model
 
 
 # ---------------------------------------------------------------- configuration
@@ -313,174 +135,6 @@ class LLMConfig:
     @property
     def endpoint(self) -> str:
         return self.url.rstrip("/") + "/chat/completions"
-
-
-# ---------------------------------------------------------------- records
-
-
-class JudgePair(NamedTuple):
-    """One (query, passage) to judge; texts are untrusted and only ever sent, never rendered."""
-
-    query_id: str
-    query: str
-    passage_id: str
-    doc_id: str
-    passage: str
-
-
-class Reply(NamedTuple):
-    """What the endpoint said for one prompt."""
-
-    text: str
-    prompt_tokens: int | None
-    completion_tokens: int | None
-
-
-class Judgment(NamedTuple):
-    """The outcome for one pair: a grade on the scale, or why there is none."""
-
-    pair: JudgePair
-    score: int | None  # the prompt's own 0..top score
-    grade: int | None  # mapped onto the corpus's scale
-    reply: str | None  # None when the request failed
-    error: str | None  # why the request failed (timeout, HTTP 500, ...)
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    cached: bool
-    mode: str | None = None  # json_schema, json_object or text; None for a failed request
-
-    @property
-    def unparseable(self) -> bool:
-        return self.reply is not None and self.score is None
-
-
-@dataclass
-class BatchReport:
-    """What a batch did: judged, unparseable and failed pairs, tokens, and why it stopped early."""
-
-    model: str
-    prompt_hash: str
-    total: int
-    judgments: list[Judgment] = field(default_factory=list)
-    gave_up: str | None = None  # set when the batch stopped before the end
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    tokens_reported: bool = False
-    seconds: float = 0.0
-    retried: int = 0  # requests sent again after a failure
-    lowest_concurrency: int | None = None  # set when timeouts or 429s lowered it
-    refused_modes: tuple[str, ...] = ()  # output modes the endpoint refused
-
-    @property
-    def modes(self) -> dict[str, int]:
-        """How many replies came in each output mode (cached ones included)."""
-        return dict(Counter(j.mode for j in self.judgments if j.mode is not None))
-
-    def mode_note(self) -> str:
-        """Which output mode(s) were used, and what the endpoint refused."""
-        modes = self.modes
-        if not modes:
-            return ""
-        names = {
-            "json_schema": "structured output (JSON schema)",
-            "json_object": "structured output (JSON object with a schema)",
-            "text": "the text prompt",
-        }
-        used = ", ".join(f"{names.get(m, m)} for {n}" for m, n in modes.items())
-        text = f"Mode: {used}"
-        if self.refused_modes:
-            text += f" (the endpoint refused {', '.join(self.refused_modes)})"
-        return text + "."
-
-    @property
-    def graded(self) -> list[Judgment]:
-        return [j for j in self.judgments if j.grade is not None]
-
-    @property
-    def unparseable(self) -> list[Judgment]:
-        return [j for j in self.judgments if j.unparseable]
-
-    @property
-    def failed(self) -> list[Judgment]:
-        return [j for j in self.judgments if j.error is not None]
-
-    @property
-    def cached(self) -> int:
-        return sum(j.cached for j in self.judgments)
-
-    @property
-    def not_sent(self) -> int:
-        return self.total - len(self.judgments)
-
-    def summary(self) -> str:
-        parts = [
-            f"{judge_name(self.model)} (prompt {self.prompt_hash}): {len(self.graded)} of "
-            f"{self.total} pairs graded ({self.cached} from the cache)",
-            f"{len(self.unparseable)} replies without a final score",
-            f"{len(self.failed)} failed",
-        ]
-        if self.not_sent:
-            parts.append(f"{self.not_sent} not sent")
-        text = "; ".join(parts) + "."
-        if self.tokens_reported:
-            text += f" Tokens: {self.prompt_tokens} prompt, {self.completion_tokens} completion."
-        elif any(not j.cached for j in self.judgments if j.reply is not None):
-            text += " The server reported no token counts."
-        note = self.mode_note()
-        if note:
-            text += " " + note
-        if self.retried:
-            text += f" {self.retried} requests were sent again after a failure."
-        if self.lowest_concurrency is not None:
-            text += (
-                f" Timeouts or 429s lowered the requests in flight to {self.lowest_concurrency}."
-            )
-        if self.gave_up:
-            text += f" Stopped: {self.gave_up}"
-        return text
-
-    def to_dict(self) -> dict:
-        return {
-            "judge": judge_name(self.model),
-            "model": self.model,
-            "prompt_hash": self.prompt_hash,
-            "total": self.total,
-            "graded": len(self.graded),
-            "cached": self.cached,
-            "unparseable": [_judgment_dict(j) for j in self.unparseable],
-            "failed": [_judgment_dict(j) for j in self.failed],
-            "not_sent": self.not_sent,
-            "gave_up": self.gave_up,
-            "tokens": (
-                {"prompt": self.prompt_tokens, "completion": self.completion_tokens}
-                if self.tokens_reported
-                else None
-            ),
-            "seconds": round(self.seconds, 3),
-            "modes": self.modes,
-            "refused_modes": list(self.refused_modes),
-            "retried": self.retried,
-            "lowest_concurrency": self.lowest_concurrency,
-        }
-
-
-def _judgment_dict(j: Judgment) -> dict:
-    return {
-        "query_id": j.pair.query_id,
-        "passage_id": j.pair.passage_id,
-        "score": j.score,
-        "grade": j.grade,
-        "reply": j.reply,
-        "error": j.error,
-        "mode": j.mode,
-    }
-
-
-class DryRunItem(NamedTuple):
-    """A dry run's view of one pair: the exact prompt sent and what came back."""
-
-    prompt: str
-    judgment: Judgment
 
 
 # ---------------------------------------------------------------- cache
@@ -818,23 +472,3 @@ class LLMJudge:
             DryRunItem(self.prompt.render(j.pair.query, j.pair.passage, j.mode or "text"), j)
             for j in report.judgments
         ]
-
-
-def format_dry_run(items: Sequence[DryRunItem]) -> str:
-    """Plain text of a dry run (prompt, reply, parsed score and grade per pair)."""
-    blocks = []
-    for n, item in enumerate(items, 1):
-        j = item.judgment
-        outcome = (
-            f"failed: {j.error}"
-            if j.error
-            else "no final score in the reply (counted as unparseable)"
-            if j.score is None
-            else f"score {j.score} -> grade {j.grade}"
-        )
-        blocks.append(
-            f"--- pair {n}: query {j.pair.query_id}, passage {j.pair.passage_id}\n"
-            f"[prompt]\n{item.prompt}\n[reply]\n{j.reply if j.reply is not None else ''}\n"
-            f"[parsed] {outcome}"
-        )
-    return "\n\n".join(blocks)

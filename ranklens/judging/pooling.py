@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ranklens.corpus import external_docs
 from ranklens.corpus.chunking import index_text
-from ranklens.corpus.formats import read_qrels
 from ranklens.corpus.index import Corpus
+from ranklens.corpus.trec_files import read_qrels
 from ranklens.errors import InputError, NotFoundError
 from ranklens.judging.records import (
     DEFAULT_IMPORT_ANNOTATOR,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ranklens.corpus.formats import read_qrels, write_qrels
+from ranklens.corpus.trec_files import read_qrels, write_qrels
 from ranklens.errors import InputError
 from ranklens.judging.adjudication import AdjudicationStore
 from ranklens.judging.agreement import Unit

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ranklens.errors import InputError
 from ranklens.judging.accepted import accept, accepted_event_ids
 from ranklens.judging.judges import judge_labels
-from ranklens.judging.llm import JUDGE_PREFIX
+from ranklens.judging.llm_prompt import JUDGE_PREFIX
 from ranklens.judging.records import CurrentLabel
 
 if TYPE_CHECKING:

@@ -19,7 +19,8 @@ import numpy as np
 from ranklens.corpus import index as index_mod
 from ranklens.errors import RankLensError
 from ranklens.ranking.exact import exact_search, stored_vectors
-from ranklens.ranking.rankers import DenseRanker, EncoderLoader, check_dense, check_k
+from ranklens.ranking.rankers import check_k
+from ranklens.ranking.retrievers import DenseRanker, EncoderLoader, check_dense
 from ranklens.types import Query
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ranklens.corpus import external_docs
-from ranklens.corpus.formats import read_queries
 from ranklens.corpus.index import Corpus, check_name
+from ranklens.corpus.trec_files import read_queries
 from ranklens.errors import InputError, NotFoundError, RankLensError
 from ranklens.ranking.runfiles import RUN_FORMATS, detect_run_format, read_run_lines
 from ranklens.types import Query

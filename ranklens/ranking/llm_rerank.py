@@ -30,28 +30,13 @@ from dataclasses import dataclass, field
 from ranklens.corpus import index as index_mod
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import RankLensError
-from ranklens.judging.llm import (
-    BatchReport,
-    JudgePair,
-    LLMConfig,
-    LLMError,
-    LLMJudge,
-    Prompt,
-    Reply,
-    ReplyCache,
-    prompt_hash,
-)
+from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
+from ranklens.judging.llm_prompt import LLMError, Prompt, prompt_hash
+from ranklens.judging.llm_reports import BatchReport, JudgePair, Reply
 from ranklens.judging.scale import Scale
-from ranklens.ranking.rankers import (
-    MAX_K,
-    Composite,
-    Ranker,
-    RankerSpecError,
-    check_k,
-    check_level,
-    truncate,
-)
-from ranklens.types import Hit, Query, Run, doc_level
+from ranklens.ranking.composites import Composite
+from ranklens.ranking.rankers import MAX_K, Ranker, RankerSpecError, check_k, truncate
+from ranklens.types import Hit, Query, Run, check_level, doc_level
 
 POINTWISE = "llm"
 PAIRWISE = "llm-pairwise"

@@ -1,5 +1,5 @@
 """Recipes: the parser that turns a recipe string (bm25, a model, rrf(...), wsum(...), rerank(...))
-into rankers, make_ranker(s) and the recipes offered for a corpus; the syntax is in ranklens.ranking.rankers.
+into rankers, make_ranker(s) and the recipes offered for a corpus; the syntax is in ranklens.ranking.composites.
 """
 
 from __future__ import annotations
@@ -9,27 +9,26 @@ from collections.abc import Sequence
 from ranklens.corpus import index as index_mod
 from ranklens.errors import NotFoundError
 from ranklens.ranking import models
-from ranklens.ranking.endpoints import EndpointRanker, endpoint_rankers
-from ranklens.ranking.imported_runs import ranker_names as run_rankers
-from ranklens.ranking.rankers import (
+from ranklens.ranking.composites import (
     FUSION_DEPTH,
-    MAX_K,
     NORMS,
     RERANK_DEPTH,
     RRF_K,
-    BM25Ranker,
-    DenseRanker,
-    EncoderLoader,
     Fusion,
+    Rerank,
+    ScorerLoader,
+)
+from ranklens.ranking.endpoints import EndpointRanker, endpoint_rankers
+from ranklens.ranking.imported_runs import ranker_names as run_rankers
+from ranklens.ranking.rankers import (
+    MAX_K,
     RankedRuns,
     Ranker,
     RankerSpecError,
-    Rerank,
-    ScorerLoader,
-    not_indexed,
     passages_per_doc,
     rank_all,
 )
+from ranklens.ranking.retrievers import BM25Ranker, DenseRanker, EncoderLoader, not_indexed
 from ranklens.ranking.run_ranker import RunRanker
 from ranklens.types import Query
 

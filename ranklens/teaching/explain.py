@@ -40,7 +40,7 @@ class Explanation:
 
 def explain_bm25(corpus: index_mod.Corpus, query: str, passage_id: str) -> Explanation:
     """Per-term BM25 contributions for one passage, against the score bm25s stores."""
-    from ranklens.ranking.rankers import load_bm25
+    from ranklens.ranking.retrievers import load_bm25
 
     params = corpus.bm25_settings()
     info = corpus.indexes()[models.BM25]

@@ -21,8 +21,8 @@ from ranklens.evaluation import stats
 from ranklens.evaluation.measures import evaluate_runs, per_query_table
 from ranklens.ranking import ann, models
 from ranklens.ranking.exact import exact_search
-from ranklens.ranking.rankers import EncoderLoader
 from ranklens.ranking.recipes import make_rankers, rank_corpus
+from ranklens.ranking.retrievers import DenseRanker, EncoderLoader
 from ranklens.teaching import explain
 from ranklens.types import Hit, Qrel, Query, Run
 
@@ -505,8 +505,6 @@ def hnsw_vs_exact(ctx: Context, ef_search: int | None = None) -> Lesson:
     per = pd.Series(report.per_query)
     qid = _largest(-per)  # the query with the lowest recall
     query = ctx.query(qid)
-    from ranklens.ranking.rankers import DenseRanker
-
     ranker = DenseRanker(ctx.corpus, ctx.dense, ctx.load_encoder)
     vector = ranker.encode([query])
     exact = exact_search(ctx.corpus, ctx.dense, vector, CUT)[0]

@@ -16,7 +16,7 @@ from sklearn.decomposition import PCA
 from ranklens.corpus import index as index_mod
 from ranklens.errors import RankLensError
 from ranklens.ranking import exact
-from ranklens.ranking.rankers import DenseRanker, EncoderLoader
+from ranklens.ranking.retrievers import DenseRanker, EncoderLoader
 from ranklens.types import Query
 
 MAX_POINTS = 10_000

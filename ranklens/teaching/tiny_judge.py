@@ -24,7 +24,8 @@ from ranklens.corpus import index as index_mod
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import RankLensError
 from ranklens.judging.judge_agreement import JudgeAgreement, judge_agreement
-from ranklens.judging.llm import BatchReport, JudgePair, LLMJudge
+from ranklens.judging.llm import LLMJudge
+from ranklens.judging.llm_reports import BatchReport, JudgePair
 from ranklens.ranking import models
 from ranklens.ranking.rankers import passages_per_doc, rank_all
 from ranklens.ranking.recipes import make_rankers

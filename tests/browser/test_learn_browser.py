@@ -9,7 +9,7 @@ import pytest
 
 from ranklens.config import Settings
 from ranklens.corpus import ingest
-from ranklens.corpus.formats import write_qrels
+from ranklens.corpus.trec_files import write_qrels
 from ranklens.types import Qrel, Query
 
 pytestmark = pytest.mark.browser
