@@ -7,7 +7,7 @@ held-out queries without and with few-shot examples from the other queries, pair
 Method: the corpus is ingested once (BM25 and all-MiniLM-L6-v2, one passage per document); a query
 set of the first --queries judged queries (in id order) is added; Cranfield's judgments of those
 queries are imported into the judgment store as the labels of "cranfield" (scale 0-4). Then
-ranklens.judging.calibration.calibrate (what `judgments calibrate` runs) splits the queries by the
+ranklens.judges.calibration.calibrate (what `judgments calibrate` runs) splits the queries by the
 seed, takes the examples from the calibration half and judges every labelled pair of the held-out
 half with UMBRELA's prompt without and with them; Kendall's tau compares the order of BM25,
 MiniLM and their RRF by nDCG@10. The endpoint is any OpenAI-compatible server (scripts/
@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 
 from ranklens.config import get_settings  # noqa: E402
 from ranklens.corpus.index import open_corpus  # noqa: E402
+from ranklens.judges import calibration as cal  # noqa: E402
 from ranklens.judging import JudgmentStore, Scale, pooling  # noqa: E402
-from ranklens.judging import calibration as cal  # noqa: E402
-from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache  # noqa: E402
-from ranklens.judging.llm_prompt import Prompt  # noqa: E402
 from ranklens.judging.rules import natural_key  # noqa: E402
+from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache  # noqa: E402
+from ranklens.llm.prompt import Prompt  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "cranfield"
 RANKERS = ["bm25", "all-MiniLM-L6-v2", "rrf(bm25,all-MiniLM-L6-v2)"]

@@ -3,7 +3,7 @@ browser sessions), each judging at a human pace, while the teacher's board refre
 
 Each student joins by code and saves a label every 2-6 s (seeded) through ClassStore.save_label,
 the call the class page makes; a save that raises is retried with the same nonce (stored once).
-The board (ranklens.judging.classroom.board, with three rankers' runs over the class's documents)
+The board (ranklens.teaching.classroom.board, with three rankers' runs over the class's documents)
 is recomputed every --board-every seconds, as the page's fragment does (as the page opens: without
 the per-student re-scoring, which --per-student adds). Printed per class size
 and store: saves/s, save latency p50 / p95 / max, board refresh median / max, and labels lost
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from ranklens.judging import JudgmentStore, Scale  # noqa: E402
 from ranklens.judging.classes import ClassStore  # noqa: E402
-from ranklens.judging.classroom import board  # noqa: E402
+from ranklens.teaching.classroom import board  # noqa: E402
 from ranklens.types import Hit  # noqa: E402
 
 QUERIES = 5

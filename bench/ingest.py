@@ -25,12 +25,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ranklens import models  # noqa: E402
 from ranklens.config import Settings  # noqa: E402
 from ranklens.corpus import index, ingest  # noqa: E402
 from ranklens.corpus.chunking import ChunkSettings, chunk_documents, index_text  # noqa: E402
 from ranklens.corpus.formats import open_source  # noqa: E402
 from ranklens.corpus.ingest import length_sorted  # noqa: E402
-from ranklens.ranking import models  # noqa: E402
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ is pooled; the training pool is BM25's top 10. The cross-encoder (ms-marco-MiniL
 every pooled (query, document) pair; thresholds fitted on the training pool
 (judge_agreement.fit_thresholds: the humans' grade distribution) turn scores into grades 0-4.
 A pooled document without a Cranfield label counts as grade 0 (not relevant), as in evaluation.
-Kappa, the confusion matrix and the ranker changes come from ranklens.judging.judge_agreement.
+Kappa, the confusion matrix and the ranker changes come from ranklens.judges.judge_agreement.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ranklens import models  # noqa: E402
 from ranklens.config import get_settings  # noqa: E402
 from ranklens.corpus.chunking import index_text  # noqa: E402
 from ranklens.corpus.index import open_corpus  # noqa: E402
 from ranklens.evaluation.measures import evaluate_runs, mean_scores  # noqa: E402
-from ranklens.judging.judge_agreement import fit_thresholds, judge_agreement  # noqa: E402
+from ranklens.judges.judge_agreement import fit_thresholds, judge_agreement  # noqa: E402
 from ranklens.judging.rules import build_pool, grades_from_scores  # noqa: E402
-from ranklens.ranking import models, rankers  # noqa: E402
+from ranklens.ranking import rankers  # noqa: E402
 from ranklens.ranking.recipes import make_rankers  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "cranfield"

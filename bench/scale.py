@@ -157,9 +157,9 @@ def du(path: Path) -> int:
 
 
 def stage_vectors(n: int) -> dict:
+    from ranklens import models
     from ranklens.config import get_settings
     from ranklens.corpus import embeddings
-    from ranklens.ranking import models
 
     settings = get_settings()
     models.load_encoder(DENSE)  # loading the model is not adding
@@ -174,9 +174,10 @@ def stage_vectors(n: int) -> dict:
 
 
 def stage_search(n: int, count: int, specs: list[str]) -> dict:
+    from ranklens import models
     from ranklens.corpus import index
     from ranklens.corpus.trec_files import read_queries
-    from ranklens.ranking import models, rankers, retrievers
+    from ranklens.ranking import rankers, retrievers
     from ranklens.ranking.recipes import make_rankers
 
     corpus = index.open_corpus(CORPUS)

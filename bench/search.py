@@ -73,10 +73,10 @@ class RandomEncoder:
 
 def build(passages: int) -> None:
     """Runs in a child process: the random encoders registered here never reach the timing."""
+    from ranklens import models
     from ranklens.config import get_settings
     from ranklens.corpus import index
     from ranklens.corpus.ingest import ingest
-    from ranklens.ranking import models
 
     corpus_file, _, label = source()
     docs = [json.loads(line) for line in corpus_file.open(encoding="utf-8") if line.strip()]
@@ -123,10 +123,11 @@ def main() -> int:
         build(args.passages)
         return 0
 
+    from ranklens import models
     from ranklens.config import get_settings
     from ranklens.corpus import index
     from ranklens.corpus.trec_files import read_queries
-    from ranklens.ranking import models, rankers, retrievers
+    from ranklens.ranking import rankers, retrievers
     from ranklens.ranking.recipes import make_rankers
     from ranklens.types import Query
 

@@ -33,7 +33,7 @@ PASSAGE = " ".join(["The boundary layer over a flat plate thickens downstream as
 
 
 def child_query(model: str, n: int) -> None:
-    from ranklens.ranking import models
+    from ranklens import models
 
     enc = models.load_encoder(model)
     for q in QUERIES * 2:
@@ -47,7 +47,7 @@ def child_query(model: str, n: int) -> None:
 
 
 def child_load(model: str) -> None:
-    from ranklens.ranking import models
+    from ranklens import models
 
     enc = models.load_encoder(model)
     print("ready", flush=True)

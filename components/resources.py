@@ -8,11 +8,11 @@ from __future__ import annotations
 import streamlit as st
 
 from components import safe, state
+from ranklens import models
 from ranklens.config import Settings, get_settings
 from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
-from ranklens.ranking import models
 
 
 def settings() -> Settings:

@@ -347,7 +347,7 @@ FAQ_PAGES = (
     "installed",
 )
 FAQ_BUILT_WITH = "3.11.2"  # the documentation release of the package used for the committed files
-# The top grade of RankLens's default 0-3 scale (ranklens.judging.scale.DEFAULT_GRADES).
+# The top grade of RankLens's default 0-3 scale (ranklens.scale.DEFAULT_GRADES).
 FAQ_GRADE = 3
 # Page titles that are themselves a question would leak words of one question into the title of
 # every answer on the page; those pages get a plain name instead.

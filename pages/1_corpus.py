@@ -18,13 +18,12 @@ import streamlit as st
 from components import auth, job_panel, resources, routing, safe, upload_widget
 from pages.corpus import runs_tab
 from pages.corpus.endpoints_tab import endpoints_tab
-from ranklens import jobs
+from ranklens import jobs, models
 from ranklens.corpus import index
 from ranklens.corpus.chunking import ChunkSettings
 from ranklens.corpus.formats import CORPUS_FORMATS
 from ranklens.corpus.uploads import save_uploads
 from ranklens.errors import RankLensError
-from ranklens.ranking import models
 
 TEXTLIKE = {".txt", ".md", ".pdf"}
 SOURCES = ["Upload files", "Path on this machine", "BEIR dataset by name"]

@@ -1,5 +1,5 @@
 """Class page (the teacher's): start a class from a pool, show its join code (text and QR), pause,
-reveal, close and export it, and the live board for the projector. Rules: ranklens.judging.classroom.
+reveal, close and export it, and the live board for the projector. Rules: ranklens.teaching.classroom.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import streamlit as st
 
 from components import auth, resources, routing, safe
 from ranklens.errors import RankLensError
-from ranklens.judging import Scale, class_stats
+from ranklens.judging import Scale
 from ranklens.judging.classes import ClassInfo, ClassStore
-from ranklens.judging.classroom import board, class_runs, corpus_qrels, start_class
+from ranklens.teaching import class_stats
+from ranklens.teaching.classroom import board, class_runs, corpus_qrels, start_class
 
 CHOSEN = "rl_class_chosen"
 ANON = "rl_class_anonymous"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-from ranklens.corpus.archives import ZipLimits
 from ranklens.errors import RankLensError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +17,14 @@ DEFAULT_HOME = REPO_ROOT / ".ranklens"
 DEMO_DIR = REPO_ROOT / "data" / "demo"
 DEMO_CORPUS = "python-docs"
 BEIR_BASE_URL = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets"
+
+
+class ZipLimits(NamedTuple):
+    """Caps on a zip archive read as a corpus (ranklens.corpus.archives enforces them)."""
+
+    max_bytes: int  # total uncompressed size
+    max_members: int
+    max_ratio: float  # uncompressed / compressed, per member and overall
 
 
 @dataclass(frozen=True)

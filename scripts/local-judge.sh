@@ -4,4 +4,4 @@
 # A teaching example and a real server for tests: its grades are close to noise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/python -m ranklens.judging.local_judge --port "${1:-8089}" --threads "${RANKLENS_LOCAL_JUDGE_THREADS:-2}"
+exec .venv/bin/python -m ranklens.llm.local_server --port "${1:-8089}" --threads "${RANKLENS_LOCAL_JUDGE_THREADS:-2}"

@@ -14,8 +14,9 @@ from ranklens import access, jobs
 from ranklens.access import Actor, Forbidden
 from ranklens.config import get_settings
 from ranklens.corpus import ingest
-from ranklens.judging import blind, judges
-from ranklens.judging.llm_prompt import Prompt
+from ranklens.judges import judges
+from ranklens.judging import blind
+from ranklens.llm.prompt import Prompt
 from ranklens.types import Query
 
 from .conftest import ROOT

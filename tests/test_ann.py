@@ -8,11 +8,12 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
+from ranklens import models
 from ranklens.config import Settings
 from ranklens.corpus.chunking import index_text
 from ranklens.corpus.ingest import ingest
 from ranklens.errors import RankLensError
-from ranklens.ranking import ann, exact, models
+from ranklens.ranking import ann, exact
 from ranklens.types import Query
 
 from .conftest import FakeEncoder, write_jsonl

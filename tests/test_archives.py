@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ranklens.config import get_settings
+from ranklens.config import ZipLimits, get_settings
 from ranklens.corpus import archives, ingest
 from ranklens.errors import InputError
 
@@ -87,7 +87,7 @@ def test_a_member_that_holds_more_than_its_header_says_is_stopped(tmp_path):
     data = bytearray(bytes(data).replace(size, (10).to_bytes(4, "little")))
     path.write_bytes(bytes(data))
     dest = tmp_path / "out"
-    limits = archives.ZipLimits(100 * 1024 * 1024, 100, 1e9)
+    limits = ZipLimits(100 * 1024 * 1024, 100, 1e9)
     with pytest.raises(InputError):  # "holds more than its header says" or a bad CRC
         archives.extract(path, dest, limits)
     assert not dest.exists()

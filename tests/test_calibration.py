@@ -1,4 +1,4 @@
-"""Tests of ranklens.judging.calibration and few_shot: the seeded split by query, stratified examples within a
+"""Tests of ranklens.judges.calibration and few_shot: the seeded split by query, stratified examples within a
 token budget, calibrated prompts, and the held-out report against a chat-completions stub on
 127.0.0.1 that grades by what its examples taught it (and never sees a calibration query)."""
 
@@ -12,11 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ranklens.errors import InputError
-from ranklens.judging import JudgmentStore, PoolItem, Scale, accepted, judges
-from ranklens.judging import calibration as cal
-from ranklens.judging import few_shot as fs
-from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
-from ranklens.judging.llm_prompt import UMBRELA_PROMPT, Prompt
+from ranklens.judges import calibration as cal
+from ranklens.judges import few_shot as fs
+from ranklens.judges import judges
+from ranklens.judging import JudgmentStore, PoolItem, Scale, accepted
+from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.prompt import UMBRELA_PROMPT, Prompt
 from ranklens.types import Hit, Passage, Query
 
 KINDS = {"apple": 0, "brick": 1, "cedar": 2, "delta": 3}  # what people grade each kind of passage

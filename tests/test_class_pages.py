@@ -11,7 +11,7 @@ from components import classroom
 from ranklens.corpus import ingest
 from ranklens.judging import JudgmentStore
 from ranklens.judging.classes import ClassStore
-from ranklens.judging.classroom import start_class
+from ranklens.teaching.classroom import start_class
 from ranklens.types import Query
 
 from .conftest import ROOT

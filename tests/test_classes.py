@@ -16,7 +16,6 @@ from ranklens.cli import main as cli_main
 from ranklens.corpus import ingest
 from ranklens.errors import InputError
 from ranklens.judging import JudgmentStore, Scale
-from ranklens.judging import class_stats as cs
 from ranklens.judging.classes import (
     ClassError,
     ClassInfo,
@@ -28,8 +27,9 @@ from ranklens.judging.classes import (
     sample_pairs,
     student_order,
 )
-from ranklens.judging.classroom import board, class_runs, corpus_qrels, start_class
-from ranklens.judging.schema import FairLock
+from ranklens.schema import FairLock
+from ranklens.teaching import class_stats as cs
+from ranklens.teaching.classroom import board, class_runs, corpus_qrels, start_class
 from ranklens.types import Qrel, Query
 
 QUERIES = [

@@ -10,8 +10,9 @@ import pytest
 from ranklens.cli import main as cli_main
 from ranklens.cli import options as cli_options
 from ranklens.evaluation.qrels_sources import store_qrels
-from ranklens.judging import JudgmentStore, judges
-from ranklens.judging.llm_prompt import Prompt
+from ranklens.judges import judges
+from ranklens.judging import JudgmentStore
+from ranklens.llm.prompt import Prompt
 
 from .test_calibration import KINDS, QUERIES, FakeCorpus, LearningChat, chat  # noqa: F401
 from .test_judging_review import ITEMS, PEOPLE, llm_batch

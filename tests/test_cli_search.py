@@ -9,10 +9,11 @@ import sys
 
 import pytest
 
+from ranklens import models
 from ranklens.cli import main
 from ranklens.corpus.ingest import ingest
 from ranklens.corpus.trec_files import read_run, run_file_name, write_queries
-from ranklens.ranking import models, recipes
+from ranklens.ranking import recipes
 from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder, write_jsonl

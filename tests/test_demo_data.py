@@ -16,7 +16,7 @@ import pytest
 from ranklens.config import DEMO_DIR
 from ranklens.corpus.formats import open_source, read_jsonl
 from ranklens.corpus.trec_files import read_qrels, read_queries
-from ranklens.judging.scale import Scale
+from ranklens.scale import Scale
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "data" / "build_demo.py"

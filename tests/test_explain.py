@@ -8,6 +8,7 @@ import pytest
 
 from ranklens.corpus import ingest
 from ranklens.errors import RankLensError
+from ranklens.evaluation import measure_texts
 from ranklens.ranking.recipes import make_ranker
 from ranklens.teaching import explain
 from ranklens.types import Hit, Qrel, Query, doc_level
@@ -67,14 +68,16 @@ def test_ndcg_steps_match_ir_measures():
 
 
 def test_explain_measure():
-    text = explain.explain_measure("nDCG@10")
+    text = measure_texts.explain_measure("nDCG@10")
     assert "log2" in text and "grade itself" in text and "ideal" in text.lower()
     assert "qrels" in text
-    assert ">= 2" in explain.explain_measure("P(rel=2)@10")
-    assert "divide by 5" in explain.explain_measure("P@5")
-    assert "MAP" in explain.explain_measure("MAP") and "MRR" in explain.explain_measure("RR")
-    assert "label" in explain.explain_measure("Judged@10")
-    assert "recall" in explain.explain_measure("R@100")
-    assert explain.explain_measure("Bpref")  # anything ir_measures knows gets a generic text
+    assert ">= 2" in measure_texts.explain_measure("P(rel=2)@10")
+    assert "divide by 5" in measure_texts.explain_measure("P@5")
+    assert "MAP" in measure_texts.explain_measure("MAP") and "MRR" in measure_texts.explain_measure(
+        "RR"
+    )
+    assert "label" in measure_texts.explain_measure("Judged@10")
+    assert "recall" in measure_texts.explain_measure("R@100")
+    assert measure_texts.explain_measure("Bpref")  # anything ir_measures knows gets a generic text
     with pytest.raises(RankLensError):
-        explain.explain_measure("nonsense@3")
+        measure_texts.explain_measure("nonsense@3")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ranklens import models
 from ranklens.corpus import ingest
-from ranklens.ranking import models, rankers, recipes
+from ranklens.ranking import rankers, recipes
 from ranklens.ranking.recipes import make_rankers
 from ranklens.teaching import explain
 from ranklens.types import Query

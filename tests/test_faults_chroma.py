@@ -17,11 +17,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
+from ranklens import models
 from ranklens.config import get_settings
 from ranklens.corpus import index
 from ranklens.corpus.ingest import ingest
 from ranklens.errors import VectorStoreUnavailable
-from ranklens.ranking import models
 from ranklens.ranking.recipes import make_ranker, make_rankers
 from ranklens.types import Query
 

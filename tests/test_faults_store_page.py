@@ -8,9 +8,9 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from components.label_widgets import grade_key
+from ranklens import models
 from ranklens.corpus.ingest import ingest
 from ranklens.judging import JudgmentStore
-from ranklens.ranking import models
 from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder, write_jsonl

@@ -9,13 +9,14 @@ import json
 import ir_measures
 import pytest
 
+from ranklens import models
 from ranklens.cli import main
 from ranklens.corpus import external_docs
 from ranklens.corpus.ingest import ingest
 from ranklens.errors import InputError, RankLensError
 from ranklens.evaluation.measures import evaluate_runs
 from ranklens.judging import JudgmentStore, pooling
-from ranklens.ranking import composites, imported_runs, models, rankers
+from ranklens.ranking import composites, imported_runs, rankers
 from ranklens.ranking.recipes import available_rankers, make_rankers
 from ranklens.ranking.runfiles import read_run_scores
 from ranklens.types import Doc, Qrel, Query

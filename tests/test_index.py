@@ -42,7 +42,7 @@ def test_ingest_builds_ready_corpus(home, small_jsonl, fake_encoder):
 
 def test_interrupted_ingest_resumes_without_duplicates(home, small_jsonl):
     enc = FakeEncoder("fake-resume")
-    from ranklens.ranking import models
+    from ranklens import models
 
     models.register_encoder(enc)
 
@@ -68,7 +68,7 @@ def test_interrupted_ingest_resumes_without_duplicates(home, small_jsonl):
 def test_adding_a_model_embeds_for_that_model_only(home, small_jsonl, fake_encoder):
     ingest.ingest(small_jsonl, "m", ["bm25", "fake-encoder"], home)
     other = FakeEncoder("fake-two", dim=32)
-    from ranklens.ranking import models
+    from ranklens import models
 
     models.register_encoder(other)
     before = fake_encoder.documents_encoded
@@ -261,7 +261,7 @@ ingest.ingest({path!r}, "killed", ["bm25", "fake-killed"], get_settings(), progr
 
 def test_ingest_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch):
 
-    from ranklens.ranking import models
+    from ranklens import models
 
     from .conftest import ROOT
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from ranklens import models
 from ranklens.corpus import index, ingest
 from ranklens.errors import InputError
-from ranklens.ranking import models
 from ranklens.ranking.recipes import make_ranker
 from ranklens.types import Query
 

@@ -195,8 +195,8 @@ def test_cli_lists_shows_and_cancels(home, small_jsonl, capsys):
 
 
 def test_suggestions_job_stores_what_make_suggestions_stores(home, small_jsonl):
+    from ranklens import models
     from ranklens.judging import JudgmentStore, pooling
-    from ranklens.ranking import models
     from ranklens.ranking.recipes import make_ranker
     from ranklens.types import Query
 

@@ -1,4 +1,4 @@
-"""Tests of ranklens.judging.judge_agreement: kappa, confusion, disagreements, ranker changes,
+"""Tests of ranklens.judges.judge_agreement: kappa, confusion, disagreements, ranker changes,
 Kendall's tau and fitted thresholds, on small hand-computed cases."""
 
 from __future__ import annotations
@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ranklens.errors import InputError
-from ranklens.judging.agreement import cohen_kappa
-from ranklens.judging.judge_agreement import (
+from ranklens.judges.judge_agreement import (
     common_units,
     compare_judges,
     fit_thresholds,
@@ -15,6 +14,7 @@ from ranklens.judging.judge_agreement import (
     kappa,
     ranker_changes,
 )
+from ranklens.judging.agreement import cohen_kappa
 from ranklens.judging.rules import grades_from_scores
 from ranklens.types import Hit
 

@@ -1,4 +1,4 @@
-"""Tests of ranklens.judging.judges: prompt versions, LLM suggestions kept apart from labels,
+"""Tests of ranklens.judges.judges: prompt versions, LLM suggestions kept apart from labels,
 resuming, accepting a suggestion, and judges checked against people. The LLM is the small
 chat-completions server of tests/test_llm_judge.py on 127.0.0.1."""
 
@@ -8,16 +8,11 @@ import json
 
 import pytest
 
-from ranklens.judging import (
-    JudgmentStore,
-    PoolInfo,
-    PoolItem,
-    Scale,
-    judges,  # declares llm_prompts before a store opens
-)
-from ranklens.judging.judge_agreement import judge_agreement
-from ranklens.judging.llm import LLMConfig, LLMJudge
-from ranklens.judging.llm_prompt import UMBRELA_PROMPT, Prompt
+from ranklens.judges import judges
+from ranklens.judges.judge_agreement import judge_agreement
+from ranklens.judging import JudgmentStore, PoolInfo, PoolItem, Scale
+from ranklens.llm.client import LLMConfig, LLMJudge
+from ranklens.llm.prompt import UMBRELA_PROMPT, Prompt
 from ranklens.types import Hit, Passage, Query
 
 from .test_llm_judge import KEY, FakeChat, server  # noqa: F401  (the server fixture)

@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from ranklens import models
 from ranklens.cli import main as cli_main
 from ranklens.corpus import ingest
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import InputError, NotFoundError
 from ranklens.judging import JudgmentStore, Scale, grades_from_scores, pooling
-from ranklens.ranking import compare, models, rankers, recipes
+from ranklens.ranking import compare, rankers, recipes
 from ranklens.ranking.recipes import make_rankers
 from ranklens.types import Qrel, Query
 

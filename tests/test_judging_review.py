@@ -1,4 +1,4 @@
-"""Tests of ranklens.judging.review, accepted and ensembles: the review table (disagreement,
+"""Tests of ranklens.judges.review, accepted and ensembles: the review table (disagreement,
 cross-encoder score, only the reviewer's own label), bulk accepting with provenance, agreement
 and final qrels with and without accepted labels, and ensembles of judges against people."""
 
@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 
 from ranklens.errors import InputError, NotFoundError
-from ranklens.judging import JudgmentStore, PoolItem, accepted, ensembles, judges, review
-from ranklens.judging.llm_prompt import Prompt
-from ranklens.judging.llm_reports import BatchReport, JudgePair, Judgment
+from ranklens.judges import ensembles, judges, review
+from ranklens.judging import JudgmentStore, PoolItem, accepted
+from ranklens.llm.prompt import Prompt
+from ranklens.llm.reports import BatchReport, JudgePair, Judgment
 from ranklens.types import Hit
 
 H = Prompt().hash

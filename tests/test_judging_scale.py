@@ -1,4 +1,4 @@
-"""Tests of ranklens/judging/scale.py: grading scales of 2 to 10 grades, checked on the store."""
+"""Tests of ranklens/scale.py: grading scales of 2 to 10 grades, checked on the store."""
 
 from __future__ import annotations
 

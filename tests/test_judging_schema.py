@@ -1,4 +1,4 @@
-"""The judgment database's schema: every table is declared in ranklens.judging.schema, and opening
+"""The judgment database's schema: every table is declared in ranklens.schema, and opening
 a database written before a table existed creates that table and keeps every row already stored.
 
 Runs on both engines (the store_url fixture; PostgreSQL skips, saying why, without it).
@@ -13,15 +13,10 @@ import sqlalchemy as sa
 
 import ranklens
 from ranklens.evaluation import preferences_store, snapshots_store
-from ranklens.judging import JudgmentStore, annotators, judges
-from ranklens.judging.llm_prompt import Prompt
-from ranklens.judging.schema import (
-    SCHEMA_VERSION,
-    label_events,
-    make_engine,
-    meta_table,
-    metadata,
-)
+from ranklens.judges import judges
+from ranklens.judging import JudgmentStore, annotators
+from ranklens.llm.prompt import Prompt
+from ranklens.schema import SCHEMA_VERSION, label_events, make_engine, meta_table, metadata
 
 # tables that modules of their own declared (and made on first use) before they all moved here
 LATER_TABLES = {

@@ -22,7 +22,7 @@ from ranklens.judging import (
 from ranklens.judging.agreement import (
     cohen_kappa,
 )
-from ranklens.judging.schema import label_events
+from ranklens.schema import label_events
 from ranklens.types import Qrel
 
 from .judging_data import DOCS, PASSAGES, write

@@ -8,10 +8,11 @@ import math
 import numpy as np
 import pytest
 
+from ranklens import models
 from ranklens.config import DEMO_DIR, get_settings
 from ranklens.corpus import index, ingest
 from ranklens.evaluation.measures import evaluate_runs, per_query_table
-from ranklens.ranking import ann, models
+from ranklens.ranking import ann
 from ranklens.ranking.recipes import make_ranker
 from ranklens.teaching import lessons
 

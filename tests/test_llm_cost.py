@@ -8,11 +8,11 @@ import json
 import pytest
 
 from ranklens.errors import RankLensError
-from ranklens.judging.llm import LLMConfig, LLMJudge
-from ranklens.judging.llm_cost import CHARS_PER_TOKEN, Price, estimate, parse_price, spent_text
-from ranklens.judging.llm_prompt import Prompt
-from ranklens.judging.llm_reports import DryRunItem, JudgePair, Judgment
-from ranklens.judging.scale import Scale
+from ranklens.llm.client import LLMConfig, LLMJudge
+from ranklens.llm.cost import CHARS_PER_TOKEN, Price, estimate, parse_price, spent_text
+from ranklens.llm.prompt import Prompt
+from ranklens.llm.reports import DryRunItem, JudgePair, Judgment
+from ranklens.scale import Scale
 
 from .test_judges import cli_env  # noqa: F401 - the CLI's store, pool and stub endpoint
 from .test_llm_judge import KEY, server  # noqa: F401
@@ -61,7 +61,7 @@ def test_cli_dry_run_estimates_and_the_batch_reports_its_cost(cli_env, capsys) -
 
 
 def test_spent_text_without_counts_does_not_guess() -> None:
-    from ranklens.judging.llm_reports import BatchReport
+    from ranklens.llm.reports import BatchReport
 
     assert "not known" in spent_text(BatchReport("m", "h", 0), Price(1, 1))
     rep = BatchReport("m", "h", 1, prompt_tokens=10, completion_tokens=5, tokens_reported=True)

@@ -1,4 +1,4 @@
-"""Tests of ranklens.judging.llm against a small chat-completions server on 127.0.0.1 started here.
+"""Tests of ranklens.llm.client against a small chat-completions server on 127.0.0.1 started here.
 
 The server's behaviour is chosen by markers in the passage text; nothing leaves the machine.
 """
@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ranklens.config import get_settings
-from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
-from ranklens.judging.llm_prompt import (
+from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.prompt import (
     UMBRELA_PROMPT,
     LLMError,
     Prompt,
@@ -23,8 +23,8 @@ from ranklens.judging.llm_prompt import (
     parse_final_score,
     to_scale,
 )
-from ranklens.judging.llm_reports import JudgePair, format_dry_run
-from ranklens.judging.scale import Scale
+from ranklens.llm.reports import JudgePair, format_dry_run
+from ranklens.scale import Scale
 
 KEY = "sk-test-secret-0123456789"
 

@@ -15,12 +15,12 @@ import pytest
 
 from ranklens.config import Settings
 from ranklens.corpus.ingest import ingest
-from ranklens.judging import local_judge
-from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
-from ranklens.judging.llm_prompt import Prompt
-from ranklens.judging.llm_reports import JudgePair
-from ranklens.judging.scale import Scale
+from ranklens.llm import local_server as local_judge
+from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.prompt import Prompt
+from ranklens.llm.reports import JudgePair
 from ranklens.ranking import recipes
+from ranklens.scale import Scale
 from ranklens.types import Query
 
 from .conftest import write_jsonl

@@ -191,8 +191,9 @@ def test_parse_preference() -> None:
 
 
 def test_pointwise_grades_with_the_corpus_s_current_prompt(corpus) -> None:
-    from ranklens.judging import JudgmentStore, judges
-    from ranklens.judging.llm_prompt import UMBRELA_PROMPT, Prompt
+    from ranklens.judges import judges
+    from ranklens.judging import JudgmentStore
+    from ranklens.llm.prompt import UMBRELA_PROMPT, Prompt
 
     with JudgmentStore(corpus.settings.db_url) as store:
         judges.save_prompt(store, corpus.name, Prompt(UMBRELA_PROMPT + "\nBe strict."), "t")

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
+from ranklens import models
 from ranklens.errors import ModelLoadError
-from ranklens.ranking import models
 
 from .conftest import ROOT
 

@@ -16,12 +16,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
+from ranklens import models
 from ranklens.cli import main
 from ranklens.config import get_settings
 from ranklens.corpus.ingest import ingest
 from ranklens.corpus.trec_files import read_run, run_file_name
 from ranklens.evaluation import measures as ev
-from ranklens.ranking import models, rankers
+from ranklens.ranking import rankers
 from ranklens.ranking.recipes import make_ranker, make_rankers
 from ranklens.types import Qrel, Query, doc_level
 

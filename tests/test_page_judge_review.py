@@ -8,10 +8,11 @@ import pytest
 from components import state
 from pages.judge import common
 from ranklens.corpus import ingest
-from ranklens.judging import JudgmentStore, accepted, judges
-from ranklens.judging import calibration as cal
-from ranklens.judging.llm_prompt import Prompt
-from ranklens.judging.llm_reports import BatchReport, JudgePair, Judgment
+from ranklens.judges import calibration as cal
+from ranklens.judges import judges
+from ranklens.judging import JudgmentStore, accepted
+from ranklens.llm.prompt import Prompt
+from ranklens.llm.reports import BatchReport, JudgePair, Judgment
 from ranklens.types import Query
 
 from .test_calibration import LearningChat, chat  # noqa: F401  (the chat fixture)

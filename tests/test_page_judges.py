@@ -9,7 +9,8 @@ import pytest
 from components import state
 from pages.judge import common
 from ranklens.corpus import ingest
-from ranklens.judging import JudgmentStore, judges, pool_order, timing
+from ranklens.judges import judges
+from ranklens.judging import JudgmentStore, pool_order, timing
 from ranklens.types import Query
 
 from .conftest import ROOT

@@ -9,10 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
+from ranklens import models
 from ranklens.config import DEMO_DIR, get_settings
 from ranklens.corpus import index, ingest
 from ranklens.judging import JudgmentStore
-from ranklens.ranking import models
 from ranklens.teaching import lessons, whatif
 from ranklens.types import Query
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ranklens import models
 from ranklens.config import Settings
 from ranklens.corpus.chunking import index_text
 from ranklens.corpus.ingest import ingest
 from ranklens.errors import RankLensError
-from ranklens.ranking import composites, models, rankers, retrievers
+from ranklens.ranking import composites, rankers, retrievers
 from ranklens.ranking.recipes import available_rankers, make_ranker, make_rankers
 from ranklens.types import LEVELS, Hit, Passage, Query
 

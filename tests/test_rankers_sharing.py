@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from ranklens import models
 from ranklens.corpus import ingest
-from ranklens.ranking import models, rankers, retrievers
+from ranklens.ranking import rankers, retrievers
 from ranklens.ranking.recipes import make_ranker, make_rankers
 from ranklens.types import Query
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from ranklens.errors import InputError
 from ranklens.judging import JudgmentStore
-from ranklens.judging.schema import label_events
+from ranklens.schema import label_events
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from sklearn.metrics import cohen_kappa_score
 
 from ranklens.config import Settings
 from ranklens.corpus.ingest import ingest
-from ranklens.judging.llm import LLMConfig, LLMJudge
-from ranklens.judging.scale import Scale
+from ranklens.llm.client import LLMConfig, LLMJudge
+from ranklens.scale import Scale
 from ranklens.teaching import tiny_judge
 from ranklens.types import Qrel, Query
 

@@ -16,7 +16,8 @@ from pages.evaluate.choices import Setup, escape_markdown, keep_one
 from ranklens.corpus import external_docs
 from ranklens.corpus.index import Corpus
 from ranklens.evaluation import measures as ev
-from ranklens.teaching.explain import explain_measure, explain_ndcg
+from ranklens.evaluation.measure_texts import explain_measure
+from ranklens.teaching.explain import explain_ndcg
 from ranklens.types import Qrel, Query, Run, doc_level
 
 

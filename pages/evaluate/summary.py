@@ -20,7 +20,7 @@ from pages.evaluate.choices import (
     escape_markdown,
 )
 from ranklens.evaluation import report, stats
-from ranklens.teaching.explain import explain_measure
+from ranklens.evaluation.measure_texts import explain_measure
 
 
 def judged_panel(judged: dict[str, float], qrels: list | None = None, source: str = "") -> None:

@@ -1,7 +1,7 @@
 """The Set up tab's "Calibrate the LLM on your labels" section: few-shot examples from some labelled
 queries, the judge measured on the others, without and with them; recorded calibrations.
 
-Every rule is in ranklens.judging.calibration (the CLI's `judgments calibrate`). Examples and
+Every rule is in ranklens.judges.calibration (the CLI's `judgments calibrate`). Examples and
 replies are untrusted text: shown only as table cells. In team mode only admins calibrate (the
 report shows the team's labels and reasons).
 """
@@ -14,10 +14,11 @@ import streamlit as st
 from components import auth, resources, safe, state
 from ranklens.corpus import index
 from ranklens.errors import RankLensError
-from ranklens.judging import JudgmentStore, judges, pooling
-from ranklens.judging import calibration as cal
-from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
-from ranklens.judging.llm_prompt import Prompt
+from ranklens.judges import calibration as cal
+from ranklens.judges import judges
+from ranklens.judging import JudgmentStore, pooling
+from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.prompt import Prompt
 
 from .common import code, fmt, when
 

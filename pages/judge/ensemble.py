@@ -1,7 +1,7 @@
 """The Agreement tab's "Several judges together" section: two or more judges (LLM prompt versions,
 models, cross-encoders) combined by majority or mean, each and the ensemble against people.
 
-Every number comes from ranklens.judging.ensembles (the CLI's `judgments ensemble`).
+Every number comes from ranklens.judges.ensembles (the CLI's `judgments ensemble`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import streamlit as st
 from components import safe, state
 from ranklens.corpus import index
 from ranklens.errors import RankLensError
-from ranklens.judging import JudgmentStore, ensembles, judges
+from ranklens.judges import ensembles, judges
+from ranklens.judging import JudgmentStore
 
 from .common import fmt
 

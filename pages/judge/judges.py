@@ -1,7 +1,7 @@
 """The Agreement tab's "Cross-encoder and LLM against people" and "Time per label" sections: each judge
 (cross-encoder, each LLM prompt version) against the humans' final labels, and label times.
 
-Every number comes from ranklens.judging.judges / judge_agreement / timing (the CLI's
+Every number comes from ranklens.judges.judges / judge_agreement / timing (the CLI's
 `judgments judges` and `judgments labels` give the same). Ids are shown as plain table text.
 """
 
@@ -15,8 +15,9 @@ import streamlit as st
 from components import admin_download, resources, safe, state
 from ranklens.corpus import index
 from ranklens.errors import RankLensError
-from ranklens.judging import JudgmentStore, judges, pooling, timing
-from ranklens.judging.judge_agreement import JudgeAgreement
+from ranklens.judges import judges
+from ranklens.judges.judge_agreement import JudgeAgreement
+from ranklens.judging import JudgmentStore, pooling, timing
 
 from .common import LEVEL_TEXT, fmt
 

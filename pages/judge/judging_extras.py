@@ -15,18 +15,18 @@ import streamlit as st
 
 from components import auth, state
 from components.label_widgets import SavedLabel
+from ranklens import models
 from ranklens.errors import RankLensError
+from ranklens.judges import judges
 from ranklens.judging import (
     CurrentLabel,
     JudgingSession,
     JudgmentStore,
     PoolInfo,
     PoolItem,
-    judges,
     queue_order,
     timing,
 )
-from ranklens.ranking import models
 
 from .common import code, flash
 

@@ -1,7 +1,7 @@
 """The Judge page's "Review" tab: the judges' suggestions in one table, filtered and sorted (grade,
 the judges' disagreement, cross-encoder score), accepted all at once, row by row, or by keyboard.
 
-Every rule is in ranklens.judging.review (the CLI's `judgments review`). An accepted suggestion
+Every rule is in ranklens.judges.review (the CLI's `judgments review`). An accepted suggestion
 becomes the reviewer's own label and keeps its provenance. Only the reviewer's own labels are
 shown, never another annotator's. Texts are untrusted: escaped (passage_html) or table cells.
 """
@@ -17,9 +17,9 @@ import streamlit as st
 from components import safe, state
 from ranklens.corpus import index
 from ranklens.errors import RankLensError
+from ranklens.judges import review as rv
 from ranklens.judging import JudgmentStore
-from ranklens.judging import review as rv
-from ranklens.judging.llm_prompt import JUDGE_PREFIX
+from ranklens.llm.prompt import JUDGE_PREFIX
 from ranklens.types import Query
 
 from .common import CSS, code, flash, passage_html, scope, show_flash

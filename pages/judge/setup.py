@@ -10,11 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, job_panel, resources, safe, state
-from ranklens import jobs
+from ranklens import jobs, models
 from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import DEFAULT_POOL_DEPTH, MAX_POOL_DEPTH, JudgmentStore, Scale, pooling
-from ranklens.ranking import models, rankers, recipes
+from ranklens.ranking import rankers, recipes
 from ranklens.ranking.recipes import available_rankers, make_ranker
 from ranklens.types import Query
 

@@ -10,10 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from components import resources, safe, state
+from ranklens import models
 from ranklens.corpus.chunking import index_text
 from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.ranking import composites, models, rankers
+from ranklens.evaluation.measure_texts import explain_measure
+from ranklens.ranking import composites, rankers
 from ranklens.ranking.recipes import available_rankers, make_ranker, make_rankers, rank_corpus
 from ranklens.teaching import explain
 from ranklens.types import Qrel, Query
@@ -181,7 +183,7 @@ def _rerank(corpus: Corpus, query: Query, first: str, passage_id: str) -> None:
 def _measures(corpus: Corpus, query: Query, first: str, labels: list[Qrel]) -> None:
     for m in MEASURES[:3]:
         with st.expander(f"What {m} means"):
-            st.markdown(explain.explain_measure(m))
+            st.markdown(explain_measure(m))
     if not labels:
         st.info(
             "No labels for this query yet: judge its passages on the Judge page (or import "

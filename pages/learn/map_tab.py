@@ -16,8 +16,8 @@ from components import resources, safe, state
 from pages.learn.explain_tab import pick_query
 from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.judging.scale import Scale
 from ranklens.ranking.recipes import rank_corpus
+from ranklens.scale import Scale
 from ranklens.teaching import projection
 from ranklens.types import Query
 

@@ -12,7 +12,7 @@ from components import safe, state
 from pages.learn.common import lesson_context
 from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
-from ranklens.judging.scale import Scale
+from ranklens.scale import Scale
 from ranklens.teaching import whatif
 from ranklens.types import Qrel
 

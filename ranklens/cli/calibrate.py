@@ -2,7 +2,7 @@
 on held-out queries), `judgments ensemble` (judges combined, against people) and `judgments
 review` (suggestions to review, accepted in bulk with their provenance).
 
-Thin: every rule is in ranklens.judging.calibration / ensembles / review; ranklens.cli.judgments
+Thin: every rule is in ranklens.judges.calibration / ensembles / review; ranklens.cli.judgments
 adds these commands to its group.
 """
 
@@ -18,9 +18,9 @@ from ranklens.ranking import recipes
 
 def _prompts(store, corpus: str, chosen: list[str] | None):
     """(name, Prompt) for each --prompt (a version number like 2 or v2, a hash, or 'umbrela')."""
-    from ranklens.judging import judges
-    from ranklens.judging.calibration import default_prompt
-    from ranklens.judging.llm_prompt import Prompt
+    from ranklens.judges import judges
+    from ranklens.judges.calibration import default_prompt
+    from ranklens.llm.prompt import Prompt
 
     if not chosen:
         return [default_prompt(store, corpus)]
@@ -42,9 +42,9 @@ def _prompts(store, corpus: str, chosen: list[str] | None):
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Calibrate the LLM judge on the query set's labelled queries; report on held-out ones."""
+    from ranklens.judges.calibration import calibrate, use_calibration
     from ranklens.judging import JudgmentStore, pooling
-    from ranklens.judging.calibration import calibrate, use_calibration
-    from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
+    from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
 
     settings = options.settings_of(args)
     corpus = options.open_corpus(args.corpus, settings)
@@ -104,8 +104,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     """Two or more judges combined by majority or mean, each and the ensemble against people."""
-    from ranklens.judging import JudgmentStore, judges, pooling
-    from ranklens.judging.ensembles import ensemble_vs_people
+    from ranklens.judges import judges
+    from ranklens.judges.ensembles import ensemble_vs_people
+    from ranklens.judging import JudgmentStore, pooling
 
     settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
@@ -142,7 +143,8 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """Suggestions to review (filtered, sorted); --accept makes the shown ones your labels."""
-    from ranklens.judging import JudgmentStore, review
+    from ranklens.judges import review
+    from ranklens.judging import JudgmentStore
 
     settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
@@ -187,15 +189,15 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """`judgments calibrate`, `judgments ensemble` and `judgments review`."""
-    from ranklens.judging import LEVELS
-    from ranklens.judging.calibration import (
+    from ranklens.judges.calibration import (
         BOOTSTRAP_RESAMPLES,
         DEFAULT_EXAMPLES,
         DEFAULT_FRACTION,
         DEFAULT_TOKEN_BUDGET,
     )
-    from ranklens.judging.ensembles import HOW
-    from ranklens.judging.review import SORTS
+    from ranklens.judges.ensembles import HOW
+    from ranklens.judges.review import SORTS
+    from ranklens.judging import LEVELS
 
     p = sub.add_parser(
         "calibrate",

@@ -29,7 +29,7 @@ def _read(path: str) -> str:
 
 def cmd_start(args: argparse.Namespace) -> int:
     from ranklens.corpus.index import open_corpus
-    from ranklens.judging.classroom import start_class
+    from ranklens.teaching.classroom import start_class
 
     settings = get_settings()
     corpus = open_corpus(args.corpus, settings)
@@ -77,7 +77,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from ranklens.judging.classroom import board, class_runs, corpus_qrels
+    from ranklens.teaching.classroom import board, class_runs, corpus_qrels
 
     with _store() as store:
         classes = ClassStore(store)

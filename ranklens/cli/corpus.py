@@ -10,13 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from ranklens import models
 from ranklens.cli.common import TqdmProgress, print_json
 from ranklens.config import get_settings
 from ranklens.corpus import embeddings, index, ingest
 from ranklens.corpus.chunking import ChunkSettings
 from ranklens.corpus.formats import CORPUS_FORMATS, Fields
 from ranklens.errors import RankLensError
-from ranklens.ranking import models
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """`python -m ranklens judgments suggest --judge llm|cross-encoder [--dry-run N]`, `judgments
 prompt` (a corpus's LLM prompt versions) and `judgments judges` (each judge against people).
 
-Thin: every rule is in ranklens.judging.judges / llm / judge_agreement; ranklens.cli.judgments
+Thin: every rule is in ranklens.judges.judges / llm / judge_agreement; ranklens.cli.judgments
 adds these options and commands to its group.
 """
 
@@ -69,9 +69,9 @@ def add_suggest_options(p: argparse.ArgumentParser) -> None:
 
 
 def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args=None):
-    from ranklens.judging import judges
-    from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
-    from ranklens.judging.llm_prompt import Prompt
+    from ranklens.judges import judges
+    from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+    from ranklens.llm.prompt import Prompt
 
     if prompt_file is not None:
         try:
@@ -94,9 +94,9 @@ def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args
 
 def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
     """The LLM branch of `judgments suggest`, and the dry runs of both judges."""
-    from ranklens.judging import judges
-    from ranklens.judging.llm_prompt import LLMError
-    from ranklens.judging.llm_reports import format_dry_run
+    from ranklens.judges import judges
+    from ranklens.llm.prompt import LLMError
+    from ranklens.llm.reports import format_dry_run
 
     if args.judge == "cross-encoder":  # only the dry run comes here
         from ranklens.judging import pooling
@@ -129,7 +129,7 @@ def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
             print(f"dry run of {model}: {len(rows)} pairs, nothing stored", file=sys.stderr)
         return 0
 
-    from ranklens.judging import llm_cost
+    from ranklens.llm import cost as llm_cost
 
     price = llm_cost.parse_price(args.price if args.price is not None else settings.llm_price)
     with _llm_judge(store, corpus.name, settings, args.prompt_file, args) as judge:
@@ -188,8 +188,9 @@ def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
 def cmd_prompt(args: argparse.Namespace) -> int:
     """Show a corpus's LLM prompt (or every version), or save a file as its newest version."""
     from ranklens.cli.options import settings_of as _settings
-    from ranklens.judging import JudgmentStore, judges
-    from ranklens.judging.llm_prompt import Prompt
+    from ranklens.judges import judges
+    from ranklens.judging import JudgmentStore
+    from ranklens.llm.prompt import Prompt
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:
@@ -222,7 +223,8 @@ def cmd_judges(args: argparse.Namespace) -> int:
     from ranklens.cli import options
     from ranklens.cli.options import query_ids as _query_ids
     from ranklens.cli.options import settings_of as _settings
-    from ranklens.judging import JudgmentStore, judges, pooling
+    from ranklens.judges import judges
+    from ranklens.judging import JudgmentStore, pooling
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:

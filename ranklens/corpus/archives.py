@@ -10,17 +10,11 @@ from __future__ import annotations
 import shutil
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
 
+from ranklens.config import ZipLimits
 from ranklens.errors import InputError
 
 CHUNK = 1 << 20
-
-
-class ZipLimits(NamedTuple):
-    max_bytes: int  # total uncompressed size
-    max_members: int
-    max_ratio: float  # uncompressed / compressed, per member and overall
 
 
 def _size(n: int) -> str:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ranklens import models as model_registry
 from ranklens.config import Settings, get_settings
 from ranklens.corpus.chunking import index_text
 from ranklens.corpus.index import Corpus, Progress, ProgressFn, _corpus_lock, check_name
 from ranklens.corpus.ingest import dense_collection, finish_dense, recover
 from ranklens.errors import InputError, RankLensError
-from ranklens.ranking import models as model_registry
 
 ID_COLUMNS = ("id", "passage_id", "doc_id", "_id")
 VECTOR_COLUMNS = ("embedding", "vector", "embeddings", "vectors")

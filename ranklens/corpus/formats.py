@@ -16,9 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ranklens.config import Settings
+from ranklens.config import Settings, ZipLimits
 from ranklens.corpus import archives
-from ranklens.corpus.archives import ZipLimits
 from ranklens.corpus.text_records import (
     delimited_records,
     first_field,

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from ranklens import models as model_registry
 from ranklens.access import Actor, require_admin
 from ranklens.config import Settings, get_settings
 from ranklens.corpus.trec_files import read_queries, write_queries
 from ranklens.errors import InputError, NotFoundError, RankLensError, VectorStoreUnavailable
-from ranklens.ranking import models as model_registry
 from ranklens.types import Passage, Qrel, Query
 
 # One rule for corpus and query-set names that every store accepts: a folder and file name on any

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ranklens import models as model_registry
 from ranklens.config import Settings, get_settings
 from ranklens.corpus.chunking import ChunkSettings, chunk_documents, index_text
 from ranklens.corpus.formats import Fields, open_source, unique_docs
@@ -42,7 +43,6 @@ from ranklens.corpus.index import (
 )
 from ranklens.corpus.trec_files import write_queries
 from ranklens.errors import InputError, NotFoundError, RankLensError
-from ranklens.ranking import models as model_registry
 from ranklens.types import Passage
 
 NEXT_DB = "passages.next.sqlite3"  # an append's new passage store, swapped in by the journal

@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from ranklens.config import Settings
-from ranklens.judging.llm_prompt import JUDGE_PREFIX
 from ranklens.judging.records import CurrentLabel
+from ranklens.llm.prompt import JUDGE_PREFIX
 
 _ACCEPTED = re.compile(r"^accepted (?:from )?llm:(\S+)")
 _LLM_RERANK = re.compile(r",llm(?:-pairwise)?,")

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from ranklens.errors import InputError
 from ranklens.judging.rules import check_name
-from ranklens.judging.schema import Database, preference_events
+from ranklens.schema import Database, preference_events
 from ranklens.types import Hit
 
 CHOICES = ("left", "right", "tie")

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from ranklens.corpus.trec_files import run_file_name, run_file_text
 from ranklens.evaluation import measures as ev
 from ranklens.evaluation import stats
-from ranklens.teaching.explain import explain_measure
+from ranklens.evaluation.measure_texts import explain_measure
 from ranklens.types import Run
 
 __all__ = [

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from ranklens import models
 from ranklens.config import get_settings
 from ranklens.corpus import index
 from ranklens.corpus.trec_files import read_queries, run_file_name, write_run_files
@@ -36,7 +37,6 @@ from ranklens.evaluation.qrels_sources import (
 )
 from ranklens.evaluation.snapshots_store import RUN_FILES, Snapshot, check_name
 from ranklens.ranking import compare as cmp
-from ranklens.ranking import models
 from ranklens.types import Qrel, Run
 
 FORMAT = 1  # of the manifest; raised when its shape changes

@@ -1,7 +1,7 @@
 """Snapshots as stored: one evaluation kept in the judgment store (so a team sees the same ones):
 save, list, load, delete; the Snapshot record and how its values and runs are packed.
 
-Tables `snapshots` and `snapshot_runs` are declared in ranklens.judging.schema; runs are kept as
+Tables `snapshots` and `snapshot_runs` are declared in ranklens.schema; runs are kept as
 zlib-compressed JSON. Making a snapshot, comparing snapshots and exporting them live in
 ranklens.evaluation.snapshots.
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from ranklens.errors import InputError, NotFoundError
 from ranklens.judging.rules import check_name as _check_name
-from ranklens.judging.schema import Database, snapshot_runs, snapshots_table
+from ranklens.schema import Database, snapshot_runs, snapshots_table
 from ranklens.types import Hit, Run
 
 

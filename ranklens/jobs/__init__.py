@@ -465,7 +465,7 @@ def _who(actor: Actor | None) -> str | None:
 def _known_models(corpus: str, settings: Settings) -> set[str]:
     """The bundled models and those the corpus is indexed with (always allowed)."""
     from ranklens.corpus import index
-    from ranklens.ranking.models import list_models
+    from ranklens.models import list_models
 
     known = {m.name for m in list_models()}
     try:

@@ -73,10 +73,10 @@ def _run_demo(settings: Settings, job: Job, report: Reporter) -> dict[str, Any]:
 
 
 def _run_suggest(settings: Settings, job: Job, report: Reporter) -> dict[str, Any]:
+    from ranklens import models
     from ranklens.corpus import index
     from ranklens.corpus.index import Progress
     from ranklens.judging import JudgmentStore, pooling
-    from ranklens.ranking import models
 
     a = job.args
     corpus = index.open_corpus(a["corpus"], settings)

@@ -41,10 +41,10 @@ from ranklens.judging.rules import (
     resolve_doc_id,
     round_half_up,
 )
-from ranklens.judging.scale import BINARY_GRADES, DEFAULT_GRADES, Grade, Scale
-from ranklens.judging.schema import BUSY_TIMEOUT_MS, SCHEMA_VERSION, Database, make_engine, metadata
 from ranklens.judging.session import JudgingSession
 from ranklens.judging.store import JudgmentStore
+from ranklens.scale import BINARY_GRADES, DEFAULT_GRADES, Grade, Scale
+from ranklens.schema import BUSY_TIMEOUT_MS, SCHEMA_VERSION, Database, make_engine, metadata
 from ranklens.types import LEVELS
 
 __all__ = [

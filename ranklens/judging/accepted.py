@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from ranklens.errors import InputError
 from ranklens.judging.records import CurrentLabel
 from ranklens.judging.rules import check_name
-from ranklens.judging.schema import accepted_labels, label_events
+from ranklens.schema import accepted_labels, label_events
 
 if TYPE_CHECKING:
     from ranklens.judging.labels import LabelStore

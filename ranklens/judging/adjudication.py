@@ -19,7 +19,7 @@ from ranklens.judging.rules import (
     check_rule,
     final_qrels_from,
 )
-from ranklens.judging.schema import Database
+from ranklens.schema import Database
 from ranklens.types import Qrel
 
 

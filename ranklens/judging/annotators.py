@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from ranklens.errors import InputError, NotFoundError
 from ranklens.judging.rules import check_name
-from ranklens.judging.schema import Database, annotator_keys, annotators
+from ranklens.schema import Database, annotator_keys, annotators
 
 # scrypt cost: 2**14 x 8 x 1 takes ~16 MiB and ~50 ms per check, which makes guessing slow and
 # a sign-in still instant. Stored beside each hash, so raising it later keeps old keys valid.

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from ranklens.access import Actor, require_admin
 from ranklens.judging.agreement import AgreementReport
-from ranklens.judging.schema import Database, meta_table
+from ranklens.schema import Database, meta_table
 
 REVEAL_KEY = "team.reveal_agreement"  # "1": annotators see agreement figures without names
 

@@ -21,14 +21,8 @@ import sqlalchemy as sa
 from ranklens.corpus.trec_files import write_qrels
 from ranklens.errors import InputError, NotFoundError, RankLensError
 from ranklens.judging.rules import check_name, check_rule, combine_grades
-from ranklens.judging.scale import Scale
-from ranklens.judging.schema import (
-    Database,
-    class_labels,
-    class_pairs,
-    class_students,
-    classes_table,
-)
+from ranklens.scale import Scale
+from ranklens.schema import Database, class_labels, class_pairs, class_students, classes_table
 from ranklens.types import Qrel
 
 STATES = ("open", "paused", "revealed", "closed")

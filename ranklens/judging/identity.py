@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from ranklens.errors import RankLensError
 from ranklens.judging.annotators import Annotator, get
 from ranklens.judging.rules import check_name
-from ranklens.judging.schema import Database
+from ranklens.schema import Database
 
 NAME_CLAIMS = ("sub", "email", "preferred_username")
 DEFAULT_NAME_CLAIMS = ("email",)

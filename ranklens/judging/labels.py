@@ -30,8 +30,8 @@ from ranklens.judging.records import (
     LabelEvent,
 )
 from ranklens.judging.rules import check_name
-from ranklens.judging.scale import Scale
-from ranklens.judging.schema import Database, annotators, label_events, projects, query_sets
+from ranklens.scale import Scale
+from ranklens.schema import Database, annotators, label_events, projects, query_sets
 
 _EV = label_events.c
 _ROLE = sa.case(

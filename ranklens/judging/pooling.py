@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from ranklens import models
 from ranklens.corpus import external_docs
 from ranklens.corpus.chunking import index_text
 from ranklens.corpus.index import Corpus
@@ -25,13 +26,13 @@ from ranklens.judging.records import (
     PoolItem,
 )
 from ranklens.judging.rules import drop_unshown
-from ranklens.judging.scale import Scale
 from ranklens.judging.session import JudgingSession
 from ranklens.judging.store import JudgmentStore
-from ranklens.ranking import compare, models
+from ranklens.models import Scorer
+from ranklens.ranking import compare
 from ranklens.ranking import rankers as rankers_mod
-from ranklens.ranking.models import Scorer
 from ranklens.ranking.recipes import rank_corpus
+from ranklens.scale import Scale
 from ranklens.types import Query, Run
 
 

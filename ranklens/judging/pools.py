@@ -20,7 +20,7 @@ from ranklens.judging.rules import (
     check_name,
     pool_provenance,
 )
-from ranklens.judging.schema import Database, pool_items, pool_seeds, pools_table
+from ranklens.schema import Database, pool_items, pool_seeds, pools_table
 from ranklens.types import Run
 
 

@@ -32,7 +32,7 @@ from ranklens.judging.rules import (
     natural_key,
     resolve_doc_id,
 )
-from ranklens.judging.schema import Database, annotators, label_events
+from ranklens.schema import Database, annotators, label_events
 from ranklens.types import Qrel
 
 

@@ -20,7 +20,7 @@ from ranklens.judging.records import (
     SessionProgress,
 )
 from ranklens.judging.rules import pool_order
-from ranklens.judging.scale import Scale
+from ranklens.scale import Scale
 from ranklens.types import Query
 
 

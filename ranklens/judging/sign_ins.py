@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from ranklens.judging.annotators import Annotator, annotator_keys
 from ranklens.judging.annotators import _row as _annotator
-from ranklens.judging.schema import Database, browser_sign_ins
+from ranklens.schema import Database, browser_sign_ins
 
 TOKEN_BYTES = 32  # 256 random bits in the cookie
 SIGN_IN_TTL_S = 12 * 3600  # a sign-in lasts a working day; the cookie's Max-Age is the same

@@ -19,9 +19,9 @@ from ranklens.judging.adjudication import AdjudicationStore
 from ranklens.judging.labels import LabelStore
 from ranklens.judging.pools import PoolStore
 from ranklens.judging.qrels_io import QrelsIO
-from ranklens.judging.schema import Database
 from ranklens.judging.session import JudgingSession
 from ranklens.judging.suggestions import SuggestionStore
+from ranklens.schema import Database
 from ranklens.types import Query
 
 

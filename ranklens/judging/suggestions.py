@@ -21,7 +21,7 @@ from ranklens.judging.rules import (
     check_name,
     grades_from_scores,
 )
-from ranklens.judging.schema import Database, label_events
+from ranklens.schema import Database, label_events
 
 
 class SuggestionStore:

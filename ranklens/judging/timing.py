@@ -21,7 +21,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from ranklens.errors import InputError
-from ranklens.judging.schema import label_timings
+from ranklens.schema import label_timings
 
 if TYPE_CHECKING:
     from ranklens.judging.store import JudgmentStore

@@ -31,10 +31,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ranklens import models
 from ranklens.corpus import external_docs
 from ranklens.corpus import index as index_mod
 from ranklens.corpus.chunking import index_text
-from ranklens.ranking import models
 from ranklens.ranking.rankers import Ranker, RankerSpecError, check_k, rank_all, truncate
 from ranklens.types import Hit, Query, Run, check_level, doc_level
 

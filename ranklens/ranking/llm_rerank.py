@@ -3,7 +3,7 @@ with the judge's prompt (pointwise); rerank(FIRST_STAGE, llm-pairwise, DEPTH) or
 
 Decisions (read before changing anything here):
 
-- Both ask through an LLMJudge (ranklens.judging.llm): the same endpoint, reply limit, output
+- Both ask through an LLMJudge (ranklens.llm.client): the same endpoint, reply limit, output
   modes, reply cache, concurrency, retries and time limits as the judge; pointwise grades with
   the corpus's current judge prompt (its latest saved version, else UMBRELA's). The model is the one in
   RANKLENS_LLM_MODEL when the recipe is built; `.model` names it (the circularity warning).
@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from ranklens.corpus import index as index_mod
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import RankLensError
-from ranklens.judging.llm import LLMConfig, LLMJudge, ReplyCache
-from ranklens.judging.llm_prompt import LLMError, Prompt, prompt_hash
-from ranklens.judging.llm_reports import BatchReport, JudgePair, Reply
-from ranklens.judging.scale import Scale
+from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.prompt import LLMError, Prompt, prompt_hash
+from ranklens.llm.prompt_versions import current_prompt
+from ranklens.llm.reports import BatchReport, JudgePair, Reply
 from ranklens.ranking.composites import Composite
 from ranklens.ranking.rankers import MAX_K, Ranker, RankerSpecError, check_k, truncate
+from ranklens.scale import Scale
 from ranklens.types import Hit, Query, Run, check_level, doc_level
 
 POINTWISE = "llm"
@@ -140,11 +141,14 @@ def config_from_settings(corpus: index_mod.Corpus) -> LLMConfig:
 
 def corpus_prompt(corpus: index_mod.Corpus) -> Prompt:
     """The corpus's current judge prompt (its latest saved version, else UMBRELA's)."""
-    from ranklens.judging import JudgmentStore, judges
+    from ranklens.schema import Database
 
     try:
-        with JudgmentStore(corpus.settings.db_url) as store:
-            return judges.current_prompt(store, corpus.name)
+        db = Database(corpus.settings.db_url)
+        try:
+            return current_prompt(db, corpus.name)
+        finally:
+            db.close()
     except RankLensError:
         return Prompt()
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ranklens import models
 from ranklens.corpus import index as index_mod
 from ranklens.errors import NotFoundError
-from ranklens.ranking import models
 from ranklens.ranking.composites import (
     FUSION_DEPTH,
     NORMS,
@@ -198,7 +198,7 @@ def make_ranker(
     """A ranker from its recipe (see the module docstring); its .name is the canonical recipe.
 
     Models load lazily, at the first rank() call, through the loaders given (by default
-    ranklens.ranking.models.load_encoder / load_reranker, which keep one instance per process).
+    ranklens.models.load_encoder / load_reranker, which keep one instance per process).
     """
     text = "".join((spec or "").split())
     if not text:

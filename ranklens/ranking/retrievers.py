@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ranklens import models
 from ranklens.corpus import index as index_mod
 from ranklens.errors import NotFoundError
-from ranklens.ranking import models
 from ranklens.ranking.exact import exact_search
 from ranklens.ranking.rankers import RankerSpecError, check_k
 from ranklens.types import Hit, Query, Run

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ranklens import models
 from ranklens.corpus import index as index_mod
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import RankLensError
 from ranklens.evaluation import stats
 from ranklens.evaluation.measures import evaluate_runs, per_query_table
-from ranklens.ranking import ann, models
+from ranklens.ranking import ann
 from ranklens.ranking.exact import exact_search
 from ranklens.ranking.recipes import make_rankers, rank_corpus
 from ranklens.ranking.retrievers import DenseRanker, EncoderLoader

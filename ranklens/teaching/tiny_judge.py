@@ -20,13 +20,13 @@ import pandas as pd
 from scipy.stats import bootstrap
 from sklearn.metrics import cohen_kappa_score
 
+from ranklens import models
 from ranklens.corpus import index as index_mod
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import RankLensError
-from ranklens.judging.judge_agreement import JudgeAgreement, judge_agreement
-from ranklens.judging.llm import LLMJudge
-from ranklens.judging.llm_reports import BatchReport, JudgePair
-from ranklens.ranking import models
+from ranklens.judges.judge_agreement import JudgeAgreement, judge_agreement
+from ranklens.llm.client import LLMJudge
+from ranklens.llm.reports import BatchReport, JudgePair
 from ranklens.ranking.rankers import passages_per_doc, rank_all
 from ranklens.ranking.recipes import make_rankers
 from ranklens.types import Qrel, Query, Run

@@ -10,10 +10,11 @@ import re
 import pytest
 
 from ranklens.corpus import ingest
-from ranklens.judging import JudgmentStore, class_stats
+from ranklens.judging import JudgmentStore
 from ranklens.judging import annotators as accounts
 from ranklens.judging.classes import ClassLabel, ClassStore
-from ranklens.judging.classroom import start_class
+from ranklens.teaching import class_stats
+from ranklens.teaching.classroom import start_class
 from ranklens.types import Query
 
 from ..conftest import write_jsonl

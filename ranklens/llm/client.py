@@ -1,8 +1,8 @@
 """LLM judges over any OpenAI-compatible chat-completions endpoint (Ollama, vLLM, llama.cpp, OpenAI):
 the endpoint's configuration, the reply cache, and LLMJudge (requests, retries, batches).
 
-Prompts and reply parsing are ranklens.judging.llm_prompt'; judgments and batch reports
-ranklens.judging.llm_reports'; one streamed request llm_http's; many at a time llm_batch's.
+Prompts and reply parsing are ranklens.llm.prompt'; judgments and batch reports
+ranklens.llm.reports'; one streamed request llm_http's; many at a time llm_batch's.
 
 Decisions (read before changing anything here):
 
@@ -41,19 +41,12 @@ import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from ranklens.config import Settings
-from ranklens.judging import llm_http
-from ranklens.judging.llm_batch import BatchRun, Throttle, run_batch
-from ranklens.judging.llm_http import (
-    STRUCTURED_CHOICES,
-    ChatResult,
-    Failed,
-    Fatal,
-    Refused,
-    Retryable,
-)
-from ranklens.judging.llm_prompt import LLMError, Prompt, judge_name, parse_reply, to_scale
-from ranklens.judging.llm_reports import BatchReport, DryRunItem, JudgePair, Judgment, Reply
-from ranklens.judging.scale import Scale
+from ranklens.llm import http as llm_http
+from ranklens.llm.batch import BatchRun, Throttle, run_batch
+from ranklens.llm.http import STRUCTURED_CHOICES, ChatResult, Failed, Fatal, Refused, Retryable
+from ranklens.llm.prompt import LLMError, Prompt, judge_name, parse_reply, to_scale
+from ranklens.llm.reports import BatchReport, DryRunItem, JudgePair, Judgment, Reply
+from ranklens.scale import Scale
 
 DEFAULT_MAX_TOKENS = 128  # UMBRELA's M, T, O and final score, or {grade, reason}, fit easily
 TEXT_STOP = ("\nQuery:", "\nPassage:")  # a small model repeating the prompt stops here

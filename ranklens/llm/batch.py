@@ -1,7 +1,7 @@
 """Many LLM requests at a time: a throttle (halved by timeouts and 429s, grown back by successes)
 and run_batch, which retries an item a few times and stops after a run of final failures.
 
-See ranklens.judging.llm's decisions; the errors it acts on are llm_http's.
+See ranklens.llm.client's decisions; the errors it acts on are llm_http's.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import NamedTuple
 
-from ranklens.judging.llm_http import Cancelled, Failed, Fatal
+from ranklens.llm.http import Cancelled, Failed, Fatal
 
 
 class Throttle:

@@ -27,14 +27,17 @@ import sqlalchemy as sa
 from ranklens.access import Actor, require_admin
 from ranklens.corpus import external_docs
 from ranklens.corpus.chunking import index_text
-from ranklens.errors import NotFoundError
-from ranklens.judging.judge_agreement import JudgeAgreement, judge_agreement
-from ranklens.judging.llm import LLMJudge
-from ranklens.judging.llm_prompt import JUDGE_PREFIX, Prompt, judge_name
-from ranklens.judging.llm_reports import BatchReport, JudgePair
+from ranklens.judges.judge_agreement import JudgeAgreement, judge_agreement
 from ranklens.judging.records import CurrentLabel, PoolInfo, PoolItem
 from ranklens.judging.rules import check_name, final_qrels_from
-from ranklens.judging.schema import label_events, llm_prompts
+from ranklens.llm.client import LLMJudge
+from ranklens.llm.prompt import JUDGE_PREFIX, Prompt, judge_name
+from ranklens.llm.prompt_versions import (
+    PromptVersion,
+    prompt_versions,
+)
+from ranklens.llm.reports import BatchReport, JudgePair
+from ranklens.schema import label_events, llm_prompts
 from ranklens.types import Run
 
 if TYPE_CHECKING:  # the store and the index are only named in hints here
@@ -43,33 +46,6 @@ if TYPE_CHECKING:  # the store and the index are only named in hints here
 
 
 _NOTE = re.compile(r"^prompt=([0-9a-f]{16}) score=(\d+)$")
-
-
-class PromptVersion(NamedTuple):
-    corpus: str
-    version: int
-    prompt_hash: str
-    text: str
-    top: int
-    author: str
-    created_at: float
-
-    @property
-    def prompt(self) -> Prompt:
-        return Prompt(self.text, self.top)
-
-
-# ---------------------------------------------------------------- prompt versions
-
-
-def prompt_versions(store: JudgmentStore, corpus: str) -> list[PromptVersion]:
-    """Every saved prompt version of a corpus, oldest first."""
-    c = llm_prompts.c
-    with store.read() as conn:
-        rows = conn.execute(
-            sa.select(llm_prompts).where(c.corpus == corpus).order_by(c.version)
-        ).all()
-    return [PromptVersion(*r) for r in rows]
 
 
 def save_prompt(
@@ -96,19 +72,6 @@ def save_prompt(
         )
         conn.execute(sa.insert(llm_prompts).values(**row._asdict()))
     return row
-
-
-def current_prompt(store: JudgmentStore, corpus: str) -> Prompt:
-    """The corpus's latest prompt version, or UMBRELA's when none was saved."""
-    versions = prompt_versions(store, corpus)
-    return versions[-1].prompt if versions else Prompt()
-
-
-def prompt_by_hash(store: JudgmentStore, corpus: str, prompt_hash: str) -> PromptVersion:
-    for v in prompt_versions(store, corpus):
-        if v.prompt_hash == prompt_hash:
-            return v
-    raise NotFoundError(f"corpus {corpus!r} has no prompt version with hash {prompt_hash!r}")
 
 
 # ---------------------------------------------------------------- LLM suggestions
@@ -342,7 +305,7 @@ def cross_encoder_dry_run(
 ) -> list[ScoredPair]:
     """Scores and grades of the first n pairs of a pool, stored nowhere."""
     from ranklens.judging.rules import grades_from_scores
-    from ranklens.ranking.models import load_reranker
+    from ranklens.models import load_reranker
 
     pairs = pairs_for(corpus, pool, pool.items[: max(0, n)])
     scorer = scorer if scorer is not None else load_reranker(model)

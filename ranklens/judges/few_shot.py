@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, NamedTuple
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import InputError
 from ranklens.judging.accepted import accepted_event_ids, without_accepted
-from ranklens.judging.llm_prompt import Prompt
-from ranklens.judging.llm_reports import JudgePair
 from ranklens.judging.rules import final_qrels_from, natural_key, round_half_up
-from ranklens.judging.scale import Scale
+from ranklens.llm.prompt import Prompt
+from ranklens.llm.reports import JudgePair
+from ranklens.scale import Scale
 
 if TYPE_CHECKING:
     from ranklens.corpus.index import Corpus

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from ranklens.errors import RankLensError
-from ranklens.judging.scale import Scale
+from ranklens.scale import Scale
 
 # The zero-shot "bing" prompt of UMBRELA (Upadhyay et al. 2024, "UMBRELA: UMbrela is the
 # (Open-Source Reproduction of the) Bing RELevance Assessor", arXiv:2406.06519;

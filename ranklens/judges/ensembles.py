@@ -3,7 +3,7 @@ combined per pair by majority or mean, and each judge and the ensemble against p
 
 Decisions (read before changing anything here):
 
-- Members are judges as ranklens.judging.judges.judge_labels names them (a cross-encoder by its
+- Members are judges as ranklens.judges.judges.judge_labels names them (a cross-encoder by its
   model name, an LLM as `llm:<model> prompt v<N> (<hash>)`, one per prompt version).
 - A unit gets an ensemble grade when at least `quorum` members graded it (default: all of
   them). Majority: the grade most members gave, a tie falls to the mean rounded half up; mean:
@@ -20,8 +20,8 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ranklens.errors import InputError, NotFoundError
+from ranklens.judges.judge_agreement import JudgeAgreement, judge_agreement
 from ranklens.judging.agreement import Unit
-from ranklens.judging.judge_agreement import JudgeAgreement, judge_agreement
 from ranklens.judging.records import CurrentLabel
 from ranklens.judging.rules import combine_grades, final_qrels_from
 from ranklens.types import Run
@@ -103,7 +103,7 @@ def ensemble_vs_people(
 ) -> list[JudgeAgreement]:
     """Each member, then the ensemble, against the humans' final labels, all on the units the
     ensemble graded (accepted=False: without labels accepted from suggestions)."""
-    from ranklens.judging.judges import judge_labels
+    from ranklens.judges.judges import judge_labels
 
     found = judge_labels(store, corpus, query_ids=query_ids)
     unknown = [m for m in members if m not in found]

@@ -20,10 +20,10 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from ranklens.errors import InputError
+from ranklens.judges.judges import judge_labels
 from ranklens.judging.accepted import accept, accepted_event_ids
-from ranklens.judging.judges import judge_labels
-from ranklens.judging.llm_prompt import JUDGE_PREFIX
 from ranklens.judging.records import CurrentLabel
+from ranklens.llm.prompt import JUDGE_PREFIX
 
 if TYPE_CHECKING:
     from ranklens.judging.store import JudgmentStore

@@ -2,7 +2,7 @@
 in .venv-judge by `scripts/setup.sh --judge`; where it is, how to start, wait for and stop it.
 
 It is a real server for tests and a teaching example (its grades are close to noise), never a
-judge to trust. `python -m ranklens.judging.local_judge [--port N]` (scripts/local-judge.sh) runs
+judge to trust. `python -m ranklens.llm.local_server [--port N]` (scripts/local-judge.sh) runs
 it in the foreground; LocalJudge starts one for a test or a benchmark and stops it.
 """
 

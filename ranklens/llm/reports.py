@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ranklens.judging.llm_prompt import judge_name
+from ranklens.llm.prompt import judge_name
 
 
 class JudgePair(NamedTuple):

@@ -3,7 +3,7 @@ few-shot examples from the calibration queries, and the judge measured on held-o
 
 Decisions (read before changing anything here):
 
-- The split, the labelled pairs and the examples are ranklens.judging.few_shot's: examples
+- The split, the labelled pairs and the examples are ranklens.judges.few_shot's: examples
   come only from calibration queries; nothing of a calibration query is sent for grading.
 - The report covers held-out queries only: for each prompt version, without and with the
   examples: weighted kappa (scikit-learn, through judge_agreement) with a 95% percentile
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from scipy.stats import bootstrap
 
 from ranklens.errors import InputError, NotFoundError
-from ranklens.judging.few_shot import (
+from ranklens.judges.few_shot import (
     DEFAULT_EXAMPLES,
     DEFAULT_FRACTION,
     DEFAULT_TOKEN_BUDGET,
@@ -42,14 +42,14 @@ from ranklens.judging.few_shot import (
     pick_examples,
     split_queries,
 )
-from ranklens.judging.judge_agreement import JudgeAgreement, common_units, judge_agreement, kappa
-from ranklens.judging.llm import LLMJudge
-from ranklens.judging.llm_prompt import Prompt
-from ranklens.judging.llm_reports import BatchReport
+from ranklens.judges.judge_agreement import JudgeAgreement, common_units, judge_agreement, kappa
 from ranklens.judging.records import CurrentLabel
 from ranklens.judging.rules import check_name, final_qrels_from
-from ranklens.judging.scale import Scale
-from ranklens.judging.schema import llm_calibrations
+from ranklens.llm.client import LLMJudge
+from ranklens.llm.prompt import Prompt
+from ranklens.llm.reports import BatchReport
+from ranklens.scale import Scale
+from ranklens.schema import llm_calibrations
 from ranklens.types import Qrel, Run
 
 if TYPE_CHECKING:
@@ -274,7 +274,7 @@ def default_prompt(store: JudgmentStore, corpus: str) -> tuple[str, Prompt]:
     """The prompt a calibration starts from: the corpus's latest version (UMBRELA's when none is
     saved); when that version is itself a calibrated prompt, the version it was made from, so
     that examples are never written into a prompt twice."""
-    from ranklens.judging.judges import prompt_versions
+    from ranklens.judges.judges import prompt_versions
 
     versions = prompt_versions(store, corpus)
     if not versions:
@@ -474,7 +474,7 @@ def calibrations(store: JudgmentStore, corpus: str) -> list[Calibration]:
 def use_calibration(store: JudgmentStore, corpus: str, calibration_id: int, author: str):
     """Save a recorded calibration's prompt (with its examples) as the corpus's newest prompt
     version; returns that PromptVersion."""
-    from ranklens.judging.judges import save_prompt
+    from ranklens.judges.judges import save_prompt
 
     found = [c for c in calibrations(store, corpus) if c.id == calibration_id]
     if not found:

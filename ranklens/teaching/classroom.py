@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from ranklens.corpus.index import Corpus
 from ranklens.errors import InputError, RankLensError, StoreUnavailable
 from ranklens.evaluation.qrels_sources import NoLabelsError, resolve_labels
-from ranklens.judging import class_stats
 from ranklens.judging.classes import ClassInfo, ClassLabel, ClassStore, sample_pairs
 from ranklens.judging.pooling import make_pool, query_set_of
-from ranklens.judging.scale import Scale
 from ranklens.judging.store import JudgmentStore
 from ranklens.ranking.recipes import default_rankers, make_rankers, rank_corpus
+from ranklens.scale import Scale
+from ranklens.teaching import class_stats
 from ranklens.types import Qrel, Query, Run
 
 BOARD_K = 10
