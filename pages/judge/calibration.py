@@ -18,7 +18,7 @@ from ranklens.judging import JudgmentStore, judges, pooling
 from ranklens.judging import calibration as cal
 from ranklens.judging.llm import LLMConfig, LLMJudge, Prompt, ReplyCache
 
-from .common import code, fmt, when
+from .display import code, fmt, table, when
 
 UMBRELA = "umbrela"
 
@@ -90,22 +90,18 @@ def show_report(report: dict) -> None:
                 width="stretch",
             )
     with st.expander(f"The {len(report['examples'])} examples shown to the judge"):
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "query": e["query_id"],
-                        "passage": e["passage_id"] or e["doc_id"],
-                        "grade": e["grade"],
-                        "prompt score": e["score"],
-                        "reason": e["reason"] or "",
-                        "passage text": e["passage"][:300],
-                    }
-                    for e in report["examples"]
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
+        table(
+            [
+                {
+                    "query": e["query_id"],
+                    "passage": e["passage_id"] or e["doc_id"],
+                    "grade": e["grade"],
+                    "prompt score": e["score"],
+                    "reason": e["reason"] or "",
+                    "passage text": e["passage"][:300],
+                }
+                for e in report["examples"]
+            ],
         )
         st.caption("Held-out queries: " + ", ".join(report["held_out_queries"]))
 

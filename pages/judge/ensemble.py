@@ -6,7 +6,6 @@ Every number comes from ranklens.judging.ensembles (the CLI's `judgments ensembl
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from components import safe, state
@@ -14,7 +13,7 @@ from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, ensembles, judges
 
-from .common import fmt
+from .display import fmt, table
 
 HOW_TEXT = {
     "majority": "majority (a tie: the mean, rounded half up)",
@@ -69,20 +68,16 @@ def ensemble_section(
     if not reports[-1].n:
         st.caption("The chosen judges share no passage that people labelled.")
         return
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "judge": "ensemble" if r is reports[-1] else r.judge,
-                    "passages": r.n,
-                    f"kappa ({weights})": fmt(r.kappa),
-                    "same grade": fmt(r.exact, pct=True),
-                    "disagreements": len(r.disagreements),
-                    **({f"Kendall's tau ({r.measure})": fmt(r.tau)} if runs else {}),
-                }
-                for r in reports
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
+    table(
+        [
+            {
+                "judge": "ensemble" if r is reports[-1] else r.judge,
+                "passages": r.n,
+                f"kappa ({weights})": fmt(r.kappa),
+                "same grade": fmt(r.exact, pct=True),
+                "disagreements": len(r.disagreements),
+                **({f"Kendall's tau ({r.measure})": fmt(r.tau)} if runs else {}),
+            }
+            for r in reports
+        ],
     )

@@ -18,7 +18,7 @@ from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, judges, pooling, timing
 from ranklens.judging.judge_agreement import JudgeAgreement
 
-from .common import LEVEL_TEXT, fmt
+from .display import LEVEL_TEXT, fmt, table
 
 WEIGHT_TEXT = {"linear": "linear", "quadratic": "quadratic"}
 
@@ -61,22 +61,18 @@ def _one(rep: JudgeAgreement) -> None:
     with right:
         if rep.rankers:
             st.markdown(f"**{rep.measure} when the judge's labels replace the humans'**")
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "ranker": r.ranker,
-                            "humans": r.human,
-                            "judge": r.judge,
-                            "change": r.delta,
-                            "rank (humans)": r.human_rank,
-                            "rank (judge)": r.judge_rank,
-                        }
-                        for r in rep.rankers
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
+            table(
+                [
+                    {
+                        "ranker": r.ranker,
+                        "humans": r.human,
+                        "judge": r.judge,
+                        "change": r.delta,
+                        "rank (humans)": r.human_rank,
+                        "rank (judge)": r.judge_rank,
+                    }
+                    for r in rep.rankers
+                ],
                 column_config={
                     k: st.column_config.NumberColumn(format="%.4f")
                     for k in ("humans", "judge", "change")
@@ -84,21 +80,17 @@ def _one(rep: JudgeAgreement) -> None:
             )
     st.markdown(f"**Disagreements, widest first** ({len(rep.disagreements)})")
     if rep.disagreements:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "query": x.query_id,
-                        "passage or document": x.doc_id,
-                        "humans": x.human,
-                        "judge": x.judge,
-                        "width": x.width,
-                    }
-                    for x in rep.disagreements
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
+        table(
+            [
+                {
+                    "query": x.query_id,
+                    "passage or document": x.doc_id,
+                    "humans": x.human,
+                    "judge": x.judge,
+                    "width": x.width,
+                }
+                for x in rep.disagreements
+            ],
             height=min(400, 38 + 35 * len(rep.disagreements)),
         )
 
@@ -207,15 +199,11 @@ def time_section(store: JudgmentStore, corpus: index.Corpus, query_ids: set[str]
     for col, what, title in ((left, "annotator", "annotator"), (right, "query", "query")):
         with col:
             st.markdown(f"**Per {title}**")
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {title: k, "labels": s.n, "median (s)": s.median, "p90 (s)": s.p90}
-                        for k, s in st_[what].items()
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
+            table(
+                [
+                    {title: k, "labels": s.n, "median (s)": s.median, "p90 (s)": s.p90}
+                    for k, s in st_[what].items()
+                ],
                 column_config={
                     k: st.column_config.NumberColumn(format="%.1f")
                     for k in ("median (s)", "p90 (s)")

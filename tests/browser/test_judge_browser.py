@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from components.label_widgets import grade_key
-from pages.judge.judging import unit_key
+from pages.judge.judge_tab import unit_key
 from ranklens.corpus import index, ingest
 from ranklens.judging import JudgmentStore, PoolItem
 from ranklens.types import Query

@@ -22,7 +22,7 @@ from ranklens.judging import review as rv
 from ranklens.judging.llm import JUDGE_PREFIX
 from ranklens.types import Query
 
-from .common import CSS, code, flash, passage_html, scope, show_flash
+from .display import code, flash, query_texts, scope, show_flash, show_unit
 
 SORT_TEXT = {
     "disagreement": "judges' disagreement",
@@ -104,18 +104,8 @@ def _keyboard(
         f"**Row {at + 1} of {len(rows)}**: {code(r.judge)} suggests **{r.grade}** "
         f"(disagreement {r.disagreement})"
     )
-    texts = {q.query_id: q.text for qs in corpus.query_sets().values() for q in qs}
-    if r.passage_id:
-        p = corpus.get_passages([r.passage_id]).get(r.passage_id)
-        title, text = (p.title, p.text) if p else ("", "(not in the corpus)")
-    else:
-        ps = corpus.passages_of_doc(r.doc_id)
-        title = ps[0].title if ps else ""
-        text = "\n\n".join(x.text for x in ps) or "(not in the corpus)"
-    st.markdown(CSS, unsafe_allow_html=True)  # a constant
-    st.markdown(
-        passage_html(texts.get(r.query_id, ""), r.query_id, title, text), unsafe_allow_html=True
-    )  # escaped by highlight
+    query = query_texts(corpus).get(r.query_id, "")
+    show_unit(corpus, query, r.query_id, r.passage_id, r.doc_id)
     a, b, c = st.columns(3)
     a.button(
         "Accept (a)",
@@ -137,7 +127,7 @@ def _keyboard(
     )
 
 
-def review_tab(
+def render(
     store: JudgmentStore,
     corpus: index.Corpus,
     query_set: str | None,

@@ -21,10 +21,14 @@ from ranklens.judging import JudgmentStore
 from ranklens.ranking.recipes import available_rankers, rank_corpus
 from ranklens.types import Query
 
-from .common import CSS, flash, show_flash
+from .display import CSS, card_html, flash, keys_to_page, query_html, show_flash
 
 PASSAGES, ARENA = "Passages side by side", "Ranker arena"
-CHOICE_TEXT = {"left": "the left one", "right": "the right one", "tie": "a tie"}
+CHOICES = (  # what, the button, its key
+    ("left", "← Left is better", "Left"),
+    ("tie", "= Tie", "t"),
+    ("right", "Right is better →", "Right"),
+)
 
 
 def _verdict(choice: str, what: str) -> str:
@@ -61,38 +65,20 @@ def _seed(*parts: object) -> int:
 
 def _card(title: str, text: str, query: str) -> str:
     """One passage as one raw HTML block: escaped, query terms marked (components.safe)."""
-    head = f'<div class="rl-jt">{safe.html_mark(title, query)}</div>' if title else ""
-    return safe.html_block(f'<div class="rl-jp">{head}{safe.html_mark(text, query)}</div>')
+    return safe.html_block(card_html(title, text, query))
 
 
 def _query_box(query: Query) -> None:
-    st.markdown(
-        safe.html_block(
-            f'<div class="rl-jq"><span class="rl-qid">Query {safe.html_text(query.query_id)}'
-            f"</span>{safe.html_mark(query.text, query.text)}</div>"
-        ),
-        unsafe_allow_html=True,
-    )
+    st.markdown(safe.html_block(query_html(query.text, query.query_id)), unsafe_allow_html=True)
 
 
 def _choice_buttons(prefix: str, on_click, args: tuple) -> None:
-    a, b, c = st.columns(3)
-    a.button(
-        "← Left is better",
-        key=f"{prefix}_left",
-        shortcut="Left",
-        on_click=on_click,
-        args=(*args, "left"),
-    )
-    b.button("= Tie", key=f"{prefix}_tie", shortcut="t", on_click=on_click, args=(*args, "tie"))
+    """Left, tie and right: the arrow keys, t and "=" (a constant script) press them."""
+    for col, (choice, label, key) in zip(st.columns(3), CHOICES, strict=True):
+        col.button(
+            label, key=f"{prefix}_{choice}", shortcut=key, on_click=on_click, args=(*args, choice)
+        )
     st.html(TIE_KEY, unsafe_allow_javascript=True)  # a constant: "=" presses the tie button
-    c.button(
-        "Right is better →",
-        key=f"{prefix}_right",
-        shortcut="Right",
-        on_click=on_click,
-        args=(*args, "right"),
-    )
 
 
 @auth.guarded  # team mode: only the signed-in owner of this session
@@ -107,14 +93,15 @@ def _undo(store: JudgmentStore, corpus: str, annotator: str, kind: str) -> None:
     st.session_state.pop(state.JUDGE_ARENA_ROUND, None)
 
 
-def preferences_tab(
+def render(
     store: JudgmentStore,
     corpus: index.Corpus,
     query_set: str | None,
     queries: list[Query],
     annotator: str | None,
 ) -> None:
-    st.markdown(CSS, unsafe_allow_html=True)
+    st.markdown(CSS, unsafe_allow_html=True)  # a constant
+    keys_to_page()
     if query_set is None or not queries:
         st.info("This corpus has no query set: add one on the Search page first.")
         return
