@@ -23,6 +23,7 @@ from pages.judge.header import (
     REVIEW,
     SET_UP,
     TABS,
+    PageContext,
     choose_query_set,
     identity,
     open_tab,
@@ -51,9 +52,9 @@ if corpus is None:
 with top[2]:
     query_set, queries = choose_query_set(corpus)
 open_tab(store, corpus, query_set)
-for name, tab in zip(
-    TABS, st.tabs(list(TABS), key=state.JUDGE_TAB, on_change="rerun"), strict=True
-):
+page = PageContext(store, corpus, query_set, queries, annotator)
+tabs = st.tabs(list(TABS), key=state.JUDGE_TAB, on_change="rerun")
+for name, tab in zip(TABS, tabs, strict=True):
     if tab.open:  # only the open tab runs
         with tab:
-            RENDER[name](store, corpus, query_set, queries, annotator)
+            RENDER[name](page)

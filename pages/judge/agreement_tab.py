@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 
 import streamlit as st
 
@@ -16,7 +15,6 @@ from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, blind
 from ranklens.ranking.highlight import escape
-from ranklens.types import Query
 
 from . import ensemble, judges
 from .display import (
@@ -30,6 +28,7 @@ from .display import (
     suggestion_panel,
     table,
 )
+from .header import PageContext
 
 
 def adjudication(
@@ -124,13 +123,9 @@ def adjudication(
                 st.rerun()
 
 
-def render(
-    store: JudgmentStore,
-    corpus: index.Corpus,
-    query_set: str | None,
-    queries: Sequence[Query],
-    annotator: str | None,
-) -> None:
+def render(page: PageContext) -> None:
+    store, corpus, query_set, annotator = page.store, page.corpus, page.query_set, page.annotator
+    queries = page.queries
     show_flash()
     query_ids = scope(query_set, queries, state.JUDGE_SCOPE + ":agreement")
     if not auth.is_admin():  # team mode, blind judging: figures without names, if an admin chose
@@ -161,8 +156,8 @@ def render(
     st.markdown("**Model suggestions against human labels**")
     suggestion_panel(store, corpus)
     st.divider()
-    runs = judges.judges_section(store, corpus, query_set, query_ids, accepted=accepted)
-    ensemble.ensemble_section(store, corpus, query_ids, accepted=accepted, runs=runs)
+    against = judges.judges_section(store, corpus, query_set, query_ids, accepted=accepted)
+    ensemble.ensemble_section(store, corpus, against)
     judges.time_section(store, corpus, query_ids)
     st.divider()
     adjudication(store, corpus, query_set, query_ids, annotator)

@@ -17,9 +17,9 @@ from ranklens.corpus.formats import QRELS_FORMATS
 from ranklens.corpus.uploads import safe_name, temporary_upload
 from ranklens.errors import RankLensError
 from ranklens.judging import DEFAULT_IMPORT_ANNOTATOR, RULES, ImportReport, JudgmentStore, pooling
-from ranklens.types import Query
 
 from .display import LEVEL_TEXT, code, rule_text, scope, show_flash, table
+from .header import PageContext
 
 
 def export_bytes(
@@ -106,14 +106,8 @@ def import_section(store: JudgmentStore, corpus: index.Corpus) -> None:
                     st.info(plain(line))
 
 
-def render(
-    store: JudgmentStore,
-    corpus: index.Corpus,
-    query_set: str | None,
-    queries: Sequence[Query],
-    annotator: str | None,
-) -> None:
-    del annotator  # the final labels are everyone's
+def render(page: PageContext) -> None:
+    store, corpus, query_set, queries = page.store, page.corpus, page.query_set, page.queries
     show_flash()
     st.subheader("Final qrels")
     if not auth.admin_only("see and download the final labels (blind judging)"):

@@ -4,6 +4,8 @@ query set picker (the corpus's query sets are their one owner: ranklens.corpus.i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
 from components import auth, routing, state
@@ -21,6 +23,18 @@ SET_UP, JUDGE, AGREEMENT, FINAL, PREFERENCES, REVIEW = TABS = (
     "Preferences",
     "Review",
 )
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What every tab's render() is given: the store, the corpus, the query set chosen above
+    (None: the corpus has none) and its queries, and the annotator (None until named)."""
+
+    store: JudgmentStore
+    corpus: index.Corpus
+    query_set: str | None
+    queries: list[Query]
+    annotator: str | None
 
 
 def _set_name() -> None:

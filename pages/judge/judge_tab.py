@@ -7,7 +7,6 @@ Judges never see which ranker found a passage; every store write commits before 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from functools import partial
 
 import streamlit as st
@@ -16,11 +15,11 @@ from components import safe, state
 from components.label_widgets import label_buttons
 from ranklens.corpus import external_docs, index
 from ranklens.errors import RankLensError
-from ranklens.judging import JudgmentStore, PoolItem, pooling
+from ranklens.judging import PoolItem, pooling
 from ranklens.ranking.highlight import escape
-from ranklens.types import Query
 
 from .display import CSS, card_html, code, keys_to_page, passage_html, pool_label, show_flash
+from .header import PageContext
 from .judging_controls import below_buttons, nav_buttons, on_saved, suggestions_on
 from .judging_panels import per_query_table, side_panel
 from .judging_state import JudgeView, apply_queue_order
@@ -99,14 +98,8 @@ def done_message(view: JudgeView) -> str:
     return text + ". Press k or ← to look back, u to undo."
 
 
-def render(
-    store: JudgmentStore,
-    corpus: index.Corpus,
-    query_set: str | None,
-    queries: Sequence[Query],
-    annotator: str | None,
-) -> None:
-    del queries  # the pool's queries are the session's
+def render(page: PageContext) -> None:
+    store, corpus, query_set, annotator = page.store, page.corpus, page.query_set, page.annotator
     if not annotator:
         st.info("Type your name above (and press Enter) to start judging.")
         return

@@ -102,9 +102,10 @@ def judges_section(
     query_ids: set[str] | None,
     *,
     accepted: bool = True,
-) -> dict | None:
-    """The section; returns the rankers' runs it compared (None when not asked), for the
-    ensemble section below it."""
+) -> dict:
+    """The section; returns how it compared (level, weights, query ids, accepted labels or
+    not, the rankers' runs or None), the keyword arguments of ranklens.judging's judges_vs_people
+    and ensemble_vs_people, for the ensemble section below it."""
     st.subheader("Cross-encoder and LLM against people")  # no "judge": the page heading is
     st.caption(
         "Each judge (a cross-encoder, each LLM prompt version) against the humans' final labels "
@@ -149,31 +150,30 @@ def judges_section(
                 )
             except RankLensError as exc:
                 st.error(safe.error(exc))
+    against = {
+        "runs": runs,
+        "level": level,
+        "weights": weights,
+        "query_ids": query_ids,
+        "accepted": accepted,
+    }
     try:
-        reports = judges.judges_vs_people(
-            store,
-            corpus.name,
-            runs=runs,
-            level=level,
-            weights=weights,
-            query_ids=query_ids,
-            accepted=accepted,
-        )
+        reports = judges.judges_vs_people(store, corpus.name, **against)
     except RankLensError as exc:
         st.error(safe.error(exc))
-        return runs
+        return against
     if not reports:
         st.caption(
             "No judge has graded a passage that people labelled yet: pre-grade the pool under "
             "**Set up** (cross-encoder or LLM), then label some of the same passages."
         )
-        return runs
+        return against
     names = [r.judge for r in reports]
     tabs = st.tabs(names)
     for tab, rep in zip(tabs, reports, strict=True):
         with tab:
             _one(rep)
-    return runs
+    return against
 
 
 def time_section(store: JudgmentStore, corpus: index.Corpus, query_ids: set[str] | None) -> None:

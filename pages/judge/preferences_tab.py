@@ -22,6 +22,7 @@ from ranklens.ranking.recipes import available_rankers, rank_corpus
 from ranklens.types import Query
 
 from .display import CSS, card_html, flash, keys_to_page, query_html, show_flash
+from .header import PageContext
 
 PASSAGES, ARENA = "Passages side by side", "Ranker arena"
 CHOICES = (  # what, the button, its key
@@ -93,13 +94,15 @@ def _undo(store: JudgmentStore, corpus: str, annotator: str, kind: str) -> None:
     st.session_state.pop(state.JUDGE_ARENA_ROUND, None)
 
 
-def render(
-    store: JudgmentStore,
-    corpus: index.Corpus,
-    query_set: str | None,
-    queries: list[Query],
-    annotator: str | None,
-) -> None:
+def _undo_button(store: JudgmentStore, corpus: str, annotator: str, kind: str) -> None:
+    """Undo (key u): takes back this annotator's latest preference of this kind."""
+    args = (store, corpus, annotator, kind)
+    st.button("Undo", key=state.JUDGE_PREF_UNDO, shortcut="u", on_click=_undo, args=args)
+
+
+def render(page: PageContext) -> None:
+    store, corpus, query_set, annotator = page.store, page.corpus, page.query_set, page.annotator
+    queries = page.queries
     st.markdown(CSS, unsafe_allow_html=True)  # a constant
     keys_to_page()
     if query_set is None or not queries:
@@ -152,13 +155,7 @@ def _passages(
         st.info("Passages to compare come from a pool: build one on the **Set up** tab.")
         return
     pool = pools[-1]
-    st.button(
-        "Undo",
-        key=state.JUDGE_PREF_UNDO,
-        shortcut="u",
-        on_click=_undo,
-        args=(store, corpus.name, annotator, "passage"),
-    )
+    _undo_button(store, corpus.name, annotator, "passage")
     texts = {q.query_id: q for q in queries}
     mine = pref_store.preferences(store, corpus.name, annotator=annotator)
     done: dict[str, list[tuple[str, str]]] = {}
@@ -270,13 +267,7 @@ def _arena(
         _save_arena,
         (store, corpus.name, annotator, query_set, rnd),
     )
-    st.button(
-        "Undo",
-        key=state.JUDGE_PREF_UNDO,
-        shortcut="u",
-        on_click=_undo,
-        args=(store, corpus.name, annotator, "ranker"),
-    )
+    _undo_button(store, corpus.name, annotator, "ranker")
     _query_box(query)
     ids = [h.passage_id for h in (*rnd.left_hits, *rnd.right_hits)]
     passages = external_docs.passages_for(corpus, ids)  # a system's own text stays unnamed: blind

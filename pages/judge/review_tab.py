@@ -20,9 +20,9 @@ from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore
 from ranklens.judging import review as rv
 from ranklens.judging.llm import JUDGE_PREFIX
-from ranklens.types import Query
 
 from .display import code, flash, query_texts, scope, show_flash, show_unit
+from .header import PageContext
 
 SORT_TEXT = {
     "disagreement": "judges' disagreement",
@@ -127,13 +127,9 @@ def _keyboard(
     )
 
 
-def render(
-    store: JudgmentStore,
-    corpus: index.Corpus,
-    query_set: str | None,
-    queries: Sequence[Query],
-    annotator: str | None,
-) -> None:
+def render(page: PageContext) -> None:
+    store, corpus, query_set, annotator = page.store, page.corpus, page.query_set, page.annotator
+    queries = page.queries
     show_flash()
     st.caption(
         "Every judge's suggestions in one table. Accepting one makes it your own label, which "

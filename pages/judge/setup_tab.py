@@ -19,7 +19,7 @@ from ranklens.types import Query
 
 from . import calibration, llm_panel
 from .display import code, flash, show_flash, suggestion_panel, table, when
-from .header import JUDGE
+from .header import JUDGE, PageContext
 
 SUGGEST_JOB = "rl_judge_suggest_job"  # the suggestions job started here (ranklens.jobs)
 
@@ -263,14 +263,8 @@ def suggestion_section(store: JudgmentStore, corpus: index.Corpus, query_set: st
     suggestion_panel(store, corpus)
 
 
-def render(
-    store: JudgmentStore,
-    corpus: index.Corpus,
-    query_set: str | None,
-    queries: Sequence[Query],
-    annotator: str | None,
-) -> None:
-    del annotator  # setting up is not judging: team mode's admin checks go by the signed-in user
+def render(page: PageContext) -> None:
+    store, corpus, query_set, queries = page.store, page.corpus, page.query_set, page.queries
     show_flash()
     if query_set is None:
         st.info(
