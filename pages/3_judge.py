@@ -27,6 +27,7 @@ from pages.judge.header import (
     choose_query_set,
     identity,
     open_tab,
+    release_tab_focus,
 )
 
 routing.require_app("pages/3_judge.py")
@@ -52,6 +53,7 @@ if corpus is None:
 with top[2]:
     query_set, queries = choose_query_set(corpus)
 open_tab(store, corpus, query_set)
+release_tab_focus()
 page = PageContext(store, corpus, query_set, queries, annotator)
 tabs = st.tabs(list(TABS), key=state.JUDGE_TAB, on_change="rerun")
 for name, tab in zip(TABS, tabs, strict=True):

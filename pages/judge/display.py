@@ -47,13 +47,6 @@ CSS = """<style>
 .rl-notes {font-size:.9rem; margin:.2rem 0 .6rem 1rem;}
 .st-key-rl_judge_left, .st-key-rl_judge_right {display:none;}
 </style>"""
-# a tab clicked with the mouse keeps the focus and takes the arrow keys (it opens its neighbour);
-# a tab whose keys judge drops that focus when it draws, so the arrows reach the page's shortcuts.
-# A tab reached by the keyboard (its focus ring shows) keeps it. A constant, nothing of the user's
-KEYS_TO_PAGE = (
-    "<script>(function(){var a=document.activeElement;if(a&&a.getAttribute('role')==='tab'"
-    "&&!a.matches(':focus-visible')){a.blur();}})();</script>"
-)
 
 
 def code(text: object) -> str:
@@ -157,11 +150,6 @@ def table(rows: Sequence[dict] | pd.DataFrame, **options) -> None:
     """Rows as a full-width table without the index (st.dataframe's options pass through)."""
     data = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     st.dataframe(data, hide_index=True, width="stretch", **options)
-
-
-def keys_to_page() -> None:
-    """Let the arrow keys reach this tab's shortcuts right after its tab was clicked."""
-    st.html(KEYS_TO_PAGE, unsafe_allow_javascript=True, width="content")
 
 
 def suggestion_panel(store: JudgmentStore, corpus: index.Corpus) -> None:

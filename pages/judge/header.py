@@ -37,6 +37,27 @@ class PageContext:
     annotator: str | None
 
 
+# A tab clicked with the mouse keeps the focus, and a focused tab takes the arrow keys (→ opens
+# the next tab), which the Judge and Preferences tabs need for the passages: a tab of this page
+# clicked with the mouse lets go of the focus at once. A tab reached by the keyboard (its focus
+# ring shows) keeps it, so the arrows still walk the tabs. A constant, nothing of the user's
+RELEASE_TAB_FOCUS = """<script>(function () {
+  var d = document;
+  function release() {
+    var a = d.activeElement;
+    if (a && a.closest && a.closest('.st-key-rl_judge_tab [role="tab"]')
+        && !a.matches(':focus-visible')) { a.blur(); }
+  }
+  release();
+  if (d.rlJudgeTabFocus) { return; }
+  d.rlJudgeTabFocus = 1;
+  d.addEventListener('click', function (e) {
+    var t = e.target;
+    if (t && t.closest && t.closest('.st-key-rl_judge_tab [role="tab"]')) { setTimeout(release, 0); }
+  }, true);
+})();</script>"""
+
+
 def _set_name() -> None:
     name = " ".join(str(st.session_state.get(state.JUDGE_NAME) or "").split())[:200]
     st.session_state[state.ANNOTATOR] = name
@@ -99,3 +120,8 @@ def open_tab(store: JudgmentStore, corpus: index.Corpus, query_set: str | None) 
     elif st.session_state.get(state.JUDGE_TAB) not in TABS:
         has_pool = query_set is not None and bool(store.pools(corpus.name, query_set))
         st.session_state[state.JUDGE_TAB] = JUDGE if has_pool else SET_UP
+
+
+def release_tab_focus() -> None:
+    """Let the keys reach the open tab's shortcuts right after its tab was clicked."""
+    st.html(RELEASE_TAB_FOCUS, unsafe_allow_javascript=True, width="content")  # a constant

@@ -18,7 +18,7 @@ from ranklens.errors import RankLensError
 from ranklens.judging import PoolItem, pooling
 from ranklens.ranking.highlight import escape
 
-from .display import CSS, card_html, code, keys_to_page, passage_html, pool_label, show_flash
+from .display import CSS, card_html, code, passage_html, pool_label, show_flash
 from .header import PageContext
 from .judging_controls import below_buttons, nav_buttons, on_saved, suggestions_on
 from .judging_panels import per_query_table, side_panel
@@ -125,7 +125,6 @@ def render(page: PageContext) -> None:
     applied = apply_queue_order(store, session, by_id[pool_id])
     view = JudgeView(store, session)
     st.markdown(CSS, unsafe_allow_html=True)  # a constant
-    keys_to_page()
     left, right = st.columns([2.7, 1], gap="large")
     with left:
         show_flash()

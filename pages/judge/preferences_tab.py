@@ -21,7 +21,7 @@ from ranklens.judging import JudgmentStore
 from ranklens.ranking.recipes import available_rankers, rank_corpus
 from ranklens.types import Query
 
-from .display import CSS, card_html, flash, keys_to_page, query_html, show_flash
+from .display import CSS, card_html, flash, query_html, show_flash
 from .header import PageContext
 
 PASSAGES, ARENA = "Passages side by side", "Ranker arena"
@@ -104,7 +104,6 @@ def render(page: PageContext) -> None:
     store, corpus, query_set, annotator = page.store, page.corpus, page.query_set, page.annotator
     queries = page.queries
     st.markdown(CSS, unsafe_allow_html=True)  # a constant
-    keys_to_page()
     if query_set is None or not queries:
         st.info("This corpus has no query set: add one on the Search page first.")
         return

@@ -60,10 +60,10 @@ def test_preferences_by_keyboard(home, start_app, browser_page):
     page.get_by_role("tab", name="Preferences").click()
     page.get_by_role("button", name="= Tie").wait_for()
     page.locator(".rl-jp").first.wait_for()
-    # no blur of the name box by hand: once the name is given, focus leaves it by itself. The tab
-    # just clicked keeps the focus, though, and a focused tab takes the arrow keys (→ opens the
-    # next tab, Review): a reader clicks into the passages first, as here
-    page.locator(".rl-jp").first.click()
+    # no click into the passages first: once the name is given, focus leaves the name box by
+    # itself, and the tab just clicked lets go of the focus, so the arrows reach the passages
+    # (a focused tab would take → and open the next tab, Review)
+    page.wait_for_function("document.activeElement.getAttribute('role') !== 'tab'")
 
     page.keyboard.press("=")
     assert [p.choice for p in wait_for(1, home)] == ["tie"]
@@ -73,5 +73,6 @@ def test_preferences_by_keyboard(home, start_app, browser_page):
     assert [p.choice for p in saved] == ["tie", "right"]
     assert frozenset((saved[0].left, saved[0].right)) != frozenset((saved[1].left, saved[1].right))
     page.get_by_text(re.compile(r"Saved for query .*: the right passage is better")).wait_for()
+    assert page.get_by_role("tab", name="Preferences").get_attribute("aria-selected") == "true"
     page.keyboard.press("u")
     assert [p.choice for p in wait_for(1, home)] == ["tie"]
