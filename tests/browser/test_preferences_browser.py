@@ -1,6 +1,7 @@
-"""Pairwise preferences in a real browser by keyboard alone: "=" (a tie, bound by the page's own
-script since Streamlit shortcuts take no "="), → (the right passage) and u (undo), then read back
-from the judgment store."""
+"""Pairwise preferences in a real browser by keyboard alone, right after the tab was clicked: "="
+(a tie, bound by the page's own script since Streamlit shortcuts take no "="), → (the right
+passage) and u (undo), read back from the judgment store; a tab reached by the keyboard keeps
+the arrows."""
 
 from __future__ import annotations
 
@@ -76,3 +77,9 @@ def test_preferences_by_keyboard(home, start_app, browser_page):
     assert page.get_by_role("tab", name="Preferences").get_attribute("aria-selected") == "true"
     page.keyboard.press("u")
     assert [p.choice for p in wait_for(1, home)] == ["tie"]
+    # a tab reached by the keyboard keeps the focus: there the arrows walk the tabs, as they should
+    page.get_by_role("tab", name="Preferences").focus()
+    page.keyboard.press("ArrowRight")
+    page.get_by_text("Every judge's suggestions in one table").wait_for()
+    assert page.get_by_role("tab", name="Review").get_attribute("aria-selected") == "true"
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "tab"
