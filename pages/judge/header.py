@@ -1,5 +1,5 @@
-"""The Judge page's header: the tab names, which tab opens, the annotator's name box and the
-query set picker (the corpus's query sets are their one owner: ranklens.corpus.index).
+"""The Judge page's header: the tab names and what each tab is given, which tab opens and how a
+clicked tab lets go of the keys, the annotator's name box and the query set picker.
 """
 
 from __future__ import annotations
