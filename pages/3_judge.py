@@ -1,13 +1,21 @@
 """Judge page: pooled, blind relevance judging by keyboard, agreement, adjudication, qrels files.
 
-One module per tab in pages/judge/; every rule and all storage is ranklens.judging.
+One module per tab in pages/judge/ (`<what>_tab.py`, each with one render()); every rule and all
+storage is ranklens.judging.
 """
 
 import streamlit as st
 
 from components import resources, routing, state
-from pages.judge import agreement, arena, final, judging, review, setup
-from pages.judge.common import (
+from pages.judge import (
+    agreement_tab,
+    final_tab,
+    judge_tab,
+    preferences_tab,
+    review_tab,
+    setup_tab,
+)
+from pages.judge.header import (
     AGREEMENT,
     FINAL,
     JUDGE,
@@ -15,11 +23,23 @@ from pages.judge.common import (
     REVIEW,
     SET_UP,
     TABS,
+    PageContext,
     choose_query_set,
     identity,
+    open_tab,
+    release_tab_focus,
 )
 
 routing.require_app("pages/3_judge.py")
+
+RENDER = {
+    SET_UP: setup_tab.render,
+    JUDGE: judge_tab.render,
+    AGREEMENT: agreement_tab.render,
+    FINAL: final_tab.render,
+    PREFERENCES: preferences_tab.render,
+    REVIEW: review_tab.render,
+}
 
 st.title("Judge")
 store = resources.judgment_store()
@@ -32,28 +52,11 @@ if corpus is None:
     st.stop()
 with top[2]:
     query_set, queries = choose_query_set(corpus)
-nxt = st.session_state.pop(state.JUDGE_TAB_NEXT, None)
-if nxt in TABS:
-    st.session_state[state.JUDGE_TAB] = nxt
-elif st.session_state.get(state.JUDGE_TAB) not in TABS:
-    has_pool = query_set is not None and bool(store.pools(corpus.name, query_set))
-    st.session_state[state.JUDGE_TAB] = JUDGE if has_pool else SET_UP
-tabs = dict(zip(TABS, st.tabs(list(TABS), key=state.JUDGE_TAB, on_change="rerun"), strict=True))
-if tabs[SET_UP].open:
-    with tabs[SET_UP]:
-        setup.setup_tab(store, corpus, query_set, queries)
-if tabs[JUDGE].open:
-    with tabs[JUDGE]:
-        judging.judge_tab(store, corpus, query_set, annotator)
-if tabs[AGREEMENT].open:
-    with tabs[AGREEMENT]:
-        agreement.agreement_tab(store, corpus, query_set, queries, annotator)
-if tabs[FINAL].open:
-    with tabs[FINAL]:
-        final.final_tab(store, corpus, query_set, queries)
-if tabs[PREFERENCES].open:
-    with tabs[PREFERENCES]:
-        arena.preferences_tab(store, corpus, query_set, queries, annotator)
-if tabs[REVIEW].open:
-    with tabs[REVIEW]:
-        review.review_tab(store, corpus, query_set, queries, annotator)
+open_tab(store, corpus, query_set)
+release_tab_focus()
+page = PageContext(store, corpus, query_set, queries, annotator)
+tabs = st.tabs(list(TABS), key=state.JUDGE_TAB, on_change="rerun")
+for name, tab in zip(TABS, tabs, strict=True):
+    if tab.open:  # only the open tab runs
+        with tab:
+            RENDER[name](page)

@@ -91,7 +91,7 @@ def test_no_gate_outside_team_mode(home, monkeypatch):
 
 def _judge_page(team, small_jsonl, name: str, admin: bool) -> AppTest:
     from components import state
-    from pages.judge import common
+    from pages.judge import header
     from ranklens.corpus.ingest import ingest
 
     ingest(small_jsonl, "teamc", ["bm25"], team)
@@ -105,7 +105,7 @@ def _judge_page(team, small_jsonl, name: str, admin: bool) -> AppTest:
     assert "Judge" in _titles(at)
     assert not [t for t in at.text_input if t.key == state.JUDGE_NAME]  # no name box
     assert any(f"Judging as `{name}`" in c.value for c in at.caption)
-    at.session_state[state.JUDGE_TAB_NEXT] = common.SET_UP
+    at.session_state[state.JUDGE_TAB_NEXT] = header.SET_UP
     return _run(at)
 
 
@@ -115,19 +115,19 @@ def _admin_notes(at: AppTest) -> list[str]:
 
 def test_a_non_admin_sees_no_admin_actions(team, small_jsonl):
     from components import state
-    from pages.judge import common
+    from pages.judge import header
 
     at = _judge_page(team, small_jsonl, "dora", admin=False)
     assert "Only an admin can change the scale." in _admin_notes(at)
     assert not [b for b in at.button if b.label == "Set scale"]
-    at.session_state[state.JUDGE_TAB_NEXT] = common.FINAL
+    at.session_state[state.JUDGE_TAB_NEXT] = header.FINAL
     _run(at)  # blind judging: no final labels (they show others' grades), no import
     assert "Only an admin can see and download the final labels (blind judging)." in (
         _admin_notes(at)
     )
     assert not [u for u in at.get("file_uploader") if u.proto.label == "Qrels file"]
     assert not at.get("download_button")
-    at.session_state[state.JUDGE_TAB_NEXT] = common.AGREEMENT
+    at.session_state[state.JUDGE_TAB_NEXT] = header.AGREEMENT
     _run(at)
     assert any("Only an admin can see agreement" in c for c in _admin_notes(at))
     assert not [b for b in at.button if "adjudicated" in (b.label or "")]
@@ -135,15 +135,15 @@ def test_a_non_admin_sees_no_admin_actions(team, small_jsonl):
 
 def test_an_admin_sees_them(team, small_jsonl):
     from components import state
-    from pages.judge import common
+    from pages.judge import header
 
     at = _judge_page(team, small_jsonl, "erin", admin=True)
     assert not _admin_notes(at)
     assert [b for b in at.button if b.label == "Set scale"]
-    at.session_state[state.JUDGE_TAB_NEXT] = common.FINAL
+    at.session_state[state.JUDGE_TAB_NEXT] = header.FINAL
     _run(at)
     assert not _admin_notes(at)
-    at.session_state[state.JUDGE_TAB_NEXT] = common.AGREEMENT
+    at.session_state[state.JUDGE_TAB_NEXT] = header.AGREEMENT
     _run(at)
     assert not _admin_notes(at)
     assert [b for b in at.button if b.label == "Record adjudicated label"]
@@ -192,12 +192,12 @@ def _page_text(at: AppTest) -> str:
 
 def test_blind_judging_for_a_non_admin(team, small_jsonl):
     from components import state
-    from pages.judge import common
+    from pages.judge import header
     from ranklens.access import Actor
     from ranklens.judging import blind
 
     at = _judge_page(team, small_jsonl, "dora", admin=False)  # ann and ben disagree on tea#0
-    at.session_state[state.JUDGE_TAB_NEXT] = common.AGREEMENT
+    at.session_state[state.JUDGE_TAB_NEXT] = header.AGREEMENT
     _run(at)
     text = _page_text(at)
     assert "Only an admin can see agreement" in text
@@ -205,14 +205,14 @@ def test_blind_judging_for_a_non_admin(team, small_jsonl):
     assert not at.dataframe and not at.get("download_button")
     with JudgmentStore(team.db_url) as store:  # an admin chooses to show figures, not names
         blind.set_reveal_agreement(store, True, actor=Actor("lead", True))
-    at.session_state[state.JUDGE_TAB_NEXT] = common.AGREEMENT
+    at.session_state[state.JUDGE_TAB_NEXT] = header.AGREEMENT
     _run(at)
     text = _page_text(at)
     assert "annotator 1" in text and "Krippendorff" in text
     assert "ann " not in text and "ben" not in text and "ann," not in text
     assert not [b for b in at.button if "adjudicated" in (b.label or "")]
     assert not at.get("download_button")
-    at.session_state[state.JUDGE_TAB_NEXT] = common.FINAL
+    at.session_state[state.JUDGE_TAB_NEXT] = header.FINAL
     _run(at)
     assert not at.dataframe and not at.get("download_button")
     assert not [s for s in at.selectbox if any("annotator:" in str(o) for o in s.options)]
@@ -222,7 +222,7 @@ def test_an_admin_gets_label_downloads_made_on_click(team, small_jsonl, monkeypa
     from streamlit.runtime.media_file_manager import MediaFileManager
 
     from components import state
-    from pages.judge import common
+    from pages.judge import header
 
     made = {}
     deferred = MediaFileManager.add_deferred
@@ -233,7 +233,7 @@ def test_an_admin_gets_label_downloads_made_on_click(team, small_jsonl, monkeypa
 
     monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
     at = _judge_page(team, small_jsonl, "erin", admin=True)
-    at.session_state[state.JUDGE_TAB_NEXT] = common.FINAL
+    at.session_state[state.JUDGE_TAB_NEXT] = header.FINAL
     _run(at)
     buttons = at.get("download_button")
     assert len(buttons) == 2

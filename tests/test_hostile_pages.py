@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from components import safe, state
-from pages.judge import common as judge_common
+from pages.judge import header as judge_header
 
 from .conftest import ROOT
 from .hostile_data import NAME, REMOTE, XSS, setup_corpus
@@ -109,14 +109,14 @@ def test_search_page(hostile):
     assert any(len(m.value) > 100_000 for e in full for m in e.markdown)
 
 
-@pytest.mark.parametrize("tab", judge_common.TABS)
+@pytest.mark.parametrize("tab", judge_header.TABS)
 def test_judge_page_every_tab(hostile, tab):
     at = page("3_judge.py")
-    at.session_state[state.ANNOTATOR] = NAME if tab != judge_common.JUDGE else "kbd"
+    at.session_state[state.ANNOTATOR] = NAME if tab != judge_header.JUDGE else "kbd"
     at.session_state[state.JUDGE_TAB] = tab
     at.run()
     assert_inert(at, f"Judge / {tab}")
-    if tab == judge_common.JUDGE:
+    if tab == judge_header.JUDGE:
         assert any("rl-jp" in m.value for m in at.markdown)  # a passage is shown
 
 

@@ -15,96 +15,38 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from components.label_widgets import grade_key, text_colour
-from pages.judge import common
+from pages.judge import display, header
 from ranklens import jobs
 from ranklens.cli import main as cli_main
-from ranklens.corpus import ingest
-from ranklens.judging import JudgmentStore, pooling
+from ranklens.judging import pooling
 from ranklens.types import Query
 
+from . import judge_pages
 from .conftest import ROOT
+from .judge_pages import QUERIES, build_pool, button, check, grade, open_page, shown, texts
 
-PAGE = str(ROOT / "pages" / "3_judge.py")
-QUERIES = [Query("q1", "sort a python list"), Query("q2", "<b>green</b> tea temperature")]
-PASSAGE = re.compile(r'<div class="rl-jmeta">passage (\S+) · (\d+) of (\d+)')
+# the shared fixtures (tests/judge_pages.py)
+corpus = judge_pages.corpus
+store = judge_pages.store
+
 QUERY = re.compile(r'<span class="rl-qid">Query (\S+)</span>')
-
-
-@pytest.fixture
-def corpus(home, fake_encoder, small_jsonl):
-    c = ingest.ingest(small_jsonl, "j", ["bm25", "fake-encoder"], home)
-    c.add_query_set("dev", QUERIES)
-    return c
-
-
-@pytest.fixture
-def store(home) -> JudgmentStore:
-    return JudgmentStore(home.db_url)
-
-
-def check(at: AppTest) -> AppTest:
-    assert not at.exception, at.exception
-    return at
-
-
-def open_page(name: str | None = "alice") -> AppTest:
-    at = check(AppTest.from_file(PAGE, default_timeout=60).run())
-    if name:
-        check(at.text_input(key=state.JUDGE_NAME).set_value(name).run())
-    return at
-
-
-def button(at: AppTest, label: str):
-    found = [b for b in at.button if label in (b.label, b.label.removeprefix("✓ "))]
-    found = found or [b for b in at.button if b.label.startswith(label)]
-    assert found, f"no button {label!r} in {[b.label for b in at.button]}"
-    return found[0]
-
-
-def build_pool(at: AppTest, rankers: list[str] | None = None, depth: int = 10) -> AppTest:
-    at.session_state[state.JUDGE_TAB] = common.SET_UP
-    check(at.run())
-    if rankers is not None:
-        at.multiselect(key=state.JUDGE_RANKERS).set_value(rankers)
-    at.number_input(key=state.JUDGE_DEPTH).set_value(depth)
-    return check(button(at, "Build pool").click().run())
-
-
-def shown(at: AppTest) -> tuple[str, int, int] | None:
-    """(passage id, position, of) of the passage on screen, from its caption."""
-    for m in at.markdown:
-        found = PASSAGE.search(m.value)
-        if found:
-            return found.group(1), int(found.group(2)), int(found.group(3))
-    return None
 
 
 def progress_texts(at: AppTest) -> list[str]:
     return [p.proto.text for p in at.get("progress")]
 
 
-def grade(at: AppTest, g: int) -> AppTest:
-    return check(button(at, f"{g} · " + ["Not relevant", "Related", "Relevant"][g]).click().run())
-
-
-def texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
-    parts += [x.value for kind in (at.success, at.info, at.warning, at.error) for x in kind]
-    parts += [str(o) for s in at.selectbox for o in s.options]
-    return "\n".join(parts)
-
-
 def test_no_name_no_judging_and_setup_first(corpus):
     at = open_page(name=None)
-    assert at.session_state[state.JUDGE_TAB] == common.SET_UP  # no pool yet
-    at.session_state[state.JUDGE_TAB] = common.JUDGE
+    assert at.session_state[state.JUDGE_TAB] == header.SET_UP  # no pool yet
+    at.session_state[state.JUDGE_TAB] = header.JUDGE
     check(at.run())
     assert any("Type your name" in i.value for i in at.info)
 
 
 def test_build_pool_then_judge_blind_with_progress(corpus, store):
     at = build_pool(open_page(), ["bm25", "fake-encoder"], depth=3)
-    assert at.session_state[state.JUDGE_TAB] == common.JUDGE  # opened after building
+    assert at.session_state[state.JUDGE_TAB] == header.JUDGE  # opened after building
     pool = store.pools("j", "dev")[-1]
     # the pool is the union of both rankers' top 3, deduplicated, per query
     assert pool.rankers == ["bm25", "fake-encoder"] and pool.depth == 3
@@ -186,7 +128,7 @@ def pid_query(pool, pid: str) -> tuple[str, str]:
 
 def test_note_guidelines_and_scale(corpus, store):
     at = open_page()
-    at.session_state[state.JUDGE_TAB] = common.SET_UP
+    at.session_state[state.JUDGE_TAB] = header.SET_UP
     check(at.run())
     suffix = ":j:dev"
     at.text_area(key=state.JUDGE_GUIDELINES + suffix).set_value("Only **answers** count.")
@@ -214,7 +156,7 @@ def test_note_guidelines_and_scale(corpus, store):
     check(button(at, "Next").click().run())
     assert state.JUDGE_NOTE_TEXT not in [t.key for t in at.text_area]
     # a scale that cannot hold a stored grade is refused with a message
-    at.session_state[state.JUDGE_TAB] = common.SET_UP
+    at.session_state[state.JUDGE_TAB] = header.SET_UP
     check(at.run())
     at.number_input(key=state.JUDGE_SCALE_GRADES).set_value(3).run()
     check(button(at, "Set scale").click().run())
@@ -228,7 +170,7 @@ def test_note_guidelines_and_scale(corpus, store):
 def test_suggestions_are_shown_as_such_and_compared(corpus, store):
     # the real cross-encoder, in the suggestions job's worker (a patch here would not reach it)
     at = build_pool(open_page(), ["bm25"], depth=3)
-    at.session_state[state.JUDGE_TAB] = common.SET_UP
+    at.session_state[state.JUDGE_TAB] = header.SET_UP
     check(at.run())
     at.text_input(key=f"{state.JUDGE_SUGGEST_THRESHOLDS}:3").set_value("0, 4, 8")
     check(button(at, "Pre-grade pool").click().run())
@@ -239,7 +181,7 @@ def test_suggestions_are_shown_as_such_and_compared(corpus, store):
     suggested = {s.passage_id: s for s in store.suggestions("j")}
     pool = store.pools("j", "dev")[-1]
     assert len(suggested) == len({it.passage_id for it in pool.items})
-    at.session_state[state.JUDGE_TAB] = common.JUDGE
+    at.session_state[state.JUDGE_TAB] = header.JUDGE
     check(at.run())
     pid = shown(at)[0]
     meta = next(m.value for m in at.markdown if 'class="rl-jmeta"' in m.value)
@@ -305,18 +247,18 @@ def test_two_annotators_agreement_adjudication_export(corpus, store, monkeypatch
     monkeypatch.setattr(MediaFileManager, "add_deferred", click_now)
 
     alice = open_page("alice")
-    alice.session_state[state.JUDGE_TAB] = common.SET_UP
+    alice.session_state[state.JUDGE_TAB] = header.SET_UP
     check(alice.run())
     alice.number_input(key=state.JUDGE_PER_PASSAGE + ":j:dev").set_value(2)
     check(button(alice, "Save guidelines and annotators").click().run())
     alice = build_pool(alice, ["bm25", "fake-encoder"], depth=3)
     a = judge_all(alice, {"py": 3, "rust": 0, "tea": 2, "moon": 1, "bread": 0})
     bob = open_page("bob")  # a second session: a second person at the same time
-    assert bob.session_state[state.JUDGE_TAB] == common.JUDGE
+    assert bob.session_state[state.JUDGE_TAB] == header.JUDGE
     b = judge_all(bob, {"py": 2, "rust": 0, "tea": 3, "moon": 0, "bread": 0})
     assert set(a) == set(b)
 
-    bob.session_state[state.JUDGE_TAB] = common.AGREEMENT
+    bob.session_state[state.JUDGE_TAB] = header.AGREEMENT
     check(bob.run())
     metrics = {m.label: m.value for m in bob.metric}
     assert metrics["Annotators"] == "2"
@@ -350,7 +292,7 @@ def test_two_annotators_agreement_adjudication_export(corpus, store, monkeypatch
     assert len(bob.dataframe[-1].value) == expected - 1  # adjudicated ones leave the list
 
     # final qrels: adjudicated, else majority (a tie of two: the mean rounded half up)
-    bob.session_state[state.JUDGE_TAB] = common.FINAL
+    bob.session_state[state.JUDGE_TAB] = header.FINAL
     check(bob.run())
     bob.radio(key=state.JUDGE_LEVEL).set_value("passage")
     check(bob.run())
@@ -376,7 +318,7 @@ def test_two_annotators_agreement_adjudication_export(corpus, store, monkeypatch
 
 def test_import_upload_all_or_nothing_with_line_numbers(corpus, store):
     at = open_page()
-    at.session_state[state.JUDGE_TAB] = common.FINAL
+    at.session_state[state.JUDGE_TAB] = header.FINAL
     check(at.run())
     before = store.count_events("j")
     at.file_uploader(key=state.JUDGE_IMPORT_FILE).set_value(
@@ -413,7 +355,7 @@ def test_import_upload_all_or_nothing_with_line_numbers(corpus, store):
 def test_label_buttons_colours_and_untrusted_text():
     assert text_colour("#2e7d32") == "#ffffff" and text_colour("#ffd54f") == "#111111"
     assert grade_key("a b#1", 2).startswith("a_b_1_") and grade_key("ok", None) == "ok_cant"
-    html = common.passage_html(
+    html = display.passage_html(
         "python <script>", "q<1>", "<b>T</b>", "<img src=x onerror=1> python"
     )
     assert "<script>" not in html and "<img" not in html and "<b>T</b>" not in html
@@ -477,7 +419,7 @@ def test_a_set_replaced_on_the_search_page_reaches_the_judge_page(corpus, store)
     search.checkbox(key="rl_search_up_replace:dev").check().run()
     check(search.button(key="rl_search_up_add").click().run())
     assert any("Replaced query set 'dev'" in s.value for s in search.success)
-    at.session_state[state.JUDGE_TAB] = common.JUDGE
+    at.session_state[state.JUDGE_TAB] = header.JUDGE
     at = check(at.run())
     html = next(m.value for m in at.markdown if 'class="rl-jq"' in m.value)
     query = re.sub(r"<[^>]+>", "", html.split('<div class="rl-jp">')[0])

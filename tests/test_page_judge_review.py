@@ -6,37 +6,22 @@ from __future__ import annotations
 import pytest
 
 from components import state
-from pages.judge import common
-from ranklens.corpus import ingest
-from ranklens.judges import calibration as cal
-from ranklens.judges import judges
+from pages.judge import header
 from ranklens.judging import JudgmentStore, accepted
-from ranklens.llm.prompt import Prompt
-from ranklens.llm.reports import BatchReport, JudgePair, Judgment
-from ranklens.types import Query
+from ranklens.judges import judges
+from ranklens.judges import calibration as cal
+from ranklens.llm.client import BatchReport, JudgePair, Judgment, Prompt
 
+from . import judge_pages
+from .judge_pages import QUERIES, build_pool, button, check, open_page
 from .test_calibration import LearningChat, chat  # noqa: F401  (the chat fixture)
-from .test_page_judge import build_pool, button, check, open_page
 
-QUERIES = [Query("q1", "sort a python list"), Query("q2", "green tea temperature")]
+# the shared fixtures (tests/judge_pages.py)
+corpus = judge_pages.corpus
+store = judge_pages.store
+no_proxy = judge_pages.no_proxy
 
-
-@pytest.fixture
-def corpus(home, fake_encoder, small_jsonl):
-    c = ingest.ingest(small_jsonl, "j", ["bm25", "fake-encoder"], home)
-    c.add_query_set("dev", QUERIES)
-    return c
-
-
-@pytest.fixture
-def store(home) -> JudgmentStore:
-    return JudgmentStore(home.db_url)
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 def suggest(store: JudgmentStore, items, model: str, grades: list[int]) -> None:
@@ -64,7 +49,7 @@ def test_review_table_accept_all_and_by_keyboard(corpus, store):
     at, items = pooled(store)
     assert len(items) == 4
     store.add_label("j", "alice", items[0].query_id, items[0].passage_id, 1, doc_id=items[0].doc_id)
-    at.session_state[state.JUDGE_TAB] = common.REVIEW
+    at.session_state[state.JUDGE_TAB] = header.REVIEW
     check(at.run())
     (df,) = [d for d in at.dataframe if "disagreement" in d.value.columns]
     judge_a = f"llm:m-b prompt v1 ({Prompt().hash})"  # the newest LLM judge is chosen first
@@ -104,7 +89,7 @@ def test_agreement_without_accepted_labels_and_an_ensemble(corpus, store):
         store.add_label("j", "alice", it.query_id, it.passage_id, g, doc_id=it.doc_id)
     rows = [s for s in store.suggestions("j") if s.annotator == "ce"]
     accepted.accept(store, "j", "bob", rows)
-    at.session_state[state.JUDGE_TAB] = common.AGREEMENT
+    at.session_state[state.JUDGE_TAB] = header.AGREEMENT
     at.session_state[state.JUDGE_JUDGES_LEVEL] = "passage"
     check(at.run())
     shared = [m for m in at.metric if m.label == "Passages graded by two or more"]
@@ -134,7 +119,7 @@ def test_calibration_from_the_page(corpus, store, chat, monkeypatch):  # noqa: F
     pool = store.pools("j", "dev")[-1]
     for n, it in enumerate(pool.items):
         store.add_label("j", "alice", it.query_id, it.passage_id, n % 4, doc_id=it.doc_id)
-    at.session_state[state.JUDGE_TAB] = common.SET_UP
+    at.session_state[state.JUDGE_TAB] = header.SET_UP
     check(at.run())
     assert any("Calibrate the LLM on your labels" in s.value for s in at.subheader)
     at.number_input(key=state.JUDGE_CAL_EXAMPLES).set_value(2)

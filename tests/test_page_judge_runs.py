@@ -9,7 +9,7 @@ from ranklens.judging import JudgmentStore
 from ranklens.ranking import imported_runs
 from ranklens.types import Doc
 
-from .test_page_judge import QUERIES, build_pool, check, open_page, shown, texts
+from .judge_pages import QUERIES, build_pool, check, open_page, shown, texts
 
 RUN = "q1 Q0 py 1 3 prod\nq1 Q0 ghost 2 2 prod\nq1 Q0 outside 3 1 prod\n"
 

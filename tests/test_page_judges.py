@@ -1,42 +1,26 @@
-"""The Judge page's issue-12 parts in AppTest: queue order (blind shuffle and likely relevant
-first), time per label and a reason after a grade, the LLM judge (dry run, batch, prompt
-versions) against a local fake endpoint, and judges against people on the Agreement tab."""
+"""The Judge page's judging aids in AppTest: queue order (blind shuffle and likely relevant first),
+time per label and a reason after a grade, the LLM judge (dry run, batch, prompt versions) against
+a local fake endpoint, and judges against people on the Agreement tab."""
 
 from __future__ import annotations
 
 import pytest
 
 from components import state
-from pages.judge import common
-from ranklens.corpus import ingest
+from pages.judge import header
 from ranklens.judges import judges
-from ranklens.judging import JudgmentStore, pool_order, timing
-from ranklens.types import Query
+from ranklens.judging import pool_order, timing
 
-from .conftest import ROOT
+from . import judge_pages
+from .judge_pages import build_pool, button, check, grade, open_page, shown
 from .test_llm_judge import KEY, server  # noqa: F401  (the server fixture)
-from .test_page_judge import build_pool, button, check, grade, open_page, shown
 
-PAGE = str(ROOT / "pages" / "3_judge.py")
-QUERIES = [Query("q1", "sort a python list"), Query("q2", "green tea temperature")]
+# the shared fixtures (tests/judge_pages.py)
+corpus = judge_pages.corpus
+store = judge_pages.store
+no_proxy = judge_pages.no_proxy
 
-
-@pytest.fixture
-def corpus(home, fake_encoder, small_jsonl):
-    c = ingest.ingest(small_jsonl, "j", ["bm25", "fake-encoder"], home)
-    c.add_query_set("dev", QUERIES)
-    return c
-
-
-@pytest.fixture
-def store(home) -> JudgmentStore:
-    return JudgmentStore(home.db_url)
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 def test_queue_orders_time_and_reason(corpus, store):
@@ -73,7 +57,7 @@ def test_llm_dry_run_batch_and_judges_against_people(corpus, store, server, monk
     monkeypatch.setenv("RANKLENS_LLM_KEY", KEY)
     at = build_pool(open_page(), ["bm25"], depth=2)
     pool = store.pools("j", "dev")[-1]
-    at.session_state[state.JUDGE_TAB] = common.SET_UP
+    at.session_state[state.JUDGE_TAB] = header.SET_UP
     check(at.run())
     assert any("fake-model" in c.value and "a key is set" in c.value for c in at.caption)
     assert all(KEY not in c.value for c in at.caption)
@@ -102,7 +86,7 @@ def test_llm_dry_run_batch_and_judges_against_people(corpus, store, server, monk
     # people label two passages: the judge is compared with them on the Agreement tab
     for it, g in zip(pool.items[:2], [0, 2], strict=True):
         store.add_label("j", "bob", it.query_id, it.passage_id, g, doc_id=it.doc_id)
-    at.session_state[state.JUDGE_TAB] = common.AGREEMENT
+    at.session_state[state.JUDGE_TAB] = header.AGREEMENT
     at.session_state[state.JUDGE_JUDGES_LEVEL] = "passage"
     check(at.run())
     assert any("Cross-encoder and LLM against people" in s.value for s in at.subheader)

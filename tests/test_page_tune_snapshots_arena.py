@@ -188,7 +188,7 @@ def judge_preferences(mode: str) -> AppTest:
 
 
 def test_arena_is_blind_and_stores_the_pick(corpus, home):
-    from pages.judge import arena
+    from pages.judge import preferences_tab as arena
 
     at = judge_preferences(arena.ARENA)
     shown = " ".join(m.value for m in at.markdown)
@@ -205,7 +205,7 @@ def test_arena_is_blind_and_stores_the_pick(corpus, home):
 
 
 def test_passages_side_by_side_and_agreement(corpus, home):
-    from pages.judge import arena
+    from pages.judge import preferences_tab as arena
 
     with JudgmentStore(home.db_url) as store:
         pooling.make_pool(store, corpus, "topics", make_rankers(["bm25"], corpus), 2)

@@ -1,3 +1,3 @@
-"""The Judge page's tabs, one module each (setup, judging, agreement, final) and what they share
-(common); pages/3_judge.py lays them out.
+"""The Judge page's tabs, one module each (`<what>_tab.py` with one render()), the sections and
+panels they are built from, and what they share (header, display); pages/3_judge.py lays them out.
 """

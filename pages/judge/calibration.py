@@ -20,7 +20,7 @@ from ranklens.judging import JudgmentStore, pooling
 from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
 from ranklens.llm.prompt import Prompt
 
-from .common import code, fmt, when
+from .display import code, fmt, table, when
 
 UMBRELA = "umbrela"
 
@@ -92,22 +92,18 @@ def show_report(report: dict) -> None:
                 width="stretch",
             )
     with st.expander(f"The {len(report['examples'])} examples shown to the judge"):
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "query": e["query_id"],
-                        "passage": e["passage_id"] or e["doc_id"],
-                        "grade": e["grade"],
-                        "prompt score": e["score"],
-                        "reason": e["reason"] or "",
-                        "passage text": e["passage"][:300],
-                    }
-                    for e in report["examples"]
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
+        table(
+            [
+                {
+                    "query": e["query_id"],
+                    "passage": e["passage_id"] or e["doc_id"],
+                    "grade": e["grade"],
+                    "prompt score": e["score"],
+                    "reason": e["reason"] or "",
+                    "passage text": e["passage"][:300],
+                }
+                for e in report["examples"]
+            ],
         )
         st.caption("Held-out queries: " + ", ".join(report["held_out_queries"]))
 

@@ -6,7 +6,6 @@ Every number comes from ranklens.judges.ensembles (the CLI's `judgments ensemble
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from components import safe, state
@@ -15,28 +14,19 @@ from ranklens.errors import RankLensError
 from ranklens.judges import ensembles, judges
 from ranklens.judging import JudgmentStore
 
-from .common import fmt
+from .display import RULE_TEXT, fmt, table
 
-HOW_TEXT = {
-    "majority": "majority (a tie: the mean, rounded half up)",
-    "mean": "mean, rounded half up",
-}
+HOW_TEXT = {how: RULE_TEXT[how] for how in ensembles.HOW}  # the final-label rules' words
 
 
-def ensemble_section(
-    store: JudgmentStore,
-    corpus: index.Corpus,
-    query_ids: set[str] | None,
-    *,
-    accepted: bool = True,
-    runs: dict | None = None,
-) -> None:
+def ensemble_section(store: JudgmentStore, corpus: index.Corpus, against: dict) -> None:
+    """The section; `against` is how the judges section above compared (judges.judges_section)."""
     st.subheader("Several judges together")
     st.caption(
         "Judges combined per passage, each judge and the ensemble against the humans' final "
         "labels on the same passages (those every chosen judge graded)."
     )
-    names = list(judges.judge_labels(store, corpus.name, query_ids=query_ids))
+    names = list(judges.judge_labels(store, corpus.name, query_ids=against["query_ids"]))
     if len(names) < 2:
         st.caption("An ensemble needs two or more judges with suggestions (Set up).")
         return
@@ -50,40 +40,24 @@ def ensemble_section(
     if len(members) < 2:
         st.info("Choose two or more judges.")
         return
-    weights = st.session_state.get(state.JUDGE_JUDGES_WEIGHTS, "linear")
-    level = st.session_state.get(state.JUDGE_JUDGES_LEVEL, "doc")
     try:
-        reports = ensembles.ensemble_vs_people(
-            store,
-            corpus.name,
-            members,
-            how,
-            level=level,
-            weights=weights,
-            query_ids=query_ids,
-            accepted=accepted,
-            runs=runs,
-        )
+        reports = ensembles.ensemble_vs_people(store, corpus.name, members, how, **against)
     except RankLensError as exc:
         st.error(safe.error(exc))
         return
     if not reports[-1].n:
         st.caption("The chosen judges share no passage that people labelled.")
         return
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "judge": "ensemble" if r is reports[-1] else r.judge,
-                    "passages": r.n,
-                    f"kappa ({weights})": fmt(r.kappa),
-                    "same grade": fmt(r.exact, pct=True),
-                    "disagreements": len(r.disagreements),
-                    **({f"Kendall's tau ({r.measure})": fmt(r.tau)} if runs else {}),
-                }
-                for r in reports
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
+    table(
+        [
+            {
+                "judge": "ensemble" if r is reports[-1] else r.judge,
+                "passages": r.n,
+                f"kappa ({against['weights']})": fmt(r.kappa),
+                "same grade": fmt(r.exact, pct=True),
+                "disagreements": len(r.disagreements),
+                **({f"Kendall's tau ({r.measure})": fmt(r.tau)} if against["runs"] else {}),
+            }
+            for r in reports
+        ],
     )

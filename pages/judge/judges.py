@@ -19,7 +19,7 @@ from ranklens.judges import judges
 from ranklens.judges.judge_agreement import JudgeAgreement
 from ranklens.judging import JudgmentStore, pooling, timing
 
-from .common import LEVEL_TEXT, fmt
+from .display import LEVEL_TEXT, fmt, table
 
 WEIGHT_TEXT = {"linear": "linear", "quadratic": "quadratic"}
 
@@ -62,22 +62,18 @@ def _one(rep: JudgeAgreement) -> None:
     with right:
         if rep.rankers:
             st.markdown(f"**{rep.measure} when the judge's labels replace the humans'**")
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "ranker": r.ranker,
-                            "humans": r.human,
-                            "judge": r.judge,
-                            "change": r.delta,
-                            "rank (humans)": r.human_rank,
-                            "rank (judge)": r.judge_rank,
-                        }
-                        for r in rep.rankers
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
+            table(
+                [
+                    {
+                        "ranker": r.ranker,
+                        "humans": r.human,
+                        "judge": r.judge,
+                        "change": r.delta,
+                        "rank (humans)": r.human_rank,
+                        "rank (judge)": r.judge_rank,
+                    }
+                    for r in rep.rankers
+                ],
                 column_config={
                     k: st.column_config.NumberColumn(format="%.4f")
                     for k in ("humans", "judge", "change")
@@ -85,21 +81,17 @@ def _one(rep: JudgeAgreement) -> None:
             )
     st.markdown(f"**Disagreements, widest first** ({len(rep.disagreements)})")
     if rep.disagreements:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "query": x.query_id,
-                        "passage or document": x.doc_id,
-                        "humans": x.human,
-                        "judge": x.judge,
-                        "width": x.width,
-                    }
-                    for x in rep.disagreements
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
+        table(
+            [
+                {
+                    "query": x.query_id,
+                    "passage or document": x.doc_id,
+                    "humans": x.human,
+                    "judge": x.judge,
+                    "width": x.width,
+                }
+                for x in rep.disagreements
+            ],
             height=min(400, 38 + 35 * len(rep.disagreements)),
         )
 
@@ -111,9 +103,10 @@ def judges_section(
     query_ids: set[str] | None,
     *,
     accepted: bool = True,
-) -> dict | None:
-    """The section; returns the rankers' runs it compared (None when not asked), for the
-    ensemble section below it."""
+) -> dict:
+    """The section; returns how it compared (level, weights, query ids, accepted labels or
+    not, the rankers' runs or None), the keyword arguments of ranklens.judging's judges_vs_people
+    and ensemble_vs_people, for the ensemble section below it."""
     st.subheader("Cross-encoder and LLM against people")  # no "judge": the page heading is
     st.caption(
         "Each judge (a cross-encoder, each LLM prompt version) against the humans' final labels "
@@ -158,31 +151,30 @@ def judges_section(
                 )
             except RankLensError as exc:
                 st.error(safe.error(exc))
+    against = {
+        "runs": runs,
+        "level": level,
+        "weights": weights,
+        "query_ids": query_ids,
+        "accepted": accepted,
+    }
     try:
-        reports = judges.judges_vs_people(
-            store,
-            corpus.name,
-            runs=runs,
-            level=level,
-            weights=weights,
-            query_ids=query_ids,
-            accepted=accepted,
-        )
+        reports = judges.judges_vs_people(store, corpus.name, **against)
     except RankLensError as exc:
         st.error(safe.error(exc))
-        return runs
+        return against
     if not reports:
         st.caption(
             "No judge has graded a passage that people labelled yet: pre-grade the pool under "
             "**Set up** (cross-encoder or LLM), then label some of the same passages."
         )
-        return runs
+        return against
     names = [r.judge for r in reports]
     tabs = st.tabs(names)
     for tab, rep in zip(tabs, reports, strict=True):
         with tab:
             _one(rep)
-    return runs
+    return against
 
 
 def time_section(store: JudgmentStore, corpus: index.Corpus, query_ids: set[str] | None) -> None:
@@ -208,15 +200,11 @@ def time_section(store: JudgmentStore, corpus: index.Corpus, query_ids: set[str]
     for col, what, title in ((left, "annotator", "annotator"), (right, "query", "query")):
         with col:
             st.markdown(f"**Per {title}**")
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {title: k, "labels": s.n, "median (s)": s.median, "p90 (s)": s.p90}
-                        for k, s in st_[what].items()
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
+            table(
+                [
+                    {title: k, "labels": s.n, "median (s)": s.median, "p90 (s)": s.p90}
+                    for k, s in st_[what].items()
+                ],
                 column_config={
                     k: st.column_config.NumberColumn(format="%.1f")
                     for k in ("median (s)", "p90 (s)")

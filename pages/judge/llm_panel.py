@@ -7,7 +7,6 @@ Prompts and replies are untrusted text: shown only as code blocks or table cells
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from components import auth, resources, safe, state
@@ -20,7 +19,7 @@ from ranklens.llm.client import DEFAULT_MAX_TOKENS, LLMConfig, LLMJudge, ReplyCa
 from ranklens.llm.prompt import UMBRELA_PROMPT, Prompt
 from ranklens.llm.reports import BatchReport
 
-from .common import code, when
+from .display import code, table, when
 
 DRY_RUN_PAIRS = 5
 
@@ -77,20 +76,16 @@ def _report(report: BatchReport) -> None:
     bad = report.unparseable + report.failed
     if bad:
         st.markdown("**Not graded** (never guessed)")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "query": j.pair.query_id,
-                        "passage": j.pair.passage_id,
-                        "why": j.error or "no final score in the reply",
-                        "reply": j.reply or "",
-                    }
-                    for j in bad
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
+        table(
+            [
+                {
+                    "query": j.pair.query_id,
+                    "passage": j.pair.passage_id,
+                    "why": j.error or "no final score in the reply",
+                    "reply": j.reply or "",
+                }
+                for j in bad
+            ],
         )
 
 

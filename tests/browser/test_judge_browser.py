@@ -1,5 +1,6 @@
 """Pooled blind judging in a real browser with the keyboard alone: five passages graded (with a
-skip, an undo, arrow-key navigation and a note on the way), then seen in the CLI's export."""
+skip, an undo, arrow-key navigation right after a tab was clicked, and a note on the way), then
+seen in the CLI's export."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from components.label_widgets import grade_key
-from pages.judge.judging import unit_key
+from pages.judge.judge_tab import unit_key
 from ranklens.corpus import index, ingest
 from ranklens.judging import JudgmentStore, PoolItem
 from ranklens.types import Query
@@ -141,6 +142,11 @@ def test_judge_five_passages_by_keyboard(home, start_app, browser_page, tmp_path
     wait_done(done)
     assert current() == undone
     grade("1")
+    # away to another tab and back by mouse: the tab just clicked lets go of the focus, so the
+    # arrows below reach the passages (a focused tab would take them and open its neighbour)
+    page.get_by_role("tab", name="Agreement").click()
+    meta.wait_for(state="detached")
+    page.get_by_role("tab", name="Judge", exact=True).click()
     # arrows: back to the passage just graded (its grade marked), and forward again
     here = press("ArrowLeft")
     assert wait_not(here) == undone
@@ -149,6 +155,9 @@ def test_judge_five_passages_by_keyboard(home, start_app, browser_page, tmp_path
     page.screenshot(path=str(SHOTS / "judge-review.png"))
     press("ArrowRight")
     assert wait_not(undone) == here
+    assert (
+        page.get_by_role("tab", name="Judge", exact=True).get_attribute("aria-selected") == "true"
+    )
     # a note, typed after pressing n (the box gets the focus), saved with Ctrl+Enter
     press("n")
     page.locator(".st-key-rl_judge_note_text textarea").wait_for()

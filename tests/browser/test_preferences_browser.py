@@ -1,6 +1,7 @@
-"""Pairwise preferences in a real browser by keyboard alone: "=" (a tie, bound by the page's own
-script since Streamlit shortcuts take no "="), → (the right passage) and u (undo), then read back
-from the judgment store."""
+"""Pairwise preferences in a real browser by keyboard alone, right after the tab was clicked: "="
+(a tie, bound by the page's own script since Streamlit shortcuts take no "="), → (the right
+passage) and u (undo), read back from the judgment store; a tab reached by the keyboard keeps
+the arrows."""
 
 from __future__ import annotations
 
@@ -60,10 +61,10 @@ def test_preferences_by_keyboard(home, start_app, browser_page):
     page.get_by_role("tab", name="Preferences").click()
     page.get_by_role("button", name="= Tie").wait_for()
     page.locator(".rl-jp").first.wait_for()
-    # no blur of the name box by hand: once the name is given, focus leaves it by itself. The tab
-    # just clicked keeps the focus, though, and a focused tab takes the arrow keys (→ opens the
-    # next tab, Review): a reader clicks into the passages first, as here
-    page.locator(".rl-jp").first.click()
+    # no click into the passages first: once the name is given, focus leaves the name box by
+    # itself, and the tab just clicked lets go of the focus, so the arrows reach the passages
+    # (a focused tab would take → and open the next tab, Review)
+    page.wait_for_function("document.activeElement.getAttribute('role') !== 'tab'")
 
     page.keyboard.press("=")
     assert [p.choice for p in wait_for(1, home)] == ["tie"]
@@ -73,5 +74,12 @@ def test_preferences_by_keyboard(home, start_app, browser_page):
     assert [p.choice for p in saved] == ["tie", "right"]
     assert frozenset((saved[0].left, saved[0].right)) != frozenset((saved[1].left, saved[1].right))
     page.get_by_text(re.compile(r"Saved for query .*: the right passage is better")).wait_for()
+    assert page.get_by_role("tab", name="Preferences").get_attribute("aria-selected") == "true"
     page.keyboard.press("u")
     assert [p.choice for p in wait_for(1, home)] == ["tie"]
+    # a tab reached by the keyboard keeps the focus: there the arrows walk the tabs, as they should
+    page.get_by_role("tab", name="Preferences").focus()
+    page.keyboard.press("ArrowRight")
+    page.get_by_text("Every judge's suggestions in one table").wait_for()
+    assert page.get_by_role("tab", name="Review").get_attribute("aria-selected") == "true"
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "tab"

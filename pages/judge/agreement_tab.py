@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 
-import pandas as pd
 import streamlit as st
 
 from components import auth, safe, state
@@ -17,10 +15,20 @@ from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, blind
 from ranklens.ranking.highlight import escape
-from ranklens.types import Query
 
 from . import ensemble, judges
-from .common import CSS, code, flash, fmt, passage_html, scope, show_flash, suggestion_panel
+from .display import (
+    code,
+    flash,
+    fmt,
+    query_texts,
+    scope,
+    show_flash,
+    show_unit,
+    suggestion_panel,
+    table,
+)
+from .header import PageContext
 
 
 def adjudication(
@@ -36,21 +44,17 @@ def adjudication(
     if not found:
         st.caption("No passage graded differently by its annotators.")
         return
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "query": d.query_id,
-                    "passage": d.passage_id or d.doc_id,
-                    "grades": " · ".join(f"{a} {g}" for a, g in d.grades.items()),
-                    "spread": d.spread,
-                    "adjudicated": "" if d.adjudicated is None else str(d.adjudicated),
-                }
-                for d in found
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
+    table(
+        [
+            {
+                "query": d.query_id,
+                "passage": d.passage_id or d.doc_id,
+                "grades": " · ".join(f"{a} {g}" for a, g in d.grades.items()),
+                "spread": d.spread,
+                "adjudicated": "" if d.adjudicated is None else str(d.adjudicated),
+            }
+            for d in found
+        ],
     )
     st.subheader("Adjudicate")
     if not auth.admin_only("adjudicate"):  # team mode: admins only
@@ -69,20 +73,8 @@ def adjudication(
 
     pick = st.selectbox("Passage", list(units), format_func=name, key=state.JUDGE_ADJUDICATE)
     d = units[pick]
-    sets = corpus.query_sets()  # the chosen set's text first, else any set's
-    texts = {q.query_id: q.text for qs in sets.values() for q in qs}
-    texts.update({q.query_id: q.text for q in sets.get(query_set or "", [])})
-    if d.passage_id:
-        p = corpus.get_passages([d.passage_id]).get(d.passage_id)
-        title, text = (p.title, p.text) if p else ("", "(not in the corpus)")
-    else:
-        ps = corpus.passages_of_doc(d.doc_id)
-        title = ps[0].title if ps else ""
-        text = "\n\n".join(x.text for x in ps) or "(not in the corpus)"
-    st.markdown(CSS, unsafe_allow_html=True)  # a constant
-    st.markdown(
-        passage_html(texts.get(d.query_id, ""), d.query_id, title, text), unsafe_allow_html=True
-    )  # escaped by highlight
+    query = query_texts(corpus, first=query_set).get(d.query_id, "")
+    show_unit(corpus, query, d.query_id, d.passage_id, d.doc_id)
     labels = [
         lab
         for lab in store.current_labels(corpus.name, query_ids=[d.query_id])
@@ -131,13 +123,9 @@ def adjudication(
                 st.rerun()
 
 
-def agreement_tab(
-    store: JudgmentStore,
-    corpus: index.Corpus,
-    query_set: str | None,
-    queries: Sequence[Query],
-    annotator: str | None,
-) -> None:
+def render(page: PageContext) -> None:
+    store, corpus, query_set, annotator = page.store, page.corpus, page.query_set, page.annotator
+    queries = page.queries
     show_flash()
     query_ids = scope(query_set, queries, state.JUDGE_SCOPE + ":agreement")
     if not auth.is_admin():  # team mode, blind judging: figures without names, if an admin chose
@@ -168,8 +156,8 @@ def agreement_tab(
     st.markdown("**Model suggestions against human labels**")
     suggestion_panel(store, corpus)
     st.divider()
-    runs = judges.judges_section(store, corpus, query_set, query_ids, accepted=accepted)
-    ensemble.ensemble_section(store, corpus, query_ids, accepted=accepted, runs=runs)
+    against = judges.judges_section(store, corpus, query_set, query_ids, accepted=accepted)
+    ensemble.ensemble_section(store, corpus, against)
     judges.time_section(store, corpus, query_ids)
     st.divider()
     adjudication(store, corpus, query_set, query_ids, annotator)
@@ -184,35 +172,27 @@ def _figures(rep) -> None:
     c.metric(f"Krippendorff's alpha ({rep.level})", fmt(rep.alpha))
     if rep.pairs:
         st.markdown(f"**Cohen's kappa per pair** ({kind})")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "annotator A": p.a,
-                        "annotator B": p.b,
-                        "passages both graded": p.n,
-                        "same grade": fmt(p.exact, pct=True),
-                        "kappa": p.kappa,
-                    }
-                    for p in rep.pairs
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
+        table(
+            [
+                {
+                    "annotator A": p.a,
+                    "annotator B": p.b,
+                    "passages both graded": p.n,
+                    "same grade": fmt(p.exact, pct=True),
+                    "kappa": p.kappa,
+                }
+                for p in rep.pairs
+            ],
         )
     else:
         st.caption("No passage has been graded by two annotators yet.")
     if rep.per_query:
         with st.expander("Per query"):
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {"query": qid, "passages graded by 2+": q.units, "alpha": q.alpha}
-                        for qid, q in rep.per_query.items()
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
+            table(
+                [
+                    {"query": qid, "passages graded by 2+": q.units, "alpha": q.alpha}
+                    for qid, q in rep.per_query.items()
+                ],
             )
     st.caption(
         "Undefined values (n/a, empty) mean there is nothing to compare, e.g. both annotators "

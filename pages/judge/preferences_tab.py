@@ -21,10 +21,15 @@ from ranklens.judging import JudgmentStore
 from ranklens.ranking.recipes import available_rankers, rank_corpus
 from ranklens.types import Query
 
-from .common import CSS, flash, show_flash
+from .display import CSS, card_html, flash, query_html, show_flash
+from .header import PageContext
 
 PASSAGES, ARENA = "Passages side by side", "Ranker arena"
-CHOICE_TEXT = {"left": "the left one", "right": "the right one", "tie": "a tie"}
+CHOICES = (  # what, the button, its key
+    ("left", "← Left is better", "Left"),
+    ("tie", "= Tie", "t"),
+    ("right", "Right is better →", "Right"),
+)
 
 
 def _verdict(choice: str, what: str) -> str:
@@ -61,38 +66,20 @@ def _seed(*parts: object) -> int:
 
 def _card(title: str, text: str, query: str) -> str:
     """One passage as one raw HTML block: escaped, query terms marked (components.safe)."""
-    head = f'<div class="rl-jt">{safe.html_mark(title, query)}</div>' if title else ""
-    return safe.html_block(f'<div class="rl-jp">{head}{safe.html_mark(text, query)}</div>')
+    return safe.html_block(card_html(title, text, query))
 
 
 def _query_box(query: Query) -> None:
-    st.markdown(
-        safe.html_block(
-            f'<div class="rl-jq"><span class="rl-qid">Query {safe.html_text(query.query_id)}'
-            f"</span>{safe.html_mark(query.text, query.text)}</div>"
-        ),
-        unsafe_allow_html=True,
-    )
+    st.markdown(safe.html_block(query_html(query.text, query.query_id)), unsafe_allow_html=True)
 
 
 def _choice_buttons(prefix: str, on_click, args: tuple) -> None:
-    a, b, c = st.columns(3)
-    a.button(
-        "← Left is better",
-        key=f"{prefix}_left",
-        shortcut="Left",
-        on_click=on_click,
-        args=(*args, "left"),
-    )
-    b.button("= Tie", key=f"{prefix}_tie", shortcut="t", on_click=on_click, args=(*args, "tie"))
+    """Left, tie and right: the arrow keys, t and "=" (a constant script) press them."""
+    for col, (choice, label, key) in zip(st.columns(3), CHOICES, strict=True):
+        col.button(
+            label, key=f"{prefix}_{choice}", shortcut=key, on_click=on_click, args=(*args, choice)
+        )
     st.html(TIE_KEY, unsafe_allow_javascript=True)  # a constant: "=" presses the tie button
-    c.button(
-        "Right is better →",
-        key=f"{prefix}_right",
-        shortcut="Right",
-        on_click=on_click,
-        args=(*args, "right"),
-    )
 
 
 @auth.guarded  # team mode: only the signed-in owner of this session
@@ -107,14 +94,16 @@ def _undo(store: JudgmentStore, corpus: str, annotator: str, kind: str) -> None:
     st.session_state.pop(state.JUDGE_ARENA_ROUND, None)
 
 
-def preferences_tab(
-    store: JudgmentStore,
-    corpus: index.Corpus,
-    query_set: str | None,
-    queries: list[Query],
-    annotator: str | None,
-) -> None:
-    st.markdown(CSS, unsafe_allow_html=True)
+def _undo_button(store: JudgmentStore, corpus: str, annotator: str, kind: str) -> None:
+    """Undo (key u): takes back this annotator's latest preference of this kind."""
+    args = (store, corpus, annotator, kind)
+    st.button("Undo", key=state.JUDGE_PREF_UNDO, shortcut="u", on_click=_undo, args=args)
+
+
+def render(page: PageContext) -> None:
+    store, corpus, query_set, annotator = page.store, page.corpus, page.query_set, page.annotator
+    queries = page.queries
+    st.markdown(CSS, unsafe_allow_html=True)  # a constant
     if query_set is None or not queries:
         st.info("This corpus has no query set: add one on the Search page first.")
         return
@@ -165,13 +154,7 @@ def _passages(
         st.info("Passages to compare come from a pool: build one on the **Set up** tab.")
         return
     pool = pools[-1]
-    st.button(
-        "Undo",
-        key=state.JUDGE_PREF_UNDO,
-        shortcut="u",
-        on_click=_undo,
-        args=(store, corpus.name, annotator, "passage"),
-    )
+    _undo_button(store, corpus.name, annotator, "passage")
     texts = {q.query_id: q for q in queries}
     mine = pref_store.preferences(store, corpus.name, annotator=annotator)
     done: dict[str, list[tuple[str, str]]] = {}
@@ -283,13 +266,7 @@ def _arena(
         _save_arena,
         (store, corpus.name, annotator, query_set, rnd),
     )
-    st.button(
-        "Undo",
-        key=state.JUDGE_PREF_UNDO,
-        shortcut="u",
-        on_click=_undo,
-        args=(store, corpus.name, annotator, "ranker"),
-    )
+    _undo_button(store, corpus.name, annotator, "ranker")
     _query_box(query)
     ids = [h.passage_id for h in (*rnd.left_hits, *rnd.right_hits)]
     passages = external_docs.passages_for(corpus, ids)  # a system's own text stays unnamed: blind

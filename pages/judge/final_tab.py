@@ -8,7 +8,6 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from components import admin_download, auth, state, upload_widget
@@ -18,9 +17,9 @@ from ranklens.corpus.trec_files import QRELS_FORMATS
 from ranklens.corpus.uploads import safe_name, temporary_upload
 from ranklens.errors import RankLensError
 from ranklens.judging import DEFAULT_IMPORT_ANNOTATOR, RULES, ImportReport, JudgmentStore, pooling
-from ranklens.types import Query
 
-from .common import LEVEL_TEXT, code, rule_text, scope, show_flash
+from .display import LEVEL_TEXT, code, rule_text, scope, show_flash, table
+from .header import PageContext
 
 
 def export_bytes(
@@ -107,12 +106,8 @@ def import_section(store: JudgmentStore, corpus: index.Corpus) -> None:
                     st.info(plain(line))
 
 
-def final_tab(
-    store: JudgmentStore,
-    corpus: index.Corpus,
-    query_set: str | None,
-    queries: Sequence[Query],
-) -> None:
+def render(page: PageContext) -> None:
+    store, corpus, query_set, queries = page.store, page.corpus, page.query_set, page.queries
     show_flash()
     st.subheader("Final qrels")
     if not auth.admin_only("see and download the final labels (blind judging)"):
@@ -148,12 +143,8 @@ def final_tab(
         f"queries · grades {graded}"
     )
     if qrels:
-        st.dataframe(
-            pd.DataFrame(
-                [{"query": q.query_id, level: q.doc_id, "grade": q.relevance} for q in qrels[:500]]
-            ),
-            hide_index=True,
-            width="stretch",
+        table(
+            [{"query": q.query_id, level: q.doc_id, "grade": q.relevance} for q in qrels[:500]],
             height=240,
         )
     stem = f"{corpus.name}-{query_set if query_ids is not None else 'all'}-{level}"

@@ -17,12 +17,12 @@ import streamlit as st
 from components import safe, state
 from ranklens.corpus import index
 from ranklens.errors import RankLensError
-from ranklens.judges import review as rv
 from ranklens.judging import JudgmentStore
-from ranklens.llm.prompt import JUDGE_PREFIX
-from ranklens.types import Query
+from ranklens.judges import review as rv
+from ranklens.llm.client import JUDGE_PREFIX
 
-from .common import CSS, code, flash, passage_html, scope, show_flash
+from .display import code, flash, query_texts, scope, show_flash, show_unit
+from .header import PageContext
 
 SORT_TEXT = {
     "disagreement": "judges' disagreement",
@@ -104,18 +104,8 @@ def _keyboard(
         f"**Row {at + 1} of {len(rows)}**: {code(r.judge)} suggests **{r.grade}** "
         f"(disagreement {r.disagreement})"
     )
-    texts = {q.query_id: q.text for qs in corpus.query_sets().values() for q in qs}
-    if r.passage_id:
-        p = corpus.get_passages([r.passage_id]).get(r.passage_id)
-        title, text = (p.title, p.text) if p else ("", "(not in the corpus)")
-    else:
-        ps = corpus.passages_of_doc(r.doc_id)
-        title = ps[0].title if ps else ""
-        text = "\n\n".join(x.text for x in ps) or "(not in the corpus)"
-    st.markdown(CSS, unsafe_allow_html=True)  # a constant
-    st.markdown(
-        passage_html(texts.get(r.query_id, ""), r.query_id, title, text), unsafe_allow_html=True
-    )  # escaped by highlight
+    query = query_texts(corpus).get(r.query_id, "")
+    show_unit(corpus, query, r.query_id, r.passage_id, r.doc_id)
     a, b, c = st.columns(3)
     a.button(
         "Accept (a)",
@@ -137,13 +127,9 @@ def _keyboard(
     )
 
 
-def review_tab(
-    store: JudgmentStore,
-    corpus: index.Corpus,
-    query_set: str | None,
-    queries: Sequence[Query],
-    annotator: str | None,
-) -> None:
+def render(page: PageContext) -> None:
+    store, corpus, query_set, annotator = page.store, page.corpus, page.query_set, page.annotator
+    queries = page.queries
     show_flash()
     st.caption(
         "Every judge's suggestions in one table. Accepting one makes it your own label, which "

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pandas as pd
 import streamlit as st
 
 from components import auth, job_panel, resources, safe, state
@@ -19,7 +18,8 @@ from ranklens.ranking.recipes import available_rankers, make_ranker
 from ranklens.types import Query
 
 from . import calibration, llm_panel
-from .common import JUDGE, code, flash, show_flash, suggestion_panel, when
+from .display import code, flash, show_flash, suggestion_panel, table, when
+from .header import JUDGE, PageContext
 
 SUGGEST_JOB = "rl_judge_suggest_job"  # the suggestions job started here (ranklens.jobs)
 
@@ -93,7 +93,7 @@ def pool_section(
             }
             for p in reversed(pools)
         ]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        table(rows)
 
 
 ALL, CHOSEN, DIFFERENT = "all", "chosen", "different"
@@ -175,20 +175,16 @@ def guidelines_section(store: JudgmentStore, corpus: index.Corpus, query_set: st
 
 
 def scale_table(scale: Scale) -> None:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "key": str(g.value),
-                    "grade": g.label,
-                    "colour": g.colour,
-                    "guideline": g.guideline,
-                }
-                for g in scale.grades
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
+    table(
+        [
+            {
+                "key": str(g.value),
+                "grade": g.label,
+                "colour": g.colour,
+                "guideline": g.guideline,
+            }
+            for g in scale.grades
+        ],
     )
 
 
@@ -267,9 +263,8 @@ def suggestion_section(store: JudgmentStore, corpus: index.Corpus, query_set: st
     suggestion_panel(store, corpus)
 
 
-def setup_tab(
-    store: JudgmentStore, corpus: index.Corpus, query_set: str | None, queries: Sequence[Query]
-) -> None:
+def render(page: PageContext) -> None:
+    store, corpus, query_set, queries = page.store, page.corpus, page.query_set, page.queries
     show_flash()
     if query_set is None:
         st.info(

@@ -1,5 +1,5 @@
-"""What the Judge page's tabs share: the tab names, the style, flash messages, untrusted text as
-code, the annotator's name, the query set picker, a pool's name, the scope radio, the passage view.
+"""How the Judge page's tabs show things: the style, flash messages, untrusted text as code, a
+pool's name, rules and levels in words, numbers, tables, the scope radio, a passage under its query.
 
 Corpus and query text is untrusted: it reaches HTML only through ranklens.ranking.highlight (escaped).
 """
@@ -7,34 +7,17 @@ Corpus and query text is untrusted: it reaches HTML only through ranklens.rankin
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Sequence
 
+import pandas as pd
 import streamlit as st
 
-from components import auth, routing, safe, state
+from components import safe, state
 from ranklens.corpus import index
-from ranklens.judging import JudgmentStore, PoolInfo, PoolItem
+from ranklens.judging import JudgmentStore, PoolInfo
 from ranklens.ranking.highlight import escape
 from ranklens.types import Query
 
-SET_UP, JUDGE, AGREEMENT, FINAL, PREFERENCES, REVIEW = TABS = (
-    "Set up",
-    "Judge",
-    "Agreement",
-    "Final labels",
-    "Preferences",
-    "Review",
-)
-KEYS_HELP = (
-    ("0-9", "grade (then the next passage)"),
-    ("x", "can't judge"),
-    ("j or →", "next passage"),
-    ("k or ←", "previous passage"),
-    ("s", "skip (comes back at the end)"),
-    ("u", "undo your last action"),
-    ("n", "write a note (Ctrl+Enter saves, Esc closes)"),
-)
 RULE_TEXT = {
     "majority": "majority (a tie: the mean, rounded half up)",
     "mean": "mean, rounded half up",
@@ -64,10 +47,6 @@ CSS = """<style>
 .rl-notes {font-size:.9rem; margin:.2rem 0 .6rem 1rem;}
 .st-key-rl_judge_left, .st-key-rl_judge_right {display:none;}
 </style>"""
-FOCUS_NOTE = (
-    "<script>setTimeout(function(){var d=document;"
-    "var t=d.querySelector('.st-key-rl_judge_note_text textarea');if(t){t.focus();}},60);</script>"
-)
 
 
 def code(text: object) -> str:
@@ -87,13 +66,6 @@ def show_flash() -> None:
         getattr(st, kind, st.info)(message)
 
 
-def unit_key(pool_id: int, item: PoolItem) -> str:
-    """The grade buttons' key for one passage (clean for CSS; new buttons for each passage, so a
-    key pressed while a passage is still on screen always labels that passage)."""
-    digest = hashlib.sha1("\x1f".join(item.unit).encode()).hexdigest()[:12]
-    return f"{state.JUDGE_GRADES}_{pool_id}_{digest}"
-
-
 def rule_text(rule: str) -> str:
     """How a final-label rule reads in the app."""
     if rule in RULE_TEXT:
@@ -103,59 +75,6 @@ def rule_text(rule: str) -> str:
 
 def when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
-
-
-def _set_name() -> None:
-    name = " ".join(str(st.session_state.get(state.JUDGE_NAME) or "").split())[:200]
-    st.session_state[state.ANNOTATOR] = name
-    st.session_state[state.JUDGE_NAME_SET] = st.session_state.get(state.JUDGE_NAME_SET, 0) + 1
-
-
-# once a name is given, focus leaves the name box, so j, k, 0-3 go to the judging keys (a
-# fixed script, nothing of the user's in it)
-_BLUR = (
-    "<script>/*{n}*/const a = window.parent.document.activeElement || document.activeElement;"
-    "if (a && a.tagName === 'INPUT') {{ a.blur(); }}</script>"
-)
-
-
-def identity() -> str | None:
-    """The annotator's name (kept in state.ANNOTATOR across pages), or None until given.
-    In team mode: the signed-in annotator, and no name box (labels go under that name only)."""
-    signed_in = auth.annotator()
-    if signed_in is not None:
-        st.caption(f"Judging as {code(signed_in)} (signed in)")
-        return signed_in
-    if state.JUDGE_NAME not in st.session_state:
-        st.session_state[state.JUDGE_NAME] = st.session_state.get(state.ANNOTATOR, "")
-    st.text_input(
-        "Your name",
-        key=state.JUDGE_NAME,
-        on_change=_set_name,
-        placeholder="e.g. alice",
-        help="Every label you give is stored under this name. Press Enter to start.",
-    )
-    changed = st.session_state.pop(state.JUDGE_NAME_SET, None)
-    if changed and st.session_state.get(state.ANNOTATOR):
-        st.html(_BLUR.format(n=changed), unsafe_allow_javascript=True, width="content")
-    return st.session_state.get(state.ANNOTATOR) or None
-
-
-def choose_query_set(corpus: index.Corpus) -> tuple[str | None, list[Query]]:
-    """The corpus's query sets (their one owner); returns the chosen name and its queries."""
-    shipped = corpus.query_sets()
-    names = sorted(shipped)
-    if not names:
-        st.selectbox("Query set", ["(none)"], disabled=True, key=f"{state.QUERY_SET}_none")
-        return None, []
-    wanted = routing.take(state.INTENT_POOL_SET)  # "Pool these queries" on the Evaluate page
-    if wanted in names:
-        st.session_state[state.QUERY_SET] = wanted
-        st.session_state[state.JUDGE_TAB_NEXT] = SET_UP
-    if st.session_state.get(state.QUERY_SET) not in names:
-        st.session_state[state.QUERY_SET] = names[0]
-    name = st.selectbox("Query set", names, key=state.QUERY_SET)
-    return name, list(shipped[name])
 
 
 def pool_label(pool: PoolInfo) -> str:
@@ -186,13 +105,51 @@ def fmt(x: float | None, pct: bool = False) -> str:
 def passage_html(query: str, query_id: str, title: str, text: str) -> str:
     """The query on top and the passage below, both escaped, query terms marked, on one line
     (components.safe.html_block: a blank line in the text cannot end the HTML block)."""
-    body = safe.html_mark(text, query)
-    head = f'<div class="rl-jt">{safe.html_mark(title, query)}</div>' if title else ""
-    return safe.html_block(
+    return safe.html_block(query_html(query, query_id) + card_html(title, text, query))
+
+
+def query_html(query: str, query_id: str) -> str:
+    """The query (its id above it): escaped, its terms marked."""
+    return (
         f'<div class="rl-jq"><span class="rl-qid">Query {escape(query_id)}</span>'
         f"{safe.html_mark(query, query)}</div>"
-        f'<div class="rl-jp">{head}{body}</div>'
     )
+
+
+def card_html(title: str, text: str, query: str) -> str:
+    """One passage (its title, if any, above it): escaped, query terms marked."""
+    head = f'<div class="rl-jt">{safe.html_mark(title, query)}</div>' if title else ""
+    return f'<div class="rl-jp">{head}{safe.html_mark(text, query)}</div>'
+
+
+def show_unit(
+    corpus: index.Corpus, query: str, query_id: str, passage_id: str | None, doc_id: str
+) -> None:
+    """A labelled unit under its query: the passage, or (a document-level label) the whole
+    document's passages; says so when the corpus no longer has it."""
+    if passage_id:
+        p = corpus.get_passages([passage_id]).get(passage_id)
+        title, text = (p.title, p.text) if p else ("", "(not in the corpus)")
+    else:
+        ps = corpus.passages_of_doc(doc_id)
+        title = ps[0].title if ps else ""
+        text = "\n\n".join(x.text for x in ps) or "(not in the corpus)"
+    st.markdown(CSS, unsafe_allow_html=True)  # a constant
+    st.markdown(passage_html(query, query_id, title, text), unsafe_allow_html=True)  # escaped
+
+
+def query_texts(corpus: index.Corpus, first: str | None = None) -> dict[str, str]:
+    """Query id -> text over the corpus's query sets (the set `first`'s text wins)."""
+    sets = corpus.query_sets()
+    texts = {q.query_id: q.text for qs in sets.values() for q in qs}
+    texts.update({q.query_id: q.text for q in sets.get(first or "", [])})
+    return texts
+
+
+def table(rows: Sequence[dict] | pd.DataFrame, **options) -> None:
+    """Rows as a full-width table without the index (st.dataframe's options pass through)."""
+    data = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    st.dataframe(data, hide_index=True, width="stretch", **options)
 
 
 def suggestion_panel(store: JudgmentStore, corpus: index.Corpus) -> None:
