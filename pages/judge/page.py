@@ -5,7 +5,7 @@ One module per tab in pages/judge/; every rule and all storage is ranklens.judgi
 
 import streamlit as st
 
-from components import resources, routing, state
+from components import resources, state
 from pages.judge import agreement, arena, final, judging, review, setup
 from pages.judge.common import (
     AGREEMENT,
@@ -18,8 +18,6 @@ from pages.judge.common import (
     choose_query_set,
     identity,
 )
-
-routing.require_app("pages/3_judge.py")
 
 st.title("Judge")
 store = resources.judgment_store()

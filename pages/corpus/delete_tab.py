@@ -1,0 +1,34 @@
+"""The Corpus page's "Delete" tab: delete a corpus (its passages and every index) once its name
+is typed; relevance labels stay in the judgment store. Admins only in team mode.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import auth, resources, safe
+from ranklens.corpus import index
+from ranklens.errors import RankLensError
+
+
+def render() -> None:
+    if not auth.admin_only("delete a corpus"):  # team mode: admins only
+        return
+    names = resources.corpus_names()
+    if not names:
+        st.info("No corpus yet.")
+        return
+    name = st.selectbox("Corpus to delete", names, key="rl_delete_choice")
+    st.caption(
+        "Deletes the passages and every index. Relevance labels stay in the judgment store "
+        "(export them on the Judge page); a new corpus of the same name shows them again."
+    )
+    confirm = st.text_input(f"Type **{name}** to confirm", key="rl_delete_confirm")
+    if st.button("Delete corpus", type="secondary", disabled=confirm != name):
+        try:
+            index.delete_corpus(name, resources.settings())
+        except RankLensError as exc:
+            st.error(safe.error(exc))
+            return
+        st.success(f"Deleted {name}.")
+        st.rerun()
