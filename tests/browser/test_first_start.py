@@ -106,13 +106,10 @@ def test_upload_a_corpus_in_the_browser(start_app, browser_page, tmp_path, small
 
 
 def test_a_link_to_a_page_as_the_first_request_opens_that_page(start_app, browser_page, tmp_path):
-    """No script lies directly in pages/, so Streamlit's legacy pages/ mode (which lasts until
-    st.navigation first runs in the server) can only run app.py: the page comes with the app's
-    navigation, wide layout and the view in the link's parameters.
-
-    That mode finds no page for the address before app.py runs, so Streamlit 1.67 also opens a
-    "Page not found" dialog over the right page, this one time in the server's life (a folder
-    beside app.py not named pages/ would avoid it); it is closed here, and said once."""
+    """Until st.navigation first runs in a server, Streamlit treats pages/ as a legacy multipage
+    app: the first request runs pages/search.py, which runs app.py (components/page_files). The
+    page comes with the app's navigation, wide layout and the view in the link's parameters, and
+    without Streamlit's "Page not found" dialog (what an address with no such file gets)."""
     source = write_jsonl(
         tmp_path / "tiny.jsonl",
         [{"_id": "tea", "text": "Green tea is brewed cool"}, {"_id": "py", "text": "Python lists"}],
@@ -123,11 +120,7 @@ def test_a_link_to_a_page_as_the_first_request_opens_that_page(start_app, browse
     page.goto(app.url + "/search?corpus=tiny&q=tea")
     page.get_by_role("heading", name="Search").wait_for()
     page.get_by_text("Green tea is brewed cool").first.wait_for()
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
-    if dialog.count():
-        print("\nStreamlit's legacy pages/ mode opened its 'Page not found' dialog: closed")
-        page.keyboard.press("Escape")
-        dialog.wait_for(state="detached")
+    assert page.get_by_role("dialog").count() == 0, page.get_by_role("dialog").inner_text()
     assert page.url == app.url + "/search?corpus=tiny&q=tea"
     # the view from the link: its corpus chosen, its query ranked
     expect(page.get_by_role("textbox", name="Query")).to_have_value("tea")
