@@ -1,7 +1,8 @@
 """Evaluate page: score rankers against relevance labels, with intervals, tests and exports.
 
-Numbers come from the core (ranklens.evaluation.measures, stats, labels); pages/evaluate/ holds the choices,
-the cached data and one module per tab. Only the open tab is computed.
+Numbers come from the core (ranklens.evaluation: measures, stats, qrels sources); beside this
+script lie the choices, the cached data, the summary and one `<what>_tab.py` per tab. Only the
+open tab is computed.
 """
 
 import streamlit as st
