@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, resources, safe
+from components import resources, safe
+from pages.corpus import corpus_actions
 from ranklens.corpus import index
 from ranklens.errors import RankLensError
 
 
 def render() -> None:
-    if not auth.admin_only("delete a corpus"):  # team mode: admins only
-        return
-    names = resources.corpus_names()
+    names = corpus_actions.corpora_for("delete a corpus")  # team mode: admins only
     if not names:
-        st.info("No corpus yet.")
         return
     name = st.selectbox("Corpus to delete", names, key="rl_delete_choice")
     st.caption(

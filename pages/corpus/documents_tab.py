@@ -4,12 +4,10 @@ id is there with other text), run as a job by ranklens.jobs. Admins only in team
 
 from __future__ import annotations
 
-import shutil
-
 import streamlit as st
 
-from components import auth, resources, safe, upload_widget
-from pages.corpus import ingest_jobs
+from components import auth, resources, upload_widget
+from pages.corpus import corpus_actions
 from ranklens import jobs
 from ranklens.errors import RankLensError
 
@@ -18,15 +16,12 @@ ADD_JOB = "rl_corpus_add_job"  # the job started by "Add documents" in this sess
 
 def render() -> None:
     _form()
-    ingest_jobs.job_status(ADD_JOB)
+    corpus_actions.job_status(ADD_JOB)
 
 
 def _form() -> None:
-    if not auth.admin_only("add documents"):  # team mode: admins only
-        return
-    names = resources.corpus_names()
+    names = corpus_actions.corpora_for("add documents")  # team mode: admins only
     if not names:
-        st.info("No corpus yet.")
         return
     with st.form("add_documents"):
         name = st.selectbox("Corpus", names, key="rl_add_docs_corpus")
@@ -40,7 +35,7 @@ def _form() -> None:
         return
     cleanup = None
     try:
-        target, cleanup = ingest_jobs.saved([upload] if upload else [], path)
+        target, cleanup = corpus_actions.saved([upload] if upload else [], path)
         if target is None:
             st.error("Choose a file or give a path.")
             return
@@ -53,8 +48,6 @@ def _form() -> None:
             actor=auth.actor(),
         )
     except RankLensError as exc:
-        st.error(safe.error(exc))
-        if cleanup is not None:  # refused: the saved upload is not kept
-            shutil.rmtree(cleanup, True)
+        corpus_actions.refused(exc, cleanup)
         return
     st.session_state[ADD_JOB] = job.id

@@ -6,27 +6,24 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, resources
-from pages.corpus import ingest_jobs
+from components import resources
+from pages.corpus import corpus_actions
 
 MODELS_JOB = "rl_corpus_models_job"  # the job started by "Add models" in this session
 
 
 def render() -> None:
     _form()
-    ingest_jobs.job_status(MODELS_JOB)
+    corpus_actions.job_status(MODELS_JOB)
 
 
 def _form() -> None:
-    if not auth.admin_only("add models"):  # team mode: admins only
-        return
-    names = resources.corpus_names()
+    names = corpus_actions.corpora_for("add models")  # team mode: admins only
     if not names:
-        st.info("No corpus yet.")
         return
     with st.form("add_models"):
         name = st.selectbox("Corpus", names)
-        chosen = st.multiselect("Models to add (or to finish)", ingest_jobs.model_choices())
+        chosen = st.multiselect("Models to add (or to finish)", corpus_actions.model_choices())
         custom = st.text_input("Another sentence-transformers model (hub name or local folder)")
         submitted = st.form_submit_button("Index")
     if submitted:
@@ -37,4 +34,4 @@ def _form() -> None:
         if not todo:
             st.info("Nothing to do: choose a model.")
             return
-        ingest_jobs.start_ingest(MODELS_JOB, None, name, todo)
+        corpus_actions.start_ingest(MODELS_JOB, None, name, todo)

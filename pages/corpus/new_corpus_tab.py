@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from components import auth, resources, safe, upload_widget
-from pages.corpus import ingest_jobs
+from pages.corpus import corpus_actions
 from ranklens.corpus import index
 from ranklens.corpus.chunking import ChunkSettings
 from ranklens.corpus.formats import CORPUS_FORMATS
@@ -24,7 +24,7 @@ NEW_JOB = "rl_corpus_new_job"  # the ingestion job started by "Add corpus" in th
 
 def render() -> None:
     _form()
-    ingest_jobs.job_status(NEW_JOB)
+    corpus_actions.job_status(NEW_JOB)
 
 
 def _form() -> None:
@@ -49,7 +49,7 @@ def _form() -> None:
             beir = st.text_input("BEIR dataset", placeholder="scifact")
         fmt = st.selectbox("Format", ["auto", *CORPUS_FORMATS])
         chosen = st.multiselect(
-            "Models", ingest_jobs.model_choices(), default=["bm25", models.DEFAULT_DENSE]
+            "Models", corpus_actions.model_choices(), default=["bm25", models.DEFAULT_DENSE]
         )
         custom = st.text_input(
             "Another sentence-transformers model (hub name or local folder)", value=""
@@ -101,7 +101,7 @@ def _form() -> None:
     except ValueError as exc:
         st.error(safe.error(exc))
         return
-    ingest_jobs.start_ingest(
+    corpus_actions.start_ingest(
         NEW_JOB,
         target,
         name,

@@ -4,12 +4,10 @@ with its ids) imported for a model by a job (ranklens.jobs). Admins only in team
 
 from __future__ import annotations
 
-import shutil
-
 import streamlit as st
 
-from components import auth, resources, safe, upload_widget
-from pages.corpus import ingest_jobs
+from components import auth, resources, upload_widget
+from pages.corpus import corpus_actions
 from ranklens import jobs
 from ranklens.errors import RankLensError
 from ranklens.ranking import models
@@ -19,15 +17,12 @@ VECTORS_JOB = "rl_corpus_vectors_job"  # the job started by "Import vectors" in 
 
 def render() -> None:
     _form()
-    ingest_jobs.job_status(VECTORS_JOB)
+    corpus_actions.job_status(VECTORS_JOB)
 
 
 def _form() -> None:
-    if not auth.admin_only("import vectors"):  # team mode: admins only
-        return
-    names = resources.corpus_names()
+    names = corpus_actions.corpora_for("import vectors")  # team mode: admins only
     if not names:
-        st.info("No corpus yet.")
         return
     st.caption(
         "Vectors made elsewhere (e.g. on a GPU): one per passage (ids from "
@@ -51,7 +46,7 @@ def _form() -> None:
         return
     cleanup = None
     try:
-        target, cleanup = ingest_jobs.saved(list(uploads or []), path)
+        target, cleanup = corpus_actions.saved(list(uploads or []), path)
         ids = None
         if target is not None and target.is_dir():  # a .npy and its id list
             found = {p.suffix: p for p in target.iterdir()}
@@ -70,8 +65,6 @@ def _form() -> None:
             actor=auth.actor(),
         )
     except RankLensError as exc:
-        st.error(safe.error(exc))
-        if cleanup is not None:  # refused: the saved upload is not kept
-            shutil.rmtree(cleanup, True)
+        corpus_actions.refused(exc, cleanup)
         return
     st.session_state[VECTORS_JOB] = job.id

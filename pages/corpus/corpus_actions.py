@@ -1,5 +1,5 @@
-"""What the Corpus page's tabs share to start work: the models offered, an upload saved to disk,
-an ingestion job started (or the one already indexing that corpus found), a job's status.
+"""What the Corpus page's tabs share to act on corpora: the corpora the visitor may act on, the
+models offered, an upload saved, an ingestion job started or refused, a job's status.
 
 The jobs themselves are ranklens.jobs; uploads are saved by ranklens.corpus.uploads.
 """
@@ -17,6 +17,24 @@ from ranklens import jobs
 from ranklens.corpus.uploads import save_uploads
 from ranklens.errors import RankLensError
 from ranklens.ranking import models
+
+
+def corpora_for(action: str) -> list[str]:
+    """The corpora a tab may act on: none (with the reason shown) when the visitor may not
+    `action` (team mode: admins only) or there is no corpus yet."""
+    if not auth.admin_only(action):
+        return []
+    names = resources.corpus_names()
+    if not names:
+        st.info("No corpus yet.")
+    return names
+
+
+def refused(exc: RankLensError, cleanup: Path | None) -> None:
+    """Show why a job was refused; the upload saved for it is not kept."""
+    st.error(safe.error(exc))
+    if cleanup is not None:
+        shutil.rmtree(cleanup, True)
 
 
 def model_choices() -> list[str]:
@@ -39,9 +57,7 @@ def start_ingest(
             **kwargs,
         )
     except (RankLensError, ValueError) as exc:
-        st.error(safe.error(exc))
-        if cleanup is not None:  # refused: the saved upload is not kept
-            shutil.rmtree(cleanup, True)
+        refused(exc, cleanup)
         return
     mine = cleanup is None or job.args.get("cleanup") == str(Path(cleanup).resolve())
     if not mine and cleanup is not None:
