@@ -3,29 +3,14 @@
 Run: streamlit run app.py (scripts/start.sh sets everything up first).
 """
 
-from pathlib import Path
-
 import streamlit as st
 
-from components import auth, bootstrap, classroom, job_panel, routing, view_state
-
-START = "pages/0_start.py"  # what a newcomer sees first: the demo and four things to try
-PAGES = [
-    (START, "Start", ":material/home:"),
-    ("pages/1_corpus.py", "Corpus", ":material/library_books:"),
-    ("pages/2_search.py", "Search", ":material/search:"),
-    ("pages/3_judge.py", "Judge", ":material/gavel:"),
-    ("pages/4_evaluate.py", "Evaluate", ":material/monitoring:"),
-    ("pages/5_learn.py", "Learn", ":material/school:"),
-    ("pages/6_class.py", "Class", ":material/groups:"),
-]
-HERE = Path(__file__).resolve().parent
+from components import auth, bootstrap, classroom, job_panel, page_files, routing, view_state
 
 st.set_page_config(page_title="RankLens", page_icon="🔎", layout="wide")
-pages = {
-    path: st.Page(path, title=title, icon=icon, default=path == START)
-    for path, title, icon in PAGES
-    if (HERE / path).exists()
+pages = {  # {script: st.Page}, in the navigation's order
+    path: st.Page(path, title=title, icon=icon, url_path=url, default=path == page_files.START)
+    for path, title, icon, url in page_files.PAGES
 }
 offered = auth.gate(list(pages.values()))  # team mode: only "Sign in" until then
 # students join a class with its code instead of a key; a session that joined sees only it

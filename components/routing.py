@@ -1,8 +1,5 @@
-"""Deep links: a page URL opened before the app's first run still goes through app.py.
-
-Streamlit treats a `pages/` folder as a legacy multipage app until st.navigation has run once in
-the server, so the first request for /judge would run pages/3_judge.py alone (no routing, no
-demo bootstrap, the wrong layout). Pages call require_app(); app.py calls follow_intent().
+"""Hand-overs between pages: a page asks for another with a request (send), app.py opens it on
+the next run (follow_intent), and the page it opened takes the request once (take).
 """
 
 from __future__ import annotations
@@ -12,23 +9,9 @@ import streamlit as st
 from components import state
 
 
-def _legacy_mode() -> bool:
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # pragma: no cover - a Streamlit without the legacy mode
-        return False
-    return bool(getattr(PagesManager, "uses_pages_directory", False))
-
-
-def require_app(page_file: str) -> None:
-    """Called at the top of a page: when run outside app.py, go through app.py to this page."""
-    if _legacy_mode():
-        st.session_state[state.INTENDED_PAGE] = page_file
-        st.switch_page("app.py")
-
-
 def follow_intent(pages: dict) -> None:
-    """Called by app.py after st.navigation with {page file: st.Page}: open a deep link, once."""
+    """Called by app.py after st.navigation with {page file: st.Page}: open the page a request
+    asked for (send), once."""
     wanted = st.session_state.pop(state.INTENDED_PAGE, None)
     if wanted in pages:
         st.switch_page(pages[wanted])

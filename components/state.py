@@ -124,7 +124,9 @@ LEARN_WHATIF_QUERY = "rl_learn_whatif_query"
 LEARN_WHATIF_DOC = "rl_learn_whatif_doc"
 LEARN_WHATIF_K = "rl_learn_whatif_k"
 LEARN_WHATIF_GRADE = "rl_learn_whatif_grade"  # + ":query:doc"
-INTENDED_PAGE = "rl_intended_page"  # a deep link to follow once app.py has routed
+INTENDED_PAGE = (
+    "rl_intended_page"  # the page a hand-over asked for (routing.send), opened by app.py
+)
 # Evaluate page: fusion tuning, snapshots, the arena beside a measure
 EVAL_TUNE_INPUTS = "rl_eval_tune_inputs"
 EVAL_TUNE_MEASURE = "rl_eval_tune_measure"

@@ -16,7 +16,7 @@ from ranklens.types import Query
 
 from .conftest import ROOT
 
-PAGE = str(ROOT / "pages" / "3_judge.py")
+PAGE = str(ROOT / "pages" / "judge" / "page.py")
 QUERIES = [Query("q1", "sort a python list"), Query("q2", "<b>green</b> tea temperature")]
 PASSAGE = re.compile(r'<div class="rl-jmeta">passage (\S+) · (\d+) of (\d+)')
 

@@ -100,7 +100,7 @@ def _judge_page(team, small_jsonl, name: str, admin: bool) -> AppTest:
         for who, grade in (("ann", 0), ("ben", 3)):  # one disagreement to adjudicate
             store.add_label("teamc", who, "q1", "tea#0", grade, doc_id="tea")
     at = _sign_in(_run(AppTest.from_file(APP, default_timeout=60)), name, key)
-    at.switch_page("pages/3_judge.py")
+    at.switch_page("pages/judge/page.py")
     _run(at)
     assert "Judge" in _titles(at)
     assert not [t for t in at.text_input if t.key == state.JUDGE_NAME]  # no name box
@@ -158,7 +158,7 @@ def test_corpus_page_path_and_delete_are_for_admins(team, small_jsonl, admin):
         _, key = accounts.add(store, "gil", admin=admin)
     at = _sign_in(_run(AppTest.from_file(APP, default_timeout=60)), "gil", key)
     assert _titles(at) == ["RankLens"]  # the start page first
-    at = _run(at.switch_page("pages/1_corpus.py"))
+    at = _run(at.switch_page("pages/corpus/page.py"))
     assert "Corpora" in _titles(at)
     assert ("Only an admin can add a corpus." in _admin_notes(at)) is not admin
     if admin:

@@ -71,7 +71,7 @@ def test_evaluate_opens_on_the_faq_labels_after_first_start(home, monkeypatch, f
     # what the first start's job does (here in-process: the fake encoder lives in this process)
     demo.ingest_demo(index.get_settings())
     at = run_app()
-    at.switch_page("pages/4_evaluate.py").run()
+    at.switch_page("pages/evaluate/page.py").run()
     assert not at.exception, at.exception
     fused = f"rrf(bm25,{fake_encoder.name})"
     assert at.selectbox(key=state.QUERY_SET).value == "faq"

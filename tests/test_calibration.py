@@ -16,6 +16,7 @@ from ranklens.judges import calibration as cal
 from ranklens.judges import few_shot as fs
 from ranklens.judges import judges
 from ranklens.judging import JudgmentStore, PoolItem, Scale, accepted
+from ranklens.llm import prompt_versions
 from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
 from ranklens.llm.prompt import UMBRELA_PROMPT, Prompt
 from ranklens.types import Hit, Passage, Query
@@ -220,7 +221,7 @@ def test_held_out_report_improves_with_examples_and_never_sees_a_calibration_que
     assert rec.prompt.hash == tuned.prompt_hash and len(rec.examples) == 4
     assert rec.report["held_out_queries"] == report.held_out_queries
     v = cal.use_calibration(store, "c", rec.id, "alice")
-    assert judges.current_prompt(store, "c").hash == tuned.prompt_hash and v.version == 1
+    assert prompt_versions.current_prompt(store, "c").hash == tuned.prompt_hash and v.version == 1
     # the same seed again: the same split and examples, all replies from the cache; the
     # calibrated prompt (now the latest version) is calibrated from the version it came from
     assert cal.default_prompt(store, "c") == ("UMBRELA's", Prompt())

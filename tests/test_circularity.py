@@ -106,7 +106,7 @@ def test_evaluate_page_flags_the_ranker_judged_by_its_own_model(
     with JudgmentStore(settings.db_url) as store:
         store.add_label("tiny", "alice", "q1", "py#0", 2, doc_id="py", note="accepted llm:oracle")
         store.add_label("tiny", "bob", "q2", "moon#0", 3, doc_id="moon")
-    at = AppTest.from_file(str(ROOT / "pages" / "4_evaluate.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "pages" / "evaluate" / "page.py"), default_timeout=120)
     at.session_state[state.EVAL_MEASURES] = ["nDCG@10"]
     at.session_state[state.EVAL_RANKERS] = ["bm25", "rerank(bm25,llm,20)"]
     at.run()

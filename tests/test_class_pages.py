@@ -1,5 +1,5 @@
 """The class pages (AppTest): the teacher starts a class and reads the board (progress, agreement,
-rankers) on pages/6_class.py; a student joins with the code, sees only the class, judges by the
+rankers) on pages/class/page.py; a student joins with the code, sees only the class, judges by the
 grade buttons, and a wrong or closed code is refused."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _join(code: str, name: str) -> AppTest:
 
 
 def test_teacher_starts_a_class_and_reads_the_board(corpus, home):
-    at = _run(AppTest.from_file(str(ROOT / "pages" / "6_class.py"), default_timeout=120))
+    at = _run(AppTest.from_file(str(ROOT / "pages" / "class" / "page.py"), default_timeout=120))
     at.number_input(key="rl_class_pairs").set_value(4)
     next(b for b in at.button if b.label == "Start the class").click()
     _run(at)

@@ -12,6 +12,7 @@ from ranklens.cli import options as cli_options
 from ranklens.evaluation.qrels_sources import store_qrels
 from ranklens.judges import judges
 from ranklens.judging import JudgmentStore
+from ranklens.llm import prompt_versions
 from ranklens.llm.prompt import Prompt
 
 from .test_calibration import KINDS, QUERIES, FakeCorpus, LearningChat, chat  # noqa: F401
@@ -54,7 +55,7 @@ def test_cli_calibrate_reports_held_out_queries_and_can_use_the_prompt(env, caps
     out = capsys.readouterr().out
     assert "4 examples: kappa 1.000" in out and "is now prompt v1" in out
     with JudgmentStore(env) as s:
-        assert judges.current_prompt(s, "c").hash == tuned["prompt_hash"]
+        assert prompt_versions.current_prompt(s, "c").hash == tuned["prompt_hash"]
     assert cli_main([*argv[:4], "--corpus", "c", "--queries", "set", "--prompt", "v9"]) == 2
     assert "no prompt version 'v9'" in capsys.readouterr().err
 

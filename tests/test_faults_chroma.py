@@ -28,7 +28,7 @@ from ranklens.types import Query
 from .conftest import ROOT, FakeEncoder, free_port, write_jsonl
 
 FAKE = "fake-fault-enc"
-PAGE = str(ROOT / "pages" / "2_search.py")
+PAGE = str(ROOT / "pages" / "search" / "page.py")
 
 
 class ChromaServer:

@@ -16,7 +16,7 @@ from ranklens.types import Query
 from .conftest import ROOT, FakeEncoder, write_jsonl
 from .pg import PgCluster, PgUnavailable
 
-PAGE = str(ROOT / "pages" / "2_search.py")
+PAGE = str(ROOT / "pages" / "search" / "page.py")
 FAKE = "fake-pgfault-enc"
 
 

@@ -91,7 +91,7 @@ def page(name: str) -> AppTest:
 
 
 def test_search_page(hostile):
-    at = page("2_search.py").run()
+    at = page("search/page.py").run()
     at.session_state[state.SEARCH_QUERY] = hostile.query_sets()["dev"][0].text
     at.session_state[state.SEARCH_QID] = (
         hostile.query_sets()["dev"][0].query_id,
@@ -111,7 +111,7 @@ def test_search_page(hostile):
 
 @pytest.mark.parametrize("tab", judge_header.TABS)
 def test_judge_page_every_tab(hostile, tab):
-    at = page("3_judge.py")
+    at = page("judge/page.py")
     at.session_state[state.ANNOTATOR] = NAME if tab != judge_header.JUDGE else "kbd"
     at.session_state[state.JUDGE_TAB] = tab
     at.run()
@@ -121,7 +121,7 @@ def test_judge_page_every_tab(hostile, tab):
 
 
 def test_evaluate_page_every_tab(hostile):
-    at = page("4_evaluate.py").run()
+    at = page("evaluate/page.py").run()
     assert_inert(at, "Evaluate")
     names = [t.label for t in at.tabs]
     assert len(names) >= 5
@@ -132,7 +132,7 @@ def test_evaluate_page_every_tab(hostile):
 
 
 def test_learn_page_every_tab(hostile):
-    at = page("5_learn.py").run()
+    at = page("learn/page.py").run()
     names = [t.label for t in at.tabs]
     assert len(names) >= 3
     for name in names:

@@ -11,7 +11,7 @@ from ranklens.corpus import ingest
 
 from .conftest import ROOT, write_jsonl
 
-PAGE = str(ROOT / "pages" / "1_corpus.py")
+PAGE = str(ROOT / "pages" / "corpus" / "page.py")
 
 
 def _submit(at: AppTest, button: str, fields: dict[str, str]) -> AppTest:

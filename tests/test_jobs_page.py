@@ -15,7 +15,7 @@ from ranklens.corpus import index, ingest
 from .conftest import ROOT
 from .test_jobs import MODEL, assert_exactly_indexed, embedded, wait_for
 
-PAGE = str(ROOT / "pages" / "1_corpus.py")
+PAGE = str(ROOT / "pages" / "corpus" / "page.py")
 APP = str(ROOT / "app.py")
 
 

@@ -11,6 +11,7 @@ import pytest
 from ranklens.judges import judges
 from ranklens.judges.judge_agreement import judge_agreement
 from ranklens.judging import JudgmentStore, PoolInfo, PoolItem, Scale
+from ranklens.llm import prompt_versions
 from ranklens.llm.client import LLMConfig, LLMJudge
 from ranklens.llm.prompt import UMBRELA_PROMPT, Prompt
 from ranklens.types import Hit, Passage, Query
@@ -63,17 +64,17 @@ CORPUS = FakeCorpus({"a#0": "alpha GRADE=3", "b#0": "beta NOSCORE", "c#0": "gamm
 
 def test_prompt_versions_are_kept(store) -> None:
     assert judges.prompt_versions(store, "c") == []
-    assert judges.current_prompt(store, "c") == Prompt()
+    assert prompt_versions.current_prompt(store, "c") == Prompt()
     v1 = judges.save_prompt(store, "c", Prompt(), "alice")
     assert (v1.version, v1.prompt_hash, v1.author) == (1, Prompt().hash, "alice")
     assert judges.save_prompt(store, "c", Prompt(), "bob").version == 1  # same text: same version
     edited = Prompt(UMBRELA_PROMPT + "\nBe strict.")
     v2 = judges.save_prompt(store, "c", edited, "bob")
-    assert v2.version == 2 and judges.current_prompt(store, "c") == edited
+    assert v2.version == 2 and prompt_versions.current_prompt(store, "c") == edited
     assert judges.save_prompt(store, "c", Prompt(), "carol").version == 3  # back to v1's text
     assert [v.version for v in judges.prompt_versions(store, "c")] == [1, 2, 3]
     assert judges.prompt_versions(store, "other") == []
-    assert judges.prompt_by_hash(store, "c", edited.hash).version == 2
+    assert prompt_versions.prompt_by_hash(store, "c", edited.hash).version == 2
 
 
 def test_llm_suggestions_stay_apart_resume_and_accept(store, server) -> None:  # noqa: F811

@@ -205,7 +205,7 @@ def _page(path: str, **session) -> AppTest:
 def test_search_page_at_doc_level(truth):
     corpus = truth["corpus"]
     at = _page(
-        "2_search.py",
+        "search/page.py",
         **{state.CORPUS: CORPUS, state.SEARCH_RANKERS: RECIPES, state.SEARCH_DOC_LEVEL: True},
     )
     for q in QUERIES:
@@ -225,7 +225,7 @@ def test_search_page_at_doc_level(truth):
 
 def test_evaluate_page_at_doc_level(truth):
     at = _page(
-        "4_evaluate.py",
+        "evaluate/page.py",
         **{
             state.CORPUS: CORPUS,
             state.EVAL_RANKERS: RECIPES,

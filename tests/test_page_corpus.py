@@ -10,7 +10,7 @@ from ranklens.corpus import index, ingest
 
 from .conftest import ROOT
 
-PAGE = str(ROOT / "pages" / "1_corpus.py")
+PAGE = str(ROOT / "pages" / "corpus" / "page.py")
 
 
 def run_page() -> AppTest:

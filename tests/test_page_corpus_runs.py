@@ -12,7 +12,7 @@ from ranklens.types import Query
 
 from .conftest import ROOT
 
-PAGE = str(ROOT / "pages" / "1_corpus.py")
+PAGE = str(ROOT / "pages" / "corpus" / "page.py")
 
 
 def _page() -> AppTest:

@@ -18,8 +18,8 @@ from ranklens.types import Query
 from .conftest import ROOT, write_jsonl
 from .search_engines import Engine
 
-CORPUS_PAGE = str(ROOT / "pages" / "1_corpus.py")
-SEARCH_PAGE = str(ROOT / "pages" / "2_search.py")
+CORPUS_PAGE = str(ROOT / "pages" / "corpus" / "page.py")
+SEARCH_PAGE = str(ROOT / "pages" / "search" / "page.py")
 APP = str(ROOT / "app.py")
 DOCS = [
     ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
@@ -152,7 +152,7 @@ def test_team_mode_endpoints_are_for_admins(home, monkeypatch, corpus, engine, a
     at.button[0].click()
     _run(at)
     _run(at)  # the browser reloads after a sign-in: the next run carries its cookie
-    _run(at.switch_page("pages/1_corpus.py"))  # the app opens on the start page
+    _run(at.switch_page("pages/corpus/page.py"))  # the app opens on the start page
     notes = [c.value for c in at.caption if c.value.startswith("Only an admin can")]
     assert ("Only an admin can add, test or delete an endpoint." in notes) is not admin
     assert bool([b for b in at.button if b.label == "Save endpoint"]) is admin

@@ -20,7 +20,7 @@ from ranklens.types import Qrel, Query
 
 from .conftest import ROOT
 
-PAGE = str(ROOT / "pages" / "4_evaluate.py")
+PAGE = str(ROOT / "pages" / "evaluate" / "page.py")
 QUERIES = [
     Query("q1", "python list append sort"),
     Query("q2", "memory safety ownership borrowing"),

@@ -16,7 +16,7 @@ from ranklens.cli import main
 from .conftest import ROOT
 from .test_run_evaluation import generated, write_files
 
-PAGE = str(ROOT / "pages" / "4_evaluate.py")
+PAGE = str(ROOT / "pages" / "evaluate" / "page.py")
 
 
 def page(**session) -> AppTest:

@@ -16,7 +16,7 @@ from ranklens.ranking.runfiles import read_run_scores
 from .conftest import ROOT
 from .test_page_evaluate import LABELS, MEASURES, QUERIES, summary_cells
 
-PAGE = str(ROOT / "pages" / "4_evaluate.py")
+PAGE = str(ROOT / "pages" / "evaluate" / "page.py")
 RUN = "".join(
     f"{q.query_id} Q0 {d} {r} {s} prod\n"
     for q in QUERIES

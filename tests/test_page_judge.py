@@ -412,7 +412,9 @@ def test_page_pool_is_the_cli_pool_and_a_replaced_set_reaches_the_judge(corpus, 
 
 def test_a_set_replaced_on_the_search_page_reaches_the_judge_page(corpus, store):
     at = build_pool(open_page(), ["bm25"], depth=2)
-    search = check(AppTest.from_file(str(ROOT / "pages" / "2_search.py"), default_timeout=60).run())
+    search = check(
+        AppTest.from_file(str(ROOT / "pages" / "search" / "page.py"), default_timeout=60).run()
+    )
     data = b"q1\tboiling water for black tea\nq2\tgreen tea temperature\n"
     search.file_uploader(key="rl_search_upload").set_value(("dev.tsv", data, "text/plain")).run()
     search.text_input(key="rl_search_up_name").set_value("dev").run()

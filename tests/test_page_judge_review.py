@@ -7,9 +7,10 @@ import pytest
 
 from components import state
 from pages.judge import header
-from ranklens.judging import JudgmentStore, accepted
-from ranklens.judges import judges
 from ranklens.judges import calibration as cal
+from ranklens.judges import judges
+from ranklens.judging import JudgmentStore, accepted
+from ranklens.llm import prompt_versions
 from ranklens.llm.client import BatchReport, JudgePair, Judgment, Prompt
 
 from . import judge_pages
@@ -134,4 +135,4 @@ def test_calibration_from_the_page(corpus, store, chat, monkeypatch):  # noqa: F
     for prompt in LearningChat.prompts:  # every pair sent is of the held-out query
         assert f"Query: {text[next(iter(held))]}" in prompt.split("End of the examples.")[-1]
     check(button(at, "Use the calibrated prompt").click().run())
-    assert judges.current_prompt(store, "j").hash == rec.calibrated_hash
+    assert prompt_versions.current_prompt(store, "j").hash == rec.calibrated_hash

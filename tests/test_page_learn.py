@@ -18,7 +18,7 @@ from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder
 
-PAGE = str(ROOT / "pages" / "5_learn.py")
+PAGE = str(ROOT / "pages" / "learn" / "page.py")
 APP = str(ROOT / "app.py")
 AGREE = "The steps give the reported number."
 
@@ -104,7 +104,7 @@ def test_every_lesson_shows_steps_that_agree_with_the_library(on_demo):
 def test_a_lesson_opens_the_same_view_on_search_and_on_evaluate(on_demo):
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    at.switch_page("pages/5_learn.py").run()
+    at.switch_page("pages/learn/page.py").run()
     assert not at.exception, at.exception
     query_line = at.text[0].value  # "query id: query text" of lesson 1
     at.button(key="rl_learn_open_exact-terms").click().run()
@@ -112,7 +112,7 @@ def test_a_lesson_opens_the_same_view_on_search_and_on_evaluate(on_demo):
     # the button sent its request (routing.send; app.py's follow_intent opens the page, which
     # AppTest does not follow: the browser test does): the Search page opens on the lesson
     assert "learn-lesson" in at.session_state[state.INTENTS]
-    at.switch_page("pages/2_search.py").run()
+    at.switch_page("pages/search/page.py").run()
     assert not at.exception, at.exception
     assert at.text_input(key=state.SEARCH_QUERY).value == query_line.split(": ", 1)[1]
     assert at.session_state[state.SEARCH_DOC_LEVEL] is True
@@ -121,11 +121,11 @@ def test_a_lesson_opens_the_same_view_on_search_and_on_evaluate(on_demo):
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.session_state[state.LEARN_LESSON] = f"6. {lessons.NAMES[5]}"
-    at.switch_page("pages/5_learn.py").run()
+    at.switch_page("pages/learn/page.py").run()
     assert at.subheader[0].value.startswith("6.")
     at.button(key="rl_learn_open_incomplete-labels").click().run()
     assert not at.exception, at.exception
-    at.switch_page("pages/4_evaluate.py").run()
+    at.switch_page("pages/evaluate/page.py").run()
     assert not at.exception, at.exception
     assert at.toggle(key=state.EVAL_CONDENSED).value is True
     assert at.selectbox(key=state.QUERY_SET).value == "faq"

@@ -23,7 +23,7 @@ from ranklens.types import Query
 
 from .conftest import ROOT, FakeEncoder, write_jsonl
 
-PAGE = str(ROOT / "pages" / "2_search.py")
+PAGE = str(ROOT / "pages" / "search" / "page.py")
 FAKE = "fake-page-enc"
 DOCS = [
     ("bread", "Sourdough", "Sourdough bread rises with wild yeast and bacteria."),

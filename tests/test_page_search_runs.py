@@ -14,7 +14,7 @@ from ranklens.types import Doc, Query
 
 from .conftest import ROOT, write_jsonl
 
-PAGE = str(ROOT / "pages" / "2_search.py")
+PAGE = str(ROOT / "pages" / "search" / "page.py")
 DOCS = [
     ("bread", "Sourdough", "Sourdough bread rises with wild yeast and bacteria."),
     ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),

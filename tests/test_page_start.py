@@ -57,6 +57,6 @@ def test_the_start_page_describes_the_demo_and_opens_the_pages_on_it(home, monke
     assert "bm25" in text
     assert any("1 Python FAQ questions (set `faq`)" in c.value for c in at.caption)
     assert at.session_state["rl_corpus"] == DEMO_CORPUS
-    at.switch_page("pages/2_search.py").run()
+    at.switch_page("pages/search/page.py").run()
     assert not at.exception, at.exception
     assert "Search" in [t.value for t in at.title]

@@ -19,9 +19,9 @@ from ranklens.types import Qrel, Query
 
 from .conftest import ROOT
 
-EVALUATE = str(ROOT / "pages" / "4_evaluate.py")
-SEARCH = str(ROOT / "pages" / "2_search.py")
-JUDGE = str(ROOT / "pages" / "3_judge.py")
+EVALUATE = str(ROOT / "pages" / "evaluate" / "page.py")
+SEARCH = str(ROOT / "pages" / "search" / "page.py")
+JUDGE = str(ROOT / "pages" / "judge" / "page.py")
 QUERIES = [
     Query("q1", "python list append sort"),
     Query("q2", "memory safety ownership borrowing"),
@@ -81,7 +81,7 @@ def test_tune_tab_gives_the_cores_numbers_and_adds_to_search(corpus, home):
     assert any(expected.chosen in m.value for m in at.markdown)
 
     check(at.button(key=state.EVAL_TUNE_ADD).click().run())
-    assert at.session_state[state.INTENDED_PAGE] == "pages/2_search.py"  # app.py opens it
+    assert at.session_state[state.INTENDED_PAGE] == "pages/search/page.py"  # app.py opens it
     intents = at.session_state[state.INTENTS]
     assert intents == {state.INTENT_ADD_RANKER: expected.chosen}
     # "Evaluate this recipe": the tuned wsum(...) joins the rankers and survives reruns

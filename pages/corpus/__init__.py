@@ -1,1 +1,2 @@
-"""The Corpus page's tabs that live in their own modules (pages/1_corpus.py lays them out)."""
+"""The Corpus page: page.py (the corpora table and the tabs), one `<what>_tab.py` per tab, and
+what the tabs share to act on corpora (corpus_actions)."""

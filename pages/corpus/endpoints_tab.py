@@ -141,7 +141,7 @@ def _delete(store: EndpointStore, names: list[str]) -> None:
         st.rerun()
 
 
-def endpoints_tab() -> None:
+def render() -> None:
     names = resources.corpus_names()
     if not names:
         st.info("No corpus yet.")

@@ -1,4 +1,3 @@
-"""The Evaluate page's pieces: its choices, its cached data, and one module per tab.
-
-pages/4_evaluate.py lays them out; every number comes from ranklens (evaluate, stats, labels).
+"""The Evaluate page: page.py lays out its choices, its cached data, the summary and one
+`<what>_tab.py` per tab; every number comes from ranklens (measures, statistics, qrels sources).
 """

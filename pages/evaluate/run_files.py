@@ -115,7 +115,7 @@ def _trec_table(result: re_.RunFilesEvaluation) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_files_section() -> None:
+def render() -> None:
     """The whole mode: inputs, trec_eval's summary, intervals, tests, ranking, per query, export."""
     st.caption(
         "Scores run files from any system against a qrels file, with trec_eval's numbers "

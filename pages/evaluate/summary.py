@@ -11,7 +11,7 @@ from collections import Counter
 import pandas as pd
 import streamlit as st
 
-from components import routing, safe, state
+from components import page_files, routing, safe, state
 from pages.evaluate.choices import (
     JUDGED_K,
     JUDGED_THRESHOLD,
@@ -43,7 +43,7 @@ def judged_panel(judged: dict[str, float], qrels: list | None = None, source: st
                 icon=":material/balance:",
                 on_click=routing.send,
                 args=(
-                    "pages/3_judge.py",
+                    page_files.JUDGE,
                     state.INTENT_POOL_SET,
                     st.session_state.get(state.QUERY_SET),
                 ),
@@ -103,9 +103,7 @@ def _ci_explanation(summ: pd.DataFrame, measure: str) -> str:
     return "\n".join(lines)
 
 
-def summary_section(
-    setup: Setup, data: dict, per_query: pd.DataFrame, sig: dict[str, pd.DataFrame]
-) -> None:
+def render(setup: Setup, data: dict, per_query: pd.DataFrame, sig: dict[str, pd.DataFrame]) -> None:
     st.subheader("Summary")
     summ = stats.summary(per_query)
     table = report.summary_display(summ, sig)

@@ -1,3 +1,3 @@
 """The Judge page's tabs, one module each (`<what>_tab.py` with one render()), the sections and
-panels they are built from, and what they share (header, display); pages/3_judge.py lays them out.
+panels they are built from, and what they share (header, display); pages/judge/page.py lays them out.
 """

@@ -17,6 +17,7 @@ from ranklens.errors import RankLensError
 from ranklens.judges import calibration as cal
 from ranklens.judges import judges
 from ranklens.judging import JudgmentStore, pooling
+from ranklens.llm import prompt_versions
 from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
 from ranklens.llm.prompt import Prompt
 
@@ -213,7 +214,7 @@ def calibration_section(store: JudgmentStore, corpus: index.Corpus, query_set: s
     show_report(latest.report)
     same = [c for c in recorded if c.created_at == latest.created_at]
     cols = st.columns(max(1, len(same)))
-    current = judges.current_prompt(store, corpus.name).hash
+    current = prompt_versions.current_prompt(store, corpus.name).hash
     for col, c in zip(cols, same, strict=False):
         label = f"Use the calibrated prompt {c.calibrated_hash}"
         if col.button(

@@ -15,8 +15,8 @@ import streamlit as st
 from components import auth, state
 from components.label_widgets import SavedLabel, describe
 from ranklens.errors import RankLensError
-from ranklens.judging import CurrentLabel, JudgingSession, JudgmentStore, PoolItem
 from ranklens.judges import judges
+from ranklens.judging import CurrentLabel, JudgingSession, JudgmentStore, PoolItem
 
 from .display import code, flash
 from .judging_state import JudgeView, after, after_label, mark_shown, set_cursor

@@ -13,9 +13,9 @@ import streamlit as st
 
 from components import auth, state
 from components.label_widgets import SavedLabel
+from ranklens import models
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgingSession, JudgmentStore, PoolInfo, PoolItem, queue_order, timing
-from ranklens import models
 
 
 class JudgeView:

@@ -17,9 +17,9 @@ import streamlit as st
 from components import safe, state
 from ranklens.corpus import index
 from ranklens.errors import RankLensError
-from ranklens.judging import JudgmentStore
 from ranklens.judges import review as rv
-from ranklens.llm.client import JUDGE_PREFIX
+from ranklens.judging import JudgmentStore
+from ranklens.llm.prompt import JUDGE_PREFIX
 
 from .display import code, flash, query_texts, scope, show_flash, show_unit
 from .header import PageContext

@@ -63,7 +63,7 @@ def pick_query(corpus: Corpus) -> Query | None:
     return Query("typed", text.strip()) if text.strip() else None
 
 
-def explain_tab(corpus: Corpus, qrels_of) -> None:
+def render(corpus: Corpus, qrels_of) -> None:
     """qrels_of(query_id) -> the query's labels (document level) for the Measures part."""
     st.write(
         "Pick a query and one of the passages it retrieves, and see how each model's score "

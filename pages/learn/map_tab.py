@@ -111,7 +111,7 @@ def figure(m: projection.EmbeddingMap, scale: Scale) -> go.Figure:
     return fig
 
 
-def map_tab(corpus: Corpus, qrels_of, scale: Scale) -> None:
+def render(corpus: Corpus, qrels_of, scale: Scale) -> None:
     """qrels_of(query_id) -> the query's labels (document level)."""
     dense = corpus.dense_models()
     if not dense:

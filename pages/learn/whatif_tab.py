@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import safe, state
-from pages.learn.common import lesson_context
+from pages.learn.labelled_set import lesson_context
 from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
 from ranklens.scale import Scale
@@ -20,7 +20,7 @@ UNJUDGED = "unjudged"
 TOP = 10
 
 
-def whatif_tab(corpus: Corpus, query_set: str, qrels: list[Qrel] | None, scale: Scale) -> None:
+def render(corpus: Corpus, query_set: str, qrels: list[Qrel] | None, scale: Scale) -> None:
     st.write(
         "Change one label and see what the measures would say. Nothing is saved: the labels "
         "stay as they are, and the numbers are a fresh evaluation with that one label changed."

@@ -1,4 +1,3 @@
-"""The Search page's pieces: inputs (rankers, k), query sets, result columns and panels.
-
-pages/2_search.py lays them out; every number comes from ranklens (rankers, compare, ann).
+"""The Search page: page.py lays out its inputs (rankers, k), query sets, result columns and
+panels; every number comes from ranklens (rankers, compare, ann).
 """

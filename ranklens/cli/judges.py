@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ranklens.cli.common import pairs_progress, print_json
 from ranklens.errors import RankLensError
+from ranklens.llm import prompt_versions
 
 JUDGES = ("cross-encoder", "llm")
 
@@ -69,7 +70,6 @@ def add_suggest_options(p: argparse.ArgumentParser) -> None:
 
 
 def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args=None):
-    from ranklens.judges import judges
     from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
     from ranklens.llm.prompt import Prompt
 
@@ -80,7 +80,7 @@ def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args
             raise RankLensError(f"{prompt_file}: cannot read the prompt ({exc.strerror})") from None
         prompt = Prompt(text)
     else:
-        prompt = judges.current_prompt(store, corpus_name)
+        prompt = prompt_versions.current_prompt(store, corpus_name)
     overrides = {}
     if args is not None and getattr(args, "max_tokens", None) is not None:
         overrides["max_tokens"] = args.max_tokens
@@ -205,7 +205,7 @@ def cmd_prompt(args: argparse.Namespace) -> int:
             print(f"prompt v{v.version} ({v.prompt_hash}) of corpus {args.corpus!r}")
             return 0
         versions = judges.prompt_versions(store, args.corpus)
-        current = judges.current_prompt(store, args.corpus)
+        current = prompt_versions.current_prompt(store, args.corpus)
     if args.json:
         print_json([v._asdict() for v in versions])
     elif args.list:

@@ -1,4 +1,6 @@
-"""First start in a real browser: the demo is indexed with a progress bar, then listed as ready."""
+"""First start in a real browser: the demo is indexed with a progress bar, then listed as ready;
+a link to a page, opened as the very first request of a new server, opens that page in the app.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +8,12 @@ import os
 import re
 
 import pytest
+from playwright.sync_api import expect
+
+from ranklens.config import get_settings
+from ranklens.corpus import ingest
+
+from ..conftest import write_jsonl
 
 pytestmark = pytest.mark.browser
 
@@ -95,3 +103,52 @@ def test_upload_a_corpus_in_the_browser(start_app, browser_page, tmp_path, small
     page.get_by_role("button", name="Add corpus").click()
     page.get_by_text("broken.jsonl, line 2").wait_for()
     assert "no 'text' field" in page.inner_text("body")
+
+
+def _tiny_corpus(tmp_path) -> None:
+    source = write_jsonl(
+        tmp_path / "tiny.jsonl",
+        [{"_id": "tea", "text": "Green tea is brewed cool"}, {"_id": "py", "text": "Python lists"}],
+    )
+    ingest.ingest(source, "tiny", ["bm25"], get_settings({"RANKLENS_HOME": str(tmp_path / "home")}))
+
+
+def _in_the_app(page, current: str) -> None:
+    """No dialog over the page; every page in the sidebar's navigation, `current` marked; wide."""
+    assert page.get_by_role("dialog").count() == 0, page.get_by_role("dialog").inner_text()
+    nav = page.get_by_test_id("stSidebarNav")
+    for name in ("Start", "Corpus", "Search", "Judge", "Evaluate", "Learn", "Class"):
+        nav.get_by_role("link", name=name, exact=True).wait_for()
+    assert nav.get_by_role("link", name=current, exact=True).get_attribute("aria-current")
+    assert page.get_by_test_id("stMainBlockContainer").bounding_box()["width"] > 1000
+
+
+def test_a_link_to_a_page_as_the_first_request_opens_that_page(start_app, browser_page, tmp_path):
+    """Until st.navigation first runs in a server, Streamlit treats pages/ as a legacy multipage
+    app: the first request runs pages/search.py, which runs app.py (components/page_files). The
+    page comes with the app's navigation, wide layout and the view in the link's parameters, and
+    without Streamlit's "Page not found" dialog (what an address with no such file gets)."""
+    _tiny_corpus(tmp_path)
+    app = start_app({"RANKLENS_DEMO": "0"})  # nothing has run in this server yet
+    page = browser_page
+    page.goto(app.url + "/search?corpus=tiny&q=tea")
+    page.get_by_role("heading", name="Search").wait_for()
+    page.get_by_text("Green tea is brewed cool").first.wait_for()  # the link's corpus and query
+    expect(page.get_by_role("textbox", name="Query")).to_have_value("tea")
+    assert page.url == app.url + "/search?corpus=tiny&q=tea"
+    _in_the_app(page, "Search")
+    # a second page of the same server opens from the navigation
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Judge", exact=True).click()
+    page.get_by_role("heading", name="Judge").wait_for()
+    assert page.url.startswith(app.url + "/judge")
+
+
+def test_a_link_to_the_judge_page_as_the_first_request(start_app, browser_page, tmp_path):
+    _tiny_corpus(tmp_path)
+    app = start_app({"RANKLENS_DEMO": "0"})
+    page = browser_page
+    page.goto(app.url + "/judge?corpus=tiny")
+    page.get_by_role("heading", name="Judge").wait_for()
+    expect(page.get_by_role("combobox", name="Corpus", exact=True)).to_have_value("tiny")
+    assert page.url == app.url + "/judge?corpus=tiny"
+    _in_the_app(page, "Judge")

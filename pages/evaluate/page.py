@@ -1,27 +1,28 @@
 """Evaluate page: score rankers against relevance labels, with intervals, tests and exports.
 
-Numbers come from the core (ranklens.evaluation.measures, stats, labels); pages/evaluate/ holds the choices,
-the cached data and one module per tab. Only the open tab is computed.
+Numbers come from the core (ranklens.evaluation: measures, stats, qrels sources); beside this
+script lie the choices, the cached data, the summary and one `<what>_tab.py` per tab. Only the
+open tab is computed.
 """
 
 import streamlit as st
 
-from components import resources, routing, safe, state
-from pages.evaluate import arena as arena_tab
+from components import resources, safe, state
 from pages.evaluate import (
+    arena_tab,
     data,
-    difference,
-    export,
-    metric_at_k,
-    per_query,
-    power,
-    ranking,
+    difference_tab,
+    export_tab,
+    metric_at_k_tab,
+    per_query_tab,
+    power_tab,
+    ranking_tab,
     run_files,
-    significance,
+    significance_tab,
+    snapshots_tab,
     summary,
+    tune_tab,
 )
-from pages.evaluate import snapshots as snapshots_tab
-from pages.evaluate import tune as tune_tab
 from pages.evaluate.choices import choose, no_labels_message
 from ranklens.errors import RankLensError
 from ranklens.evaluation import circularity, report
@@ -56,7 +57,7 @@ def main() -> None:
             st.session_state[key] = st.session_state[key]
     st.title("Evaluate")
     if run_files.chosen():  # run files and a qrels file: no corpus needed
-        run_files.run_files_section()
+        run_files.render()
         return
     corpus = resources.choose_corpus()
     if corpus is None:
@@ -100,23 +101,21 @@ def main() -> None:
         if len(setup.rankers) > 1
         else {}
     )
-    summary.summary_section(setup, values, table, sig)
+    summary.render(setup, values, table, sig)
     for warning in circularity.for_labels(corpus, list(runs), labels.source, qrels_ids).values():
         st.warning(safe.md(warning + "."), icon="⚠️")  # a ranker judged by its own model
     texts = {q.query_id: q.text for q in queries}
     sections = {
-        "Per query": lambda: per_query.per_query_section(setup, corpus, runs, qrels, table, texts),
-        "Difference": lambda: difference.difference_section(setup, table, texts),
-        "Metric@k": lambda: metric_at_k.curve_section(setup, runs, qrels),
-        "Significance": lambda: significance.significance_section(setup, sig),
-        "Ranking": lambda: ranking.ranking_section(setup, table),
-        "Discriminative power": lambda: power.discriminative_section(setup, runs, qrels),
-        "Tune fusion": lambda: tune_tab.tune_section(setup, corpus, queries, qrels),
-        "Snapshots": lambda: snapshots_tab.snapshots_section(setup, corpus, runs, labels, table),
-        "Arena": lambda: arena_tab.arena_section(setup, table),
-        "Export": lambda: export.export_section(
-            setup, runs, qrels, values, table, sig, labels.source
-        ),
+        "Per query": lambda: per_query_tab.render(setup, corpus, runs, qrels, table, texts),
+        "Difference": lambda: difference_tab.render(setup, table, texts),
+        "Metric@k": lambda: metric_at_k_tab.render(setup, runs, qrels),
+        "Significance": lambda: significance_tab.render(setup, sig),
+        "Ranking": lambda: ranking_tab.render(setup, table),
+        "Discriminative power": lambda: power_tab.render(setup, runs, qrels),
+        "Tune fusion": lambda: tune_tab.render(setup, corpus, queries, qrels),
+        "Snapshots": lambda: snapshots_tab.render(setup, corpus, runs, labels, table),
+        "Arena": lambda: arena_tab.render(setup, table),
+        "Export": lambda: export_tab.render(setup, runs, qrels, values, table, sig, labels.source),
     }
     # stateful tabs: only the open one is computed, so a new label redraws within a second
     tabs = st.tabs(list(sections), key=state.EVAL_TAB, on_change="rerun")
@@ -126,5 +125,4 @@ def main() -> None:
                 draw()
 
 
-routing.require_app("pages/4_evaluate.py")
 main()

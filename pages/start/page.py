@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import resources, routing, safe, state
+from components import page_files, resources, safe, state
 from ranklens.config import DEMO_CORPUS
 from ranklens.corpus import demo, index
 from ranklens.errors import NotFoundError, RankLensError
 
 TRIES = (  # (page, its name, the link's words, icon, what it shows on the demo)
     (
-        "pages/2_search.py",
+        page_files.SEARCH,
         "Search",
         "Compare rankers on a question",
         ":material/search:",
@@ -21,7 +21,7 @@ TRIES = (  # (page, its name, the link's words, icon, what it shows on the demo)
         "finds, and where they disagree.",
     ),
     (
-        "pages/3_judge.py",
+        page_files.JUDGE,
         "Judge",
         "Label passages blind",
         ":material/gavel:",
@@ -29,7 +29,7 @@ TRIES = (  # (page, its name, the link's words, icon, what it shows on the demo)
         "or not, without seeing which ranker found them.",
     ),
     (
-        "pages/4_evaluate.py",
+        page_files.EVALUATE,
         "Evaluate",
         "Score the rankers",
         ":material/monitoring:",
@@ -37,7 +37,7 @@ TRIES = (  # (page, its name, the link's words, icon, what it shows on the demo)
         "confidence intervals and significance tests.",
     ),
     (
-        "pages/5_learn.py",
+        page_files.LEARN,
         "Learn",
         "Take a lesson",
         ":material/school:",
@@ -84,8 +84,7 @@ def main() -> None:
         st.markdown(f"**{name}**: {what}")
         st.page_link(page, label=action, icon=icon)
     st.divider()
-    st.page_link("pages/1_corpus.py", label="Add your own documents", icon=":material/add:")
+    st.page_link(page_files.CORPUS, label="Add your own documents", icon=":material/add:")
 
 
-routing.require_app("pages/0_start.py")
 main()

@@ -1,7 +1,7 @@
 """Search page: one query, up to six rankers side by side, with overlap, cut-offs and HNSW recall.
 
 Every number comes from the core (ranklens.ranking.rankers.rank_all, compare, ann); the page's pieces
-live in pages/search/ (inputs, query sets, result columns, panels).
+live beside it (inputs, query sets, result columns, panels).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from components import resources, routing, safe, state
+from components import resources, safe, state
 from pages.search import panels, query_sets, results
 from pages.search.inputs import CUSTOM_ERROR, choose_rankers, make, query_of
 from ranklens.corpus.index import Corpus
@@ -81,5 +81,4 @@ def render() -> None:
         panels.hnsw(corpus, text, query_id, k)
 
 
-routing.require_app("pages/2_search.py")
 render()

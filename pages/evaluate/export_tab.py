@@ -9,13 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from pages.evaluate.choices import JUDGED_K, N_PERMUTATIONS, SEED, TESTS, Setup
-from pages.evaluate.power import dp_choices
+from pages.evaluate.power_tab import dp_choices
 from ranklens.evaluation import measures as ev
 from ranklens.evaluation import report, stats
 from ranklens.types import Qrel, Run
 
 
-def export_section(
+def render(
     setup: Setup,
     runs: dict[str, Run],
     qrels: list[Qrel],

@@ -1,5 +1,5 @@
-"""What the Learn page's tabs share: the labelled query set, its labels, the lessons' context
-(cached per corpus, set and labels), and the hand-over of a view to the Search or Evaluate page.
+"""The Learn page's query set and its labels: the choice of a set (labelled sets first), its
+labels as the Evaluate page resolves them, and the lessons' rankings on it (cached per version).
 """
 
 from __future__ import annotations
@@ -8,16 +8,11 @@ import hashlib
 
 import streamlit as st
 
-from components import resources, routing, state
+from components import resources, state
 from ranklens.corpus.index import Corpus
 from ranklens.evaluation import qrels_sources as lb
 from ranklens.teaching import lessons
 from ranklens.types import Qrel, Query
-
-SEARCH_PAGE = "pages/2_search.py"
-EVALUATE_PAGE = "pages/4_evaluate.py"
-LESSON_INTENT = "learn-lesson"  # the intent a lesson's button sends (the lesson's query id)
-EVAL_TABS = {"per-query": "Per query", "significance": "Significance"}
 
 
 def labelled_sets(corpus: Corpus) -> list[str]:
@@ -75,34 +70,3 @@ def lesson_context(corpus: Corpus, query_set: str, qrels: list[Qrel]) -> lessons
     """The lessons' rankings and per-query values, computed once per corpus, set and labels."""
     with st.spinner(f"Ranking {query_set} with BM25, a dense model and their fusion…"):
         return _context(corpus.name, query_set, _labels_version(corpus, query_set), tuple(qrels))
-
-
-def open_target(corpus_name: str, target: lessons.Target) -> None:
-    """A lesson button's on_click: set the Search or Evaluate page's widgets to the lesson's
-    view (callbacks run before any widget exists); app.py opens that page on the next run."""
-    ss = st.session_state
-    ss[state.CORPUS] = corpus_name
-    ss[state.QUERY_SET] = target.query_set
-    if target.page == "search":
-        ss[state.SEARCH_RANKERS] = list(target.rankers)
-        ss[state.SEARCH_QUERY] = target.query_text or ""
-        if target.query_id and target.query_text:
-            ss[state.SEARCH_QID] = (target.query_id, target.query_text)
-        ss[state.SEARCH_DOC_LEVEL] = True
-        if target.hnsw_model:
-            ss[state.SEARCH_HNSW_MODEL] = target.hnsw_model
-        ss.pop(state.SEARCH_RESULT, None)
-        routing.send(SEARCH_PAGE, LESSON_INTENT, target.query_id)
-    else:
-        ss[state.EVAL_RANKERS] = list(target.rankers)
-        if target.measures:
-            ss[state.EVAL_MEASURES] = list(target.measures)
-        ss[state.EVAL_LEVEL] = "doc"
-        ss[state.EVAL_CONDENSED] = target.condensed
-        if target.tab in EVAL_TABS:
-            ss[state.EVAL_TAB] = EVAL_TABS[target.tab]
-        if target.query_id:
-            ss[state.EVAL_EXPLAIN_QUERY] = target.query_id
-        if target.ranker:
-            ss[state.EVAL_EXPLAIN_RANKER] = target.ranker
-        routing.send(EVALUATE_PAGE, LESSON_INTENT, target.query_id)

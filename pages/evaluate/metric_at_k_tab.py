@@ -14,7 +14,7 @@ from ranklens.evaluation import report
 from ranklens.types import Qrel, Run
 
 
-def curve_section(setup: Setup, runs: dict[str, Run], qrels: list[Qrel]) -> None:
+def render(setup: Setup, runs: dict[str, Run], qrels: list[Qrel]) -> None:
     base = st.selectbox("Measure", list(CURVE_BASES), key=state.EVAL_CURVE_BASE)
     kmax = min(100, setup.k)
     df = data.curve(setup.key, base, kmax, setup.condensed, runs, qrels)

@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from components import auth, resources, routing, safe
+from components import auth, resources, safe
 from ranklens.errors import RankLensError
 from ranklens.judging import Scale
 from ranklens.judging.classes import ClassInfo, ClassStore
@@ -303,5 +303,4 @@ def main() -> None:
     _board(info.id)
 
 
-routing.require_app("pages/6_class.py")
 main()

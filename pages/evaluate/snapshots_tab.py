@@ -56,7 +56,7 @@ def _save(setup: Setup, corpus, runs: dict, labels, per_query: pd.DataFrame) -> 
     st.session_state[state.EVAL_SNAP_FLASH] = ("success", f"{verb} snapshot {name}.")
 
 
-def snapshots_section(setup: Setup, corpus, runs: dict, labels, per_query: pd.DataFrame) -> None:
+def render(setup: Setup, corpus, runs: dict, labels, per_query: pd.DataFrame) -> None:
     store = resources.judgment_store()
     with st.form(key=state.EVAL_SNAP_FORM, border=True):
         st.text_input(

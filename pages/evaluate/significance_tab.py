@@ -13,7 +13,7 @@ from pages.evaluate.choices import TESTS, Setup, keep_one
 from ranklens.evaluation import report, stats
 
 
-def significance_section(setup: Setup, sig: dict[str, pd.DataFrame]) -> None:
+def render(setup: Setup, sig: dict[str, pd.DataFrame]) -> None:
     if len(setup.rankers) < 2:
         st.info("Choose two or more rankers to test their differences.")
         return

@@ -13,7 +13,7 @@ from pages.evaluate.choices import Setup, keep_one
 from ranklens.evaluation import stats
 
 
-def ranking_section(setup: Setup, per_query: pd.DataFrame) -> None:
+def render(setup: Setup, per_query: pd.DataFrame) -> None:
     c1, c2 = st.columns(2)
     with c1:
         keep_one(state.EVAL_RANK_MEASURE, list(setup.measures), setup.measures[0])

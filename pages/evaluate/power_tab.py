@@ -26,7 +26,7 @@ def dp_choices(setup: Setup) -> dict:
     }
 
 
-def discriminative_section(setup: Setup, runs: dict[str, Run], qrels: list[Qrel]):
+def render(setup: Setup, runs: dict[str, Run], qrels: list[Qrel]):
     if len(setup.rankers) < 2:
         st.info("Choose two or more rankers to see whether the labels tell them apart.")
         return None

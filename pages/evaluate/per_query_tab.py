@@ -127,7 +127,7 @@ def ndcg_steps(qid: str, text: str, hits: list, qrels: list[Qrel], k: int) -> No
         )
 
 
-def per_query_section(
+def render(
     setup: Setup,
     corpus: Corpus,
     runs: dict[str, Run],

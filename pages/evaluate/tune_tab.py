@@ -9,14 +9,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import routing, safe, state
+from components import page_files, routing, safe, state
 from pages.evaluate import data
 from pages.evaluate.choices import Setup, keep_one, keep_valid
 from ranklens.errors import RankLensError
 from ranklens.evaluation import tune
 from ranklens.ranking.recipes import available_rankers
-
-SEARCH_PAGE = "pages/2_search.py"
 
 
 @st.cache_data(show_spinner="Sweeping fusion recipes…", max_entries=16)
@@ -47,7 +45,7 @@ def _tuned(
 
 
 def _add_to_search(recipe: str) -> None:
-    routing.send(SEARCH_PAGE, state.INTENT_ADD_RANKER, recipe)
+    routing.send(page_files.SEARCH, state.INTENT_ADD_RANKER, recipe)
 
 
 def _evaluate_here(recipe: str) -> None:
@@ -61,7 +59,7 @@ def _fmt_ci(low: float, high: float) -> str:
     return f"[{low:.4f}, {high:.4f}]"
 
 
-def tune_section(setup: Setup, corpus, queries: list, qrels: list) -> None:
+def render(setup: Setup, corpus, queries: list, qrels: list) -> None:
     leaves = corpus.models()
     offered = list(dict.fromkeys([*leaves, *available_rankers(corpus), *setup.rankers]))
     keep_valid(state.EVAL_TUNE_INPUTS, offered, leaves[:2])

@@ -26,7 +26,7 @@ def _known(corpus: Corpus, query_set: str, qrels: list[Qrel]) -> list[Qrel]:
     return list(shipped) if shipped else list(qrels)
 
 
-def tiny_judge_section(corpus: Corpus, query_set: str, qrels: list[Qrel]) -> None:
+def render(corpus: Corpus, query_set: str, qrels: list[Qrel]) -> None:
     st.subheader(tiny_judge.TITLE)
     st.text(
         f"A small language model grades a pool of {tiny_judge.POOL_QUERIES} queries of "

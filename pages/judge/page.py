@@ -6,7 +6,7 @@ storage is ranklens.judging.
 
 import streamlit as st
 
-from components import resources, routing, state
+from components import resources, state
 from pages.judge import (
     agreement_tab,
     final_tab,
@@ -29,8 +29,6 @@ from pages.judge.header import (
     open_tab,
     release_tab_focus,
 )
-
-routing.require_app("pages/3_judge.py")
 
 RENDER = {
     SET_UP: setup_tab.render,

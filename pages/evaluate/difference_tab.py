@@ -16,9 +16,7 @@ from ranklens.evaluation import report
 BIGGEST = 10  # rows of each end of the difference table
 
 
-def difference_section(
-    setup: Setup, per_query: pd.DataFrame, texts: dict[str, str] | None = None
-) -> None:
+def render(setup: Setup, per_query: pd.DataFrame, texts: dict[str, str] | None = None) -> None:
     names = list(setup.rankers)
     if len(names) < 2:
         st.info("Choose two rankers to see per-query differences.")

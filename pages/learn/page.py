@@ -4,8 +4,8 @@ embedding maps, and what one changed label would do. One module per tab in pages
 
 import streamlit as st
 
-from components import resources, routing, safe, state
-from pages.learn import common, explain_tab, lessons_tab, map_tab, whatif_tab
+from components import resources, safe, state
+from pages.learn import explain_tab, labelled_set, lessons_tab, map_tab, whatif_tab
 from ranklens.evaluation import qrels_sources as lb
 from ranklens.types import Qrel
 
@@ -34,10 +34,10 @@ def main() -> None:
     if corpus is None:
         return
     with top[1]:
-        query_set = common.choose_set(corpus)
+        query_set = labelled_set.choose_set(corpus)
     if query_set is None:
         return
-    _, labels = common.set_labels(corpus, query_set)
+    _, labels = labelled_set.set_labels(corpus, query_set)
     qrels = labels.qrels if labels is not None else None
     if labels is not None:
         st.caption(f"Labels: {safe.inline(labels.source)} ({len(qrels)} for {query_set}).")
@@ -57,17 +57,16 @@ def main() -> None:
     tabs = dict(zip(TABS, st.tabs(list(TABS), key=state.LEARN_TAB, on_change="rerun"), strict=True))
     if tabs[LESSONS].open:
         with tabs[LESSONS]:
-            lessons_tab.lessons_tab(corpus, query_set, qrels)
+            lessons_tab.render(corpus, query_set, qrels)
     if tabs[EXPLAIN].open:
         with tabs[EXPLAIN]:
-            explain_tab.explain_tab(corpus, qrels_of)
+            explain_tab.render(corpus, qrels_of)
     if tabs[MAP].open:
         with tabs[MAP]:
-            map_tab.map_tab(corpus, qrels_of, scale)
+            map_tab.render(corpus, qrels_of, scale)
     if tabs[WHAT_IF].open:
         with tabs[WHAT_IF]:
-            whatif_tab.whatif_tab(corpus, query_set, qrels, scale)
+            whatif_tab.render(corpus, query_set, qrels, scale)
 
 
-routing.require_app("pages/5_learn.py")
 main()

@@ -15,7 +15,7 @@ from ranklens.evaluation import preferences as prefs
 from ranklens.evaluation import preferences_store as pref_store
 
 
-def arena_section(setup: Setup, per_query: pd.DataFrame) -> None:
+def render(setup: Setup, per_query: pd.DataFrame) -> None:
     events = pref_store.preferences(resources.judgment_store(), setup.corpus, kind="ranker")
     if not events:
         st.info(
