@@ -68,16 +68,20 @@ def add_suggest_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _read_prompt(path: Path) -> str:
+    """A prompt file's text; a file that cannot be read is a RankLensError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RankLensError(f"{path}: cannot read the prompt ({exc.strerror})") from None
+
+
 def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args=None):
     from ranklens.judging import judges
     from ranklens.judging.llm import LLMConfig, LLMJudge, Prompt, ReplyCache
 
     if prompt_file is not None:
-        try:
-            text = prompt_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RankLensError(f"{prompt_file}: cannot read the prompt ({exc.strerror})") from None
-        prompt = Prompt(text)
+        prompt = Prompt(_read_prompt(prompt_file))
     else:
         prompt = judges.current_prompt(store, corpus_name)
     overrides = {}
@@ -192,13 +196,8 @@ def cmd_prompt(args: argparse.Namespace) -> int:
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:
         if args.set is not None:
-            try:
-                text = args.set.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise RankLensError(
-                    f"{args.set}: cannot read the prompt ({exc.strerror})"
-                ) from None
-            v = judges.save_prompt(store, args.corpus, Prompt(text, args.top), args.author)
+            prompt = Prompt(_read_prompt(args.set), args.top)
+            v = judges.save_prompt(store, args.corpus, prompt, args.author)
             print(f"prompt v{v.version} ({v.prompt_hash}) of corpus {args.corpus!r}")
             return 0
         versions = judges.prompt_versions(store, args.corpus)
@@ -220,26 +219,13 @@ def cmd_judges(args: argparse.Namespace) -> int:
     from ranklens.cli import options
     from ranklens.cli.options import query_ids as _query_ids
     from ranklens.cli.options import settings_of as _settings
-    from ranklens.judging import JudgmentStore, judges, pooling
+    from ranklens.judging import JudgmentStore, judges
 
     settings = _settings(args)
     with JudgmentStore(settings.db_url) as store:
         query_ids = _query_ids(store, args.corpus, args.queries, settings)
-        runs = None
-        if args.queries and not args.no_rankers:
-            corpus = options.open_corpus(args.corpus, settings)
-            specs = args.rankers or pooling.latest_pool(store, corpus.name, args.queries).rankers
-            runs = pooling.agreement_runs(corpus, specs, args.queries, level=args.level)
-        reports = judges.judges_vs_people(
-            store,
-            args.corpus,
-            runs=runs,
-            rule=args.rule,
-            level=args.level,
-            weights=None if args.weights == "none" else args.weights,
-            query_ids=query_ids,
-            accepted=not args.without_accepted,
-        )
+        versus = options.versus_people(store, args, settings, query_ids)
+        reports = judges.judges_vs_people(store, args.corpus, **versus)
     if args.json:
         print_json([r.to_dict() for r in reports])
         return 0
@@ -298,15 +284,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         description="Cohen's kappa, confusion, disagreements widest first and, with --queries, "
         "each ranker's nDCG@10 and Kendall's tau when the judge's labels replace the humans'.",
     )
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--queries", default=None, metavar="SET", help="only this query set")
-    p.add_argument("--rankers", nargs="+", default=None, help="default: the newest pool's")
-    p.add_argument("--no-rankers", action="store_true", help="skip the ranker comparison")
-    p.add_argument("--weights", choices=("linear", "quadratic", "none"), default="linear")
-    options.add_rule_option(p, help="how annotators' grades combine")
-    options.add_level_option(p, help="doc (default) or passage")
+    options.add_corpus_options(p)
+    options.add_versus_people_options(p)
     p.add_argument("--show", type=int, default=10, help="disagreements to list (default 10)")
-    p.add_argument("--without-accepted", action="store_true", help="leave accepted suggestions out")
+    options.add_without_accepted_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_judges)
 
@@ -315,7 +296,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="current labels as JSONL with reasons and time per label (median, p90)",
     )
     p.add_argument("file", type=Path, help="where to write the JSONL")
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--queries", default=None, metavar="SET", help="only this query set")
+    options.add_corpus_options(p)
     p.add_argument("--json", action="store_true", help="print the time statistics as JSON")
     p.set_defaults(func=cmd_labels)

@@ -7,11 +7,11 @@ Each handler returns an exit code; errors are raised and printed once, by rankle
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 
 from ranklens.cli import options
+from ranklens.cli.common import print_json
 from ranklens.cli.options import query_ids as _query_ids
 from ranklens.cli.options import settings_of as _settings
 from ranklens.config import Settings
@@ -48,7 +48,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             keep_unknown=args.keep_unknown,
         )
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        print_json(report.to_dict())
     else:
         print(report.summary())
     return 0
@@ -105,7 +105,7 @@ def cmd_agreement(args: argparse.Namespace) -> int:
         data["corpus"] = args.corpus
         data["disagreements"] = len(disagreements)
         data["suggestions"] = vars(suggestions)
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print_json(data)
         return 0
     print(
         f"corpus {args.corpus!r}: {report.labels} graded labels by {len(report.annotators)} "
@@ -157,7 +157,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
             "annotators_per_passage": per,
             "left_out": pool.left_out,
         }
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print_json(data)
     else:
         print(
             f"pool {pool.id}: {len(pool.items)} passages for {queries} queries of query set "
@@ -207,7 +207,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
             "suggestions": len(grades),
             "grades": {str(g): n for g, n in counts.items()},
         }
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print_json(data)
     else:
         shown = ", ".join(f"{g}: {n}" for g, n in counts.items())
         print(
@@ -226,7 +226,7 @@ def cmd_scale(args: argparse.Namespace) -> int:
             store.set_scale(args.corpus, Scale.of(args.grades))
         scale = store.scale(args.corpus)
     if args.json:
-        print(json.dumps([vars(g) for g in scale.grades], indent=2, ensure_ascii=False))
+        print_json([vars(g) for g in scale.grades])
     else:
         for g in scale.grades:
             print(f"{g.value}  {g.label:<16} {g.colour}  {g.guideline}")
@@ -258,8 +258,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         description="Rank a query set of the corpus with each ranker and store the pool of "
         "their top passages (per query, the union without duplicates).",
     )
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--queries", required=True, metavar="SET", help="the corpus's query set")
+    options.add_corpus_options(p, set_required=True)
     p.add_argument(
         "--rankers",
         nargs="+",
@@ -302,8 +301,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         description="Score every passage of the query set's newest pool (or --pool) with a "
         "cross-encoder and store graded suggestions; they never count as human labels.",
     )
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--queries", required=True, metavar="SET", help="the corpus's query set")
+    options.add_corpus_options(p, set_required=True)
     p.add_argument("--pool", type=int, default=None, help="a pool id (default: the newest)")
     p.add_argument(
         "--model",
@@ -361,13 +359,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "rounded half up)",
     )
     p.add_argument("--query-set", default=None, help="only this query set's queries")
-    p.add_argument("--without-accepted", action="store_true", help="leave accepted suggestions out")
+    options.add_without_accepted_option(p)
     p.set_defaults(func=(cmd_export))
 
     p = sub.add_parser("agreement", help="Cohen's kappa per pair and Krippendorff's alpha")
     p.add_argument("--corpus", required=True)
     p.add_argument("--query-set", default=None, help="only this query set's queries")
-    p.add_argument("--without-accepted", action="store_true", help="leave accepted suggestions out")
+    options.add_without_accepted_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=(cmd_agreement))
 
