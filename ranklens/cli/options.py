@@ -18,6 +18,7 @@ from ranklens.types import LEVELS, Query, Run, check_level
 if TYPE_CHECKING:  # the index pulls in Chroma, which most commands never need
     from ranklens.corpus.index import Corpus
     from ranklens.judging import JudgmentStore
+    from ranklens.judging.judges import VersusPeople
 
 RULE_HELP = (
     "how annotators' labels in the store become qrels: majority (default), mean, max, min, "
@@ -125,17 +126,17 @@ def versus_people_runs(
 
 def versus_people(
     store: JudgmentStore, args: argparse.Namespace, settings: Settings, query_ids: set[str] | None
-) -> dict[str, object]:
-    """The keyword arguments of judges_vs_people and ensemble_vs_people that the options of
-    add_versus_people_options and --without-accepted name (runs only with --queries)."""
-    return dict(
-        runs=versus_people_runs(store, args, settings) if args.queries else None,
-        rule=args.rule,
-        level=args.level,
-        weights=weights_of(args),
-        query_ids=query_ids,
-        accepted=not args.without_accepted,
-    )
+) -> VersusPeople:
+    """How judges_vs_people and ensemble_vs_people set judges against people, as the options of
+    add_versus_people_options and --without-accepted name it (runs only with --queries)."""
+    return {
+        "runs": versus_people_runs(store, args, settings) if args.queries else None,
+        "rule": args.rule,
+        "level": args.level,
+        "weights": weights_of(args),
+        "query_ids": query_ids,
+        "accepted": not args.without_accepted,
+    }
 
 
 def resolve_queries(corpus: Corpus, spec: str | None) -> tuple[str, list[Query]]:
