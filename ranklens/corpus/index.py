@@ -24,6 +24,7 @@ from ranklens.access import Actor, require_admin
 from ranklens.config import Settings, get_settings
 from ranklens.corpus.formats import read_queries, write_queries
 from ranklens.errors import InputError, NotFoundError, RankLensError, VectorStoreUnavailable
+from ranklens.files import write_json_atomic
 from ranklens.ranking import models as model_registry
 from ranklens.types import Passage, Qrel, Query
 
@@ -102,12 +103,8 @@ def check_name(name: str, what: str = "corpus name") -> str:
 
 
 def _atomic_write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """A manifest, written whole (keys sorted)."""
+    write_json_atomic(path, data, sort_keys=True)
 
 
 def home_id(settings: Settings) -> str:

@@ -33,6 +33,7 @@ from typing import Any
 from ranklens.access import Actor, Forbidden, check_model, may_cancel, require_admin
 from ranklens.config import REPO_ROOT, Settings, get_settings
 from ranklens.errors import NotFoundError, RankLensError
+from ranklens.files import write_json_atomic
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ACTIVE = (QUEUED, RUNNING)
@@ -113,13 +114,7 @@ def _record(settings: Settings, job_id: str) -> Path:
 
 
 def _write(settings: Settings, job: Job) -> None:
-    path = _record(settings, job.id)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(asdict(job), fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_json_atomic(_record(settings, job.id), asdict(job), indent=1, sort_keys=True)
 
 
 def _read(path: Path) -> Job | None:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from ranklens.corpus.formats import write_qrels
 from ranklens.errors import InputError, NotFoundError, RankLensError
+from ranklens.files import write_atomic
 from ranklens.judging.rules import check_name, check_rule, combine_grades
 from ranklens.judging.scale import Scale
 from ranklens.judging.schema import (
@@ -516,6 +517,4 @@ class ClassStore:
 def _write_atomic(path: Path, text: str) -> None:
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, text)
