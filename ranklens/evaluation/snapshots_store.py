@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from ranklens.errors import InputError, NotFoundError
 from ranklens.judging.rules import check_name as _check_name
-from ranklens.judging.schema import Database, snapshot_runs, snapshots_table
+from ranklens.judging.schema import Database, insert_row, snapshot_runs, snapshots_table
 from ranklens.types import Hit, Run
 
 
@@ -131,19 +131,19 @@ def save(store: Database, snap: Snapshot, replace: bool = False) -> Snapshot:
                 raise name_taken(snap.corpus, snap.name)
             conn.execute(sa.delete(snapshot_runs).where(snapshot_runs.c.snapshot_id == old.id))
             conn.execute(sa.delete(snapshots_table).where(t.id == old.id))
-        sid = conn.execute(
-            sa.insert(snapshots_table).values(
-                corpus=snap.corpus,
-                name=snap.name,
-                query_set=snap.query_set,
-                created_at=snap.created_at,
-                labels_hash=snap.labels_hash,
-                labels_count=snap.labels_count,
-                corpus_fingerprint=snap.corpus_fingerprint,
-                manifest=json.dumps(snap.manifest, ensure_ascii=False, sort_keys=True),
-                per_query=_pack(_nested(snap.per_query)),
-            )
-        ).inserted_primary_key[0]
+        sid = insert_row(
+            conn,
+            snapshots_table,
+            corpus=snap.corpus,
+            name=snap.name,
+            query_set=snap.query_set,
+            created_at=snap.created_at,
+            labels_hash=snap.labels_hash,
+            labels_count=snap.labels_count,
+            corpus_fingerprint=snap.corpus_fingerprint,
+            manifest=json.dumps(snap.manifest, ensure_ascii=False, sort_keys=True),
+            per_query=_pack(_nested(snap.per_query)),
+        )
         for pos, (ranker, run) in enumerate(snap.runs.items()):
             packed = {
                 q: [[h.passage_id, h.doc_id, h.score] for h in hits] for q, hits in run.items()

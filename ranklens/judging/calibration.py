@@ -47,7 +47,7 @@ from ranklens.judging.llm import BatchReport, LLMJudge, Prompt
 from ranklens.judging.records import CurrentLabel
 from ranklens.judging.rules import check_name, final_qrels_from
 from ranklens.judging.scale import Scale
-from ranklens.judging.schema import llm_calibrations
+from ranklens.judging.schema import insert_row, llm_calibrations
 from ranklens.types import Qrel, Run
 
 if TYPE_CHECKING:
@@ -408,23 +408,23 @@ def calibrate(
         data = report.to_dict()
         with store.write() as conn:
             for _version, base, with_examples, shown in calibrated:
-                row_id = conn.execute(
-                    sa.insert(llm_calibrations).values(
-                        corpus=corpus.name,
-                        query_set=query_set,
-                        model=report.model,
-                        base_hash=base.hash,
-                        calibrated_hash=with_examples.hash,
-                        calibrated_text=with_examples.text,
-                        top=with_examples.top,
-                        seed=seed,
-                        examples=json.dumps([ex._asdict() for ex in shown], ensure_ascii=False),
-                        report=json.dumps(data, ensure_ascii=False),
-                        author=author,
-                        created_at=time.time(),
-                    )
-                ).inserted_primary_key[0]
-                report.calibration_ids.append(int(row_id))
+                row_id = insert_row(
+                    conn,
+                    llm_calibrations,
+                    corpus=corpus.name,
+                    query_set=query_set,
+                    model=report.model,
+                    base_hash=base.hash,
+                    calibrated_hash=with_examples.hash,
+                    calibrated_text=with_examples.text,
+                    top=with_examples.top,
+                    seed=seed,
+                    examples=json.dumps([ex._asdict() for ex in shown], ensure_ascii=False),
+                    report=json.dumps(data, ensure_ascii=False),
+                    author=author,
+                    created_at=time.time(),
+                )
+                report.calibration_ids.append(row_id)
     return report
 
 

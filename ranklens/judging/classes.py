@@ -29,6 +29,7 @@ from ranklens.judging.schema import (
     class_pairs,
     class_students,
     classes_table,
+    insert_row,
 )
 from ranklens.types import Qrel
 
@@ -216,21 +217,21 @@ class ClassStore:
                     break
             else:  # pragma: no cover - 31**6 codes
                 raise RankLensError("could not find a free class code; try again")
-            class_id = conn.execute(
-                sa.insert(classes_table).values(
-                    code=code,
-                    corpus=corpus,
-                    query_set=query_set,
-                    title=title,
-                    guidelines=guidelines,
-                    scale=scale.to_json(),
-                    state="open",
-                    seed=int(seed),
-                    pool_id=pool_id,
-                    created_by=created_by,
-                    created_at=time.time(),
-                )
-            ).inserted_primary_key[0]
+            class_id = insert_row(
+                conn,
+                classes_table,
+                code=code,
+                corpus=corpus,
+                query_set=query_set,
+                title=title,
+                guidelines=guidelines,
+                scale=scale.to_json(),
+                state="open",
+                seed=int(seed),
+                pool_id=pool_id,
+                created_by=created_by,
+                created_at=time.time(),
+            )
             conn.execute(
                 sa.insert(class_pairs),
                 [

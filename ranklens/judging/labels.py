@@ -31,7 +31,14 @@ from ranklens.judging.records import (
 )
 from ranklens.judging.rules import check_name
 from ranklens.judging.scale import Scale
-from ranklens.judging.schema import Database, annotators, label_events, projects, query_sets
+from ranklens.judging.schema import (
+    Database,
+    annotators,
+    insert_row,
+    label_events,
+    projects,
+    query_sets,
+)
 
 _EV = label_events.c
 _ROLE = sa.case(
@@ -240,7 +247,7 @@ class LabelStore:
         values.setdefault("grade", None)
         values.setdefault("note", None)
         values.setdefault("target_id", None)
-        return int(conn.execute(sa.insert(label_events).values(**values)).inserted_primary_key[0])
+        return insert_row(conn, label_events, **values)
 
     def record(
         self,

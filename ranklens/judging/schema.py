@@ -387,6 +387,11 @@ llm_calibrations = _log(
 )
 
 
+def insert_row(conn: sa.Connection, table: sa.Table, **values: object) -> int:
+    """Insert one row into a table numbered by `id` (_log); returns the new row's id."""
+    return int(conn.execute(sa.insert(table).values(**values)).inserted_primary_key[0])
+
+
 class FairLock:
     """A lock that threads acquire in arrival order (threading.Lock promises no order).
 
