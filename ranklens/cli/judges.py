@@ -10,9 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ranklens.cli.common import pairs_progress, print_json
 from ranklens.errors import RankLensError
+
+if TYPE_CHECKING:
+    from ranklens.judging.scale import Scale
 
 JUDGES = ("cross-encoder", "llm")
 
@@ -68,6 +72,18 @@ def add_suggest_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def cross_encoder_of(args: argparse.Namespace, scale: Scale) -> tuple[str, list[float]]:
+    """(model, score thresholds) of `judgments suggest --judge cross-encoder`: --model, else the
+    first installed; --thresholds, else spread over the scale."""
+    from ranklens.judging import pooling
+
+    if args.thresholds is not None:
+        thresholds = pooling.parse_thresholds(args.thresholds)
+    else:
+        thresholds = pooling.default_thresholds(scale)
+    return args.model or pooling.default_suggestion_model(), thresholds
+
+
 def _read_prompt(path: Path) -> str:
     """A prompt file's text; a file that cannot be read is a RankLensError naming it."""
     try:
@@ -101,15 +117,7 @@ def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
     from ranklens.judging.llm import LLMError, format_dry_run
 
     if args.judge == "cross-encoder":  # only the dry run comes here
-        from ranklens.judging import pooling
-
-        scale = store.scale(corpus.name)
-        thresholds = (
-            pooling.parse_thresholds(args.thresholds)
-            if args.thresholds is not None
-            else pooling.default_thresholds(scale)
-        )
-        model = args.model or pooling.default_suggestion_model()
+        model, thresholds = cross_encoder_of(args, store.scale(corpus.name))
         rows = judges.cross_encoder_dry_run(corpus, pool, model, thresholds, args.dry_run)
         if args.json:
             print_json(

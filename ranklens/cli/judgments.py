@@ -186,17 +186,12 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                 f"pool {pool.id} is of query set {pool.query_set!r} in corpus {pool.corpus!r}, "
                 f"not {args.queries!r} in {corpus.name!r}"
             )
-        if args.judge == "llm" or args.dry_run is not None:
-            from ranklens.cli import judges
+        from ranklens.cli import judges
 
+        if args.judge == "llm" or args.dry_run is not None:
             return judges.suggest(args, store, corpus, pool, settings)
         scale = store.scale(corpus.name)
-        thresholds = (
-            pooling.parse_thresholds(args.thresholds)
-            if args.thresholds is not None
-            else pooling.default_thresholds(scale)
-        )
-        model = args.model or pooling.default_suggestion_model()
+        model, thresholds = judges.cross_encoder_of(args, scale)
         grades = pooling.make_suggestions(store, corpus, pool, model, thresholds)
     counts = {g: grades.count(g) for g in scale.values}
     if args.json:
