@@ -82,13 +82,6 @@ def _write_report(
     write_atomic(path, html_text)
 
 
-def _nested_per_query(per_query) -> dict[str, dict[str, dict[str, float]]]:
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for r, q, m, v in per_query.itertuples(index=False):
-        out.setdefault(r, {}).setdefault(m, {})[q] = float(v)
-    return out
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Rank, evaluate, print {ranker: {measure: mean}} (and per-query values)."""
     if args.run:
@@ -142,7 +135,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.per_query or gate is not None:
             data = {"mean": means}
             if args.per_query:
-                data["per_query"] = _nested_per_query(per_query)
+                data["per_query"] = ev.nested_per_query(per_query)
             if gate is not None:
                 data["gate"] = gate.as_dict()
         print(json.dumps(data, indent=2, ensure_ascii=False))

@@ -184,7 +184,7 @@ def cmd_evaluate_runs(args: argparse.Namespace) -> int:
     if args.json:
         data: dict = {"mean": result.summary}
         if args.per_query:
-            data["per_query"] = _nested(result.per_query)
+            data["per_query"] = ev.nested_per_query(result.per_query)
         if gate is not None:
             data["gate"] = gate.as_dict()
         print(
@@ -202,13 +202,6 @@ def cmd_evaluate_runs(args: argparse.Namespace) -> int:
             print()
             print("\n".join(rg.report_lines(gate, args.show)))
     return 1 if gate is not None and gate.failed else 0
-
-
-def _nested(per_query) -> dict[str, dict[str, dict[str, float]]]:
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for r, q, m, v in per_query.itertuples(index=False):
-        out.setdefault(r, {}).setdefault(m, {})[q] = float(v)
-    return out
 
 
 def corpus_gate(
