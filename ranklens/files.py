@@ -1,12 +1,15 @@
-"""Files written whole or not at all: the text goes to a temporary file beside the target, is
-fsynced, then renamed over it, so a reader or a crash never sees half a file.
+"""Files written whole or not at all (the text goes to a temporary file beside the target, is
+fsynced, then renamed over it, so a reader or a crash never sees half a file), and lock files.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -30,3 +33,15 @@ def write_json_atomic(path: Path, data: object, **dumps: object) -> None:
     """write_atomic of json.dumps(data, **dumps) (indent 2 unless told otherwise)."""
     dumps.setdefault("indent", 2)
     write_atomic(path, json.dumps(data, **dumps))
+
+
+@contextmanager
+def held_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file `path` (made if missing) for the block, waiting for
+    it: across processes (flock) and across threads of one process (each opens its own file)."""
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

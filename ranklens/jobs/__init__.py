@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from typing import Any
 from ranklens.access import Actor, Forbidden, check_model, may_cancel, require_admin
 from ranklens.config import REPO_ROOT, Settings, get_settings
 from ranklens.errors import NotFoundError, RankLensError
-from ranklens.files import write_json_atomic
+from ranklens.files import held_lock, write_json_atomic
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ACTIVE = (QUEUED, RUNNING)
@@ -125,15 +125,9 @@ def _read(path: Path) -> Job | None:
         return None  # removed meanwhile, or not one of ours
 
 
-@contextlib.contextmanager
-def _jobs_lock(settings: Settings) -> Iterator[None]:
+def _jobs_lock(settings: Settings) -> contextlib.AbstractContextManager[None]:
     """One starter, canceller or resumer at a time (across processes and threads)."""
-    with open(jobs_dir(settings) / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return held_lock(jobs_dir(settings) / ".lock")
 
 
 def _lock_path(settings: Settings, job_id: str) -> Path:

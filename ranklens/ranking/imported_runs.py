@@ -9,7 +9,6 @@ a reader sees the old version or the new one, never half of one. The ranker is r
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -17,7 +16,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,7 +24,7 @@ from ranklens.corpus import external_docs
 from ranklens.corpus.formats import read_queries
 from ranklens.corpus.index import Corpus, check_name
 from ranklens.errors import InputError, NotFoundError, RankLensError
-from ranklens.files import write_json_atomic
+from ranklens.files import held_lock, write_json_atomic
 from ranklens.ranking.runfiles import RUN_FORMATS, detect_run_format, read_run_lines
 from ranklens.types import Query
 
@@ -290,14 +289,9 @@ def import_run(
     return info
 
 
-@contextmanager
-def _name_lock(folder: Path, name: str) -> Iterator[None]:
-    with open(folder / f".{name}.lock", "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+def _name_lock(folder: Path, name: str) -> AbstractContextManager[None]:
+    """One import or delete of run NAME at a time (across processes and threads)."""
+    return held_lock(folder / f".{name}.lock")
 
 
 def _import_locked(
