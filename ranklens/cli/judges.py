@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ranklens.cli import options
 from ranklens.cli.common import pairs_progress, print_json
 from ranklens.errors import RankLensError
 
@@ -197,11 +198,10 @@ def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
 
 def cmd_prompt(args: argparse.Namespace) -> int:
     """Show a corpus's LLM prompt (or every version), or save a file as its newest version."""
-    from ranklens.cli.options import settings_of as _settings
     from ranklens.judging import JudgmentStore, judges
     from ranklens.judging.llm import Prompt
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
         if args.set is not None:
             prompt = Prompt(_read_prompt(args.set), args.top)
@@ -224,14 +224,11 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 
 def cmd_judges(args: argparse.Namespace) -> int:
     """Every judge (cross-encoder, each LLM prompt version) against the humans' final labels."""
-    from ranklens.cli import options
-    from ranklens.cli.options import query_ids as _query_ids
-    from ranklens.cli.options import settings_of as _settings
     from ranklens.judging import JudgmentStore, judges
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
-        query_ids = _query_ids(store, args.corpus, args.queries, settings)
+        query_ids = options.query_ids(store, args.corpus, args.queries, settings)
         versus = options.versus_people(store, args, settings, query_ids)
         reports = judges.judges_vs_people(store, args.corpus, **versus)
     if args.json:
@@ -253,13 +250,11 @@ def cmd_judges(args: argparse.Namespace) -> int:
 
 def cmd_labels(args: argparse.Namespace) -> int:
     """Current labels as JSONL (grade, reason, seconds shown) and time per label."""
-    from ranklens.cli.options import query_ids as _query_ids
-    from ranklens.cli.options import settings_of as _settings
     from ranklens.judging import JudgmentStore, timing
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
-        query_ids = _query_ids(store, args.corpus, args.queries, settings)
+        query_ids = options.query_ids(store, args.corpus, args.queries, settings)
         n = timing.export_jsonl(store, args.corpus, args.file, query_ids=query_ids)
         st = timing.time_stats(store, args.corpus, query_ids=query_ids)
     if args.json:
@@ -275,7 +270,6 @@ def cmd_labels(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """`judgments prompt`, `judgments judges` and `judgments labels`."""
-    from ranklens.cli import options
 
     p = sub.add_parser("prompt", help="show or save a corpus's LLM judge prompt (versions kept)")
     p.add_argument("--corpus", required=True)
