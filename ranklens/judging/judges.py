@@ -189,30 +189,11 @@ def store_llm_suggestions(
 ) -> int:
     """Store the graded judgments of a batch as suggestions of `llm:<model>` (unparseable and
     failed ones are not stored: they stay in the report). Returns how many were stored."""
-    scale = store.scale(corpus)
     name = check_name(judge_name(report.model), "judge")
-    now = time.time()
-    rows = [
-        dict(
-            corpus=corpus,
-            annotator=name,
-            query_set=query_set,
-            query_id=j.pair.query_id,
-            passage_id=j.pair.passage_id,
-            doc_id=j.pair.doc_id,
-            grade=scale.check(j.grade),
-            note=f"prompt={report.prompt_hash} score={j.score}",
-            created_at=now,
-            source="suggestion",
-            kind="label",
-            target_id=None,
-        )
-        for j in report.graded
+    graded = [
+        (j.pair, j.grade, f"prompt={report.prompt_hash} score={j.score}") for j in report.graded
     ]
-    if rows:
-        with store.write() as conn:
-            conn.execute(sa.insert(label_events), rows)
-    return len(rows)
+    return store.add_graded(corpus, name, graded, query_set=query_set)
 
 
 def pending_llm_items(store: JudgmentStore, corpus: str, pool: PoolInfo, judge: LLMJudge) -> list:

@@ -150,6 +150,7 @@ class JudgmentStore:
     # -- suggestions (suggestions.py)
 
     add_suggestions = _forward("suggestion_store", SuggestionStore.add_suggestions)
+    add_graded = _forward("suggestion_store", SuggestionStore.add_graded)
     suggestions = _forward("suggestion_store", SuggestionStore.suggestions)
     suggestion_agreement = _forward("suggestion_store", SuggestionStore.suggestion_agreement)
 
