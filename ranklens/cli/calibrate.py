@@ -102,7 +102,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
 
     settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
-        query_ids = options.query_ids(store, args.corpus, args.queries, settings)
+        query_ids = options.query_ids(args.corpus, args.queries, settings)
         if not args.judges:
             names = list(judges.judge_labels(store, args.corpus, query_ids=query_ids))
             print("\n".join(names) if names else f"corpus {args.corpus!r} has no judge yet")
@@ -125,7 +125,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
-        query_ids = options.query_ids(store, args.corpus, args.queries, settings)
+        query_ids = options.query_ids(args.corpus, args.queries, settings)
         rows = review.review_rows(store, args.corpus, annotator=args.annotator, query_ids=query_ids)
         rows = review.filter_rows(
             rows,

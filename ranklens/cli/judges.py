@@ -228,7 +228,7 @@ def cmd_judges(args: argparse.Namespace) -> int:
 
     settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
-        query_ids = options.query_ids(store, args.corpus, args.queries, settings)
+        query_ids = options.query_ids(args.corpus, args.queries, settings)
         versus = options.versus_people(store, args, settings, query_ids)
         reports = judges.judges_vs_people(store, args.corpus, **versus)
     if args.json:
@@ -254,7 +254,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
 
     settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
-        query_ids = options.query_ids(store, args.corpus, args.queries, settings)
+        query_ids = options.query_ids(args.corpus, args.queries, settings)
         n = timing.export_jsonl(store, args.corpus, args.file, query_ids=query_ids)
         st = timing.time_stats(store, args.corpus, query_ids=query_ids)
     if args.json:

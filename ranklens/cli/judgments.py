@@ -12,8 +12,6 @@ from collections.abc import Callable
 
 from ranklens.cli import options
 from ranklens.cli.common import print_json
-from ranklens.cli.options import query_ids as _query_ids
-from ranklens.cli.options import settings_of as _settings
 from ranklens.config import Settings
 from ranklens.corpus.formats import QRELS_FORMATS
 from ranklens.errors import RankLensError
@@ -35,7 +33,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Import a qrels file into the judgment store, all or nothing."""
     from ranklens.judging import pooling
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     corpus = options.open_corpus(args.corpus, settings)
     with JudgmentStore(settings.db_url) as store:
         report = pooling.import_labels(
@@ -62,11 +60,11 @@ def _check_corpus(store: JudgmentStore, name: str, settings: Settings) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the final qrels of a corpus (TREC or BEIR, document or passage level)."""
-    settings = _settings(args)
+    settings = options.settings_of(args)
     check_rule(args.rule)
     with JudgmentStore(settings.db_url) as store:
         _check_corpus(store, args.corpus, settings)
-        query_ids = _query_ids(store, args.corpus, args.query_set, settings)
+        query_ids = options.query_ids(args.corpus, args.query_set, settings)
         n = store.export_qrels(
             args.corpus,
             args.file,
@@ -91,10 +89,10 @@ def _fmt(x: float | None) -> str:
 
 def cmd_agreement(args: argparse.Namespace) -> int:
     """Inter-annotator agreement of a corpus's labels (kappa per pair, alpha)."""
-    settings = _settings(args)
+    settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
         _check_corpus(store, args.corpus, settings)
-        query_ids = _query_ids(store, args.corpus, args.query_set, settings)
+        query_ids = options.query_ids(args.corpus, args.query_set, settings)
         report = store.agreement(
             args.corpus, query_ids=query_ids, accepted=not args.without_accepted
         )
@@ -129,7 +127,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
     from ranklens.judging import pooling
     from ranklens.ranking.recipes import make_rankers
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     corpus = options.open_corpus(args.corpus, settings)
     specs = args.rankers or default_rankers(corpus)
     with JudgmentStore(settings.db_url) as store:
@@ -173,7 +171,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     """Pre-grade a pool with a cross-encoder, exactly as the Judge page's suggestions do."""
     from ranklens.judging import pooling
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     corpus = options.open_corpus(args.corpus, settings)
     with JudgmentStore(settings.db_url) as store:
         pool = (
@@ -214,7 +212,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 def cmd_scale(args: argparse.Namespace) -> int:
     """Show a corpus's grading scale, or set one of N grades (0..N-1)."""
-    settings = _settings(args)
+    settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
         if args.grades is not None:
             _check_corpus(store, args.corpus, settings)

@@ -205,9 +205,7 @@ def open_corpus(name: str, settings: Settings) -> Corpus:
     return open_(name, settings)
 
 
-def query_ids(
-    store: object, corpus: str, query_set: str | None, settings: Settings
-) -> set[str] | None:
+def query_ids(corpus: str, query_set: str | None, settings: Settings) -> set[str] | None:
     """Query ids of a query set (the corpus owns query sets), or None for all."""
     if query_set is None:
         return None
