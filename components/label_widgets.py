@@ -92,14 +92,17 @@ def _record(
 ) -> None:
     """Button callback: store the label; only once the store returned (committed) say "saved"."""
     try:
-        if grade is None:
-            event_id = store.cant_judge(
-                corpus, annotator, query_id, passage_id, doc_id=doc_id, query_set=query_set
-            )
-        else:
-            event_id = store.add_label(
-                corpus, annotator, query_id, passage_id, grade, doc_id=doc_id, query_set=query_set
-            )
+        kind = "cant_judge" if grade is None else "label"
+        event_id = store.record(
+            kind,
+            corpus,
+            annotator,
+            query_id,
+            passage_id,
+            grade=grade,
+            doc_id=doc_id,
+            query_set=query_set,
+        )
     except RankLensError as exc:
         st.session_state[f"{safe_key(key)}__error"] = str(exc)
         return

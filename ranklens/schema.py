@@ -95,57 +95,92 @@ class LongText(Str):
 
 metadata = sa.MetaData()
 
-meta_table = sa.Table(
-    "ranklens_meta",
-    metadata,
-    sa.Column("key", Str(100), primary_key=True),
-    sa.Column("value", LongText, nullable=False),
-)
 
-projects = sa.Table(
+# -- column shapes that many tables share (each call makes a new Column: a Column has one table)
+def _str(name: str, length: int = 200, *, key: bool = False, null: bool = False, **kw) -> sa.Column:
+    """A Str(length) column: part of the primary key (`key`), else NOT NULL unless `null`."""
+    if key:
+        return sa.Column(name, Str(length), primary_key=True, **kw)
+    return sa.Column(name, Str(length), nullable=null, **kw)
+
+
+def _text(name: str, *, null: bool = False, **kw) -> sa.Column:
+    """A LongText column (free text or JSON), NOT NULL unless `null`."""
+    return sa.Column(name, LongText, nullable=null, **kw)
+
+
+def _int(name: str, kind: type = sa.Integer, *, key: bool = False, null: bool = False) -> sa.Column:
+    """An integer column (sa.BigInteger for seeds): part of the primary key, or NOT NULL unless
+    `null`."""
+    if key:
+        return sa.Column(name, kind, primary_key=True)
+    return sa.Column(name, kind, nullable=null)
+
+
+def _float(name: str, *, null: bool = False) -> sa.Column:
+    """A Float column (times are seconds since the epoch), NOT NULL unless `null`."""
+    return sa.Column(name, sa.Float, nullable=null)
+
+
+def _of(parent: str, name: str, *, key: bool = True) -> sa.Column:
+    """A column naming a row of `parent` by its id: part of the primary key, or NOT NULL."""
+    if key:
+        return sa.Column(name, sa.Integer, sa.ForeignKey(f"{parent}.id"), primary_key=True)
+    return sa.Column(name, sa.Integer, sa.ForeignKey(f"{parent}.id"), nullable=False)
+
+
+def _unit() -> tuple[sa.Column, sa.Column, sa.Column]:
+    """The three ids of a judged unit: its query, its passage and the passage's document."""
+    return _str("query_id", 500), _str("passage_id", 500), _str("doc_id", 500)
+
+
+def _table(name: str, *items: sa.SchemaItem) -> sa.Table:
+    """A table of the judgment database, declared on `metadata`."""
+    return sa.Table(name, metadata, *items)
+
+
+def _log(name: str, *items: sa.SchemaItem) -> sa.Table:
+    """A table whose rows are numbered by an `id` that SQLite never reuses (sqlite_autoincrement):
+    the latest row is the one with the highest id."""
+    column = sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+    return sa.Table(name, metadata, column, *items, sqlite_autoincrement=True)
+
+
+meta_table = _table("ranklens_meta", _str("key", 100, key=True), _text("value"))
+
+projects = _table(
     "projects",
-    metadata,
-    sa.Column("corpus", Str(200), primary_key=True),
-    sa.Column("scale", LongText, nullable=False),  # Scale.to_json()
-    sa.Column("created_at", sa.Float, nullable=False),
+    _str("corpus", key=True),
+    _text("scale"),  # Scale.to_json()
+    _float("created_at"),
 )
 
-annotators = sa.Table(
-    "annotators",
-    metadata,
-    sa.Column("name", Str(200), primary_key=True),
-    sa.Column("created_at", sa.Float, nullable=False),
-)
+annotators = _table("annotators", _str("name", key=True), _float("created_at"))
 
 # Judging settings of a query set (the corpus owns the queries themselves). The table keeps its
 # old name, so a database written before the corpus became the one owner opens as it is; its old
 # "queries" table is left untouched and no longer read.
-query_sets = sa.Table(
+query_sets = _table(
     "query_sets",
-    metadata,
-    sa.Column("corpus", Str(200), primary_key=True),
-    sa.Column("name", Str(200), primary_key=True),
-    sa.Column("guidelines", LongText, nullable=False, default=""),
+    _str("corpus", key=True),
+    _str("name", key=True),
+    _text("guidelines", default=""),
     sa.Column("annotators_per_passage", sa.Integer, nullable=False, default=1),
-    sa.Column("created_at", sa.Float, nullable=False),
+    _float("created_at"),
 )
 
-label_events = sa.Table(
+label_events = _log(
     "label_events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("annotator", Str(200), nullable=False),
-    sa.Column("query_set", Str(200), nullable=True),
-    sa.Column("query_id", Str(500), nullable=False),
-    sa.Column("passage_id", Str(500), nullable=False),
-    sa.Column("doc_id", Str(500), nullable=False),
-    sa.Column("grade", sa.Integer, nullable=True),
-    sa.Column("note", LongText, nullable=True),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("source", Str(20), nullable=False),
-    sa.Column("kind", Str(20), nullable=False),
-    sa.Column("target_id", sa.Integer, nullable=True),
+    _str("corpus"),
+    _str("annotator"),
+    _str("query_set", null=True),
+    *_unit(),
+    _int("grade", null=True),
+    _text("note", null=True),
+    _float("created_at"),
+    _str("source", 20),
+    _str("kind", 20),
+    _int("target_id", null=True),
     sa.CheckConstraint(
         "source IN ('human', 'import', 'suggestion', 'adjudication')", name="ck_event_source"
     ),
@@ -156,233 +191,205 @@ label_events = sa.Table(
     sa.Index("ix_events_unit", "corpus", "query_id", "doc_id", "passage_id"),
     sa.Index("ix_events_annotator", "corpus", "annotator", "id"),
     sa.Index("ix_events_kind", "corpus", "kind", "target_id"),
-    sqlite_autoincrement=True,  # ids never reused: "latest" is the highest id
 )
 
-pools_table = sa.Table(
+pools_table = _log(
     "pools",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("query_set", Str(200), nullable=False),
-    sa.Column("rankers", LongText, nullable=False),  # JSON list
-    sa.Column("depth", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sqlite_autoincrement=True,
+    _str("corpus"),
+    _str("query_set"),
+    _text("rankers"),  # JSON list
+    _int("depth"),
+    _float("created_at"),
 )
 
-pool_items = sa.Table(
+pool_items = _table(
     "pool_items",
-    metadata,
-    sa.Column("pool_id", sa.Integer, sa.ForeignKey("pools.id"), primary_key=True),
-    sa.Column("position", sa.Integer, primary_key=True),
-    sa.Column("query_id", Str(500), nullable=False),
-    sa.Column("passage_id", Str(500), nullable=False),
-    sa.Column("doc_id", Str(500), nullable=False),
-    sa.Column("found_by", LongText, nullable=False, default="[]"),  # JSON; never shown to judges
+    _of("pools", "pool_id"),
+    _int("position", key=True),
+    *_unit(),
+    _text("found_by", default="[]"),  # JSON; never shown to judges
 )
 
-pool_seeds = sa.Table(
+pool_seeds = _table(
     "pool_seeds",
-    metadata,
-    sa.Column("pool_id", sa.Integer, sa.ForeignKey("pools.id"), primary_key=True),
-    sa.Column("annotator", Str(200), primary_key=True),
-    sa.Column("seed", sa.BigInteger, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
+    _of("pools", "pool_id"),
+    _str("annotator", key=True),
+    _int("seed", sa.BigInteger),
+    _float("created_at"),
 )
 
 
 # A class (teaching): pairs sampled from a pool, judged by students who joined with a code.
-classes_table = sa.Table(
+classes_table = _log(
     "classes",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("code", Str(16), nullable=False, unique=True),
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("query_set", Str(200), nullable=False),
-    sa.Column("title", Str(200), nullable=False, default=""),
-    sa.Column("guidelines", LongText, nullable=False, default=""),
-    sa.Column("scale", LongText, nullable=False),  # Scale.to_json()
-    sa.Column("state", Str(12), nullable=False),  # open | paused | revealed | closed
-    sa.Column("seed", sa.BigInteger, nullable=False),
-    sa.Column("pool_id", sa.Integer, nullable=True),
-    sa.Column("created_by", Str(200), nullable=False, default=""),
-    sa.Column("created_at", sa.Float, nullable=False),
+    _str("code", 16, unique=True),
+    _str("corpus"),
+    _str("query_set"),
+    _str("title", default=""),
+    _text("guidelines", default=""),
+    _text("scale"),  # Scale.to_json()
+    _str("state", 12),  # open | paused | revealed | closed
+    _int("seed", sa.BigInteger),
+    _int("pool_id", null=True),
+    _str("created_by", default=""),
+    _float("created_at"),
     sa.CheckConstraint("state IN ('open', 'paused', 'revealed', 'closed')", name="ck_class_state"),
-    sqlite_autoincrement=True,
 )
 
-class_pairs = sa.Table(
+class_pairs = _table(
     "class_pairs",
-    metadata,
-    sa.Column("class_id", sa.Integer, sa.ForeignKey("classes.id"), primary_key=True),
-    sa.Column("position", sa.Integer, primary_key=True),
-    sa.Column("query_id", Str(500), nullable=False),
-    sa.Column("passage_id", Str(500), nullable=False),
-    sa.Column("doc_id", Str(500), nullable=False),
-    sa.Column("stratum", Str(12), nullable=False),  # likely | unlikely (how it was sampled)
+    _of("classes", "class_id"),
+    _int("position", key=True),
+    *_unit(),
+    _str("stratum", 12),  # likely | unlikely (how it was sampled)
 )
 
-class_students = sa.Table(
+class_students = _table(
     "class_students",
-    metadata,
-    sa.Column("class_id", sa.Integer, sa.ForeignKey("classes.id"), primary_key=True),
-    sa.Column("name", Str(200), primary_key=True),
-    sa.Column("joined_at", sa.Float, nullable=False),
+    _of("classes", "class_id"),
+    _str("name", key=True),
+    _float("joined_at"),
 )
 
 # Append-only: a student's current grade for a pair is their latest row for it.
-class_labels = sa.Table(
+class_labels = _log(
     "class_labels",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("class_id", sa.Integer, sa.ForeignKey("classes.id"), nullable=False),
-    sa.Column("student", Str(200), nullable=False),
-    sa.Column("position", sa.Integer, nullable=False),
-    sa.Column("grade", sa.Integer, nullable=False),
-    sa.Column("reason", LongText, nullable=False, default=""),
-    sa.Column("seconds", sa.Float, nullable=True),  # time spent on the pair, when measured
-    sa.Column("nonce", Str(64), nullable=True),  # the client's id of this save: a retry is one row
-    sa.Column("created_at", sa.Float, nullable=False),
+    _of("classes", "class_id", key=False),
+    _str("student"),
+    _int("position"),
+    _int("grade"),
+    _text("reason", default=""),
+    _float("seconds", null=True),  # time spent on the pair, when measured
+    _str("nonce", 64, null=True),  # the client's id of this save: a retry is one row
+    _float("created_at"),
     sa.UniqueConstraint("class_id", "nonce", name="uq_class_label_nonce"),
     sa.Index("ix_class_labels", "class_id", "student", "position", "id"),
-    sqlite_autoincrement=True,
 )
 
 # -- team mode: annotators' keys (scrypt hashes; judging/annotators.py) and browser sign-ins
-annotator_keys = sa.Table(
+annotator_keys = _table(
     "annotator_keys",
-    metadata,
-    sa.Column("name", Str(200), primary_key=True),
+    _str("name", key=True),
     sa.Column("admin", sa.Boolean, nullable=False, default=False),
-    sa.Column("salt", Str(64), nullable=False),  # hex
-    sa.Column("key_hash", Str(128), nullable=False),  # hex
-    sa.Column("params", Str(60), nullable=False),  # "n,r,p,len"
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("key_set_at", sa.Float, nullable=False),
+    _str("salt", 64),  # hex
+    _str("key_hash", 128),  # hex
+    _str("params", 60),  # "n,r,p,len"
+    _float("created_at"),
+    _float("key_set_at"),
 )
 
-browser_sign_ins = sa.Table(
+browser_sign_ins = _table(
     "browser_sign_ins",
-    metadata,
-    sa.Column("token_hash", Str(64), primary_key=True),  # sha256 hex of the cookie's secret
-    sa.Column("name", Str(200), nullable=False, index=True),
-    sa.Column("key_set_at", sa.Float, nullable=False),  # the key it was made with
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("expires_at", sa.Float, nullable=False),
+    _str("token_hash", 64, key=True),  # sha256 hex of the cookie's secret
+    _str("name", index=True),
+    _float("key_set_at"),  # the key it was made with
+    _float("created_at"),
+    _float("expires_at"),
 )
 
 # -- LLM judges' prompt versions (judging/judges.py)
-llm_prompts = sa.Table(
+llm_prompts = _table(
     "llm_prompts",
-    metadata,
-    sa.Column("corpus", Str(200), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("prompt_hash", Str(64), nullable=False),
-    sa.Column("text", LongText, nullable=False),
-    sa.Column("top", sa.Integer, nullable=False),
-    sa.Column("author", Str(200), nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
+    _str("corpus", key=True),
+    _int("version", key=True),
+    _str("prompt_hash", 64),
+    _text("text"),
+    _int("top"),
+    _str("author"),
+    _float("created_at"),
 )
 
 # -- how long each passage was shown before its label (judging/timing.py)
-label_timings = sa.Table(
+label_timings = _table(
     "label_timings",
-    metadata,
-    sa.Column("event_id", sa.Integer, primary_key=True),
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("shown_at", sa.Float, nullable=False),
-    sa.Column("seconds", sa.Float, nullable=False),
+    _int("event_id", key=True),
+    _str("corpus"),
+    _float("shown_at"),
+    _float("seconds"),
     sa.Index("ix_timings_corpus", "corpus"),
 )
 
 # -- pairwise preferences, append-only (preferences_store.py)
-preference_events = sa.Table(
+preference_events = _log(
     "preference_events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("annotator", Str(200), nullable=False),
-    sa.Column("query_set", Str(200), nullable=True),
-    sa.Column("query_id", Str(500), nullable=False),
-    sa.Column("kind", Str(20), nullable=False),  # passage, ranker, undo
-    sa.Column("left", LongText, nullable=True),  # passage id or ranker recipe
-    sa.Column("right", LongText, nullable=True),
-    sa.Column("left_doc", Str(500), nullable=True),  # passages: their documents
-    sa.Column("right_doc", Str(500), nullable=True),
-    sa.Column("choice", Str(10), nullable=True),
-    sa.Column("shown", LongText, nullable=True),  # arena: JSON of the two lists shown
-    sa.Column("target_id", sa.Integer, nullable=True),  # undo: the event it takes back
-    sa.Column("created_at", sa.Float, nullable=False),
+    _str("corpus"),
+    _str("annotator"),
+    _str("query_set", null=True),
+    _str("query_id", 500),
+    _str("kind", 20),  # passage, ranker, undo
+    _text("left", null=True),  # passage id or ranker recipe
+    _text("right", null=True),
+    _str("left_doc", 500, null=True),  # passages: their documents
+    _str("right_doc", 500, null=True),
+    _str("choice", 10, null=True),
+    _text("shown", null=True),  # arena: JSON of the two lists shown
+    _int("target_id", null=True),  # undo: the event it takes back
+    _float("created_at"),
     sa.CheckConstraint("kind IN ('passage', 'ranker', 'undo')", name="ck_pref_kind"),
     sa.CheckConstraint(
         "kind = 'undo' OR choice IN ('left', 'right', 'tie')", name="ck_pref_choice"
     ),
     sa.Index("ix_pref_query", "corpus", "kind", "query_id"),
     sa.Index("ix_pref_annotator", "corpus", "annotator", "id"),
-    sqlite_autoincrement=True,
 )
 
 # -- snapshots of evaluations and their runs (snapshots_store.py)
-snapshots_table = sa.Table(
+snapshots_table = _log(
     "snapshots",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("name", Str(200), nullable=False),
-    sa.Column("query_set", Str(200), nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("labels_hash", Str(64), nullable=False),
-    sa.Column("labels_count", sa.Integer, nullable=False),
-    sa.Column("corpus_fingerprint", Str(200), nullable=False),
-    sa.Column("manifest", LongText, nullable=False),  # JSON, see Snapshot.manifest
+    _str("corpus"),
+    _str("name"),
+    _str("query_set"),
+    _float("created_at"),
+    _str("labels_hash", 64),
+    _int("labels_count"),
+    _str("corpus_fingerprint"),
+    _text("manifest"),  # JSON, see Snapshot.manifest
     sa.Column("per_query", sa.LargeBinary, nullable=False),  # zlib JSON {ranker: {m: {q: v}}}
     sa.UniqueConstraint("corpus", "name", name="uq_snapshot_name"),
-    sqlite_autoincrement=True,
 )
 
-snapshot_runs = sa.Table(
+snapshot_runs = _table(
     "snapshot_runs",
-    metadata,
-    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id"), primary_key=True),
-    sa.Column("position", sa.Integer, primary_key=True),
-    sa.Column("ranker", LongText, nullable=False),
+    _of("snapshots", "snapshot_id"),
+    _int("position", key=True),
+    _text("ranker"),
     sa.Column("run", sa.LargeBinary, nullable=False),  # zlib JSON {qid: [[pid, doc, score]...]}
 )
 
 
 # A label someone accepted from a model's suggestion: which judge (and prompt) it came from.
-accepted_labels = sa.Table(
+accepted_labels = _table(
     "accepted_labels",
-    metadata,
-    sa.Column("event_id", sa.Integer, primary_key=True),  # the human label written
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("judge", Str(200), nullable=False),  # llm:<model> or a cross-encoder's name
-    sa.Column("prompt_hash", Str(64), nullable=True),
-    sa.Column("suggestion_event_id", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
+    _int("event_id", key=True),  # the human label written
+    _str("corpus"),
+    _str("judge"),  # llm:<model> or a cross-encoder's name
+    _str("prompt_hash", 64, null=True),
+    _int("suggestion_event_id"),
+    _float("created_at"),
     sa.Index("ix_accepted_corpus", "corpus"),
 )
 
 # A calibration of an LLM judge on the team's labels: split, examples, calibrated prompt, report.
-llm_calibrations = sa.Table(
+llm_calibrations = _log(
     "llm_calibrations",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("corpus", Str(200), nullable=False),
-    sa.Column("query_set", Str(200), nullable=False),
-    sa.Column("model", Str(200), nullable=False),
-    sa.Column("base_hash", Str(64), nullable=False),
-    sa.Column("calibrated_hash", Str(64), nullable=False),
-    sa.Column("calibrated_text", LongText, nullable=False),
-    sa.Column("top", sa.Integer, nullable=False),
-    sa.Column("seed", sa.BigInteger, nullable=False),
-    sa.Column("examples", LongText, nullable=False),  # JSON list of Example
-    sa.Column("report", LongText, nullable=False),  # JSON of CalibrationReport
-    sa.Column("author", Str(200), nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sqlite_autoincrement=True,
+    _str("corpus"),
+    _str("query_set"),
+    _str("model"),
+    _str("base_hash", 64),
+    _str("calibrated_hash", 64),
+    _text("calibrated_text"),
+    _int("top"),
+    _int("seed", sa.BigInteger),
+    _text("examples"),  # JSON list of Example
+    _text("report"),  # JSON of CalibrationReport
+    _str("author"),
+    _float("created_at"),
 )
+
+
+def insert_row(conn: sa.Connection, table: sa.Table, **values: object) -> int:
+    """Insert one row into a table numbered by `id` (_log); returns the new row's id."""
+    return int(conn.execute(sa.insert(table).values(**values)).inserted_primary_key[0])
 
 
 class FairLock:

@@ -112,8 +112,8 @@ def store(tmp_path):
         for k, g in KINDS.items():
             s.add_label("c", "alice", q, f"{q}-{k}#0", g, doc_id=f"{q}-{k}")
             if k in ("brick", "delta"):
-                s.add_note("c", "alice", q, f"{q}-{k}#0", f"{k} passages are grade {g}",
-                           doc_id=f"{q}-{k}")  # fmt: skip
+                s.record("note", "c", "alice", q, f"{q}-{k}#0", note=f"{k} passages are grade {g}",
+                         doc_id=f"{q}-{k}")  # fmt: skip
     yield s
     s.close()
 

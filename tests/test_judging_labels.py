@@ -49,8 +49,8 @@ def test_undo_event_is_idempotent(store):
 
 
 def test_cant_judge_notes_and_document_level_labels(store):
-    store.cant_judge("c", "alice", "q1", "d1#0", note="passage is cut off", doc_id="d1")
-    store.add_note("c", "alice", "q2", "d2#1", "mentions the API", doc_id="d2")
+    store.record("cant_judge", "c", "alice", "q1", "d1#0", note="passage is cut off", doc_id="d1")
+    store.record("note", "c", "alice", "q2", "d2#1", note="mentions the API", doc_id="d2")
     store.add_label("c", "alice", "q2", "d2#1", 2, doc_id="d2")
     store.add_label("c", "alice", "q3", DOC_LEVEL, 1, doc_id="d3")
     labels = {lab.query_id: lab for lab in store.current_labels("c")}

@@ -88,7 +88,7 @@ def test_bulk_accept_keeps_provenance_and_skips_my_own_labels(store) -> None:
     assert (prov.judge, prov.prompt_hash) == ("llm:m-a", H)
     assert store.event(prov.suggestion_event_id).source == "suggestion"
     # a later reason does not hide where the label came from
-    store.add_note("c", "bob", "q2", "d2#0", "looks right", doc_id="d2")
+    store.record("note", "c", "bob", "q2", "d2#0", note="looks right", doc_id="d2")
     assert lab.event_id in accepted.accepted_event_ids(store, "c")
     again = review.review_rows(store, "c", annotator="bob")
     assert all(r.mine_accepted for r in again if r.unit != ("q1", "d0", "d0#0"))

@@ -36,7 +36,9 @@ def test_times_medians_p90_reasons_and_export(store, tmp_path) -> None:
         _label(store, "alice", item, 1, s)
     _label(store, "bob", ITEMS[6], 2, 7.0, note="names the exact API")
     eid = _label(store, "bob", ITEMS[7], 0, 5.0)
-    store.add_note("c", "bob", "q2", "e1#0", "off topic", doc_id="e1")  # reason typed after
+    store.record(
+        "note", "c", "bob", "q2", "e1#0", note="off topic", doc_id="e1"
+    )  # reason typed after
     store.add_label("c", "bob", "q2", "e2#0", 3, doc_id="e2")  # not timed
     st = timing.time_stats(store, "c")
     # alice: 1 2 3 4 10 -> median 3, p90 = 4 + 0.6 * (10 - 4) = 7.6

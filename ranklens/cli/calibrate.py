@@ -13,7 +13,6 @@ import argparse
 from ranklens.cli import options
 from ranklens.cli.common import pairs_progress, print_json
 from ranklens.errors import RankLensError
-from ranklens.ranking import recipes
 
 
 def _prompts(store, corpus: str, chosen: list[str] | None):
@@ -43,7 +42,7 @@ def _prompts(store, corpus: str, chosen: list[str] | None):
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Calibrate the LLM judge on the query set's labelled queries; report on held-out ones."""
     from ranklens.judges.calibration import calibrate, use_calibration
-    from ranklens.judging import JudgmentStore, pooling
+    from ranklens.judging import JudgmentStore
     from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
 
     settings = options.settings_of(args)
@@ -53,13 +52,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     with JudgmentStore(settings.db_url) as store:
         scale = store.scale(corpus.name)
         prompts = _prompts(store, corpus.name, args.prompt)  # a wrong version fails first
-        runs = None
-        if not args.no_rankers:
-            specs = args.rankers
-            if not specs:
-                pools = store.pools(corpus.name, args.queries)
-                specs = pools[-1].rankers if pools else recipes.default_rankers(corpus)
-            runs = pooling.agreement_runs(corpus, specs, args.queries, level=args.level)
+        runs = options.versus_people_runs(store, args, settings, corpus, default_rankers=True)
         bar, update = pairs_progress()
         try:
             report = calibrate(
@@ -74,7 +67,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 token_budget=args.token_budget,
                 runs=runs,
                 rule=args.rule,
-                weights=None if args.weights == "none" else args.weights,
+                weights=options.weights_of(args),
                 level=args.level,
                 author=args.author,
                 resamples=args.resamples,
@@ -106,32 +99,18 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     """Two or more judges combined by majority or mean, each and the ensemble against people."""
     from ranklens.judges import judges
     from ranklens.judges.ensembles import ensemble_vs_people
-    from ranklens.judging import JudgmentStore, pooling
+    from ranklens.judging import JudgmentStore
 
     settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
-        query_ids = options.query_ids(store, args.corpus, args.queries, settings)
+        query_ids = options.query_ids(args.corpus, args.queries, settings)
         if not args.judges:
             names = list(judges.judge_labels(store, args.corpus, query_ids=query_ids))
             print("\n".join(names) if names else f"corpus {args.corpus!r} has no judge yet")
             return 0
-        runs = None
-        if args.queries and not args.no_rankers:
-            corpus = options.open_corpus(args.corpus, settings)
-            specs = args.rankers or pooling.latest_pool(store, corpus.name, args.queries).rankers
-            runs = pooling.agreement_runs(corpus, specs, args.queries, level=args.level)
+        versus = options.versus_people(store, args, settings, query_ids)
         reports = ensemble_vs_people(
-            store,
-            args.corpus,
-            args.judges,
-            args.how,
-            quorum=args.quorum,
-            runs=runs,
-            rule=args.rule,
-            level=args.level,
-            weights=None if args.weights == "none" else args.weights,
-            query_ids=query_ids,
-            accepted=not args.without_accepted,
+            store, args.corpus, args.judges, args.how, quorum=args.quorum, **versus
         )
     if args.json:
         print_json([r.to_dict() for r in reports])
@@ -148,7 +127,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
-        query_ids = options.query_ids(store, args.corpus, args.queries, settings)
+        query_ids = options.query_ids(args.corpus, args.queries, settings)
         rows = review.review_rows(store, args.corpus, annotator=args.annotator, query_ids=query_ids)
         rows = review.filter_rows(
             rows,
@@ -197,7 +176,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     from ranklens.judges.ensembles import HOW
     from ranklens.judges.review import SORTS
-    from ranklens.judging import LEVELS
 
     p = sub.add_parser(
         "calibrate",
@@ -209,8 +187,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "rankers by nDCG@10, unparseable replies, tokens. The calibration is recorded.",
     )
     p.add_argument("--judge", choices=("llm",), required=True, help="only an LLM judge (for now)")
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--queries", required=True, metavar="SET", help="the corpus's query set")
+    options.add_corpus_options(p, set_required=True)
     p.add_argument("--examples", type=int, default=DEFAULT_EXAMPLES, metavar="N")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument(
@@ -238,11 +215,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=BOOTSTRAP_RESAMPLES,
         help=f"bootstrap resamples for kappa's interval (default {BOOTSTRAP_RESAMPLES})",
     )
-    p.add_argument("--rankers", nargs="+", default=None, help="default: the newest pool's")
-    p.add_argument("--no-rankers", action="store_true", help="skip Kendall's tau of rankers")
-    p.add_argument("--weights", choices=("linear", "quadratic", "none"), default="linear")
-    p.add_argument("--rule", default="majority", help="how annotators' grades combine")
-    p.add_argument("--level", choices=LEVELS, default="doc")
+    options.add_versus_people_options(p, no_rankers="skip Kendall's tau of rankers")
     p.add_argument(
         "--use",
         action="store_true",
@@ -257,19 +230,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="combine two or more judges by majority or mean; each and the ensemble vs people",
         description="Without --judges: list the corpus's judges (names to pass).",
     )
-    p.add_argument("--corpus", required=True)
+    options.add_corpus_options(p)
     p.add_argument("--judges", nargs="+", default=None, metavar="JUDGE")
     p.add_argument("--how", choices=HOW, default="majority")
     p.add_argument(
         "--quorum", type=int, default=None, help="judges a pair needs (default: all of them)"
     )
-    p.add_argument("--queries", default=None, metavar="SET", help="only this query set")
-    p.add_argument("--rankers", nargs="+", default=None, help="default: the newest pool's")
-    p.add_argument("--no-rankers", action="store_true", help="skip the ranker comparison")
-    p.add_argument("--weights", choices=("linear", "quadratic", "none"), default="linear")
-    p.add_argument("--rule", default="majority", help="how annotators' grades combine")
-    p.add_argument("--level", choices=LEVELS, default="doc")
-    p.add_argument("--without-accepted", action="store_true", help="leave accepted suggestions out")
+    options.add_versus_people_options(p)
+    options.add_without_accepted_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ensemble)
 
@@ -281,9 +249,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "your labels (pairs you labelled are kept), each saying which judge and prompt it came "
         "from.",
     )
-    p.add_argument("--corpus", required=True)
+    options.add_corpus_options(p)
     p.add_argument("--annotator", required=True, help="who reviews (and accepts)")
-    p.add_argument("--queries", default=None, metavar="SET", help="only this query set")
     p.add_argument("--judge", nargs="+", default=None, help="only these judges")
     p.add_argument("--grade", nargs="+", type=int, default=None, help="only these grades")
     p.add_argument("--min-disagreement", type=int, default=0)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import argparse
 
+from ranklens.cli import options
 from ranklens.cli.common import print_json
-from ranklens.cli.search import _load_queries
 from ranklens.config import get_settings
 from ranklens.corpus import index
 from ranklens.errors import RankLensError
@@ -122,7 +122,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     k = check_k(args.k)
     corpus, _ = _store(args)
     ranker = EndpointRanker(corpus, args.name, refresh=True)
-    queries = _load_queries(args.queries, corpus)
+    queries = options.resolve_queries(corpus, args.queries)[1]
     ranker.answers([q.text for q in queries], ranker.spec.request_size(k))
     print(f"endpoint:{args.name}: {ranker.fetched} queries asked again and cached")
     return 0

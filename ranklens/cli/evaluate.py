@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from ranklens.evaluation import circularity, stats
 from ranklens.evaluation import measures as ev
 from ranklens.evaluation import regression_gate as rg
 from ranklens.evaluation.qrels_sources import Labels
+from ranklens.files import write_atomic
 from ranklens.ranking import rankers
 from ranklens.ranking.recipes import default_rankers, rank_corpus
 from ranklens.types import Query, Run
@@ -79,16 +79,7 @@ def _write_report(
         curve=curve,
         differences=(measures[0], names[0], names[1]) if len(names) >= 2 else None,
     )
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(html_text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _nested_per_query(per_query) -> dict[str, dict[str, dict[str, float]]]:
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for r, q, m, v in per_query.itertuples(index=False):
-        out.setdefault(r, {}).setdefault(m, {})[q] = float(v)
-    return out
+    write_atomic(path, html_text)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -144,7 +135,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.per_query or gate is not None:
             data = {"mean": means}
             if args.per_query:
-                data["per_query"] = _nested_per_query(per_query)
+                data["per_query"] = ev.nested_per_query(per_query)
             if gate is not None:
                 data["gate"] = gate.as_dict()
         print(json.dumps(data, indent=2, ensure_ascii=False))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from ranklens.evaluation import measures as ev
 from ranklens.evaluation import regression_gate as rg
 from ranklens.evaluation import run_evaluation as re_
 from ranklens.evaluation import snapshots, snapshots_store
+from ranklens.files import write_atomic
 from ranklens.judging import JudgmentStore
 from ranklens.ranking.runfiles import RUN_FORMATS
 from ranklens.types import Run
@@ -128,9 +128,7 @@ def _print_significance(result: re_.RunFilesEvaluation, sig: dict, test: str) ->
 
 def _write_report(path: Path, result, sig, args) -> None:
     text = re_.html_report(result, sig, args.test, qrels_name=str(args.qrels))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, text)
 
 
 def _check_free(name: str, replace: bool) -> None:
@@ -186,7 +184,7 @@ def cmd_evaluate_runs(args: argparse.Namespace) -> int:
     if args.json:
         data: dict = {"mean": result.summary}
         if args.per_query:
-            data["per_query"] = _nested(result.per_query)
+            data["per_query"] = ev.nested_per_query(result.per_query)
         if gate is not None:
             data["gate"] = gate.as_dict()
         print(
@@ -204,13 +202,6 @@ def cmd_evaluate_runs(args: argparse.Namespace) -> int:
             print()
             print("\n".join(rg.report_lines(gate, args.show)))
     return 1 if gate is not None and gate.failed else 0
-
-
-def _nested(per_query) -> dict[str, dict[str, dict[str, float]]]:
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for r, q, m, v in per_query.itertuples(index=False):
-        out.setdefault(r, {}).setdefault(m, {})[q] = float(v)
-    return out
 
 
 def corpus_gate(

@@ -10,10 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ranklens.cli import options
 from ranklens.cli.common import pairs_progress, print_json
 from ranklens.errors import RankLensError
 from ranklens.llm import prompt_versions
+
+if TYPE_CHECKING:
+    from ranklens.scale import Scale
 
 JUDGES = ("cross-encoder", "llm")
 
@@ -69,16 +74,32 @@ def add_suggest_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def cross_encoder_of(args: argparse.Namespace, scale: Scale) -> tuple[str, list[float]]:
+    """(model, score thresholds) of `judgments suggest --judge cross-encoder`: --model, else the
+    first installed; --thresholds, else spread over the scale."""
+    from ranklens.judging import pooling
+
+    if args.thresholds is not None:
+        thresholds = pooling.parse_thresholds(args.thresholds)
+    else:
+        thresholds = pooling.default_thresholds(scale)
+    return args.model or pooling.default_suggestion_model(), thresholds
+
+
+def _read_prompt(path: Path) -> str:
+    """A prompt file's text; a file that cannot be read is a RankLensError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RankLensError(f"{path}: cannot read the prompt ({exc.strerror})") from None
+
+
 def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args=None):
     from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
     from ranklens.llm.prompt import Prompt
 
     if prompt_file is not None:
-        try:
-            text = prompt_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RankLensError(f"{prompt_file}: cannot read the prompt ({exc.strerror})") from None
-        prompt = Prompt(text)
+        prompt = Prompt(_read_prompt(prompt_file))
     else:
         prompt = prompt_versions.current_prompt(store, corpus_name)
     overrides = {}
@@ -99,15 +120,7 @@ def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
     from ranklens.llm.reports import format_dry_run
 
     if args.judge == "cross-encoder":  # only the dry run comes here
-        from ranklens.judging import pooling
-
-        scale = store.scale(corpus.name)
-        thresholds = (
-            pooling.parse_thresholds(args.thresholds)
-            if args.thresholds is not None
-            else pooling.default_thresholds(scale)
-        )
-        model = args.model or pooling.default_suggestion_model()
+        model, thresholds = cross_encoder_of(args, store.scale(corpus.name))
         rows = judges.cross_encoder_dry_run(corpus, pool, model, thresholds, args.dry_run)
         if args.json:
             print_json(
@@ -187,21 +200,15 @@ def suggest(args: argparse.Namespace, store, corpus, pool, settings) -> int:
 
 def cmd_prompt(args: argparse.Namespace) -> int:
     """Show a corpus's LLM prompt (or every version), or save a file as its newest version."""
-    from ranklens.cli.options import settings_of as _settings
     from ranklens.judges import judges
     from ranklens.judging import JudgmentStore
     from ranklens.llm.prompt import Prompt
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
         if args.set is not None:
-            try:
-                text = args.set.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise RankLensError(
-                    f"{args.set}: cannot read the prompt ({exc.strerror})"
-                ) from None
-            v = judges.save_prompt(store, args.corpus, Prompt(text, args.top), args.author)
+            prompt = Prompt(_read_prompt(args.set), args.top)
+            v = judges.save_prompt(store, args.corpus, prompt, args.author)
             print(f"prompt v{v.version} ({v.prompt_hash}) of corpus {args.corpus!r}")
             return 0
         versions = judges.prompt_versions(store, args.corpus)
@@ -221,29 +228,14 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 def cmd_judges(args: argparse.Namespace) -> int:
     """Every judge (cross-encoder, each LLM prompt version) against the humans' final labels."""
     from ranklens.cli import options
-    from ranklens.cli.options import query_ids as _query_ids
-    from ranklens.cli.options import settings_of as _settings
     from ranklens.judges import judges
-    from ranklens.judging import JudgmentStore, pooling
+    from ranklens.judging import JudgmentStore
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
-        query_ids = _query_ids(store, args.corpus, args.queries, settings)
-        runs = None
-        if args.queries and not args.no_rankers:
-            corpus = options.open_corpus(args.corpus, settings)
-            specs = args.rankers or pooling.latest_pool(store, corpus.name, args.queries).rankers
-            runs = pooling.agreement_runs(corpus, specs, args.queries, level=args.level)
-        reports = judges.judges_vs_people(
-            store,
-            args.corpus,
-            runs=runs,
-            rule=args.rule,
-            level=args.level,
-            weights=None if args.weights == "none" else args.weights,
-            query_ids=query_ids,
-            accepted=not args.without_accepted,
-        )
+        query_ids = options.query_ids(args.corpus, args.queries, settings)
+        versus = options.versus_people(store, args, settings, query_ids)
+        reports = judges.judges_vs_people(store, args.corpus, **versus)
     if args.json:
         print_json([r.to_dict() for r in reports])
         return 0
@@ -263,13 +255,11 @@ def cmd_judges(args: argparse.Namespace) -> int:
 
 def cmd_labels(args: argparse.Namespace) -> int:
     """Current labels as JSONL (grade, reason, seconds shown) and time per label."""
-    from ranklens.cli.options import query_ids as _query_ids
-    from ranklens.cli.options import settings_of as _settings
     from ranklens.judging import JudgmentStore, timing
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
-        query_ids = _query_ids(store, args.corpus, args.queries, settings)
+        query_ids = options.query_ids(args.corpus, args.queries, settings)
         n = timing.export_jsonl(store, args.corpus, args.file, query_ids=query_ids)
         st = timing.time_stats(store, args.corpus, query_ids=query_ids)
     if args.json:
@@ -285,7 +275,6 @@ def cmd_labels(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """`judgments prompt`, `judgments judges` and `judgments labels`."""
-    from ranklens.cli import options
 
     p = sub.add_parser("prompt", help="show or save a corpus's LLM judge prompt (versions kept)")
     p.add_argument("--corpus", required=True)
@@ -302,15 +291,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         description="Cohen's kappa, confusion, disagreements widest first and, with --queries, "
         "each ranker's nDCG@10 and Kendall's tau when the judge's labels replace the humans'.",
     )
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--queries", default=None, metavar="SET", help="only this query set")
-    p.add_argument("--rankers", nargs="+", default=None, help="default: the newest pool's")
-    p.add_argument("--no-rankers", action="store_true", help="skip the ranker comparison")
-    p.add_argument("--weights", choices=("linear", "quadratic", "none"), default="linear")
-    options.add_rule_option(p, help="how annotators' grades combine")
-    options.add_level_option(p, help="doc (default) or passage")
+    options.add_corpus_options(p)
+    options.add_versus_people_options(p)
     p.add_argument("--show", type=int, default=10, help="disagreements to list (default 10)")
-    p.add_argument("--without-accepted", action="store_true", help="leave accepted suggestions out")
+    options.add_without_accepted_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_judges)
 
@@ -319,7 +303,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="current labels as JSONL with reasons and time per label (median, p90)",
     )
     p.add_argument("file", type=Path, help="where to write the JSONL")
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--queries", default=None, metavar="SET", help="only this query set")
+    options.add_corpus_options(p)
     p.add_argument("--json", action="store_true", help="print the time statistics as JSON")
     p.set_defaults(func=cmd_labels)

@@ -7,13 +7,11 @@ Each handler returns an exit code; errors are raised and printed once, by rankle
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 
 from ranklens.cli import options
-from ranklens.cli.options import query_ids as _query_ids
-from ranklens.cli.options import settings_of as _settings
+from ranklens.cli.common import print_json
 from ranklens.config import Settings
 from ranklens.corpus.trec_files import QRELS_FORMATS
 from ranklens.errors import RankLensError
@@ -35,7 +33,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Import a qrels file into the judgment store, all or nothing."""
     from ranklens.judging import pooling
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     corpus = options.open_corpus(args.corpus, settings)
     with JudgmentStore(settings.db_url) as store:
         report = pooling.import_labels(
@@ -48,7 +46,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             keep_unknown=args.keep_unknown,
         )
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        print_json(report.to_dict())
     else:
         print(report.summary())
     return 0
@@ -62,11 +60,11 @@ def _check_corpus(store: JudgmentStore, name: str, settings: Settings) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the final qrels of a corpus (TREC or BEIR, document or passage level)."""
-    settings = _settings(args)
+    settings = options.settings_of(args)
     check_rule(args.rule)
     with JudgmentStore(settings.db_url) as store:
         _check_corpus(store, args.corpus, settings)
-        query_ids = _query_ids(store, args.corpus, args.query_set, settings)
+        query_ids = options.query_ids(args.corpus, args.query_set, settings)
         n = store.export_qrels(
             args.corpus,
             args.file,
@@ -91,10 +89,10 @@ def _fmt(x: float | None) -> str:
 
 def cmd_agreement(args: argparse.Namespace) -> int:
     """Inter-annotator agreement of a corpus's labels (kappa per pair, alpha)."""
-    settings = _settings(args)
+    settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
         _check_corpus(store, args.corpus, settings)
-        query_ids = _query_ids(store, args.corpus, args.query_set, settings)
+        query_ids = options.query_ids(args.corpus, args.query_set, settings)
         report = store.agreement(
             args.corpus, query_ids=query_ids, accepted=not args.without_accepted
         )
@@ -105,7 +103,7 @@ def cmd_agreement(args: argparse.Namespace) -> int:
         data["corpus"] = args.corpus
         data["disagreements"] = len(disagreements)
         data["suggestions"] = vars(suggestions)
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print_json(data)
         return 0
     print(
         f"corpus {args.corpus!r}: {report.labels} graded labels by {len(report.annotators)} "
@@ -129,7 +127,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
     from ranklens.judging import pooling
     from ranklens.ranking.recipes import make_rankers
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     corpus = options.open_corpus(args.corpus, settings)
     specs = args.rankers or default_rankers(corpus)
     with JudgmentStore(settings.db_url) as store:
@@ -157,7 +155,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
             "annotators_per_passage": per,
             "left_out": pool.left_out,
         }
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print_json(data)
     else:
         print(
             f"pool {pool.id}: {len(pool.items)} passages for {queries} queries of query set "
@@ -173,7 +171,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     """Pre-grade a pool with a cross-encoder, exactly as the Judge page's suggestions do."""
     from ranklens.judging import pooling
 
-    settings = _settings(args)
+    settings = options.settings_of(args)
     corpus = options.open_corpus(args.corpus, settings)
     with JudgmentStore(settings.db_url) as store:
         pool = (
@@ -186,17 +184,12 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                 f"pool {pool.id} is of query set {pool.query_set!r} in corpus {pool.corpus!r}, "
                 f"not {args.queries!r} in {corpus.name!r}"
             )
-        if args.judge == "llm" or args.dry_run is not None:
-            from ranklens.cli import judges
+        from ranklens.cli import judges
 
+        if args.judge == "llm" or args.dry_run is not None:
             return judges.suggest(args, store, corpus, pool, settings)
         scale = store.scale(corpus.name)
-        thresholds = (
-            pooling.parse_thresholds(args.thresholds)
-            if args.thresholds is not None
-            else pooling.default_thresholds(scale)
-        )
-        model = args.model or pooling.default_suggestion_model()
+        model, thresholds = judges.cross_encoder_of(args, scale)
         grades = pooling.make_suggestions(store, corpus, pool, model, thresholds)
     counts = {g: grades.count(g) for g in scale.values}
     if args.json:
@@ -207,7 +200,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
             "suggestions": len(grades),
             "grades": {str(g): n for g, n in counts.items()},
         }
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print_json(data)
     else:
         shown = ", ".join(f"{g}: {n}" for g, n in counts.items())
         print(
@@ -219,14 +212,14 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 def cmd_scale(args: argparse.Namespace) -> int:
     """Show a corpus's grading scale, or set one of N grades (0..N-1)."""
-    settings = _settings(args)
+    settings = options.settings_of(args)
     with JudgmentStore(settings.db_url) as store:
         if args.grades is not None:
             _check_corpus(store, args.corpus, settings)
             store.set_scale(args.corpus, Scale.of(args.grades))
         scale = store.scale(args.corpus)
     if args.json:
-        print(json.dumps([vars(g) for g in scale.grades], indent=2, ensure_ascii=False))
+        print_json([vars(g) for g in scale.grades])
     else:
         for g in scale.grades:
             print(f"{g.value}  {g.label:<16} {g.colour}  {g.guideline}")
@@ -258,8 +251,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         description="Rank a query set of the corpus with each ranker and store the pool of "
         "their top passages (per query, the union without duplicates).",
     )
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--queries", required=True, metavar="SET", help="the corpus's query set")
+    options.add_corpus_options(p, set_required=True)
     p.add_argument(
         "--rankers",
         nargs="+",
@@ -302,8 +294,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         description="Score every passage of the query set's newest pool (or --pool) with a "
         "cross-encoder and store graded suggestions; they never count as human labels.",
     )
-    p.add_argument("--corpus", required=True)
-    p.add_argument("--queries", required=True, metavar="SET", help="the corpus's query set")
+    options.add_corpus_options(p, set_required=True)
     p.add_argument("--pool", type=int, default=None, help="a pool id (default: the newest)")
     p.add_argument(
         "--model",
@@ -361,13 +352,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "rounded half up)",
     )
     p.add_argument("--query-set", default=None, help="only this query set's queries")
-    p.add_argument("--without-accepted", action="store_true", help="leave accepted suggestions out")
+    options.add_without_accepted_option(p)
     p.set_defaults(func=(cmd_export))
 
     p = sub.add_parser("agreement", help="Cohen's kappa per pair and Krippendorff's alpha")
     p.add_argument("--corpus", required=True)
     p.add_argument("--query-set", default=None, help="only this query set's queries")
-    p.add_argument("--without-accepted", action="store_true", help="leave accepted suggestions out")
+    options.add_without_accepted_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=(cmd_agreement))
 

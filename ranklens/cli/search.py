@@ -13,7 +13,7 @@ from pathlib import Path
 from ranklens.cli import options
 from ranklens.config import get_settings
 from ranklens.corpus import external_docs, index
-from ranklens.corpus.trec_files import read_queries, write_run_files
+from ranklens.corpus.trec_files import write_run_files
 from ranklens.errors import InputError, RankLensError
 from ranklens.ranking import imported_runs, rankers
 from ranklens.ranking.recipes import default_rankers, rank_corpus
@@ -23,7 +23,7 @@ from ranklens.types import Query, check_level
 def _set_query(corpus: index.Corpus, query_set: str | None, query_id: str | None) -> Query:
     if not query_set or not query_id:
         raise RankLensError("give --query TEXT, or --queries SET with --query-id ID")
-    queries = _load_queries(query_set, corpus)
+    queries = options.resolve_queries(corpus, query_set)[1]
     for q in queries:
         if q.query_id == query_id:
             return q
@@ -101,29 +101,11 @@ def _rank(
     return rank_corpus(corpus, specs or default_rankers(corpus), queries, k, level)
 
 
-def _load_queries(spec: str, corpus: index.Corpus) -> list[Query]:
-    path = Path(spec).expanduser()
-    if path.is_file():
-        queries = read_queries(path)
-    else:
-        sets = corpus.query_sets()
-        if spec not in sets:
-            known = ", ".join(sets) or "none"
-            raise InputError(
-                spec, f"no such file, nor a query set of corpus {corpus.name!r} (sets: {known})"
-            )
-        queries = sets[spec]
-    empty = [q.query_id for q in queries if not q.text.strip()]
-    if empty:
-        raise InputError(spec, f"empty query text for query id(s) {', '.join(empty[:5])}")
-    return queries
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     rankers.check_k(args.k)
     level = check_level(args.level)
     corpus = index.open_corpus(args.corpus, get_settings())
-    queries = _load_queries(args.queries, corpus)
+    queries = options.resolve_queries(corpus, args.queries)[1]
     out_dir = Path(args.out).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise RankLensError(f"{out_dir} exists and is not a folder")

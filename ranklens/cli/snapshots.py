@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from ranklens.cli.common import print_json
 from ranklens.corpus import index
@@ -18,32 +17,6 @@ from ranklens.errors import RankLensError
 from ranklens.evaluation import snapshots, snapshots_store
 from ranklens.judging import JudgmentStore
 from ranklens.types import Run
-
-
-def save_evaluation(
-    name: str,
-    corpus: index.Corpus,
-    query_set: str,
-    runs: Mapping[str, Run],
-    per_query,
-    labels,
-    level: str,
-    settings: Mapping[str, Any],
-    replace: bool = False,
-) -> snapshots_store.Snapshot:
-    """Store one evaluation as snapshot NAME in the judgment store (used by `evaluate`)."""
-    snap = snapshots.make_snapshot(
-        name,
-        corpus,
-        query_set,
-        runs,
-        per_query,
-        labels.qrels,
-        level,
-        {**settings, "labels": labels.source},
-    )
-    with JudgmentStore.from_settings(corpus.settings) as store:
-        return snapshots_store.save(store, snap, replace=replace)
 
 
 def _absolute(path: str | None) -> str | None:
@@ -77,17 +50,19 @@ def save_from_args(
         if args.queries and Path(args.queries).is_file()
         else args.queries,
     }
-    snap = save_evaluation(
+    snap = snapshots.make_snapshot(
         args.snapshot,
         corpus,
         query_set,
         runs,
         per_query,
-        labels,
+        labels.qrels,
         level,
-        settings,
-        replace=bool(getattr(args, "replace_snapshot", False)),
+        {**settings, "labels": labels.source},
     )
+    replace = bool(getattr(args, "replace_snapshot", False))
+    with JudgmentStore.from_settings(corpus.settings) as store:
+        snap = snapshots_store.save(store, snap, replace=replace)
     print(f"saved snapshot {snap.name!r} of corpus {snap.corpus!r}", file=sys.stderr)
 
 

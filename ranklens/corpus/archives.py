@@ -17,7 +17,8 @@ from ranklens.errors import InputError
 CHUNK = 1 << 20
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
+    """A byte count as people read it: 1.5 MB, 812 bytes."""
     for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
         if n >= factor:
             return f"{n / factor:,.1f} {unit}"
@@ -38,8 +39,9 @@ def check(zf: zipfile.ZipFile, path: Path, limits: ZipLimits) -> None:
     if total > limits.max_bytes:
         raise InputError(
             path,
-            f"the zip expands to {_size(total)}, more than the {_size(limits.max_bytes)} allowed "
-            "(RANKLENS_ZIP_MAX_MB); nothing was extracted. Unzip it yourself and give the "
+            f"the zip expands to {size_text(total)}, more than the "
+            f"{size_text(limits.max_bytes)} allowed (RANKLENS_ZIP_MAX_MB); nothing was "
+            "extracted. Unzip it yourself and give the "
             "folder, or raise the limit",
         )
     for m in members:

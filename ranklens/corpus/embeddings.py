@@ -16,8 +16,8 @@ import numpy as np
 from ranklens import models as model_registry
 from ranklens.config import Settings, get_settings
 from ranklens.corpus.chunking import index_text
-from ranklens.corpus.index import Corpus, Progress, ProgressFn, _corpus_lock, check_name
-from ranklens.corpus.ingest import dense_collection, finish_dense, recover
+from ranklens.corpus.index import Corpus, Progress, ProgressFn, check_name
+from ranklens.corpus.ingest import changing, dense_collection, finish_dense
 from ranklens.errors import InputError, RankLensError
 
 ID_COLUMNS = ("id", "passage_id", "doc_id", "_id")
@@ -201,11 +201,8 @@ def import_embeddings(
     length: an InputError listing them, and nothing stored. Interrupted, run it again.
     """
     settings = settings or get_settings()
-    check_name(corpus)
     path = Path(path).expanduser()
-    with _corpus_lock(settings, corpus):
-        store = Corpus(corpus, settings)
-        recover(store)
+    with changing(corpus, settings) as store:
         encoder = model_registry.load_encoder(model)  # queries need it; and its dimension
         ids, vectors = read_embeddings(path, ids_path)
         order = _passage_order(store, ids, path)

@@ -25,6 +25,7 @@ from ranklens.access import Actor, require_admin
 from ranklens.config import Settings, get_settings
 from ranklens.corpus.trec_files import read_queries, write_queries
 from ranklens.errors import InputError, NotFoundError, RankLensError, VectorStoreUnavailable
+from ranklens.files import write_json_atomic
 from ranklens.types import Passage, Qrel, Query
 
 # One rule for corpus and query-set names that every store accepts: a folder and file name on any
@@ -35,6 +36,7 @@ NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.))*", re.ASCII)
 MANIFEST = "manifest.json"
 COMPLETE, INDEXING = "complete", "indexing"
 ADD_BATCH = 256
+_IN_CHUNK = 900  # ids per "IN (...)": under SQLite's default limit of 999 parameters
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,8 @@ def check_name(name: str, what: str = "corpus name") -> str:
 
 
 def _atomic_write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """A manifest, written whole (keys sorted)."""
+    write_json_atomic(path, data, sort_keys=True)
 
 
 def home_id(settings: Settings) -> str:
@@ -358,38 +356,31 @@ class Corpus:
     def doc_ids(self) -> set[str]:
         return {r[0] for r in self._db().execute("SELECT DISTINCT doc_id FROM passages")}
 
-    def get_passages(self, passage_ids: Sequence[str]) -> dict[str, Passage]:
-        out: dict[str, Passage] = {}
-        ids = list(passage_ids)
-        for i in range(0, len(ids), 900):
-            chunk = ids[i : i + 900]
+    def _rows_in(
+        self, columns: str, key: str, values: Sequence[object], order_by: str = ""
+    ) -> Iterator[tuple]:
+        """The rows `SELECT columns FROM passages WHERE key IN (values)`, asked in chunks of
+        _IN_CHUNK values (SQLite's limit on parameters); `order_by` orders each chunk."""
+        for i in range(0, len(values), _IN_CHUNK):
+            chunk = values[i : i + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
-            sql = f"SELECT {self._COLS} FROM passages WHERE passage_id IN ({marks})"
-            for row in self._db().execute(sql, chunk):
-                out[row[0]] = _row_to_passage(row)
-        return out
+            order = f" ORDER BY {order_by}" if order_by else ""
+            sql = f"SELECT {columns} FROM passages WHERE {key} IN ({marks}){order}"
+            yield from self._db().execute(sql, chunk)
+
+    def get_passages(self, passage_ids: Sequence[str]) -> dict[str, Passage]:
+        rows = self._rows_in(self._COLS, "passage_id", list(passage_ids))
+        return {row[0]: _row_to_passage(row) for row in rows}
 
     def doc_id_of(self, passage_ids: Sequence[str]) -> dict[str, str]:
         """passage id -> its document id, as stored with the passage (never parsed from the id)."""
-        out: dict[str, str] = {}
-        ids = list(passage_ids)
-        for i in range(0, len(ids), 900):
-            chunk = ids[i : i + 900]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT passage_id, doc_id FROM passages WHERE passage_id IN ({marks})"
-            out.update(self._db().execute(sql, chunk))
-        return out
+        return dict(self._rows_in("passage_id, doc_id", "passage_id", list(passage_ids)))
 
     def passages_at(self, ords: Sequence[int]) -> list[Passage]:
         """Passages by their position in the corpus (as the BM25 index numbers them)."""
-        found: dict[int, Passage] = {}
         ords = [int(o) for o in ords]
-        for i in range(0, len(ords), 900):
-            chunk = ords[i : i + 900]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT ord, {self._COLS} FROM passages WHERE ord IN ({marks})"
-            for row in self._db().execute(sql, chunk):
-                found[row[0]] = _row_to_passage(row[1:])
+        rows = self._rows_in(f"ord, {self._COLS}", "ord", ords)
+        found = {row[0]: _row_to_passage(row[1:]) for row in rows}
         return [found[o] for o in ords]
 
     def ord_of(self, passage_id: str) -> int:
@@ -402,17 +393,9 @@ class Corpus:
 
     def first_passage_ids(self, doc_ids: Sequence[str]) -> dict[str, str]:
         """document id -> the id of its first passage, for the documents the corpus holds."""
-        out: dict[str, str] = {}
-        ids = list(dict.fromkeys(doc_ids))
-        for i in range(0, len(ids), 900):
-            chunk = ids[i : i + 900]
-            marks = ",".join("?" * len(chunk))
-            sql = (
-                "SELECT doc_id, passage_id FROM passages WHERE doc_id IN "
-                f"({marks}) ORDER BY doc_id, position DESC"
-            )
-            out.update(self._db().execute(sql, chunk))  # the last row per doc wins: position 0
-        return out
+        ids = list(dict.fromkeys(doc_ids))  # a document's rows all fall in one chunk
+        rows = self._rows_in("doc_id, passage_id", "doc_id", ids, "doc_id, position DESC")
+        return dict(rows)  # the last row per doc wins: position 0
 
     def passages_of_doc(self, doc_id: str) -> list[Passage]:
         sql = f"SELECT {self._COLS} FROM passages WHERE doc_id = ? ORDER BY position"

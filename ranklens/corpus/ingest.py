@@ -14,7 +14,8 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -432,6 +433,17 @@ def recover(store: Corpus) -> None:
     _atomic_write_json(store.dir / MANIFEST, pending)
 
 
+@contextmanager
+def changing(corpus: str, settings: Settings) -> Iterator[Corpus]:
+    """An existing corpus opened for a change: under its lock, an interrupted append finished
+    or forgotten first (recover)."""
+    check_name(corpus)
+    with _corpus_lock(settings, corpus):
+        store = Corpus(corpus, settings)
+        recover(store)
+        yield store
+
+
 def add_documents(
     path: str | Path,
     corpus: str,
@@ -450,11 +462,8 @@ def add_documents(
     journal in the manifest); the indexes are then completed, resumably, as at first ingestion.
     """
     settings = settings or get_settings()
-    check_name(corpus)
     path = Path(path).expanduser()
-    with _corpus_lock(settings, corpus):
-        store = Corpus(corpus, settings)
-        recover(store)
+    with changing(corpus, settings) as store:
         chunking = ChunkSettings(**store.manifest.get("chunking", {}))
         result = Added(store)
         new: list[Passage] = []

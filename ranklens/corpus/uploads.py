@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from ranklens.config import Settings
+from ranklens.corpus.archives import size_text
 from ranklens.errors import RankLensError
 
 UPLOADS = "uploads"
@@ -25,13 +26,6 @@ def safe_name(name: str, default: str = "upload.txt") -> str:
     if base in ("", ".", "..") or set(base) <= {"."}:
         return default
     return base[:200]
-
-
-def _size(n: int) -> str:
-    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if n >= factor:
-            return f"{n / factor:,.1f} {unit}"
-    return f"{n:,} bytes"
 
 
 def uploads_dir(settings: Settings) -> Path:
@@ -52,8 +46,8 @@ def save_uploads(
     for name, data in files:
         if len(data) > limit:
             raise RankLensError(
-                f"{safe_name(name)}: {_size(len(data))} is over the upload limit of "
-                f"{_size(limit)} ({limit:,} bytes, RANKLENS_MAX_UPLOAD_MB); nothing was saved. "
+                f"{safe_name(name)}: {size_text(len(data))} is over the upload limit of "
+                f"{size_text(limit)} ({limit:,} bytes, RANKLENS_MAX_UPLOAD_MB); nothing was saved. "
                 "Give a bigger file as a path on the server, or load it with the CLI "
                 "(python -m ranklens ingest PATH)."
             )

@@ -339,6 +339,15 @@ def mean_scores(per_query: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
+def nested_per_query(per_query: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
+    """{ranker: {measure: {query_id: value}}}: the per-query frame as the CLI's JSON and a
+    snapshot keep it."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for r, q, m, v in per_query[COLUMNS].itertuples(index=False):
+        out.setdefault(str(r), {}).setdefault(str(m), {})[str(q)] = float(v)
+    return out
+
+
 def per_query_table(per_query: pd.DataFrame, measure: str) -> pd.DataFrame:
     """One measure as a wide table: a row per query (index ``query_id``), a column per ranker."""
     sub = per_query[per_query["measure"] == measure]

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from ranklens.errors import InputError
 from ranklens.judging.rules import check_name
-from ranklens.schema import Database, preference_events
+from ranklens.schema import Database, insert_row, preference_events
 from ranklens.types import Hit
 
 CHOICES = ("left", "right", "tie")
@@ -93,9 +93,7 @@ def record(
         created_at=time.time(),
     )
     with store.write() as conn:
-        return int(
-            conn.execute(sa.insert(preference_events).values(**values)).inserted_primary_key[0]
-        )
+        return insert_row(conn, preference_events, **values)
 
 
 def undo(

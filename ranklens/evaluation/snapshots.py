@@ -28,7 +28,7 @@ from ranklens.config import get_settings
 from ranklens.corpus import index
 from ranklens.corpus.trec_files import read_queries, run_file_name, write_run_files
 from ranklens.errors import InputError, NotFoundError, RankLensError
-from ranklens.evaluation.measures import parse_measures
+from ranklens.evaluation.measures import COLUMNS, parse_measures
 from ranklens.evaluation.qrels_sources import (
     LABEL_SOURCES,
     NoLabelsError,
@@ -165,7 +165,7 @@ def make_snapshot(
         labels_count=len({(q.query_id, q.doc_id) for q in qrels}),
         corpus_fingerprint=str(manifest_c.get("fingerprint", "")),
         manifest=manifest,
-        per_query=per_query[["ranker", "query_id", "measure", "value"]].reset_index(drop=True),
+        per_query=per_query[COLUMNS].reset_index(drop=True),
         runs={r: dict(run) for r, run in runs.items()},
     )
 

@@ -18,8 +18,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ranklens.errors import InputError, NotFoundError
+from ranklens.evaluation.measures import COLUMNS, nested_per_query
 from ranklens.judging.rules import check_name as _check_name
-from ranklens.schema import Database, snapshot_runs, snapshots_table
+from ranklens.schema import Database, insert_row, snapshot_runs, snapshots_table
 from ranklens.types import Hit, Run
 
 
@@ -78,13 +79,6 @@ class Snapshot:
         }
 
 
-def _nested(per_query: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for r, q, m, v in per_query[["ranker", "query_id", "measure", "value"]].itertuples(index=False):
-        out.setdefault(str(r), {}).setdefault(str(m), {})[str(q)] = float(v)
-    return out
-
-
 def _flat(nested: Mapping[str, Mapping[str, Mapping[str, float]]]) -> pd.DataFrame:
     rows = [
         (r, q, m, float(v))
@@ -92,7 +86,7 @@ def _flat(nested: Mapping[str, Mapping[str, Mapping[str, float]]]) -> pd.DataFra
         for m, by_q in by_m.items()
         for q, v in by_q.items()
     ]
-    return pd.DataFrame(rows, columns=["ranker", "query_id", "measure", "value"])
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 RUN_FILES = "(run files)"  # the corpus column of snapshots of run files (no corpus)
@@ -131,19 +125,19 @@ def save(store: Database, snap: Snapshot, replace: bool = False) -> Snapshot:
                 raise name_taken(snap.corpus, snap.name)
             conn.execute(sa.delete(snapshot_runs).where(snapshot_runs.c.snapshot_id == old.id))
             conn.execute(sa.delete(snapshots_table).where(t.id == old.id))
-        sid = conn.execute(
-            sa.insert(snapshots_table).values(
-                corpus=snap.corpus,
-                name=snap.name,
-                query_set=snap.query_set,
-                created_at=snap.created_at,
-                labels_hash=snap.labels_hash,
-                labels_count=snap.labels_count,
-                corpus_fingerprint=snap.corpus_fingerprint,
-                manifest=json.dumps(snap.manifest, ensure_ascii=False, sort_keys=True),
-                per_query=_pack(_nested(snap.per_query)),
-            )
-        ).inserted_primary_key[0]
+        sid = insert_row(
+            conn,
+            snapshots_table,
+            corpus=snap.corpus,
+            name=snap.name,
+            query_set=snap.query_set,
+            created_at=snap.created_at,
+            labels_hash=snap.labels_hash,
+            labels_count=snap.labels_count,
+            corpus_fingerprint=snap.corpus_fingerprint,
+            manifest=json.dumps(snap.manifest, ensure_ascii=False, sort_keys=True),
+            per_query=_pack(nested_per_query(snap.per_query)),
+        )
         for pos, (ranker, run) in enumerate(snap.runs.items()):
             packed = {
                 q: [[h.passage_id, h.doc_id, h.score] for h in hits] for q, hits in run.items()

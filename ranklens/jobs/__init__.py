@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from typing import Any
 from ranklens.access import Actor, Forbidden, check_model, may_cancel, require_admin
 from ranklens.config import REPO_ROOT, Settings, get_settings
 from ranklens.errors import NotFoundError, RankLensError
+from ranklens.files import held_lock, write_json_atomic
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ACTIVE = (QUEUED, RUNNING)
@@ -113,13 +114,7 @@ def _record(settings: Settings, job_id: str) -> Path:
 
 
 def _write(settings: Settings, job: Job) -> None:
-    path = _record(settings, job.id)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(asdict(job), fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_json_atomic(_record(settings, job.id), asdict(job), indent=1, sort_keys=True)
 
 
 def _read(path: Path) -> Job | None:
@@ -130,15 +125,9 @@ def _read(path: Path) -> Job | None:
         return None  # removed meanwhile, or not one of ours
 
 
-@contextlib.contextmanager
-def _jobs_lock(settings: Settings) -> Iterator[None]:
+def _jobs_lock(settings: Settings) -> contextlib.AbstractContextManager[None]:
     """One starter, canceller or resumer at a time (across processes and threads)."""
-    with open(jobs_dir(settings) / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return held_lock(jobs_dir(settings) / ".lock")
 
 
 def _lock_path(settings: Settings, job_id: str) -> Path:

@@ -12,7 +12,8 @@ import shutil
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ def _run_ingest(settings: Settings, job: Job, report: Reporter) -> dict[str, Any
     chunking = ChunkSettings()
     if a.get("max_words") is not None:
         chunking = ChunkSettings(int(a["max_words"]), int(a["overlap_words"] or 0))
-    try:
+    with _upload_used(settings, a.get("cleanup")):
         corpus = ingest.ingest(
             path,
             a["corpus"],
@@ -47,16 +48,23 @@ def _run_ingest(settings: Settings, job: Job, report: Reporter) -> dict[str, Any
             chunking=chunking,
             progress=report,
         )
-    except JobCancelled:
-        raise
-    except RankLensError:
-        _cleanup(settings, a.get("cleanup"))  # bad input: the upload is of no further use
-        raise
-    _cleanup(settings, a.get("cleanup"))
     return corpus.summary()
 
 
-def _cleanup(settings: Settings, folder: str | None) -> None:
+@contextmanager
+def _upload_used(settings: Settings, folder: str | None) -> Iterator[None]:
+    """Remove the upload a job reads (`folder`, under RANKLENS_HOME) once the block has read
+    it, or refused it (a RankLensError: bad input, of no further use); a cancel or a crash keeps
+    it for the resumed job."""
+    try:
+        yield
+    except RankLensError:
+        _remove_upload(settings, folder)
+        raise
+    _remove_upload(settings, folder)
+
+
+def _remove_upload(settings: Settings, folder: str | None) -> None:
     if not folder:
         return
     path = Path(folder).resolve()
@@ -105,7 +113,7 @@ def _run_append(settings: Settings, job: Job, report: Reporter) -> dict[str, Any
     from ranklens.corpus.ingest import add_documents
 
     a = job.args
-    try:
+    with _upload_used(settings, a.get("cleanup")):
         added = add_documents(
             a["path"],
             a["corpus"],
@@ -115,10 +123,6 @@ def _run_append(settings: Settings, job: Job, report: Reporter) -> dict[str, Any
             replace=a.get("replace", False),
             progress=report,
         )
-    except RankLensError:
-        _cleanup(settings, a.get("cleanup"))
-        raise
-    _cleanup(settings, a.get("cleanup"))
     counts = {"added": len(added.added), "replaced": len(added.replaced)}
     return {**added.corpus.summary(), **counts, "unchanged": added.unchanged}
 
@@ -127,14 +131,10 @@ def _run_embeddings(settings: Settings, job: Job, report: Reporter) -> dict[str,
     from ranklens.corpus.embeddings import import_embeddings
 
     a = job.args
-    try:
+    with _upload_used(settings, a.get("cleanup")):
         corpus = import_embeddings(
             a["corpus"], a["model"], a["path"], a.get("ids"), settings, a["normalise"], report
         )
-    except RankLensError:
-        _cleanup(settings, a.get("cleanup"))
-        raise
-    _cleanup(settings, a.get("cleanup"))
     return corpus.summary()
 
 

@@ -49,7 +49,7 @@ from ranklens.llm.client import LLMJudge
 from ranklens.llm.prompt import Prompt
 from ranklens.llm.reports import BatchReport
 from ranklens.scale import Scale
-from ranklens.schema import llm_calibrations
+from ranklens.schema import insert_row, llm_calibrations
 from ranklens.types import Qrel, Run
 
 if TYPE_CHECKING:
@@ -410,23 +410,23 @@ def calibrate(
         data = report.to_dict()
         with store.write() as conn:
             for _version, base, with_examples, shown in calibrated:
-                row_id = conn.execute(
-                    sa.insert(llm_calibrations).values(
-                        corpus=corpus.name,
-                        query_set=query_set,
-                        model=report.model,
-                        base_hash=base.hash,
-                        calibrated_hash=with_examples.hash,
-                        calibrated_text=with_examples.text,
-                        top=with_examples.top,
-                        seed=seed,
-                        examples=json.dumps([ex._asdict() for ex in shown], ensure_ascii=False),
-                        report=json.dumps(data, ensure_ascii=False),
-                        author=author,
-                        created_at=time.time(),
-                    )
-                ).inserted_primary_key[0]
-                report.calibration_ids.append(int(row_id))
+                row_id = insert_row(
+                    conn,
+                    llm_calibrations,
+                    corpus=corpus.name,
+                    query_set=query_set,
+                    model=report.model,
+                    base_hash=base.hash,
+                    calibrated_hash=with_examples.hash,
+                    calibrated_text=with_examples.text,
+                    top=with_examples.top,
+                    seed=seed,
+                    examples=json.dumps([ex._asdict() for ex in shown], ensure_ascii=False),
+                    report=json.dumps(data, ensure_ascii=False),
+                    author=author,
+                    created_at=time.time(),
+                )
+                report.calibration_ids.append(row_id)
     return report
 
 

@@ -16,17 +16,17 @@ Decisions (read before changing anything here):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Unpack
 
 from ranklens.errors import InputError, NotFoundError
-from ranklens.judges.judge_agreement import JudgeAgreement, judge_agreement
+from ranklens.judges.judge_agreement import JudgeAgreement
 from ranklens.judging.agreement import Unit
 from ranklens.judging.records import CurrentLabel
-from ranklens.judging.rules import combine_grades, final_qrels_from
-from ranklens.types import Run
+from ranklens.judging.rules import combine_grades
 
 if TYPE_CHECKING:
+    from ranklens.judges.judges import VersusPeople
     from ranklens.judging.store import JudgmentStore
 
 HOW = ("majority", "mean")
@@ -93,19 +93,13 @@ def ensemble_vs_people(
     how: str = "majority",
     *,
     quorum: int | None = None,
-    runs: Mapping[str, Run] | None = None,
-    rule: str = "majority",
-    level: str = "doc",
-    weights: str | None = "linear",
-    measure: str = "nDCG@10",
-    query_ids: Collection[str] | None = None,
-    accepted: bool = True,
+    **versus: Unpack[VersusPeople],
 ) -> list[JudgeAgreement]:
-    """Each member, then the ensemble, against the humans' final labels, all on the units the
-    ensemble graded (accepted=False: without labels accepted from suggestions)."""
-    from ranklens.judges.judges import judge_labels
+    """Each member, then the ensemble, against the humans' final labels (judges.labels_vs_people
+    and its options), all on the units the ensemble graded."""
+    from ranklens.judges.judges import judge_labels, labels_vs_people
 
-    found = judge_labels(store, corpus, query_ids=query_ids)
+    found = judge_labels(store, corpus, query_ids=versus.get("query_ids"))
     unknown = [m for m in members if m not in found]
     if unknown:
         raise NotFoundError(
@@ -117,23 +111,6 @@ def ensemble_vs_people(
     chosen = {m: found[m] for m in members}
     ensemble = combine(chosen, how, quorum=quorum)
     units = {lab.unit for lab in ensemble}
-    human = store.final_qrels(
-        corpus, rule=rule, level=level, query_ids=query_ids, accepted=accepted
-    )
-    scale = store.scale(corpus)
-    out = []
-    for name, labels in [*chosen.items(), (ensemble_name(members, how), ensemble)]:
-        judged = final_qrels_from([lab for lab in labels if lab.unit in units], None, "max", level)
-        out.append(
-            judge_agreement(
-                name,
-                human,
-                judged,
-                scale.values,
-                weights=weights,
-                runs=runs,
-                measure=measure,
-                level=level,
-            )
-        )
-    return out
+    judged = {name: [lab for lab in labels if lab.unit in units] for name, labels in chosen.items()}
+    judged[ensemble_name(members, how)] = ensemble
+    return labels_vs_people(store, corpus, judged, **versus)

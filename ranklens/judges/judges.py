@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypedDict, Unpack
 
 import sqlalchemy as sa
 
@@ -154,30 +154,11 @@ def store_llm_suggestions(
 ) -> int:
     """Store the graded judgments of a batch as suggestions of `llm:<model>` (unparseable and
     failed ones are not stored: they stay in the report). Returns how many were stored."""
-    scale = store.scale(corpus)
     name = check_name(judge_name(report.model), "judge")
-    now = time.time()
-    rows = [
-        dict(
-            corpus=corpus,
-            annotator=name,
-            query_set=query_set,
-            query_id=j.pair.query_id,
-            passage_id=j.pair.passage_id,
-            doc_id=j.pair.doc_id,
-            grade=scale.check(j.grade),
-            note=f"prompt={report.prompt_hash} score={j.score}",
-            created_at=now,
-            source="suggestion",
-            kind="label",
-            target_id=None,
-        )
-        for j in report.graded
+    graded = [
+        (j.pair, j.grade, f"prompt={report.prompt_hash} score={j.score}") for j in report.graded
     ]
-    if rows:
-        with store.write() as conn:
-            conn.execute(sa.insert(label_events), rows)
-    return len(rows)
+    return store.add_graded(corpus, name, graded, query_set=query_set)
 
 
 def pending_llm_items(store: JudgmentStore, corpus: str, pool: PoolInfo, judge: LLMJudge) -> list:
@@ -248,9 +229,22 @@ def judge_labels(
     return out
 
 
-def judges_vs_people(
+class VersusPeople(TypedDict, total=False):
+    """How judges are set against people (labels_vs_people's options; its defaults)."""
+
+    runs: Mapping[str, Run] | None  # rankers whose `measure` and order the judge's labels redo
+    rule: str  # how annotators' grades combine (store.final_qrels)
+    level: str  # doc or passage
+    weights: str | None  # kappa's: linear (default), quadratic or None
+    measure: str  # nDCG@10 by default
+    query_ids: Collection[str] | None  # only these queries
+    accepted: bool  # False: labels accepted from suggestions are not people's
+
+
+def labels_vs_people(
     store: JudgmentStore,
     corpus: str,
+    judged: Mapping[str, Sequence[CurrentLabel]],
     *,
     runs: Mapping[str, Run] | None = None,
     rule: str = "majority",
@@ -260,30 +254,36 @@ def judges_vs_people(
     query_ids: Collection[str] | None = None,
     accepted: bool = True,
 ) -> list[JudgeAgreement]:
-    """Each judge against the humans' final labels (store.final_qrels with `rule`), at `level`:
-    kappa, confusion, disagreements and, with runs, each ranker's `measure` and Kendall's tau
-    when the judge's grades replace the humans'. Judges without a common unit are left out.
-    accepted=False leaves labels accepted from suggestions out of the humans' labels."""
+    """Each judge's labels (by name, in order) against the humans' final labels (store.final_qrels
+    with `rule`), at `level`: kappa, confusion, disagreements and, with runs, each ranker's
+    `measure` and Kendall's tau when the judge's grades replace the humans'. accepted=False
+    leaves labels accepted from suggestions out of the humans' labels."""
     human = store.final_qrels(
         corpus, rule=rule, level=level, query_ids=query_ids, accepted=accepted
     )
-    scale = store.scale(corpus)
-    out = []
-    for name, labels in judge_labels(store, corpus, query_ids=query_ids).items():
-        judged = final_qrels_from(labels, None, "max", level)
-        rep = judge_agreement(
+    grades = store.scale(corpus).values
+    return [
+        judge_agreement(
             name,
             human,
-            judged,
-            scale.values,
+            final_qrels_from(labels, None, "max", level),
+            grades,
             weights=weights,
             runs=runs,
             measure=measure,
             level=level,
         )
-        if rep.n:
-            out.append(rep)
-    return out
+        for name, labels in judged.items()
+    ]
+
+
+def judges_vs_people(
+    store: JudgmentStore, corpus: str, **versus: Unpack[VersusPeople]
+) -> list[JudgeAgreement]:
+    """Every judge of the corpus (judge_labels) against people (labels_vs_people); judges without
+    a unit in common with the humans are left out."""
+    judged = judge_labels(store, corpus, query_ids=versus.get("query_ids"))
+    return [rep for rep in labels_vs_people(store, corpus, judged, **versus) if rep.n]
 
 
 class ScoredPair(NamedTuple):

@@ -20,9 +20,17 @@ import sqlalchemy as sa
 
 from ranklens.corpus.trec_files import write_qrels
 from ranklens.errors import InputError, NotFoundError, RankLensError
+from ranklens.files import write_atomic
 from ranklens.judging.rules import check_name, check_rule, combine_grades
 from ranklens.scale import Scale
-from ranklens.schema import Database, class_labels, class_pairs, class_students, classes_table
+from ranklens.schema import (
+    Database,
+    class_labels,
+    class_pairs,
+    class_students,
+    classes_table,
+    insert_row,
+)
 from ranklens.types import Qrel
 
 STATES = ("open", "paused", "revealed", "closed")
@@ -209,21 +217,21 @@ class ClassStore:
                     break
             else:  # pragma: no cover - 31**6 codes
                 raise RankLensError("could not find a free class code; try again")
-            class_id = conn.execute(
-                sa.insert(classes_table).values(
-                    code=code,
-                    corpus=corpus,
-                    query_set=query_set,
-                    title=title,
-                    guidelines=guidelines,
-                    scale=scale.to_json(),
-                    state="open",
-                    seed=int(seed),
-                    pool_id=pool_id,
-                    created_by=created_by,
-                    created_at=time.time(),
-                )
-            ).inserted_primary_key[0]
+            class_id = insert_row(
+                conn,
+                classes_table,
+                code=code,
+                corpus=corpus,
+                query_set=query_set,
+                title=title,
+                guidelines=guidelines,
+                scale=scale.to_json(),
+                state="open",
+                seed=int(seed),
+                pool_id=pool_id,
+                created_by=created_by,
+                created_at=time.time(),
+            )
             conn.execute(
                 sa.insert(class_pairs),
                 [
@@ -510,6 +518,4 @@ class ClassStore:
 def _write_atomic(path: Path, text: str) -> None:
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, text)

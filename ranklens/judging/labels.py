@@ -31,7 +31,7 @@ from ranklens.judging.records import (
 )
 from ranklens.judging.rules import check_name
 from ranklens.scale import Scale
-from ranklens.schema import Database, annotators, label_events, projects, query_sets
+from ranklens.schema import Database, annotators, insert_row, label_events, projects, query_sets
 
 _EV = label_events.c
 _ROLE = sa.case(
@@ -240,7 +240,41 @@ class LabelStore:
         values.setdefault("grade", None)
         values.setdefault("note", None)
         values.setdefault("target_id", None)
-        return int(conn.execute(sa.insert(label_events).values(**values)).inserted_primary_key[0])
+        return insert_row(conn, label_events, **values)
+
+    def record(
+        self,
+        kind: str,
+        corpus: str,
+        annotator: str,
+        query_id: str,
+        passage_id: str,
+        *,
+        grade: int | None = None,
+        doc_id: str | None = None,
+        query_set: str | None = None,
+        note: str | None = None,
+        source: str = "human",
+    ) -> int:
+        """Append one event of `kind` (label, cant_judge, skip or note; undo() retracts) for an
+        annotator's unit; returns its id once committed (durable, see module docstring).
+
+        passage_id "" with a doc_id is a whole document. A label's grade must be on the corpus's
+        scale; a note must say something. source: human (default), import, or adjudication
+        (prefer adjudicate()); suggestions are written by add_suggestions.
+        """
+        if kind not in UNDOABLE:
+            raise InputError(None, f"unknown label event {kind!r}; expected {', '.join(UNDOABLE)}")
+        if source not in ("human", "import", "adjudication"):
+            raise InputError(None, f"source {source!r} cannot add labels; use add_suggestions")
+        if kind == "note" and (not note or not note.strip()):
+            raise InputError(None, "the note is empty")
+        values = self._event_values(corpus, annotator, query_id, passage_id, doc_id, query_set)
+        values.update(note=note or None, source=source, kind=kind)
+        with self.write() as conn:
+            if kind == "label":
+                values["grade"] = self._scale(conn, corpus).check(grade)
+            return self._append(conn, values)
 
     def add_label(
         self,
@@ -255,105 +289,9 @@ class LabelStore:
         note: str | None = None,
         source: str = "human",
     ) -> int:
-        """Record a grade; returns the event id once committed (durable, see module docstring).
-
-        passage_id "" with a doc_id labels a whole document. source: human (default), import,
-        or adjudication (prefer adjudicate()). The grade must be on the corpus's scale.
-        """
-        if source not in ("human", "import", "adjudication"):
-            raise InputError(None, f"source {source!r} cannot add labels; use add_suggestions")
-        values = self._event_values(corpus, annotator, query_id, passage_id, doc_id, query_set)
-        with self.write() as conn:
-            grade = self._scale(conn, corpus).check(grade)
-            values.update(grade=grade, note=note or None, source=source, kind="label")
-            return self._append(conn, values)
-
-    def _simple_event(
-        self,
-        kind: str,
-        corpus: str,
-        annotator: str,
-        query_id: str,
-        passage_id: str,
-        *,
-        doc_id: str | None,
-        query_set: str | None,
-        note: str | None,
-    ) -> int:
-        values = self._event_values(corpus, annotator, query_id, passage_id, doc_id, query_set)
-        values.update(note=note or None, source="human", kind=kind)
-        with self.write() as conn:
-            return self._append(conn, values)
-
-    def cant_judge(
-        self,
-        corpus: str,
-        annotator: str,
-        query_id: str,
-        passage_id: str,
-        *,
-        doc_id: str | None = None,
-        query_set: str | None = None,
-        note: str | None = None,
-    ) -> int:
-        """Record "can't judge" (a current label with no grade); returns the event id."""
-        return self._simple_event(
-            "cant_judge",
-            corpus,
-            annotator,
-            query_id,
-            passage_id,
-            doc_id=doc_id,
-            query_set=query_set,
-            note=note,
-        )
-
-    def skip(
-        self,
-        corpus: str,
-        annotator: str,
-        query_id: str,
-        passage_id: str,
-        *,
-        doc_id: str | None = None,
-        query_set: str | None = None,
-    ) -> int:
-        """Record a skip: the passage moves to the end of this annotator's queue."""
-        return self._simple_event(
-            "skip",
-            corpus,
-            annotator,
-            query_id,
-            passage_id,
-            doc_id=doc_id,
-            query_set=query_set,
-            note=None,
-        )
-
-    def add_note(
-        self,
-        corpus: str,
-        annotator: str,
-        query_id: str,
-        passage_id: str,
-        note: str,
-        *,
-        doc_id: str | None = None,
-        query_set: str | None = None,
-    ) -> int:
-        """Record a note (rationale) on a passage without changing its grade."""
-        if not note or not note.strip():
-            raise InputError(None, "the note is empty")
-        return self._simple_event(
-            "note",
-            corpus,
-            annotator,
-            query_id,
-            passage_id,
-            doc_id=doc_id,
-            query_set=query_set,
-            note=note,
-        )
+        """Record a grade (record("label", ...)); returns the event id once committed."""
+        where = dict(doc_id=doc_id, query_set=query_set, note=note, source=source)
+        return self.record("label", corpus, annotator, query_id, passage_id, grade=grade, **where)
 
     def _undone(self, corpus: str) -> sa.Select:
         return sa.select(_EV.target_id).where(

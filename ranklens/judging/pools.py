@@ -20,7 +20,7 @@ from ranklens.judging.rules import (
     check_name,
     pool_provenance,
 )
-from ranklens.schema import Database, pool_items, pool_seeds, pools_table
+from ranklens.schema import Database, insert_row, pool_items, pool_seeds, pools_table
 from ranklens.types import Run
 
 
@@ -59,16 +59,14 @@ class PoolStore:
         provenance = provenance or {}
         now = time.time()
         with self.db.write() as conn:
-            pool_id = int(
-                conn.execute(
-                    sa.insert(pools_table).values(
-                        corpus=corpus,
-                        query_set=query_set,
-                        rankers=json.dumps(list(rankers)),
-                        depth=depth,
-                        created_at=now,
-                    )
-                ).inserted_primary_key[0]
+            pool_id = insert_row(
+                conn,
+                pools_table,
+                corpus=corpus,
+                query_set=query_set,
+                rankers=json.dumps(list(rankers)),
+                depth=depth,
+                created_at=now,
             )
             conn.execute(
                 sa.insert(pool_items),

@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import sqlalchemy as sa
 
@@ -36,6 +37,17 @@ from ranklens.schema import Database, annotators, label_events
 from ranklens.types import Qrel
 
 
+class ImportOptions(TypedDict, total=False):
+    """Whose labels an import makes and what it checks (QrelsIO.import_records's defaults)."""
+
+    annotator: str  # who the labels are attributed to (DEFAULT_IMPORT_ANNOTATOR)
+    query_set: str | None  # the query set they are recorded under
+    known_doc_ids: Collection[str] | None  # the corpus's documents (None: not checked)
+    known_passages: Mapping[str, str] | None  # passage id -> document id, for passage-level ids
+    known_query_ids: Collection[str] | None  # others are listed in the report
+    keep_unknown: bool  # keep labels of documents the corpus lacks (and list them)
+
+
 class QrelsIO:
     """Qrels files in and out of the labels of one Database."""
 
@@ -43,17 +55,7 @@ class QrelsIO:
         self.db, self.labels, self.adjudication = db, labels, adjudication
 
     def import_qrels(
-        self,
-        corpus: str,
-        path: str | Path,
-        fmt: str | None = None,
-        *,
-        annotator: str = DEFAULT_IMPORT_ANNOTATOR,
-        query_set: str | None = None,
-        known_doc_ids: Collection[str] | None = None,
-        known_passages: Mapping[str, str] | None = None,
-        known_query_ids: Collection[str] | None = None,
-        keep_unknown: bool = False,
+        self, corpus: str, path: str | Path, fmt: str | None = None, **how: Unpack[ImportOptions]
     ) -> ImportReport:
         """Import a qrels file (trec, beir, csv, jsonl; None detects) all or nothing.
 
@@ -63,17 +65,7 @@ class QrelsIO:
         known_query_ids are accepted and listed in the report. None for a known_* set skips
         that check. Ids are looked up, never taken apart (see rules.resolve_doc_id).
         """
-        return self.import_records(
-            corpus,
-            read_qrels(Path(path), fmt),
-            origin=str(path),
-            annotator=annotator,
-            query_set=query_set,
-            known_doc_ids=known_doc_ids,
-            known_passages=known_passages,
-            known_query_ids=known_query_ids,
-            keep_unknown=keep_unknown,
-        )
+        return self.import_records(corpus, read_qrels(Path(path), fmt), origin=str(path), **how)
 
     def import_records(
         self,

@@ -31,10 +31,7 @@ class SessionStore(Protocol):
     def read(self) -> AbstractContextManager[Any]: ...
     def _labels(self, conn: Any, corpus: str, **filters: Any) -> list[CurrentLabel]: ...
     def _current(self, conn: Any, corpus: str, **filters: Any) -> list[Any]: ...
-    def add_label(self, *args: Any, **kwargs: Any) -> Any: ...
-    def cant_judge(self, *args: Any, **kwargs: Any) -> Any: ...
-    def skip(self, *args: Any, **kwargs: Any) -> Any: ...
-    def add_note(self, *args: Any, **kwargs: Any) -> Any: ...
+    def record(self, *args: Any, **kwargs: Any) -> Any: ...
     def undo(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
@@ -131,53 +128,37 @@ class JudgingSession:
         """This annotator's current label of an item (grade None: can't judge)."""
         return self.labels().get(item.unit)
 
-    def label(self, item: PoolItem, grade: int, note: str | None = None) -> int:
-        """Grade an item; returns the event id after the commit."""
-        return self.store.add_label(
+    def _record(
+        self, kind: str, item: PoolItem, grade: int | None = None, note: str | None = None
+    ) -> int:
+        """One event of this annotator on an item, in this query set (LabelStore.record)."""
+        return self.store.record(
+            kind,
             self.corpus,
             self.annotator,
             item.query_id,
             item.passage_id,
-            grade,
+            grade=grade,
             doc_id=item.doc_id,
             query_set=self.query_set,
             note=note,
         )
+
+    def label(self, item: PoolItem, grade: int, note: str | None = None) -> int:
+        """Grade an item; returns the event id after the commit."""
+        return self._record("label", item, grade, note)
 
     def cant_judge(self, item: PoolItem, note: str | None = None) -> int:
         """Mark an item "can't judge" (it leaves this annotator's queue, not others')."""
-        return self.store.cant_judge(
-            self.corpus,
-            self.annotator,
-            item.query_id,
-            item.passage_id,
-            doc_id=item.doc_id,
-            query_set=self.query_set,
-            note=note,
-        )
+        return self._record("cant_judge", item, note=note)
 
     def skip(self, item: PoolItem) -> int:
         """Put an item at the end of this annotator's queue."""
-        return self.store.skip(
-            self.corpus,
-            self.annotator,
-            item.query_id,
-            item.passage_id,
-            doc_id=item.doc_id,
-            query_set=self.query_set,
-        )
+        return self._record("skip", item)
 
     def note(self, item: PoolItem, text: str) -> int:
         """Attach a note (rationale) to an item without changing its grade."""
-        return self.store.add_note(
-            self.corpus,
-            self.annotator,
-            item.query_id,
-            item.passage_id,
-            text,
-            doc_id=item.doc_id,
-            query_set=self.query_set,
-        )
+        return self._record("note", item, note=text)
 
     def undo(self) -> LabelEvent | None:
         """Retract this annotator's latest action in this query set; returns it (the page can

@@ -102,10 +102,8 @@ class JudgmentStore:
     annotators = _forward("label_store", LabelStore.annotators)
     set_judging_settings = _forward("label_store", LabelStore.set_judging_settings)
     judging_settings = _forward("label_store", LabelStore.judging_settings)
+    record = _forward("label_store", LabelStore.record)
     add_label = _forward("label_store", LabelStore.add_label)
-    cant_judge = _forward("label_store", LabelStore.cant_judge)
-    skip = _forward("label_store", LabelStore.skip)
-    add_note = _forward("label_store", LabelStore.add_note)
     undo = _forward("label_store", LabelStore.undo)
     undo_event = _forward("label_store", LabelStore.undo_event)
     history = _forward("label_store", LabelStore.history)
@@ -152,6 +150,7 @@ class JudgmentStore:
     # -- suggestions (suggestions.py)
 
     add_suggestions = _forward("suggestion_store", SuggestionStore.add_suggestions)
+    add_graded = _forward("suggestion_store", SuggestionStore.add_graded)
     suggestions = _forward("suggestion_store", SuggestionStore.suggestions)
     suggestion_agreement = _forward("suggestion_store", SuggestionStore.suggestion_agreement)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -22,6 +23,17 @@ from ranklens.judging.rules import (
     grades_from_scores,
 )
 from ranklens.schema import Database, label_events
+
+
+class Judged(Protocol):
+    """A unit a judge graded (a PoolItem, an LLM's JudgePair)."""
+
+    @property
+    def query_id(self) -> str: ...
+    @property
+    def passage_id(self) -> str: ...
+    @property
+    def doc_id(self) -> str: ...
 
 
 class SuggestionStore:
@@ -47,32 +59,53 @@ class SuggestionStore:
             raise InputError(None, f"{len(items)} items but {len(scores)} scores")
         grades = grades_from_scores(scores, thresholds)
         model = check_name(model, "model")
+        scale = self.labels.scale(corpus)
+        if len(thresholds) > scale.max:
+            raise InputError(
+                None,
+                f"{len(thresholds)} thresholds make grades up to {len(thresholds)}; the "
+                f"scale ({scale.describe()}) needs at most {scale.max}",
+            )
+        graded = [
+            (it, g, f"score={float(s):.6g}") for it, s, g in zip(items, scores, grades, strict=True)
+        ]
+        self.add_graded(corpus, model, graded, query_set=query_set)
+        return grades
+
+    def add_graded(
+        self,
+        corpus: str,
+        judge: str,
+        graded: Sequence[tuple[Judged, int, str]],
+        *,
+        query_set: str | None = None,
+    ) -> int:
+        """Store a judge's (unit, grade, note) as suggestions, all in one transaction: source
+        "suggestion", annotator = the judge's name, the note saying how (score, prompt). Grades
+        must be on the corpus's scale; suggestions never count as human labels. Returns how
+        many were stored."""
+        if not graded:
+            return 0
+        judge = check_name(judge, "judge")
         with self.db.write() as conn:
             scale = self.labels._scale(conn, corpus)
-            if len(thresholds) > scale.max:
-                raise InputError(
-                    None,
-                    f"{len(thresholds)} thresholds make grades up to {len(thresholds)}; the "
-                    f"scale ({scale.describe()}) needs at most {scale.max}",
-                )
             now = time.time()
             rows = [
                 dict(
                     self.labels._event_values(
-                        corpus, model, it.query_id, it.passage_id, it.doc_id, query_set
+                        corpus, judge, u.query_id, u.passage_id, u.doc_id, query_set
                     ),
-                    grade=g,
-                    note=f"score={float(s):.6g}",
+                    grade=scale.check(grade),
+                    note=note,
                     created_at=now,
                     source="suggestion",
                     kind="label",
                     target_id=None,
                 )
-                for it, s, g in zip(items, scores, grades, strict=True)
+                for u, grade, note in graded
             ]
-            if rows:
-                conn.execute(sa.insert(label_events), rows)
-        return grades
+            conn.execute(sa.insert(label_events), rows)
+        return len(rows)
 
     def suggestions(
         self,

@@ -5,8 +5,8 @@ Decisions: a label's time is `label event's created_at - shown_at`, where shown_
 page (or any client) first showed that passage to that annotator; it lives in the table
 `label_timings`, keyed by the label's event id (the event itself is never changed). A reason
 is the note of the label: typed with the label, it is stored on the label event; typed after
-it, as a note event on the same passage (store.add_note), the latest note winning, as for any
-note. Statistics are over current labels only (an undone label's time no longer counts).
+it, as a note event on the same passage (store.record("note", ...)), the latest note winning,
+as for any note. Statistics are over current labels only (an undone label's time no longer counts).
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ a reader sees the old version or the new one, never half of one. The ranker is r
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -17,7 +16,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,6 +24,7 @@ from ranklens.corpus import external_docs
 from ranklens.corpus.index import Corpus, check_name
 from ranklens.corpus.trec_files import read_queries
 from ranklens.errors import InputError, NotFoundError, RankLensError
+from ranklens.files import held_lock, write_json_atomic
 from ranklens.ranking.runfiles import RUN_FORMATS, detect_run_format, read_run_lines
 from ranklens.types import Query
 
@@ -289,14 +289,9 @@ def import_run(
     return info
 
 
-@contextmanager
-def _name_lock(folder: Path, name: str) -> Iterator[None]:
-    with open(folder / f".{name}.lock", "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+def _name_lock(folder: Path, name: str) -> AbstractContextManager[None]:
+    """One import or delete of run NAME at a time (across processes and threads)."""
+    return held_lock(folder / f".{name}.lock")
 
 
 def _import_locked(
@@ -363,17 +358,17 @@ def _import_locked(
             "import_seconds": round(time.perf_counter() - started, 3),
             "format_version": FORMAT_VERSION,
         }
-        _write_json(vdir / MANIFEST, manifest)
+        write_json_atomic(vdir / MANIFEST, manifest, ensure_ascii=False)
         if exists:  # move the complete version in, then swap the pointer: one atomic step
             final = target / "versions" / str(version)
             if final.exists():
                 shutil.rmtree(final)
             os.replace(vdir, final)
-            _write_json(target / CURRENT, {"version": version})
+            write_json_atomic(target / CURRENT, {"version": version}, ensure_ascii=False)
             shutil.rmtree(target / "versions" / str(previous["version"]), ignore_errors=True)
             shutil.rmtree(staging, ignore_errors=True)
         else:
-            _write_json(staging / CURRENT, {"version": version})
+            write_json_atomic(staging / CURRENT, {"version": version}, ensure_ascii=False)
             if target.exists():  # a folder left by a delete that was interrupted
                 shutil.rmtree(target)
             os.rename(staging, target)
@@ -381,15 +376,6 @@ def _import_locked(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def delete_run(corpus: Corpus, name: str) -> None:

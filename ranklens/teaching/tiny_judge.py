@@ -11,20 +11,19 @@ queries (scipy.stats.bootstrap), since a query's pairs are not independent.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
-from sklearn.metrics import cohen_kappa_score
 
 from ranklens import models
 from ranklens.corpus import index as index_mod
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import RankLensError
 from ranklens.judges.judge_agreement import JudgeAgreement, judge_agreement
+from ranklens.judging.agreement import cohen_kappa
 from ranklens.llm.client import LLMJudge
 from ranklens.llm.reports import BatchReport, JudgePair
 from ranklens.ranking.rankers import passages_per_doc, rank_all
@@ -123,13 +122,10 @@ def kappa_interval(
 
     def kappa(idx: np.ndarray) -> float:
         picked = [u for i in idx for u in by_query[qids[int(i)]]]
-        a = [human[u] for u in picked]
-        b = [judged[u] for u in picked]
-        if len(set(a) | set(b)) < 2:
-            return float("nan")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return float(cohen_kappa_score(a, b, labels=list(grades), weights=weights))
+        value = cohen_kappa(
+            [human[u] for u in picked], [judged[u] for u in picked], grades, weights
+        )
+        return float("nan") if value is None else value
 
     res = bootstrap(
         (np.arange(len(qids)),),
