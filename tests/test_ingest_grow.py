@@ -120,7 +120,7 @@ sys.path.insert(0, {root!r})
 from tests.conftest import FakeEncoder
 from ranklens.corpus import index
 from ranklens.corpus import ingest
-from ranklens.ranking import models
+from ranklens import models
 from ranklens.config import get_settings
 
 class Slow(FakeEncoder):

@@ -164,7 +164,7 @@ def test_loading_a_model_draws_no_library_progress_bar(tmp_path):
     import sys
 
     code = (
-        "from ranklens.ranking import models; import sys; "
+        "from ranklens import models; import sys; "
         "e = models.load_encoder('all-MiniLM-L6-v2'); e.encode_queries(['tea']); print('ok')"
     )
     env = {**os.environ, "RANKLENS_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
