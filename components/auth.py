@@ -289,7 +289,17 @@ def gate(pages: list) -> list:
             del st.session_state[k]
         st.session_state[NOT_RESUMABLE] = True  # (marked above; the mark outlives the state)
     if who is None:
-        return [st.Page(_sign_in_page, title="Sign in", icon=":material/login:", url_path="signin")]
+        sign_in = st.Page(
+            _sign_in_page, title="Sign in", icon=":material/login:", url_path="signin", default=True
+        )
+        # a link to a page keeps its address: the sign-in form opens there (no "page not
+        # found"), and the page itself once signed in; these stay out of the navigation
+        held = [
+            st.Page(_sign_in_page, title="Sign in", url_path=p.url_path, visibility="hidden")
+            for p in pages
+            if p.url_path and p.url_path != "signin"
+        ]
+        return [sign_in, *held]
     st.session_state[SIGNED_IN] = who.name
     st.session_state[state.ANNOTATOR] = who.name  # labels are saved under this name only
     with st.sidebar:

@@ -58,6 +58,9 @@ def test_team_mode_sign_in_roles_and_attribution(home, start_app, browser_page):
     # nothing works before sign-in: a deep link shows the sign-in page, no page, no navigation
     page.goto(app.url + "/judge")
     page.get_by_role("heading", name="Sign in").wait_for()
+    page.wait_for_timeout(500)  # Streamlit's "Page not found" dialog comes after the first paint
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.url.endswith("/judge")  # the link's address is kept for after the sign-in
     assert page.get_by_role("heading", name="Judge").count() == 0
     assert page.get_by_role("link", name="Judge", exact=True).count() == 0
     assert page.get_by_role("button", name="Build pool").count() == 0
@@ -67,8 +70,9 @@ def test_team_mode_sign_in_roles_and_attribution(home, start_app, browser_page):
     page.get_by_text("Wrong name or key.").wait_for()
     assert page.get_by_role("link", name="Judge", exact=True).count() == 0
 
-    # alice signs in: a non-admin sees no admin action
-    _sign_in(page, app.url, "alice", alice)
+    # alice signs in through the deep link: the page it names opens; a non-admin sees no admin action
+    _sign_in(page, app.url + "/judge", "alice", alice)
+    page.get_by_role("heading", name="Judge").wait_for()
     page.get_by_role("link", name="Corpus", exact=True).click()  # from the start page
     page.get_by_role("heading", name="Corpora").wait_for()
     page.get_by_text("Signed in as alice").wait_for()
