@@ -7,7 +7,7 @@ The jobs themselves are ranklens.jobs; uploads are saved by ranklens.corpus.uplo
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import streamlit as st
@@ -34,6 +34,19 @@ def refused(exc: RankLensError, cleanup: Path | None) -> None:
     st.error(safe.error(exc))
     if cleanup is not None:
         shutil.rmtree(cleanup, True)
+
+
+def submit_job(key: str, start: Callable[..., jobs.Job], *args, cleanup: Path | None, **kwargs):
+    """Start a job as this visitor (`start(*args, cleanup=, settings=, actor=, **kwargs)`) and
+    remember it under `key`; refused: the reason is shown and the upload is not kept."""
+    try:
+        job = start(
+            *args, cleanup=cleanup, settings=resources.settings(), actor=auth.actor(), **kwargs
+        )
+    except RankLensError as exc:
+        refused(exc, cleanup)
+        return
+    st.session_state[key] = job.id
 
 
 def model_choices() -> list[str]:

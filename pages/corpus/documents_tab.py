@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, resources, upload_widget
+from components import safe, upload_widget
 from pages.corpus import corpus_actions
 from ranklens import jobs
 from ranklens.errors import RankLensError
@@ -33,21 +33,14 @@ def _form() -> None:
         submitted = st.form_submit_button("Add documents")
     if not submitted:
         return
-    cleanup = None
     try:
         target, cleanup = corpus_actions.saved([upload] if upload else [], path)
-        if target is None:
-            st.error("Choose a file or give a path.")
-            return
-        job = jobs.append_job(
-            name,
-            target,
-            replace=replace,
-            cleanup=cleanup,
-            settings=resources.settings(),
-            actor=auth.actor(),
-        )
     except RankLensError as exc:
-        corpus_actions.refused(exc, cleanup)
+        st.error(safe.error(exc))
         return
-    st.session_state[ADD_JOB] = job.id
+    if target is None:
+        st.error("Choose a file or give a path.")
+        return
+    corpus_actions.submit_job(
+        ADD_JOB, jobs.append_job, name, target, replace=replace, cleanup=cleanup
+    )

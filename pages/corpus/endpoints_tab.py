@@ -14,6 +14,7 @@ from components import auth, resources, safe
 from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
 from ranklens.ranking.endpoints import EndpointRanker, EndpointStore, fetch, parse_spec
+from ranklens.ranking.endpoints.ranker import test_rows
 from ranklens.ranking.endpoints.registry import store_of
 
 EXAMPLE = """preset = "elasticsearch"   # or opensearch, solr, vespa, json
@@ -81,20 +82,7 @@ def _test(corpus: Corpus, store: EndpointStore, names: list[str]) -> None:
             st.session_state.pop(TEST_HITS, None)
             st.error(safe.error(exc))
             return
-        known = set(corpus.first_passage_ids([h.id for h in hits])) | set(
-            corpus.doc_id_of([h.id for h in hits])
-        )
-        rows = [
-            {
-                "rank": i,
-                "id": h.id,
-                "score": h.score,
-                "in the corpus": h.id in known,
-                "title": h.title,
-                "text": h.text[:300],
-            }
-            for i, h in enumerate(hits, 1)
-        ]
+        rows = [{**r, "text": r["text"][:300]} for r in test_rows(corpus, hits)]
         st.session_state[TEST_HITS] = (name, query.strip(), rows)
     shown = st.session_state.get(TEST_HITS)
     if shown and shown[0] in names:
@@ -102,7 +90,8 @@ def _test(corpus: Corpus, store: EndpointStore, names: list[str]) -> None:
             f"endpoint:{safe.md(shown[0])} answered {len(shown[2])} hits for "
             f"{safe.code(shown[1], limit=80)} (asked now, not from the cache)"
         )
-        st.dataframe(pd.DataFrame(shown[2]), hide_index=True, use_container_width=True)
+        table = pd.DataFrame(shown[2]).rename(columns={"in_corpus": "in the corpus"})
+        st.dataframe(table, hide_index=True, use_container_width=True)
 
 
 def _refresh(corpus: Corpus, names: list[str]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, resources, upload_widget
+from components import safe, upload_widget
 from pages.corpus import corpus_actions
 from ranklens import jobs, models
 from ranklens.errors import RankLensError
@@ -43,27 +43,25 @@ def _form() -> None:
         submitted = st.form_submit_button("Import vectors")
     if not submitted:
         return
-    cleanup = None
     try:
         target, cleanup = corpus_actions.saved(list(uploads or []), path)
-        ids = None
-        if target is not None and target.is_dir():  # a .npy and its id list
-            found = {p.suffix: p for p in target.iterdir()}
-            target, ids = found.get(".npy") or found.get(".parquet"), found.get(".txt")
-        if target is None:
-            st.error("Choose a .parquet or .npy file, or give a path.")
-            return
-        job = jobs.embeddings_job(
-            name,
-            custom.strip() or model,
-            target,
-            ids=ids,
-            normalise=normalise,
-            cleanup=cleanup,
-            settings=resources.settings(),
-            actor=auth.actor(),
-        )
     except RankLensError as exc:
-        corpus_actions.refused(exc, cleanup)
+        st.error(safe.error(exc))
         return
-    st.session_state[VECTORS_JOB] = job.id
+    ids = None
+    if target is not None and target.is_dir():  # a .npy and its id list
+        found = {p.suffix: p for p in target.iterdir()}
+        target, ids = found.get(".npy") or found.get(".parquet"), found.get(".txt")
+    if target is None:
+        st.error("Choose a .parquet or .npy file, or give a path.")
+        return
+    corpus_actions.submit_job(
+        VECTORS_JOB,
+        jobs.embeddings_job,
+        name,
+        custom.strip() or model,
+        target,
+        ids=ids,
+        normalise=normalise,
+        cleanup=cleanup,
+    )

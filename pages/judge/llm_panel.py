@@ -166,14 +166,7 @@ def llm_section(store: JudgmentStore, corpus: index.Corpus, query_set: str) -> N
             st.info(safe.md(estimate.text(_price())))
             for n, it in enumerate(items, 1):
                 j = it.judgment
-                outcome = (
-                    f"failed: {j.error}"
-                    if j.error
-                    else "no final score (unparseable)"
-                    if j.score is None
-                    else f"score {j.score} → grade {j.grade}"
-                )
-                title = safe.md(f"Pair {n}: query {j.pair.query_id} · {outcome}", limit=300)
+                title = safe.md(f"Pair {n}: query {j.pair.query_id} · {it.outcome()}", limit=300)
                 with st.expander(title, expanded=n == 1):
                     st.markdown("Prompt")
                     st.code(it.prompt, language=None)

@@ -12,6 +12,7 @@ from ranklens.config import get_settings
 from ranklens.corpus import index
 from ranklens.errors import RankLensError
 from ranklens.ranking.endpoints import EndpointRanker, EndpointStore, fetch, read_spec
+from ranklens.ranking.endpoints.ranker import test_rows
 from ranklens.ranking.endpoints.registry import store_of
 from ranklens.ranking.rankers import check_k
 
@@ -90,19 +91,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     else:
         raise RankLensError("name an endpoint (endpoints test NAME) or give --config FILE.toml")
     hits = fetch(spec, who, text, min(k, spec.max_k))
-    ids = [h.id for h in hits]
-    known = set(corpus.doc_id_of(ids)) | set(corpus.first_passage_ids(ids))
-    rows = [
-        {
-            "rank": i,
-            "id": h.id,
-            "score": h.score,
-            "in_corpus": h.id in known,
-            "title": h.title,
-            "text": h.text,
-        }
-        for i, h in enumerate(hits, 1)
-    ]
+    rows = test_rows(corpus, hits)
     if args.json:
         print_json({"endpoint": who, "query": text, "hits": rows})
         return 0

@@ -176,22 +176,24 @@ class DryRunItem(NamedTuple):
     prompt: str
     judgment: Judgment
 
+    def outcome(self) -> str:
+        """What the dry run made of the reply: failed, no final score, or score and grade."""
+        j = self.judgment
+        if j.error:
+            return f"failed: {j.error}"
+        if j.score is None:
+            return "no final score in the reply (counted as unparseable)"
+        return f"score {j.score} -> grade {j.grade}"
+
 
 def format_dry_run(items: Sequence[DryRunItem]) -> str:
     """Plain text of a dry run (prompt, reply, parsed score and grade per pair)."""
     blocks = []
     for n, item in enumerate(items, 1):
         j = item.judgment
-        outcome = (
-            f"failed: {j.error}"
-            if j.error
-            else "no final score in the reply (counted as unparseable)"
-            if j.score is None
-            else f"score {j.score} -> grade {j.grade}"
-        )
         blocks.append(
             f"--- pair {n}: query {j.pair.query_id}, passage {j.pair.passage_id}\n"
             f"[prompt]\n{item.prompt}\n[reply]\n{j.reply if j.reply is not None else ''}\n"
-            f"[parsed] {outcome}"
+            f"[parsed] {item.outcome()}"
         )
     return "\n\n".join(blocks)

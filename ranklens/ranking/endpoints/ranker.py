@@ -115,8 +115,7 @@ class EndpointRanker:
         ]
         if not with_text:
             return
-        ids = [h.id for h in with_text]
-        known = set(self.corpus.doc_id_of(ids)) | set(self.corpus.first_passage_ids(ids))
+        known = known_ids(self.corpus, [h.id for h in with_text])
         missing = [h for h in with_text if h.id not in known]
         kept = external_docs.get(self.corpus.dir, [h.id for h in missing], source=self.name)
         changed = [
@@ -149,6 +148,29 @@ class EndpointRanker:
                 for rank, h in enumerate(hits, 1)
             ]
         return run
+
+
+def known_ids(corpus: Any, ids: Sequence[str]) -> set[str]:
+    """The ids among `ids` that the corpus holds, as a document id or as a passage id."""
+    ids = list(ids)
+    return set(corpus.doc_id_of(ids)) | set(corpus.first_passage_ids(ids))
+
+
+def test_rows(corpus: Any, hits: Sequence[RawHit]) -> list[dict[str, Any]]:
+    """An endpoint's answer to a test query as rows: rank, id, score, whether the corpus holds
+    the id (`in_corpus`), and the title and text the system returned."""
+    known = known_ids(corpus, [h.id for h in hits])
+    return [
+        {
+            "rank": i,
+            "id": h.id,
+            "score": h.score,
+            "in_corpus": h.id in known,
+            "title": h.title,
+            "text": h.text,
+        }
+        for i, h in enumerate(hits, 1)
+    ]
 
 
 def endpoint_rankers(corpus: Any) -> list[str]:
