@@ -14,6 +14,7 @@ import streamlit as st
 
 from components import auth, job_panel, resources, safe
 from ranklens import jobs, models
+from ranklens.corpus.index import Corpus
 from ranklens.corpus.uploads import save_uploads
 from ranklens.errors import RankLensError
 
@@ -27,6 +28,15 @@ def corpora_for(action: str) -> list[str]:
     if not names:
         st.info("No corpus yet.")
     return names
+
+
+def pick_corpus(key: str) -> Corpus | None:
+    """A corpus chosen in a tab's own picker (kept under `key`); None, said so, when none exists."""
+    names = resources.corpus_names()
+    if not names:
+        st.info("No corpus yet.")
+        return None
+    return resources.open_corpus(st.selectbox("Corpus", names, key=key))
 
 
 def refused(exc: RankLensError, cleanup: Path | None) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import auth, resources, safe
+from components import auth, safe
+from pages.corpus import corpus_actions
 from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
 from ranklens.ranking.endpoints import EndpointRanker, EndpointStore, fetch, parse_spec
@@ -131,11 +132,9 @@ def _delete(store: EndpointStore, names: list[str]) -> None:
 
 
 def render() -> None:
-    names = resources.corpus_names()
-    if not names:
-        st.info("No corpus yet.")
+    corpus = corpus_actions.pick_corpus(CORPUS_KEY)
+    if corpus is None:
         return
-    corpus = resources.open_corpus(st.selectbox("Corpus", names, key=CORPUS_KEY))
     st.caption(
         "A production engine (Elasticsearch, OpenSearch, Solr, Vespa or any JSON API) ranked "
         "as endpoint:NAME beside the corpus's models. Hits the corpus lacks are shown and "

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from components import auth, resources, safe
+from pages.corpus import corpus_actions
 from ranklens.corpus.index import Corpus
 from ranklens.corpus.uploads import save_uploads
 from ranklens.errors import RankLensError
@@ -120,12 +121,9 @@ def delete_form(corpus: Corpus, runs: list[dict]) -> None:
 
 
 def render() -> None:
-    names = resources.corpus_names()
-    if not names:
-        st.info("No corpus yet.")
+    corpus = corpus_actions.pick_corpus(CORPUS_KEY)
+    if corpus is None:
         return
-    name = st.selectbox("Corpus", names, key=CORPUS_KEY)
-    corpus = resources.open_corpus(name)
     if FLASH in st.session_state:
         st.success(safe.md(st.session_state.pop(FLASH)))
     runs = table(corpus)

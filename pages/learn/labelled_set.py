@@ -8,8 +8,9 @@ import hashlib
 
 import streamlit as st
 
-from components import resources, state
+from components import resources, safe, state
 from ranklens.corpus.index import Corpus
+from ranklens.errors import RankLensError
 from ranklens.evaluation import qrels_sources as lb
 from ranklens.teaching import lessons
 from ranklens.types import Qrel, Query
@@ -66,7 +67,13 @@ def _context(corpus_name: str, query_set: str, version: str, _qrels: tuple[Qrel,
     return lessons.prepare(corpus, query_set, list(_qrels), load_encoder=resources.encoder)
 
 
-def lesson_context(corpus: Corpus, query_set: str, qrels: list[Qrel]) -> lessons.Context:
-    """The lessons' rankings and per-query values, computed once per corpus, set and labels."""
-    with st.spinner(f"Ranking {query_set} with BM25, a dense model and their fusion…"):
-        return _context(corpus.name, query_set, _labels_version(corpus, query_set), tuple(qrels))
+def lesson_context(corpus: Corpus, query_set: str, qrels: list[Qrel]) -> lessons.Context | None:
+    """The lessons' rankings and per-query values, computed once per corpus, set and labels;
+    None, with the reason shown, when they cannot be computed."""
+    try:
+        with st.spinner(f"Ranking {query_set} with BM25, a dense model and their fusion…"):
+            version = _labels_version(corpus, query_set)
+            return _context(corpus.name, query_set, version, tuple(qrels))
+    except RankLensError as exc:
+        st.error(safe.error(exc))
+        return None

@@ -44,10 +44,8 @@ def render(corpus: Corpus, query_set: str, qrels: list[Qrel] | None) -> None:
     if picked == names[-1]:
         tiny_judge_lesson.render(corpus, query_set, qrels)
         return
-    try:
-        ctx = lesson_context(corpus, query_set, qrels)
-    except RankLensError as exc:
-        st.error(safe.error(exc))
+    ctx = lesson_context(corpus, query_set, qrels)
+    if ctx is None:
         return
     fn = lessons.LESSONS[names.index(picked)]
     try:

@@ -28,10 +28,8 @@ def render(corpus: Corpus, query_set: str, qrels: list[Qrel] | None, scale: Scal
     if not qrels:
         st.info(f"The query set {query_set!r} has no labels yet: there is nothing to change.")
         return
-    try:
-        ctx = lesson_context(corpus, query_set, qrels)
-    except RankLensError as exc:
-        st.error(safe.error(exc))
+    ctx = lesson_context(corpus, query_set, qrels)
+    if ctx is None:
         return
     texts = {q.query_id: q.text for q in ctx.queries}
     ids = list(texts)

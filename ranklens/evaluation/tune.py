@@ -350,13 +350,13 @@ def tune(
     queries: Sequence[Query],
     qrels: ev.Qrels,
     measure: str = "nDCG@10",
-    folds: int = DEFAULT_FOLDS,
-    seed: int = 0,
+    *,
     level: str = "doc",
     depth: int = DEFAULT_DEPTH,
     **options: Any,
 ) -> TuneResult:
-    """Rank the labelled queries once with each input (rankers.rank_all), then tune_runs."""
+    """Rank the labelled queries once with each input (rankers.rank_all), then tune_runs
+    (`options` are its own: folds, seed, the grid, the test)."""
     qd = ev.qrels_dict(qrels)
     labelled = [q for q in queries if q.query_id in qd]
     if not labelled:
@@ -366,14 +366,5 @@ def tune(
     if len(set(names)) != len(names):
         raise RankLensError(f"a ranker is named twice: {', '.join(names)}")
     ranked = rank_corpus(corpus, inputs, labelled, rk.check_k(depth), level)
-    return tune_runs(
-        {n: ranked.runs[n] for n in names},
-        labelled,
-        qd,
-        measure,
-        folds,
-        seed,
-        level,
-        depth,
-        **options,
-    )
+    runs = {n: ranked.runs[n] for n in names}
+    return tune_runs(runs, labelled, qd, measure, level=level, depth=depth, **options)
