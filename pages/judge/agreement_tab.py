@@ -12,6 +12,7 @@ import streamlit as st
 from components import auth, safe, state
 from components.label_widgets import describe
 from ranklens.corpus import index
+from ranklens.corpus.lookups import query_texts
 from ranklens.errors import RankLensError
 from ranklens.judging import JudgmentStore, blind
 from ranklens.ranking.highlight import escape
@@ -21,7 +22,6 @@ from .display import (
     code,
     flash,
     fmt,
-    query_texts,
     scope,
     show_flash,
     show_unit,

@@ -14,6 +14,7 @@ import streamlit as st
 
 from components import safe, state
 from ranklens.corpus import index
+from ranklens.corpus.lookups import document_passage
 from ranklens.judging import JudgmentStore, PoolInfo
 from ranklens.ranking.highlight import escape
 from ranklens.types import Query
@@ -131,19 +132,10 @@ def show_unit(
         p = corpus.get_passages([passage_id]).get(passage_id)
         title, text = (p.title, p.text) if p else ("", "(not in the corpus)")
     else:
-        ps = corpus.passages_of_doc(doc_id)
-        title = ps[0].title if ps else ""
-        text = "\n\n".join(x.text for x in ps) or "(not in the corpus)"
+        d = document_passage(corpus, doc_id)
+        title, text = (d.title, d.text) if d else ("", "(not in the corpus)")
     st.markdown(CSS, unsafe_allow_html=True)  # a constant
     st.markdown(passage_html(query, query_id, title, text), unsafe_allow_html=True)  # escaped
-
-
-def query_texts(corpus: index.Corpus, first: str | None = None) -> dict[str, str]:
-    """Query id -> text over the corpus's query sets (the set `first`'s text wins)."""
-    sets = corpus.query_sets()
-    texts = {q.query_id: q.text for qs in sets.values() for q in qs}
-    texts.update({q.query_id: q.text for q in sets.get(first or "", [])})
-    return texts
 
 
 def table(rows: Sequence[dict] | pd.DataFrame, **options) -> None:

@@ -16,12 +16,13 @@ import streamlit as st
 
 from components import safe, state
 from ranklens.corpus import index
+from ranklens.corpus.lookups import query_texts
 from ranklens.errors import RankLensError
 from ranklens.judges import review as rv
 from ranklens.judging import JudgmentStore
 from ranklens.llm.prompt import JUDGE_PREFIX
 
-from .display import code, flash, query_texts, scope, show_flash, show_unit
+from .display import code, flash, scope, show_flash, show_unit
 from .header import PageContext
 
 SORT_TEXT = {

@@ -28,6 +28,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, NamedTuple
 
 from ranklens.corpus.chunking import index_text
+from ranklens.corpus.lookups import document_passage, query_texts
 from ranklens.errors import InputError
 from ranklens.judging.accepted import accepted_event_ids, without_accepted
 from ranklens.judging.rules import final_qrels_from, natural_key, round_half_up
@@ -131,7 +132,7 @@ def labelled_pairs(
         units[(u[0], u[2] or u[1])] = (u[1], u[2])
         if lab.grade is not None and lab.note:
             reasons[u].insert(0, (lab.grade, lab.note))
-    texts = {q.query_id: q.text for qs in corpus.query_sets().values() for q in qs}
+    texts = query_texts(corpus)
     passage_ids = sorted({p for d, p in units.values() if p})
     passages = corpus.get_passages(passage_ids) if passage_ids else {}
     out = []
@@ -143,8 +144,8 @@ def labelled_pairs(
             p = passages.get(passage_id)
             text = index_text(p) if p is not None else None
         else:
-            ps = corpus.passages_of_doc(doc_id)
-            text = "\n".join(index_text(p) for p in ps) if ps else None
+            d = document_passage(corpus, doc_id)
+            text = index_text(d) if d is not None else None
         if text is None:
             continue
         unit = (q.query_id, doc_id, passage_id)

@@ -16,6 +16,7 @@ from ranklens import models
 from ranklens.corpus import external_docs
 from ranklens.corpus.chunking import index_text
 from ranklens.corpus.index import Corpus
+from ranklens.corpus.lookups import query_texts
 from ranklens.corpus.trec_files import read_qrels
 from ranklens.errors import InputError, NotFoundError
 from ranklens.judging.records import (
@@ -205,7 +206,7 @@ def open_session(
 
 def known_query_ids(corpus: Corpus) -> set[str]:
     """The query ids of every query set of the corpus."""
-    return {q.query_id for qs in corpus.query_sets().values() for q in qs}
+    return set(query_texts(corpus))
 
 
 def import_labels(
