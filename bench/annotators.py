@@ -24,12 +24,13 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.store_urls import StoreUrls  # noqa: E402
 
 CORPUS = "bench"
 RESTART_OFFSET = 10_000_000  # a restarted writer numbers its labels from here (never reused)
@@ -183,39 +184,25 @@ def main() -> None:
     args = ap.parse_args()
 
     results = []
-    cluster = None
-    with tempfile.TemporaryDirectory(prefix="ranklens-bench-") as tmp:
-        try:
-            for store in args.stores:
-                plan = [(n, False) for n in args.annotators]
-                if not args.no_kill:
-                    plan.append((args.kill_annotators, True))
-                for n, kill in plan:
-                    if store == "sqlite":
-                        url = f"sqlite:///{tmp}/{n}-{int(kill)}.sqlite3"
-                    elif args.pg_url:
-                        url = args.pg_url
-                    else:
-                        if cluster is None:
-                            from tests.pg import PgCluster
-
-                            cluster = PgCluster().start()
-                        url = cluster.create_database("bench")
-                    if args.pg_url and store == "postgresql" and len(plan) > 1:
-                        raise SystemExit("--pg-url holds one run's labels: give one --annotators")
-                    r = {"store": store, **run(url, n, args.seconds, Path(tmp) / "logs", kill)}
-                    results.append(r)
-                    print(
-                        f"{store:<10} N={n:<3}{' SIGKILL+restart' if kill else '':<16} "
-                        f"{r['labels_per_s']:>8} labels/s  p50 {r['p50_ms']} ms  "
-                        f"p95 {r['p95_ms']} ms  max {r['max_ms']} ms  labels {r['labels']}  "
-                        f"lost {r['lost']}  duplicated {r['duplicated']}"
-                        + (f"  in flight at kill {r['in_flight_at_kill']}" if kill else ""),
-                        flush=True,
-                    )
-        finally:
-            if cluster is not None:
-                cluster.cleanup()
+    with StoreUrls(args.pg_url) as urls:
+        for store in args.stores:
+            plan = [(n, False) for n in args.annotators]
+            if not args.no_kill:
+                plan.append((args.kill_annotators, True))
+            for n, kill in plan:
+                if args.pg_url and store == "postgresql" and len(plan) > 1:
+                    raise SystemExit("--pg-url holds one run's labels: give one --annotators")
+                url = urls.url(store, f"{n}-{int(kill)}")
+                r = {"store": store, **run(url, n, args.seconds, urls.dir / "logs", kill)}
+                results.append(r)
+                print(
+                    f"{store:<10} N={n:<3}{' SIGKILL+restart' if kill else '':<16} "
+                    f"{r['labels_per_s']:>8} labels/s  p50 {r['p50_ms']} ms  "
+                    f"p95 {r['p95_ms']} ms  max {r['max_ms']} ms  labels {r['labels']}  "
+                    f"lost {r['lost']}  duplicated {r['duplicated']}"
+                    + (f"  in flight at kill {r['in_flight_at_kill']}" if kill else ""),
+                    flush=True,
+                )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     bad = [r for r in results if r["lost"] or r["duplicated"]]

@@ -27,30 +27,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cranfield_corpus import DATA, ensure_corpus  # noqa: E402
 from ranklens.config import get_settings  # noqa: E402
-from ranklens.corpus.index import open_corpus  # noqa: E402
 from ranklens.judges import calibration as cal  # noqa: E402
 from ranklens.judging import JudgmentStore, Scale, pooling  # noqa: E402
 from ranklens.judging.rules import natural_key  # noqa: E402
 from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache  # noqa: E402
 from ranklens.llm.prompt import Prompt  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "datasets" / "cranfield"
 RANKERS = ["bm25", "all-MiniLM-L6-v2", "rrf(bm25,all-MiniLM-L6-v2)"]
 SET = "cran-judged"  # + "-N": the first N judged queries
-
-
-def ensure_corpus(home: Path):
-    os.environ["RANKLENS_HOME"] = str(home)
-    settings = get_settings()
-    try:
-        return open_corpus("cranfield", settings)
-    except Exception:  # noqa: BLE001 - not there yet: build it once
-        from ranklens.cli import main
-
-        main(["ingest", str(DATA), "--corpus", "cranfield", "--max-words", "2000", "--overlap",
-              "0", "--quiet", "--models", "bm25", "all-MiniLM-L6-v2"])  # fmt: skip
-        return open_corpus("cranfield", settings)
 
 
 def main() -> int:
@@ -68,7 +54,7 @@ def main() -> int:
     if not DATA.is_dir():
         print(f"skipped: {DATA} is absent")
         return 0
-    corpus = ensure_corpus(Path(args.home))
+    corpus = ensure_corpus(Path(args.home), ["bm25", "all-MiniLM-L6-v2"])
     name = f"{SET}-{args.queries}"
     (queries,) = [qs for n, qs in corpus.query_sets().items() if not n.startswith(SET)]
     qrels = [q for qs in corpus.shipped_qrels().values() for q in qs]

@@ -24,7 +24,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.store_urls import StoreUrls  # noqa: E402
 from ranklens.judging import JudgmentStore, Scale  # noqa: E402
 from ranklens.judging.classes import ClassStore  # noqa: E402
 from ranklens.teaching.classroom import board  # noqa: E402
@@ -176,22 +176,10 @@ def main() -> int:
     )
     args = ap.parse_args()
     results = []
-    cluster = None
-    tmp = tempfile.TemporaryDirectory()
-    try:
+    with StoreUrls(args.pg_url) as urls:
         for store in args.stores:
             for n in args.students:
-                if store == "sqlite":
-                    url = f"sqlite:///{Path(tmp.name) / f'class-{n}.sqlite3'}"
-                else:
-                    if args.pg_url:
-                        url = args.pg_url
-                    else:
-                        if cluster is None:
-                            from tests.pg import PgCluster
-
-                            cluster = PgCluster().start()
-                        url = cluster.create_database("bench")
+                url = urls.url(store, f"class-{n}")
                 r = one_class(
                     url,
                     n,
@@ -213,10 +201,6 @@ def main() -> int:
                     f"{r['duplicated']}, errors {r['errors']}",
                     flush=True,
                 )
-    finally:
-        if cluster is not None:
-            cluster.cleanup()
-        tmp.cleanup()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

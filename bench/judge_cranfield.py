@@ -24,17 +24,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cranfield_corpus import DATA, ensure_corpus  # noqa: E402
 from ranklens import models  # noqa: E402
-from ranklens.config import get_settings  # noqa: E402
 from ranklens.corpus.chunking import index_text  # noqa: E402
-from ranklens.corpus.index import open_corpus  # noqa: E402
 from ranklens.evaluation.measures import evaluate_runs, mean_scores  # noqa: E402
 from ranklens.judges.judge_agreement import fit_thresholds, judge_agreement  # noqa: E402
 from ranklens.judging.rules import build_pool, grades_from_scores  # noqa: E402
 from ranklens.ranking import rankers  # noqa: E402
 from ranklens.ranking.recipes import make_rankers  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "datasets" / "cranfield"
 RANKERS = [
     "bm25",
     "all-MiniLM-L6-v2",
@@ -46,36 +44,6 @@ RANKERS = [
     "wsum(bm25:0.3,all-MiniLM-L6-v2:0.7)",
 ]
 GRADES = (0, 1, 2, 3, 4)
-
-
-def ensure_corpus(home: Path):
-    import os
-
-    os.environ["RANKLENS_HOME"] = str(home)
-    settings = get_settings()
-    try:
-        return open_corpus("cranfield", settings)
-    except Exception:  # noqa: BLE001 - not there yet: build it once
-        from ranklens.cli import main
-
-        main(
-            [
-                "ingest",
-                str(DATA),
-                "--corpus",
-                "cranfield",
-                "--max-words",
-                "2000",
-                "--overlap",
-                "0",
-                "--quiet",
-                "--models",
-                "bm25",
-                "all-MiniLM-L6-v2",
-                "bge-small-en-v1.5",
-            ]
-        )
-        return open_corpus("cranfield", settings)
 
 
 def score_pool(corpus, scorer, pool, query_text):
@@ -103,7 +71,7 @@ def main() -> int:
         print(f"skipped: {DATA} is absent")
         return 0
     t0 = time.perf_counter()
-    corpus = ensure_corpus(Path(args.home))
+    corpus = ensure_corpus(Path(args.home), ["bm25", "all-MiniLM-L6-v2", "bge-small-en-v1.5"])
     (queries,) = corpus.query_sets().values()
     qrels = [q for qs in corpus.shipped_qrels().values() for q in qs]
     labels: dict[str, dict[str, int]] = {}

@@ -12,7 +12,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,6 +19,8 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.store_urls import StoreUrls  # noqa: E402
 
 
 def _median_us(fn, repeat: int) -> float:
@@ -62,22 +63,8 @@ def main() -> None:
     args = ap.parse_args()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for kind in args.stores:
-        cluster = None
-        with tempfile.TemporaryDirectory() as tmp:
-            if kind == "sqlite":
-                url = f"sqlite:///{tmp}/j.sqlite3"
-            elif args.pg_url:
-                url = args.pg_url
-            else:
-                from tests.pg import PgCluster
-
-                cluster = PgCluster().start()
-                url = cluster.create_database("bench")
-            try:
-                result = run(url, args.repeat)
-            finally:
-                if cluster is not None:
-                    cluster.cleanup()
+        with StoreUrls(args.pg_url) as urls:
+            result = run(urls.url(kind, "j"), args.repeat)
         base = result["raw SELECT 1"]
         print(f"{kind}:")
         for name, us in result.items():
