@@ -17,6 +17,7 @@ import pandas as pd
 from ranklens import models
 from ranklens.corpus import index as index_mod
 from ranklens.corpus.chunking import index_text
+from ranklens.corpus.lookups import document_passage
 from ranklens.errors import RankLensError
 from ranklens.evaluation import stats
 from ranklens.evaluation.measures import evaluate_runs, per_query_table
@@ -162,7 +163,8 @@ def shared_terms(ctx: Context, query: Query, doc_id: str) -> list[str]:
     """Query terms (after the BM25 index's tokenising, stopwords and stemming) in the document."""
     params = ctx.corpus.bm25_settings()
     q_terms = index_mod.bm25_query_tokens([query.text], params)[0]
-    text = "\n".join(index_text(p) for p in ctx.corpus.passages_of_doc(doc_id))
+    doc = document_passage(ctx.corpus, doc_id)
+    text = index_text(doc) if doc is not None else ""
     d_terms = set(index_mod.bm25_query_tokens([text], params)[0])
     return sorted({t for t in q_terms if t in d_terms})
 
