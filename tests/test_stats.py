@@ -18,7 +18,7 @@ from ranklens.evaluation import measures as ev
 from ranklens.evaluation import stats
 from ranklens.types import Hit, Qrel
 
-from .test_evaluate import tiny_table
+from .test_measures import tiny_table
 
 
 def make_run(ranked: dict[str, list[tuple[str, float]]], passages: bool = False) -> dict:
