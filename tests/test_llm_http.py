@@ -1,6 +1,6 @@
 """Tests of ranklens.judging.llm_http (the LLM judge's requests) against a streaming chat-completions
-stub on 127.0.0.1:
-output modes and their fallback, the reply limit, the three timeouts, cancel, retries, throttling.
+stub on 127.0.0.1: output modes and their fallback, the reply limit, the three timeouts, cancel,
+retries, throttling.
 
 The stub streams server-sent events like llama.cpp's server; markers in the passage pick its
 behaviour, and `accepts` which response_format types it takes (others get HTTP 422).
