@@ -97,6 +97,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture
+def no_proxy(monkeypatch) -> None:
+    """No proxy variables: requests to the tests' servers on 127.0.0.1 go straight there."""
+    from .local_http import clear_proxies
+
+    clear_proxies(monkeypatch)
+
+
 # ---------------------------------------------------------------- judgment stores: SQLite, PostgreSQL
 
 

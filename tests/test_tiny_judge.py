@@ -25,10 +25,7 @@ QUERIES = [
 KNOWN = [Qrel("q1", "b", 1), Qrel("q2", "e", 1), Qrel("q3", "c", 1)]
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 @pytest.fixture(scope="module")
