@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ranklens.config import get_settings
+from ranklens.config import Settings, get_settings
 from ranklens.ranking import models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,9 +66,8 @@ def _restore_main_module():
 def home(tmp_path, monkeypatch):
     """A fresh RANKLENS_HOME; returns its Settings."""
     monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("RANKLENS_CHROMA_HOST", raising=False)
-    monkeypatch.delenv("RANKLENS_CHROMA_PORT", raising=False)
-    monkeypatch.delenv("RANKLENS_DB_URL", raising=False)
+    for var in LOCAL_STORES:
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("RANKLENS_BATCH_SIZE", "8")
     return get_settings()
 
@@ -81,6 +82,38 @@ def fake_encoder():
 def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path
+
+
+def docs_jsonl(path: Path, docs: list[tuple[str, str, str]]) -> Path:
+    """(id, title, text) triples written as a JSONL corpus."""
+    return write_jsonl(path, [{"_id": i, "title": t, "text": x} for i, t, x in docs])
+
+
+def write_topics(
+    folder: Path, queries: list[tuple[str, str]], qrels: list[tuple[str, str, int]]
+) -> tuple[Path, Path]:
+    """(query id, text) pairs as queries.jsonl and (query id, doc id, grade) as a TREC qrels.txt
+    in folder; returns both paths."""
+    queries_path = write_jsonl(
+        folder / "queries.jsonl", [{"_id": q, "text": t} for q, t in queries]
+    )
+    qrels_path = folder / "qrels.txt"
+    qrels_path.write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in qrels))
+    return queries_path, qrels_path
+
+
+LOCAL_STORES = ("RANKLENS_CHROMA_HOST", "RANKLENS_CHROMA_PORT", "RANKLENS_DB_URL")
+
+
+@contextmanager
+def module_home(root: Path) -> Iterator[Settings]:
+    """RANKLENS_HOME at root/home with local Chroma and SQLite, for a module-scoped fixture (which
+    cannot use the function-scoped `home`); yields its Settings."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RANKLENS_HOME", str(root / "home"))
+        for var in LOCAL_STORES:
+            mp.delenv(var, raising=False)
+        yield get_settings()
 
 
 @pytest.fixture

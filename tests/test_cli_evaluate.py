@@ -21,7 +21,7 @@ from ranklens.evaluation import report, stats
 from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Query
 
-from .conftest import write_jsonl
+from .conftest import write_jsonl, write_topics
 
 QUERIES = [
     ("q1", "python list append sort"),
@@ -54,10 +54,7 @@ TREC_NAMES = {  # our name -> (what pytrec_eval is asked for, the key it answers
 def tiny(home, small_jsonl, fake_encoder, tmp_path):
     """A corpus with bm25 and the fake encoder, a queries file and a TREC qrels file."""
     corpus = ingest.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
-    queries = write_jsonl(tmp_path / "queries.jsonl", [{"_id": q, "text": t} for q, t in QUERIES])
-    qrels = tmp_path / "qrels.txt"
-    qrels.write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in QRELS))
-    return corpus, queries, qrels
+    return (corpus, *write_topics(tmp_path, QUERIES, QRELS))
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -15,7 +15,7 @@ from ranklens.corpus.ingest import ingest
 from ranklens.ranking import models, recipes
 from ranklens.types import Query
 
-from .conftest import ROOT, FakeEncoder, write_jsonl
+from .conftest import ROOT, FakeEncoder, docs_jsonl, module_home
 
 FAKE = "fake-cli-enc"
 DOCS = [
@@ -31,18 +31,9 @@ DOCS = [
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RANKLENS_HOME", str(root / "home"))
-        for var in ("RANKLENS_CHROMA_HOST", "RANKLENS_CHROMA_PORT", "RANKLENS_DB_URL"):
-            mp.delenv(var, raising=False)
-        from ranklens.config import get_settings
-
-        settings = get_settings()
+    with module_home(root) as settings:
         models.register_encoder(FakeEncoder(FAKE))
-        path = write_jsonl(
-            root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
-        )
-        c = ingest(path, "tiny", ["bm25", FAKE], settings)
+        c = ingest(docs_jsonl(root / "docs.jsonl", DOCS), "tiny", ["bm25", FAKE], settings)
         c.add_query_set("test", [Query("1", "sourdough bread"), Query("2", "tea temperature")])
         yield root
 

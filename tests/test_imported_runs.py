@@ -20,7 +20,7 @@ from ranklens.ranking.recipes import available_rankers, make_rankers
 from ranklens.ranking.runfiles import read_run_scores
 from ranklens.types import Doc, Qrel, Query
 
-from .conftest import FakeEncoder, write_jsonl
+from .conftest import FakeEncoder, docs_jsonl, module_home
 
 FAKE = "fake-runs-enc"
 DOCS = [
@@ -45,17 +45,9 @@ RUN = """1 Q0 moon 1 2.0 prod
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RANKLENS_HOME", str(root / "home"))
-        for var in ("RANKLENS_CHROMA_HOST", "RANKLENS_CHROMA_PORT", "RANKLENS_DB_URL"):
-            mp.delenv(var, raising=False)
-        from ranklens.config import get_settings
-
+    with module_home(root) as settings:
         models.register_encoder(FakeEncoder(FAKE))
-        path = write_jsonl(
-            root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
-        )
-        c = ingest(path, "tiny", ["bm25", FAKE], get_settings())
+        c = ingest(docs_jsonl(root / "docs.jsonl", DOCS), "tiny", ["bm25", FAKE], settings)
         c.add_query_set("test", QUERIES)
         c.add_query_set("other", [Query("9", "rust memory")])
         (root / "prod.trec").write_text(RUN)

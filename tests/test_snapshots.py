@@ -21,7 +21,7 @@ from ranklens.evaluation import snapshots, snapshots_store
 from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Qrel
 
-from .conftest import write_jsonl
+from .conftest import write_jsonl, write_topics
 
 QUERIES = [
     ("q1", "python list append sort"),
@@ -204,10 +204,7 @@ def test_export_is_trec_runs_and_a_manifest(tmp_path):
 @pytest.fixture
 def tiny(home, small_jsonl, fake_encoder, tmp_path):
     corpus = ingest.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
-    queries = write_jsonl(tmp_path / "queries.jsonl", [{"_id": q, "text": t} for q, t in QUERIES])
-    qrels = tmp_path / "qrels.txt"
-    qrels.write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in QRELS))
-    return corpus, queries, qrels
+    return (corpus, *write_topics(tmp_path, QUERIES, QRELS))
 
 
 def test_cli_evaluate_snapshot_then_list_show_compare_export(tiny, capsys, tmp_path, fake_encoder):
