@@ -198,6 +198,35 @@ def kill_when_counted(script: str, at_least: int) -> int:
     return done
 
 
+SLOW_INGEST = """
+import sys, time
+sys.path.insert(0, {root!r})
+from tests.conftest import FakeEncoder
+from ranklens.config import get_settings
+from ranklens.corpus import ingest
+from ranklens.ranking import models
+
+class Slow(FakeEncoder):
+    def encode_documents(self, texts):
+        time.sleep(0.05)
+        return super().encode_documents(texts)
+
+models.register_encoder(Slow({model!r}))
+def report(p):
+    if p.stage == {model!r}:
+        print(p.done, flush=True)
+{call}
+"""
+
+
+def kill_ingest_when_counted(call: str, at_least: int, model: str = "fake-killed") -> int:
+    """Run `call` (Python: an ingest call that may use `ingest`, `get_settings()` and `report`
+    as its progress) in a child process whose encoder `model` is a slow FakeEncoder; SIGKILL it
+    once `model` has embedded at_least passages; returns how many it had reported."""
+    script = SLOW_INGEST.format(root=str(ROOT), model=model, call=call)
+    return kill_when_counted(script, at_least)
+
+
 # ---------------------------------------------------------------- team mode in AppTest
 
 

@@ -15,7 +15,7 @@ from ranklens.errors import RankLensError
 from ranklens.ranking import ann, exact, models
 from ranklens.types import Query
 
-from .conftest import FakeEncoder, write_jsonl
+from .conftest import FakeEncoder, docs_jsonl, write_jsonl
 
 DOCS = [
     ("bread", "Sourdough", "Sourdough bread rises with wild yeast and lactic acid bacteria."),
@@ -35,7 +35,7 @@ def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("ann")
     settings = Settings(home=root / "home", batch_size=8)
     models.register_encoder(FakeEncoder(FAKE))
-    path = write_jsonl(root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS])
+    path = docs_jsonl(root / "docs.jsonl", DOCS)
     return ingest(path, "tiny-ann", [FAKE], settings)
 
 

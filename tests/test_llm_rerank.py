@@ -18,7 +18,7 @@ from ranklens.ranking import recipes
 from ranklens.ranking.llm_rerank import LLMRerank, parse_preference
 from ranklens.types import Query
 
-from .conftest import free_port, write_jsonl
+from .conftest import docs_jsonl, free_port, write_jsonl
 from .local_http import QuietHandler, chat_reply, serving
 
 DOCS = [
@@ -83,7 +83,7 @@ def oracle():
 def corpus(tmp_path_factory, oracle):
     root = tmp_path_factory.mktemp("llmrerank")
     settings = Settings(home=root / "home", batch_size=8, llm_url=oracle, llm_model="oracle")
-    path = write_jsonl(root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS])
+    path = docs_jsonl(root / "docs.jsonl", DOCS)
     return ingest(path, "llm-tiny", ["bm25"], settings)
 
 

@@ -13,7 +13,7 @@ from ranklens.ranking import models, rankers
 from ranklens.ranking.recipes import available_rankers, make_ranker, make_rankers
 from ranklens.types import LEVELS, Hit, Passage, Query
 
-from .conftest import FakeEncoder, write_jsonl
+from .conftest import FakeEncoder, docs_jsonl
 
 DOCS = [
     ("bread", "Sourdough", "Sourdough bread rises with wild yeast and lactic acid bacteria."),
@@ -36,7 +36,7 @@ def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("rankers")
     settings = Settings(home=root / "home", batch_size=8)
     models.register_encoder(FakeEncoder(FAKE))
-    path = write_jsonl(root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS])
+    path = docs_jsonl(root / "docs.jsonl", DOCS)
     return ingest(path, "tiny", ["bm25", FAKE], settings)
 
 

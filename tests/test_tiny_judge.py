@@ -13,7 +13,7 @@ from ranklens.judging.scale import Scale
 from ranklens.teaching import tiny_judge
 from ranklens.types import Qrel, Query
 
-from .conftest import write_jsonl
+from .conftest import docs_jsonl
 from .test_llm_rerank import DOCS, oracle  # noqa: F401 - the stub server fixture
 
 QUERIES = [
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("no_proxy")
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
-    path = write_jsonl(root / "d.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS])
+    path = docs_jsonl(root / "d.jsonl", DOCS)
     c = ingest(path, "tinyjudge", ["bm25"], Settings(home=root / "home"))
     c.add_query_set("faq", QUERIES)
     return c
