@@ -15,7 +15,7 @@ from ranklens.errors import RankLensError
 from ranklens.ranking import ann, exact, models
 from ranklens.types import Query
 
-from .conftest import FakeEncoder, docs_jsonl, write_jsonl
+from .conftest import FakeEncoder, index_docs, write_jsonl
 
 DOCS = [
     ("bread", "Sourdough", "Sourdough bread rises with wild yeast and lactic acid bacteria."),
@@ -33,10 +33,8 @@ FAKE = "fake-ann-enc"
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("ann")
-    settings = Settings(home=root / "home", batch_size=8)
     models.register_encoder(FakeEncoder(FAKE))
-    path = docs_jsonl(root / "docs.jsonl", DOCS)
-    return ingest(path, "tiny-ann", [FAKE], settings)
+    return index_docs(root, DOCS, "tiny-ann", [FAKE])
 
 
 def test_exact_search_matches_numpy(corpus):

@@ -18,7 +18,7 @@ from ranklens.ranking import recipes
 from ranklens.ranking.llm_rerank import LLMRerank, parse_preference
 from ranklens.types import Query
 
-from .conftest import docs_jsonl, free_port, write_jsonl
+from .conftest import free_port, index_docs, write_jsonl
 from .local_http import QuietHandler, chat_reply, serving
 
 DOCS = [
@@ -82,9 +82,7 @@ def oracle():
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory, oracle):
     root = tmp_path_factory.mktemp("llmrerank")
-    settings = Settings(home=root / "home", batch_size=8, llm_url=oracle, llm_model="oracle")
-    path = docs_jsonl(root / "docs.jsonl", DOCS)
-    return ingest(path, "llm-tiny", ["bm25"], settings)
+    return index_docs(root, DOCS, "llm-tiny", ["bm25"], llm_url=oracle, llm_model="oracle")
 
 
 pytestmark = pytest.mark.usefixtures("no_proxy")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ranklens.config import Settings
 from ranklens.corpus.chunking import index_text
 from ranklens.corpus.ingest import ingest
 from ranklens.errors import RankLensError
@@ -13,7 +12,7 @@ from ranklens.ranking import models, rankers
 from ranklens.ranking.recipes import available_rankers, make_ranker, make_rankers
 from ranklens.types import LEVELS, Hit, Passage, Query
 
-from .conftest import FakeEncoder, docs_jsonl
+from .conftest import FakeEncoder, index_docs
 
 DOCS = [
     ("bread", "Sourdough", "Sourdough bread rises with wild yeast and lactic acid bacteria."),
@@ -34,10 +33,8 @@ FAKE = "fake-rankers-enc"
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("rankers")
-    settings = Settings(home=root / "home", batch_size=8)
     models.register_encoder(FakeEncoder(FAKE))
-    path = docs_jsonl(root / "docs.jsonl", DOCS)
-    return ingest(path, "tiny", ["bm25", FAKE], settings)
+    return index_docs(root, DOCS, "tiny", ["bm25", FAKE])
 
 
 class FixedRanker:

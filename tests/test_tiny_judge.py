@@ -6,14 +6,12 @@ from __future__ import annotations
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from ranklens.config import Settings
-from ranklens.corpus.ingest import ingest
 from ranklens.judging.llm import LLMConfig, LLMJudge
 from ranklens.judging.scale import Scale
 from ranklens.teaching import tiny_judge
 from ranklens.types import Qrel, Query
 
-from .conftest import docs_jsonl
+from .conftest import index_docs
 from .test_llm_rerank import DOCS, oracle  # noqa: F401 - the stub server fixture
 
 QUERIES = [
@@ -31,8 +29,7 @@ pytestmark = pytest.mark.usefixtures("no_proxy")
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
-    path = docs_jsonl(root / "d.jsonl", DOCS)
-    c = ingest(path, "tinyjudge", ["bm25"], Settings(home=root / "home"))
+    c = index_docs(root, DOCS, "tinyjudge", ["bm25"])
     c.add_query_set("faq", QUERIES)
     return c
 
