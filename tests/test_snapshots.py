@@ -18,7 +18,6 @@ from ranklens.corpus.formats import read_run
 from ranklens.errors import InputError, NotFoundError, RankLensError
 from ranklens.evaluation import measures as ev
 from ranklens.evaluation import snapshots, snapshots_store
-from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Qrel
 
 from .conftest import write_jsonl, write_topics
@@ -68,12 +67,6 @@ def _snap(name, order, qrels, corpus=None, settings=None):
 QR = [Qrel("a", "d1", 1), Qrel("b", "d2", 2), Qrel("c", "d3", 1)]
 BEFORE = {"a": ["d1", "d2"], "b": ["d1", "d2"], "c": ["d3", "d1"]}
 AFTER = {"a": ["d2", "d1"], "b": ["d2", "d1"], "c": ["d3", "d2"]}  # a worse, b better, c moved
-
-
-@pytest.fixture
-def store(store_url):
-    with JudgmentStore(store_url) as s:
-        yield s
 
 
 def test_labels_hash_is_content_only():
