@@ -29,6 +29,15 @@ TOPICS = [
     ("bread", "Sourdough bread rises with wild yeast and lactic acid bacteria."),
 ]
 
+# (id, title, text): five documents, one of two passages, one whose title and text hold markup
+TWO_PASSAGE_DOCS = [
+    ("bread", "Sourdough", "Sourdough bread rises with wild yeast. " * 40),  # two passages
+    ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
+    ("moon", "The Moon", "The Moon orbits the Earth and causes the tides."),
+    ("rust", "Rust", "Rust guarantees memory safety through ownership."),
+    ("html", "<i>Markup</i>", "<script>alert(1)</script> bread & butter"),
+]
+
 
 class FakeEncoder:
     """A deterministic bag-of-words hashing encoder: fast, and similar texts score higher."""
@@ -109,6 +118,22 @@ def write_topics(
     qrels_path = folder / "qrels.txt"
     qrels_path.write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in qrels))
     return queries_path, qrels_path
+
+
+def write_beir(
+    folder: Path,
+    docs: list[tuple[str, str, str]],
+    queries: list[tuple[str, str]],
+    qrels: list[tuple[str, str, int]],
+) -> Path:
+    """A BEIR folder: corpus.jsonl of (id, title, text) triples, queries.jsonl of (id, text) pairs
+    and qrels/test.tsv of (query id, doc id, grade); returns the folder."""
+    (folder / "qrels").mkdir(parents=True, exist_ok=True)
+    docs_jsonl(folder / "corpus.jsonl", docs)
+    write_jsonl(folder / "queries.jsonl", [{"_id": q, "text": t} for q, t in queries])
+    rows = "".join(f"{q}\t{d}\t{g}\n" for q, d, g in qrels)
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + rows)
+    return folder
 
 
 LOCAL_STORES = ("RANKLENS_CHROMA_HOST", "RANKLENS_CHROMA_PORT", "RANKLENS_DB_URL")

@@ -21,7 +21,7 @@ from ranklens.evaluation import report, stats
 from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Query
 
-from .conftest import write_jsonl, write_topics
+from .conftest import write_beir, write_jsonl, write_topics
 
 QUERIES = [
     ("q1", "python list append sort"),
@@ -194,21 +194,13 @@ def test_passage_level_uses_passage_labels_and_warns_about_document_labels(tiny,
 
 
 def test_beir_folder_brings_its_own_queries_and_labels(home, tmp_path, capsys):
-    folder = tmp_path / "beirtiny"
-    (folder / "qrels").mkdir(parents=True)
-    write_jsonl(
-        folder / "corpus.jsonl",
-        [
-            {"_id": "d1", "title": "Tea", "text": "green tea is brewed cooler than black tea"},
-            {"_id": "d2", "title": "Moon", "text": "the moon causes the tides"},
-            {"_id": "d3", "title": "Bread", "text": "sourdough bread uses wild yeast"},
-        ],
-    )
-    write_jsonl(
-        folder / "queries.jsonl",
-        [{"_id": "1", "text": "tea brewing"}, {"_id": "2", "text": "tides"}],
-    )
-    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t2\n2\td2\t1\n")
+    docs = [
+        ("d1", "Tea", "green tea is brewed cooler than black tea"),
+        ("d2", "Moon", "the moon causes the tides"),
+        ("d3", "Bread", "sourdough bread uses wild yeast"),
+    ]
+    queries = [("1", "tea brewing"), ("2", "tides")]
+    folder = write_beir(tmp_path / "beirtiny", docs, queries, [("1", "d1", 2), ("2", "d2", 1)])
     ingest.ingest(folder, "beirtiny", ["bm25"], home)
     rc, out, err = run_cli(capsys, "--corpus", "beirtiny", "--measures", "nDCG@10", "RR", "--json")
     assert rc == 0, err

@@ -15,15 +15,11 @@ from ranklens.corpus.ingest import ingest
 from ranklens.ranking import models, recipes
 from ranklens.types import Query
 
-from .conftest import ROOT, FakeEncoder, docs_jsonl, module_home
+from .conftest import ROOT, TWO_PASSAGE_DOCS, FakeEncoder, docs_jsonl, module_home
 
 FAKE = "fake-cli-enc"
 DOCS = [
-    ("bread", "Sourdough", "Sourdough bread rises with wild yeast. " * 40),  # two passages
-    ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
-    ("moon", "The Moon", "The Moon orbits the Earth and causes the tides."),
-    ("rust", "Rust", "Rust guarantees memory safety through ownership."),
-    ("html", "<i>Markup</i>", "<script>alert(1)</script> bread & butter"),
+    *TWO_PASSAGE_DOCS,
     ("report#2", "Report", "The quarterly report, its id holding a hash."),
 ]
 

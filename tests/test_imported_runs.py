@@ -20,16 +20,10 @@ from ranklens.ranking.recipes import available_rankers, make_rankers
 from ranklens.ranking.runfiles import read_run_scores
 from ranklens.types import Doc, Qrel, Query
 
-from .conftest import FakeEncoder, docs_jsonl, module_home
+from .conftest import TWO_PASSAGE_DOCS, FakeEncoder, docs_jsonl, module_home
 
 FAKE = "fake-runs-enc"
-DOCS = [
-    ("bread", "Sourdough", "Sourdough bread rises with wild yeast. " * 40),  # two passages
-    ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
-    ("moon", "The Moon", "The Moon orbits the Earth and causes the tides."),
-    ("rust", "Rust", "Rust guarantees memory safety through ownership."),
-    ("html", "<i>Markup</i>", "<script>alert(1)</script> bread & butter"),
-]
+DOCS = TWO_PASSAGE_DOCS
 QUERIES = [Query("1", "sourdough bread"), Query("2", "tea temperature"), Query("3", "moon")]
 # document ids; "ghost" and "faraway" are not in the corpus; tea and moon tie on 2.0 for query 1
 RUN = """1 Q0 moon 1 2.0 prod
@@ -63,6 +57,17 @@ def cli(capsys, *argv):
 
 def _state(c) -> list[str]:
     return sorted(p.name for p in imported_runs.runs_dir(c).iterdir() if p.suffix != ".lock")
+
+
+def refused_import(corpus, capsys, path) -> str:
+    """`runs import PATH` as "bad": exit code 2 and nothing stored (no run, no staging folder
+    left behind); returns the error printed."""
+    before = _state(corpus)
+    argv = ["runs", "import", str(path), "--corpus", "tiny", "--name", "bad", "--queries", "test"]
+    code, _, err = cli(capsys, *argv)
+    assert code == 2, err
+    assert _state(corpus) == before
+    return err
 
 
 # ---------------------------------------------------------------- import, list, show, delete
@@ -129,20 +134,8 @@ def test_bad_run_files_store_nothing(corpus, tmp_path, capsys, text, words, line
     before = _state(corpus)
     path = tmp_path / "bad.trec"
     path.write_text(text)
-    code, out, err = cli(
-        capsys,
-        "runs",
-        "import",
-        str(path),
-        "--corpus",
-        "tiny",
-        "--name",
-        "bad",
-        "--queries",
-        "test",
-    )
-    assert code == 2 and words in err and f"{path}, line {line}:" in err, err
-    assert _state(corpus) == before  # no run, no staging folder left behind
+    err = refused_import(corpus, capsys, path)
+    assert words in err and f"{path}, line {line}:" in err, err
     # a failed --replace keeps the version in use
     code, _, err = cli(
         capsys, "runs", "import", str(path), "--corpus", "tiny", "--name", "prod", "--replace"
@@ -437,20 +430,7 @@ def test_rerank_of_a_run_rescores_what_has_text(corpus):
     ],
 )
 def test_bad_csv_and_json_store_nothing(corpus, tmp_path, capsys, name, text, words):
-    before = _state(corpus)
     path = tmp_path / name
     path.write_text(text)
-    code, _, err = cli(
-        capsys,
-        "runs",
-        "import",
-        str(path),
-        "--corpus",
-        "tiny",
-        "--name",
-        "bad",
-        "--queries",
-        "test",
-    )
-    assert code == 2 and words in err and str(path) in err, err
-    assert _state(corpus) == before
+    err = refused_import(corpus, capsys, path)
+    assert words in err and str(path) in err, err

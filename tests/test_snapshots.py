@@ -20,7 +20,7 @@ from ranklens.evaluation import measures as ev
 from ranklens.evaluation import snapshots, snapshots_store
 from ranklens.types import Hit, Qrel
 
-from .conftest import write_jsonl, write_topics
+from .conftest import write_beir, write_topics
 
 QUERIES = [
     ("q1", "python list append sort"),
@@ -256,19 +256,10 @@ def test_cli_evaluate_snapshot_then_list_show_compare_export(tiny, capsys, tmp_p
 
 
 def test_cli_show_warns_when_shipped_labels_changed(home, tmp_path, capsys):
-    folder = tmp_path / "beirtiny"
-    (folder / "qrels").mkdir(parents=True)
-    write_jsonl(
-        folder / "corpus.jsonl",
-        [
-            {"_id": "d1", "title": "Tea", "text": "green tea is brewed cooler than black tea"},
-            {"_id": "d2", "title": "Moon", "text": "the moon causes the tides"},
-        ],
-    )
-    write_jsonl(
-        folder / "queries.jsonl", [{"_id": "1", "text": "tea"}, {"_id": "2", "text": "tides"}]
-    )
-    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t2\n2\td2\t1\n")
+    tea = ("d1", "Tea", "green tea is brewed cooler than black tea")
+    queries = [("1", "tea"), ("2", "tides")]
+    docs = [tea, ("d2", "Moon", "the moon causes the tides")]
+    folder = write_beir(tmp_path / "beirtiny", docs, queries, [("1", "d1", 2), ("2", "d2", 1)])
     ingest.ingest(folder, "beirtiny", ["bm25"], home)
     argv = ["evaluate", "--corpus", "beirtiny", "--measures", "nDCG@10", "--snapshot", "s1"]
     assert main(argv) == 0
@@ -276,14 +267,8 @@ def test_cli_show_warns_when_shipped_labels_changed(home, tmp_path, capsys):
     assert main(["snapshots", "show", "s1", "--corpus", "beirtiny"]) == 0
     assert "warning" not in capsys.readouterr().err
     # the same corpus ingested again from changed documents
-    write_jsonl(
-        folder / "corpus.jsonl",
-        [
-            {"_id": "d1", "title": "Tea", "text": "green tea is brewed cooler than black tea"},
-            {"_id": "d2", "title": "Moon", "text": "the moon pulls the oceans into tides"},
-        ],
-    )
-    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n2\td2\t1\n")
+    docs = [tea, ("d2", "Moon", "the moon pulls the oceans into tides")]
+    write_beir(folder, docs, queries, [("1", "d1", 1), ("2", "d2", 1)])
     assert main(["delete", "--corpus", "beirtiny", "--yes"]) == 0
     ingest.ingest(folder, "beirtiny", ["bm25"], home)
     capsys.readouterr()
