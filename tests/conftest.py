@@ -93,6 +93,18 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
     return path
 
 
+def assert_input_error(read, path: Path, text: str, line: int, words: str) -> None:
+    """Write text to path and read it: the reader raises the project's InputError naming the
+    file, the line and what was expected (words)."""
+    from ranklens.errors import InputError
+
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read(path)
+    assert err.value.line == line, err.value
+    assert str(path) in str(err.value) and words in str(err.value), err.value
+
+
 def docs_jsonl(path: Path, docs: list[tuple[str, str, str]]) -> Path:
     """(id, title, text) triples written as a JSONL corpus."""
     return write_jsonl(path, [{"_id": i, "title": t, "text": x} for i, t, x in docs])
