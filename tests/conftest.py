@@ -187,10 +187,10 @@ def no_proxy(monkeypatch) -> None:
 # ---------------------------------------------------------------- judgment stores: SQLite, PostgreSQL
 
 
-@pytest.fixture(scope="session")
-def pg_cluster():
-    """One throwaway PostgreSQL cluster per test session (see tests/pg.py); skips with the reason
-    when PostgreSQL cannot start here."""
+@contextmanager
+def own_pg_cluster():
+    """A throwaway PostgreSQL cluster (tests/pg.py), stopped (pg_ctl -m immediate) and removed on
+    the way out; skips the test, saying why, when PostgreSQL cannot start here."""
     from .pg import PgCluster, PgUnavailable
 
     try:
@@ -200,7 +200,15 @@ def pg_cluster():
     try:
         yield cluster
     finally:
-        cluster.cleanup()  # pg_ctl -m immediate stop, then the folder goes
+        cluster.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL cluster per test session (tests that stop theirs start their own
+    with own_pg_cluster)."""
+    with own_pg_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -222,6 +230,22 @@ def store(tmp_path, monkeypatch, store_url):
     s = JudgmentStore(get_settings().db_url)
     yield s
     s.close()
+
+
+def spawn_python(script: str, *args: str):
+    """`python -c script args...` in the repository root (the project importable), with stdout
+    and stderr piped as text."""
+    import os
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def kill_when_counted(script: str, at_least: int) -> int:
