@@ -22,10 +22,13 @@ from .conftest import write_jsonl
 
 
 @pytest.fixture
-def chroma_server(tmp_path):
-    """The port of a `chroma run` server over a folder of this test's."""
+def chroma_server(tmp_path, home, monkeypatch):
+    """The port of a `chroma run` server over a folder of this test's, which RANKLENS_CHROMA_HOST
+    and RANKLENS_CHROMA_PORT name."""
     server = ChromaServer(tmp_path / "server")
     server.start()
+    monkeypatch.setenv("RANKLENS_CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("RANKLENS_CHROMA_PORT", str(server.port))
     try:
         yield server.port
     finally:
@@ -36,8 +39,6 @@ def chroma_server(tmp_path):
 def test_ingest_into_chroma_server(
     home, monkeypatch, chroma_server, small_jsonl, fake_encoder, tmp_path
 ):
-    monkeypatch.setenv("RANKLENS_CHROMA_HOST", "127.0.0.1")
-    monkeypatch.setenv("RANKLENS_CHROMA_PORT", str(chroma_server))
     settings = get_settings()
     assert settings.uses_chroma_server
     c = ingest.ingest(small_jsonl, "remote", ["bm25", "fake-encoder"], settings)
@@ -62,8 +63,6 @@ def test_grow_import_and_export_against_chroma_server(
 
     from ranklens.corpus import embeddings
 
-    monkeypatch.setenv("RANKLENS_CHROMA_HOST", "127.0.0.1")
-    monkeypatch.setenv("RANKLENS_CHROMA_PORT", str(chroma_server))
     settings = get_settings()
     c = ingest.ingest(small_jsonl, "remote", ["bm25", "fake-encoder"], settings)
     new = write_jsonl(tmp_path / "new.jsonl", [{"_id": "kite", "text": "kites fly on wind"}])
