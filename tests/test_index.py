@@ -11,7 +11,7 @@ from ranklens.corpus import index, ingest
 from ranklens.corpus.chunking import ChunkSettings
 from ranklens.errors import InputError, NotFoundError, RankLensError
 
-from .conftest import FakeEncoder, kill_ingest_when_counted, write_jsonl
+from .conftest import FAST_MODEL, FakeEncoder, kill_ingest_when_counted, write_jsonl
 
 
 def corpus_files(settings, name):
@@ -231,8 +231,8 @@ def test_real_model_ingest_end_to_end(home, small_jsonl):
     """The fastest real model, on five documents: embeddings are the model's, normalised."""
     import numpy as np
 
-    c = ingest.ingest(small_jsonl, "real", ["all-MiniLM-L6-v2"], home)
-    got = c.collection("all-MiniLM-L6-v2").get(ids=["moon#0"], include=["embeddings"])
+    c = ingest.ingest(small_jsonl, "real", [FAST_MODEL], home)
+    got = c.collection(FAST_MODEL).get(ids=["moon#0"], include=["embeddings"])
     v = np.asarray(got["embeddings"][0])
     assert v.shape == (384,) and abs(float(np.linalg.norm(v)) - 1) < 1e-4
 

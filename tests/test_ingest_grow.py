@@ -13,6 +13,7 @@ from ranklens.ranking import models
 from ranklens.ranking.recipes import make_ranker
 from ranklens.types import Query
 
+from .conftest import FAST_MODEL as MODEL
 from .conftest import FakeEncoder, kill_ingest_when_counted, write_jsonl
 
 NEW = [
@@ -158,7 +159,7 @@ def test_cli_append_and_replace(home, tmp_path, small_jsonl, capsys):
 
 def test_append_and_embeddings_jobs_run_in_a_worker(home, tmp_path, small_jsonl):
     """The jobs the Corpus page starts: adding documents, importing vectors (a real model, since
-    the worker is its own process)."""
+    the worker is its own process: the one that loads fastest)."""
     import numpy as np
 
     from ranklens import jobs
@@ -171,10 +172,10 @@ def test_append_and_embeddings_jobs_run_in_a_worker(home, tmp_path, small_jsonl)
     vecs = rng.standard_normal((c.passages, 384)).astype(np.float32)
     np.save(tmp_path / "v.npy", vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
     (tmp_path / "v.ids.txt").write_text("\n".join(c.passage_ids()))
-    job = jobs.embeddings_job("jobbed", "all-MiniLM-L6-v2", tmp_path / "v.npy", settings=home)
+    job = jobs.embeddings_job("jobbed", MODEL, tmp_path / "v.npy", settings=home)
     done = jobs.wait(job.id, home, timeout=300)
     assert done.state == jobs.DONE, done.error
-    assert c.models() == ["bm25", "all-MiniLM-L6-v2"]
+    assert c.models() == ["bm25", MODEL]
     bad = jobs.append_job(
         "jobbed", write_jsonl(tmp_path / "x.jsonl", [{"_id": "owl", "text": "x"}]), settings=home
     )

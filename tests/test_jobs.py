@@ -15,9 +15,9 @@ from ranklens import jobs
 from ranklens.corpus import index, ingest
 from ranklens.corpus.ingest import existing_ids
 
-from .conftest import write_jsonl
+from .conftest import FAST_MODEL, write_jsonl
 
-MODEL = "bge-small-en-v1.5"  # a real model that loads in about a second here (ONNX, no torch)
+MODEL = FAST_MODEL  # a real model: workers are processes of their own
 
 
 @pytest.fixture
