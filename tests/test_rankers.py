@@ -12,21 +12,9 @@ from ranklens.ranking import models, rankers
 from ranklens.ranking.recipes import available_rankers, make_ranker, make_rankers
 from ranklens.types import LEVELS, Hit, Passage, Query
 
-from .conftest import FakeEncoder, index_docs
+from .conftest import SEARCH_DOCS, FakeEncoder, index_docs
 
-DOCS = [
-    ("bread", "Sourdough", "Sourdough bread rises with wild yeast and lactic acid bacteria."),
-    ("rye", "Rye bread", "Rye bread is dense; bakers add sourdough starter for flavour."),
-    ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
-    ("oolong", "Oolong", "Oolong tea sits between green and black tea in oxidation."),
-    ("rust", "Rust", "Rust guarantees memory safety through ownership and borrowing."),
-    ("py", "Python lists", "Python lists are mutable sequences; append items and sort them."),
-    ("moon", "The Moon", "The Moon orbits the Earth roughly every 27 days and causes tides."),
-    ("tides", "Tides", "Ocean tides rise and fall twice a day because of the Moon's gravity."),
-    ("html", "Markup", "<b>bold</b> & <script>alert('x')</script> tags in a passage."),
-    ("mars", "Mars", "Mars is the fourth planet; its two moons are Phobos and Deimos."),
-    ("report#2", "Report", "The quarterly report, whose document id holds a hash."),
-]
+DOCS = SEARCH_DOCS
 FAKE = "fake-rankers-enc"
 
 
