@@ -3,6 +3,7 @@ and each step table gives the number the library itself reports."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -23,7 +24,8 @@ def ctx(tmp_path_factory):
     with module_home(tmp_path_factory.mktemp("lessons")) as settings:
         enc = FakeEncoder()
         models.register_encoder(enc)
-        corpus = ingest.ingest(DEMO_DIR, "demo-lessons", ["bm25", enc.name], settings)
+        big_batches = dataclasses.replace(settings, batch_size=512)  # few Chroma adds
+        corpus = ingest.ingest(DEMO_DIR, "demo-lessons", ["bm25", enc.name], big_batches)
         qrels = corpus.shipped_qrels()["faq"]
         yield lessons.prepare(corpus, "faq", qrels, dense=enc.name)
 
