@@ -239,12 +239,12 @@ def store_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch, store_url):
-    """An empty judgment store on SQLite and on PostgreSQL, with RANKLENS_HOME and RANKLENS_DB_URL
-    pointing at it (so code that opens the store from settings finds the same one)."""
+def store(home, monkeypatch, store_url):
+    """An empty judgment store on SQLite and on PostgreSQL, with RANKLENS_HOME (the `home` fixture)
+    and RANKLENS_DB_URL pointing at it (so code that opens the store from settings, the CLI
+    included, finds the same one)."""
     from ranklens.judging import JudgmentStore
 
-    monkeypatch.setenv("RANKLENS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("RANKLENS_DB_URL", store_url)
     s = JudgmentStore(get_settings().db_url)
     yield s
