@@ -129,11 +129,16 @@ def docs_jsonl(path: Path, docs: list[tuple[str, str, str]]) -> Path:
     return write_jsonl(path, [{"_id": i, "title": t, "text": x} for i, t, x in docs])
 
 
-def index_docs(root: Path, docs: list[tuple[str, str, str]], name: str, model_names, **settings):
+def index_docs(
+    root: Path, docs: list[tuple[str, str, str]], name: str, model_names, encoders=(), **settings
+):
     """(id, title, text) triples indexed as corpus `name` under root/home (batches of 8, or what
-    `settings` says); for module-scoped corpora that need no RANKLENS_HOME."""
+    `settings` says), `encoders` registered first; for module-scoped corpora that need no
+    RANKLENS_HOME."""
     from ranklens.corpus.ingest import ingest
 
+    for encoder in encoders:
+        models.register_encoder(encoder)
     config = Settings(**{"home": root / "home", "batch_size": 8, **settings})
     return ingest(docs_jsonl(root / "docs.jsonl", docs), name, list(model_names), config)
 

@@ -17,15 +17,13 @@ from ranklens.types import Query
 
 from .conftest import SEARCH_DOCS, FakeEncoder, index_docs, write_jsonl
 
-DOCS = SEARCH_DOCS
 FAKE = "fake-ann-enc"
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("ann")
-    models.register_encoder(FakeEncoder(FAKE))
-    return index_docs(root, DOCS, "tiny-ann", [FAKE])
+    return index_docs(root, SEARCH_DOCS, "tiny-ann", [FAKE], encoders=[FakeEncoder(FAKE)])
 
 
 def test_exact_search_matches_numpy(corpus):
@@ -40,7 +38,7 @@ def test_exact_search_matches_numpy(corpus):
 
 
 def test_hnsw_recall_against_exact(corpus):
-    queries = [Query(str(i), t) for i, (_, _, t) in enumerate(DOCS)]
+    queries = [Query(str(i), t) for i, (_, _, t) in enumerate(SEARCH_DOCS)]
     rep = ann.hnsw_recall(corpus, FAKE, queries, k=5)
     assert rep.settings["space"] == "cosine" and rep.ef_search == rep.settings["ef_search"]
     assert set(rep.per_query) == {q.query_id for q in queries}

@@ -14,15 +14,13 @@ from ranklens.types import LEVELS, Hit, Passage, Query
 
 from .conftest import SEARCH_DOCS, FakeEncoder, index_docs
 
-DOCS = SEARCH_DOCS
 FAKE = "fake-rankers-enc"
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("rankers")
-    models.register_encoder(FakeEncoder(FAKE))
-    return index_docs(root, DOCS, "tiny", ["bm25", FAKE])
+    return index_docs(root, SEARCH_DOCS, "tiny", ["bm25", FAKE], encoders=[FakeEncoder(FAKE)])
 
 
 class FixedRanker:
@@ -137,7 +135,7 @@ def test_dense_ranker_scores_are_cosines(corpus):
         dv = enc.encode_documents([index_text(passages[h.passage_id])])[0]
         assert h.score == pytest.approx(float(qv @ dv), abs=1e-5)
     assert hits[0].doc_id == "tea" and [h.rank for h in hits] == [1, 2, 3, 4]
-    assert len(r.rank([Query("q", "tea")], 999)["q"]) == len(DOCS)
+    assert len(r.rank([Query("q", "tea")], 999)["q"]) == len(SEARCH_DOCS)
 
 
 @pytest.fixture(scope="module")
