@@ -19,8 +19,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from .local_http import QuietHandler
 
 # the engine's own documents: some are the corpus's, some (ext-*) the corpus lacks
 ENGINE_DOCS = [
@@ -78,23 +80,7 @@ class Engine:
     def _handler(self):
         engine = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # quiet
-                pass
-
-            def _send(self, status: int, body: object, headers: dict | None = None) -> None:
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                try:
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 self._handle()
 
@@ -131,14 +117,16 @@ class Engine:
                 if path.endswith("/_search"):
                     flavour = "opensearch" if path.startswith("/os") else "elasticsearch"
                     query = body["query"]["multi_match"]["query"]
-                    return self._send(200, es_answer(query, int(body["size"]), flavour))
+                    return self.send_json(200, es_answer(query, int(body["size"]), flavour))
                 if path == "/solr/docs/select":
-                    return self._send(200, solr_answer(params["q"], int(params["rows"]), params))
+                    return self.send_json(
+                        200, solr_answer(params["q"], int(params["rows"]), params)
+                    )
                 if path == "/vespa/search/":
-                    return self._send(200, vespa_answer(body["query"], int(body["hits"])))
+                    return self.send_json(200, vespa_answer(body["query"], int(body["hits"])))
                 if path == "/api/search":
                     found = matches(body["q"])[: int(body["limit"])]
-                    return self._send(
+                    return self.send_json(
                         200,
                         {
                             "data": {
@@ -154,17 +142,19 @@ class Engine:
                         {"_id": d, "_score": 10.0 - i, "_source": {}}
                         for i, d in enumerate(engine.ids or [])
                     ]
-                    return self._send(200, {"hits": {"hits": hits}})
+                    return self.send_json(200, {"hits": {"hits": hits}})
                 if path == "/slow":
                     time.sleep(1.5)
-                    return self._send(200, es_answer("tea", 10, "elasticsearch"))
+                    return self.send_json(200, es_answer("tea", 10, "elasticsearch"))
                 if path == "/flaky":
                     with engine.lock:
                         fail = engine.fail_first > 0
                         engine.fail_first -= 1
                     if fail:
-                        return self._send(429, {"error": "too many requests"}, {"Retry-After": "1"})
-                    return self._send(200, es_answer(body["query"]["multi_match"]["query"], 10))
+                        return self.send_json(
+                            429, {"error": "too many requests"}, {"Retry-After": "1"}
+                        )
+                    return self.send_json(200, es_answer(body["query"]["multi_match"]["query"], 10))
                 if path == "/drop":  # closes the connection without an answer, at first
                     with engine.lock:
                         drop = engine.fail_first > 0
@@ -172,23 +162,25 @@ class Engine:
                     if drop:
                         self.close_connection = True
                         return None
-                    return self._send(200, es_answer(body["query"]["multi_match"]["query"], 10))
+                    return self.send_json(200, es_answer(body["query"]["multi_match"]["query"], 10))
                 if path == "/failsome":  # 500 for queries holding "bad"
                     query = body["query"]["multi_match"]["query"]
                     if "bad" in query:
-                        return self._send(500, {"error": "internal"})
-                    return self._send(200, es_answer(query, int(body["size"])))
+                        return self.send_json(500, {"error": "internal"})
+                    return self.send_json(200, es_answer(query, int(body["size"])))
                 if path == "/always500":
-                    return self._send(500, {"error": "internal"})
+                    return self.send_json(500, {"error": "internal"})
                 if path == "/echo":  # a server that puts the Authorization header in its error
-                    return self._send(500, {"error": f"bad {self.headers.get('Authorization')}"})
+                    return self.send_json(
+                        500, {"error": f"bad {self.headers.get('Authorization')}"}
+                    )
                 if path == "/notjson":
-                    return self._send(200, b"<html>gateway</html>")
+                    return self.send_json(200, b"<html>gateway</html>")
                 if path == "/wrongshape":
-                    return self._send(200, {"hits": {"total": {"value": 0, "relation": "eq"}}})
+                    return self.send_json(200, {"hits": {"total": {"value": 0, "relation": "eq"}}})
                 if path == "/noid":
-                    return self._send(200, {"hits": {"hits": [{"_score": 1.0, "_source": {}}]}})
-                return self._send(404, {"error": "no such path"})
+                    return self.send_json(200, {"hits": {"hits": [{"_score": 1.0, "_source": {}}]}})
+                return self.send_json(404, {"error": "no such path"})
 
         return Handler
 

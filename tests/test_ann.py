@@ -16,28 +16,15 @@ from ranklens.errors import RankLensError
 from ranklens.ranking import ann, exact
 from ranklens.types import Query
 
-from .conftest import FakeEncoder, write_jsonl
+from .conftest import SEARCH_DOCS, FakeEncoder, index_docs, write_jsonl
 
-DOCS = [
-    ("bread", "Sourdough", "Sourdough bread rises with wild yeast and lactic acid bacteria."),
-    ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
-    ("rust", "Rust", "Rust guarantees memory safety through ownership and borrowing."),
-    ("py", "Python lists", "Python lists are mutable sequences; append items and sort them."),
-    ("moon", "The Moon", "The Moon orbits the Earth roughly every 27 days and causes tides."),
-    ("tides", "Tides", "Ocean tides rise and fall twice a day because of the Moon's gravity."),
-    ("mars", "Mars", "Mars is the fourth planet; its two moons are Phobos and Deimos."),
-    ("report#2", "Report", "A report whose id holds a hash: its passages are report#2#n."),
-]
 FAKE = "fake-ann-enc"
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("ann")
-    settings = Settings(home=root / "home", batch_size=8)
-    models.register_encoder(FakeEncoder(FAKE))
-    path = write_jsonl(root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS])
-    return ingest(path, "tiny-ann", [FAKE], settings)
+    return index_docs(root, SEARCH_DOCS, "tiny-ann", [FAKE], encoders=[FakeEncoder(FAKE)])
 
 
 def test_exact_search_matches_numpy(corpus):
@@ -52,11 +39,11 @@ def test_exact_search_matches_numpy(corpus):
 
 
 def test_hnsw_recall_against_exact(corpus):
-    queries = [Query(str(i), t) for i, (_, _, t) in enumerate(DOCS)]
+    queries = [Query(str(i), t) for i, (_, _, t) in enumerate(SEARCH_DOCS)]
     rep = ann.hnsw_recall(corpus, FAKE, queries, k=5)
     assert rep.settings["space"] == "cosine" and rep.ef_search == rep.settings["ef_search"]
     assert set(rep.per_query) == {q.query_id for q in queries}
-    assert rep.mean == pytest.approx(1.0)  # ten vectors: HNSW finds them all
+    assert rep.mean == pytest.approx(1.0)  # eleven vectors: HNSW finds them all
     before = ann.hnsw_settings(corpus, FAKE)
     probe = ann.hnsw_recall(corpus, FAKE, queries, k=5, ef_search=500)
     assert probe.ef_search == 500 and probe.mean == pytest.approx(1.0)
@@ -146,6 +133,8 @@ def test_exact_search_vectors_are_a_small_lru(tmp_path, monkeypatch):
 
 
 def test_exact_search_keeps_ids_with_a_hash(corpus):
-    vectors = models.load_encoder(FAKE).encode_queries(["a report whose id holds a hash"])
+    vectors = models.load_encoder(FAKE).encode_queries(
+        ["the quarterly report whose document id holds a hash"]
+    )
     (top, _), *_ = exact.exact_search(corpus, FAKE, vectors, 3)[0]
     assert top == "report#2#0"

@@ -16,13 +16,6 @@ from ranklens.judging import JudgmentStore
 from ranklens.judging import annotators as accounts
 
 
-@pytest.fixture
-def store(store_url):
-    s = JudgmentStore(store_url)
-    yield s
-    s.close()
-
-
 def test_a_key_signs_in_only_its_own_annotator_and_is_never_stored(store):
     alice, key = accounts.add(store, "  alice ", admin=True)
     bob, bob_key = accounts.add(store, "bob")

@@ -68,6 +68,7 @@ def test_demo_indexed_from_the_cli_gets_its_queries(home, monkeypatch):
 def test_evaluate_opens_on_the_faq_labels_after_first_start(home, monkeypatch, fake_encoder):
     monkeypatch.setenv("RANKLENS_DEMO_MODELS", f"bm25 {fake_encoder.name}")
     monkeypatch.delenv("RANKLENS_DEMO", raising=False)
+    monkeypatch.setenv("RANKLENS_BATCH_SIZE", "512")  # the demo's passages in a few Chroma adds
     # what the first start's job does (here in-process: the fake encoder lives in this process)
     demo.ingest_demo(index.get_settings())
     at = run_app()

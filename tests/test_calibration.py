@@ -4,10 +4,8 @@ token budget, calibrated prompts, and the held-out report against a chat-complet
 
 from __future__ import annotations
 
-import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -21,22 +19,21 @@ from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
 from ranklens.llm.prompt import UMBRELA_PROMPT, Prompt
 from ranklens.types import Hit, Passage, Query
 
+from .local_http import QuietHandler, chat_reply, serving
+
 KINDS = {"apple": 0, "brick": 1, "cedar": 2, "delta": 3}  # what people grade each kind of passage
 QUERIES = [f"q{n}" for n in range(1, 11)]
 
 
-class LearningChat(BaseHTTPRequestHandler):
+class LearningChat(QuietHandler):
     """A chat model that knows nothing but its examples: it reads each example's passage kind and
     score, and grades a passage of a kind it was shown the same; anything else gets 1."""
 
     prompts: list[str] = []
     lock = threading.Lock()
 
-    def log_message(self, *args) -> None:
-        pass
-
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         prompt = body["messages"][0]["content"]
         with self.lock:
             self.prompts.append(prompt)
@@ -50,37 +47,19 @@ class LearningChat(BaseHTTPRequestHandler):
                 learned[kind] = score
         m = re.search(r"kind-(\w+)", target.split("Passage: ", 1)[1])
         score = learned.get(m.group(1), "1") if m else "1"
-        data = json.dumps(
-            {
-                "choices": [
-                    {"message": {"role": "assistant", "content": f"##final score: {score}"}}
-                ],
-                "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": 4},
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": 4}
+        self.send_json(200, chat_reply(f"##final score: {score}", usage))
 
 
 @pytest.fixture
-def chat():
+def chat(no_proxy):
+    """The LearningChat server's /v1 URL (with the proxy variables cleared)."""
     LearningChat.prompts = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), LearningChat)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(LearningChat, "/v1") as url:
+        yield url
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 class FakeCorpus:

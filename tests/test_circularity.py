@@ -3,6 +3,10 @@ flagged next to its numbers by `evaluate` (and by the same core function on the 
 
 from __future__ import annotations
 
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components import state
 from ranklens.cli import main
 from ranklens.config import Settings, get_settings
 from ranklens.corpus import ingest
@@ -11,6 +15,7 @@ from ranklens.judging import JudgmentStore
 from ranklens.judging.records import CurrentLabel
 from ranklens.types import Query
 
+from .conftest import ROOT
 from .test_llm_rerank import Oracle, oracle  # noqa: F401 - the stub server fixture
 
 QUERIES = [Query("q1", "python lists append sort"), Query("q2", "moon tides")]
@@ -43,24 +48,26 @@ def test_who_labelled_and_which_rankers_ask_that_model() -> None:
     assert circularity.warnings(["rerank(bm25,llm,20)"], other, {"smollm2": 2}, 4) == {}
 
 
-def test_evaluate_cli_flags_the_ranker_judged_by_its_own_model(
-    home,
-    small_jsonl,
-    capsys,
-    monkeypatch,
-    oracle,  # noqa: F811
-) -> None:
+@pytest.fixture
+def judged_by_oracle(home, small_jsonl, monkeypatch, no_proxy, oracle):  # noqa: F811
+    """Corpus "tiny" (BM25, query set "topics") whose 2 labels in the store are one accepted from
+    llm:oracle and one of bob's; the LLM endpoint is the oracle stub, its model "oracle"."""
     monkeypatch.setenv("RANKLENS_LLM_URL", oracle)
     monkeypatch.setenv("RANKLENS_LLM_MODEL", "oracle")
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
     settings = get_settings()
     corpus = ingest.ingest(small_jsonl, "tiny", ["bm25"], settings)
     corpus.add_query_set("topics", QUERIES)
     with JudgmentStore(settings.db_url) as store:
         store.add_label("tiny", "alice", "q1", "py#0", 2, doc_id="py", note="accepted llm:oracle")
-        store.add_label("tiny", "alice", "q1", "rust#0", 0, doc_id="rust")
         store.add_label("tiny", "bob", "q2", "moon#0", 3, doc_id="moon")
+    return settings
+
+
+def test_evaluate_cli_flags_the_ranker_judged_by_its_own_model(
+    judged_by_oracle, small_jsonl, capsys, monkeypatch
+) -> None:
+    with JudgmentStore(judged_by_oracle.db_url) as store:
+        store.add_label("tiny", "alice", "q1", "rust#0", 0, doc_id="rust")
     argv = ["evaluate", "--corpus", "tiny", "--queries", "topics", "--measures", "nDCG@10"]
     rankers = ["--rankers", "bm25", "rerank(bm25,llm,3)"]
     assert main([*argv, *rankers]) == 0
@@ -84,28 +91,7 @@ def test_evaluate_cli_flags_the_ranker_judged_by_its_own_model(
     assert Oracle.calls  # the reranker did ask the stub
 
 
-def test_evaluate_page_flags_the_ranker_judged_by_its_own_model(
-    home,
-    small_jsonl,
-    monkeypatch,
-    oracle,  # noqa: F811
-) -> None:
-    from streamlit.testing.v1 import AppTest
-
-    from components import state
-
-    from .conftest import ROOT
-
-    monkeypatch.setenv("RANKLENS_LLM_URL", oracle)
-    monkeypatch.setenv("RANKLENS_LLM_MODEL", "oracle")
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    settings = get_settings()
-    corpus = ingest.ingest(small_jsonl, "tiny", ["bm25"], settings)
-    corpus.add_query_set("topics", QUERIES)
-    with JudgmentStore(settings.db_url) as store:
-        store.add_label("tiny", "alice", "q1", "py#0", 2, doc_id="py", note="accepted llm:oracle")
-        store.add_label("tiny", "bob", "q2", "moon#0", 3, doc_id="moon")
+def test_evaluate_page_flags_the_ranker_judged_by_its_own_model(judged_by_oracle) -> None:
     at = AppTest.from_file(str(ROOT / "pages" / "evaluate" / "page.py"), default_timeout=120)
     at.session_state[state.EVAL_MEASURES] = ["nDCG@10"]
     at.session_state[state.EVAL_RANKERS] = ["bm25", "rerank(bm25,llm,20)"]

@@ -21,7 +21,7 @@ from ranklens.evaluation import report, stats
 from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Query
 
-from .conftest import write_jsonl
+from .conftest import write_beir, write_jsonl, write_topics
 
 QUERIES = [
     ("q1", "python list append sort"),
@@ -54,10 +54,7 @@ TREC_NAMES = {  # our name -> (what pytrec_eval is asked for, the key it answers
 def tiny(home, small_jsonl, fake_encoder, tmp_path):
     """A corpus with bm25 and the fake encoder, a queries file and a TREC qrels file."""
     corpus = ingest.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
-    queries = write_jsonl(tmp_path / "queries.jsonl", [{"_id": q, "text": t} for q, t in QUERIES])
-    qrels = tmp_path / "qrels.txt"
-    qrels.write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in QRELS))
-    return corpus, queries, qrels
+    return (corpus, *write_topics(tmp_path, QUERIES, QRELS))
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -197,21 +194,13 @@ def test_passage_level_uses_passage_labels_and_warns_about_document_labels(tiny,
 
 
 def test_beir_folder_brings_its_own_queries_and_labels(home, tmp_path, capsys):
-    folder = tmp_path / "beirtiny"
-    (folder / "qrels").mkdir(parents=True)
-    write_jsonl(
-        folder / "corpus.jsonl",
-        [
-            {"_id": "d1", "title": "Tea", "text": "green tea is brewed cooler than black tea"},
-            {"_id": "d2", "title": "Moon", "text": "the moon causes the tides"},
-            {"_id": "d3", "title": "Bread", "text": "sourdough bread uses wild yeast"},
-        ],
-    )
-    write_jsonl(
-        folder / "queries.jsonl",
-        [{"_id": "1", "text": "tea brewing"}, {"_id": "2", "text": "tides"}],
-    )
-    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t2\n2\td2\t1\n")
+    docs = [
+        ("d1", "Tea", "green tea is brewed cooler than black tea"),
+        ("d2", "Moon", "the moon causes the tides"),
+        ("d3", "Bread", "sourdough bread uses wild yeast"),
+    ]
+    queries = [("1", "tea brewing"), ("2", "tides")]
+    folder = write_beir(tmp_path / "beirtiny", docs, queries, [("1", "d1", 2), ("2", "d2", 1)])
     ingest.ingest(folder, "beirtiny", ["bm25"], home)
     rc, out, err = run_cli(capsys, "--corpus", "beirtiny", "--measures", "nDCG@10", "RR", "--json")
     assert rc == 0, err

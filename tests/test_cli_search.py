@@ -16,15 +16,11 @@ from ranklens.corpus.trec_files import read_run, run_file_name, write_queries
 from ranklens.ranking import recipes
 from ranklens.types import Query
 
-from .conftest import ROOT, FakeEncoder, write_jsonl
+from .conftest import ROOT, TWO_PASSAGE_DOCS, FakeEncoder, docs_jsonl, module_home
 
 FAKE = "fake-cli-enc"
 DOCS = [
-    ("bread", "Sourdough", "Sourdough bread rises with wild yeast. " * 40),  # two passages
-    ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
-    ("moon", "The Moon", "The Moon orbits the Earth and causes the tides."),
-    ("rust", "Rust", "Rust guarantees memory safety through ownership."),
-    ("html", "<i>Markup</i>", "<script>alert(1)</script> bread & butter"),
+    *TWO_PASSAGE_DOCS,
     ("report#2", "Report", "The quarterly report, its id holding a hash."),
 ]
 
@@ -32,18 +28,9 @@ DOCS = [
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RANKLENS_HOME", str(root / "home"))
-        for var in ("RANKLENS_CHROMA_HOST", "RANKLENS_CHROMA_PORT", "RANKLENS_DB_URL"):
-            mp.delenv(var, raising=False)
-        from ranklens.config import get_settings
-
-        settings = get_settings()
+    with module_home(root) as settings:
         models.register_encoder(FakeEncoder(FAKE))
-        path = write_jsonl(
-            root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
-        )
-        c = ingest(path, "tiny", ["bm25", FAKE], settings)
+        c = ingest(docs_jsonl(root / "docs.jsonl", DOCS), "tiny", ["bm25", FAKE], settings)
         c.add_query_set("test", [Query("1", "sourdough bread"), Query("2", "tea temperature")])
         yield root
 

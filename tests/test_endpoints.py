@@ -30,7 +30,7 @@ from ranklens.ranking.endpoints.spec import SpecError
 from ranklens.ranking.recipes import available_rankers, make_ranker, make_rankers
 from ranklens.types import Qrel, Query
 
-from .conftest import write_jsonl
+from .conftest import docs_jsonl
 from .search_engines import Engine, matches
 
 CORPUS_DOCS = [
@@ -40,6 +40,13 @@ CORPUS_DOCS = [
     ("bread", "Sourdough", "Sourdough bread rises with wild yeast."),
 ]
 SECRET = "s3cr3t-Zq9-value"
+# where each preset's documented answer is served (tests/search_engines.py)
+PRESET_PATHS = {
+    "elasticsearch": "/docs/_search",
+    "opensearch": "/os/docs/_search",
+    "solr": "/solr/docs/select",
+    "vespa": "/vespa/search/",
+}
 
 
 @pytest.fixture
@@ -51,10 +58,7 @@ def engine():
 
 @pytest.fixture
 def corpus(home):
-    path = write_jsonl(
-        home.home.parent / "docs.jsonl",
-        [{"_id": i, "title": t, "text": x} for i, t, x in CORPUS_DOCS],
-    )
+    path = docs_jsonl(home.home.parent / "docs.jsonl", CORPUS_DOCS)
     c = ingest(path, "eng", ["bm25"], home)
     c.add_query_set("set1", [Query("q1", "green tea"), Query("q2", "moon tides")])
     return c
@@ -72,15 +76,7 @@ def es_toml(url: str, preset: str = "elasticsearch", extra: str = "") -> str:
 # ---------------------------------------------------------------- presets and documented shapes
 
 
-@pytest.mark.parametrize(
-    ("preset", "path"),
-    [
-        ("elasticsearch", "/docs/_search"),
-        ("opensearch", "/os/docs/_search"),
-        ("solr", "/solr/docs/select"),
-        ("vespa", "/vespa/search/"),
-    ],
-)
+@pytest.mark.parametrize(("preset", "path"), PRESET_PATHS.items())
 def test_presets_read_the_documented_answers(corpus, engine, preset, path):
     ranker = add(corpus, "prod", es_toml(engine.url + path, preset))
     run = ranker.rank([Query("q1", "green tea"), Query("q2", "nothing matches zzz")], 3)
@@ -149,12 +145,7 @@ HOSTILE = 'he said "stop" }, {"match_all": {}} {{k}} \\ ${HOME} \' or 1=1'
 
 
 @pytest.mark.parametrize(
-    ("preset", "path"),
-    [
-        ("elasticsearch", "/docs/_search"),
-        ("solr", "/solr/docs/select"),
-        ("vespa", "/vespa/search/"),
-    ],
+    ("preset", "path"), [(k, v) for k, v in PRESET_PATHS.items() if k != "opensearch"]
 )
 def test_a_query_with_quotes_and_braces_is_sent_as_text(corpus, engine, preset, path):
     ranker = add(corpus, "prod", es_toml(engine.url + path, preset))

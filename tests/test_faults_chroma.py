@@ -6,13 +6,6 @@ as an error, and both recover when the server is back on the same port and folde
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -25,39 +18,11 @@ from ranklens.errors import VectorStoreUnavailable
 from ranklens.ranking.recipes import make_ranker, make_rankers
 from ranklens.types import Query
 
-from .conftest import ROOT, FakeEncoder, free_port, write_jsonl
+from .chroma_server import ChromaServer
+from .conftest import ROOT, FakeEncoder, write_jsonl
 
 FAKE = "fake-fault-enc"
 PAGE = str(ROOT / "pages" / "search" / "page.py")
-
-
-class ChromaServer:
-    def __init__(self, path: Path) -> None:
-        self.path, self.port, self.proc = path, free_port(), None
-        exe = Path(sys.executable).parent / "chroma"
-        self.exe = str(exe if exe.exists() else shutil.which("chroma") or "chroma")
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.exe, "run", "--path", str(self.path), "--port", str(self.port),
-             "--host", "127.0.0.1"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=2)
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("chroma server did not start") from None
-                time.sleep(0.3)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
 
 
 @pytest.fixture

@@ -6,32 +6,20 @@ where PostgreSQL cannot start.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from ranklens.errors import StoreUnavailable
 from ranklens.judging import JudgmentStore
 
-from .pg import PgCluster, PgUnavailable
-
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import own_pg_cluster, spawn_python
 
 
 @pytest.fixture
 def own_cluster():
-    try:
-        cluster = PgCluster().start()
-    except PgUnavailable as exc:
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
-    try:
+    with own_pg_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.cleanup()
 
 
 def test_store_says_the_server_is_gone_and_recovers_when_it_returns(own_cluster):
@@ -79,14 +67,7 @@ print("end", failures, flush=True)
 def test_no_label_reported_saved_is_lost_when_the_server_stops_and_returns(own_cluster):
     url = own_cluster.create_database()
     JudgmentStore(url).close()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, url, "8"],
-        cwd=REPO,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = spawn_python(WRITER, url, "8")
     try:
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
         time.sleep(2)

@@ -13,8 +13,7 @@ from ranklens.corpus.ingest import ingest
 from ranklens.judging import JudgmentStore
 from ranklens.types import Query
 
-from .conftest import ROOT, FakeEncoder, write_jsonl
-from .pg import PgCluster, PgUnavailable
+from .conftest import ROOT, FakeEncoder, own_pg_cluster, write_jsonl
 
 PAGE = str(ROOT / "pages" / "search" / "page.py")
 FAKE = "fake-pgfault-enc"
@@ -22,23 +21,17 @@ FAKE = "fake-pgfault-enc"
 
 @pytest.fixture
 def pg_home(home, monkeypatch, tmp_path):
-    try:
-        cluster = PgCluster().start()
-    except PgUnavailable as exc:
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
-    url = cluster.create_database()
-    monkeypatch.setenv("RANKLENS_DB_URL", url)
-    models.register_encoder(FakeEncoder(FAKE))
-    docs = [
-        {"_id": "tea", "text": "Green tea is brewed at a lower temperature."},
-        {"_id": "moon", "text": "The Moon orbits the Earth and causes the tides."},
-    ]
-    corpus = ingest(write_jsonl(tmp_path / "d.jsonl", docs), "pgpage", ["bm25"], home)
-    corpus.add_query_set("set1", [Query("q1", "green tea")])
-    try:
+    with own_pg_cluster() as cluster:
+        url = cluster.create_database()
+        monkeypatch.setenv("RANKLENS_DB_URL", url)
+        models.register_encoder(FakeEncoder(FAKE))
+        docs = [
+            {"_id": "tea", "text": "Green tea is brewed at a lower temperature."},
+            {"_id": "moon", "text": "The Moon orbits the Earth and causes the tides."},
+        ]
+        corpus = ingest(write_jsonl(tmp_path / "d.jsonl", docs), "pgpage", ["bm25"], home)
+        corpus.add_query_set("set1", [Query("q1", "green tea")])
         yield cluster, url
-    finally:
-        cluster.cleanup()
 
 
 def _button(at: AppTest, passage_id: str, grade: int):

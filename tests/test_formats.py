@@ -21,7 +21,7 @@ from ranklens.errors import InputError
 from ranklens.evaluation.report import runs_zip
 from ranklens.types import Hit, Qrel
 
-from .conftest import write_jsonl
+from .conftest import assert_input_error, write_jsonl
 
 
 def docs_of(path, fmt=None, fields=None):
@@ -148,12 +148,7 @@ def test_zip_with_unexpected_layout(tmp_path):
     ],
 )
 def test_jsonl_errors_name_file_and_line(tmp_path, content, line, words):
-    p = tmp_path / "bad.jsonl"
-    p.write_text(content)
-    with pytest.raises(InputError) as err:
-        docs_of(p)
-    assert err.value.line == line
-    assert str(p) in str(err.value) and words in str(err.value)
+    assert_input_error(docs_of, tmp_path / "bad.jsonl", content, line, words)
 
 
 def test_duplicate_ids_name_both_lines(tmp_path):

@@ -37,10 +37,11 @@ from ranklens.corpus.trec_files import (
     run_file_text,
     write_qrels,
     write_queries,
+    write_run_files,
 )
 from ranklens.errors import RankLensError
 from ranklens.ranking.runfiles import read_run_scores, scores_to_run
-from ranklens.types import Doc, Hit, Qrel, Query
+from ranklens.types import Doc, Hit, Qrel, Query, doc_level
 
 EXAMPLES = int(os.environ.get("RANKLENS_HYPOTHESIS_EXAMPLES", "150"))
 PROPS = settings(
@@ -207,6 +208,8 @@ def test_beir_folder_or_zip_any_bytes(corpus, queries, qrels, as_zip):
 @example(data=b"PK\x03\x04" + b"\x00" * 40, members=[])
 @example(data=b"", members=["../../escape.jsonl", "/abs.jsonl"])
 def test_zip_any_bytes_and_member_names(data, members):
+    """Extracted in a scratch folder of its own (never the shared system temp folder, which
+    other processes write to): once cleaned up, nothing is left there and nothing escaped."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x.zip"
         if members:
@@ -215,11 +218,12 @@ def test_zip_any_bytes_and_member_names(data, members):
                     zf.writestr(m, data)
         else:
             path.write_bytes(data)
-        before = set(Path(tmp).parent.iterdir())
-        src = ours_or_records(lambda: [open_source(path)])
+        scratch = Path(tmp) / "a" / "b" / "scratch"
+        src = ours_or_records(lambda: [open_source(path, scratch=scratch)])
         if src:
             src[0].cleanup()
-        assert set(Path(tmp).parent.iterdir()) <= before | {Path(tmp)}  # nothing escaped
+        left = {p.relative_to(tmp).as_posix() for p in Path(tmp).rglob("*")}
+        assert left <= {"x.zip", "a", "a/b", "a/b/scratch"}, left  # nothing left, nothing escaped
 
 
 # ---------------------------------------------------------------- write, then read
@@ -298,22 +302,36 @@ RUN = st.dictionaries(
 )  # fmt: skip
 
 
-@PROPS
-@given(raw=RUN, tag=st.text(max_size=30))
-def test_run_round_trip_keeps_ids_and_order(raw, tag):
-    run = {
-        qid: [Hit(qid, pid, pid, score, r) for r, (pid, score) in enumerate(hits, 1)]
+def as_run(raw: dict[str, list[tuple[str, float]]]) -> dict[str, list[Hit]]:
+    """A Run from {qid: [(passage id, score), ...]} in rank order; passage "p" of document "p#"."""
+    return {
+        qid: [Hit(qid, pid, f"{pid}#", score, r) for r, (pid, score) in enumerate(hits, 1)]
         for qid, hits in raw.items()
     }
+
+
+@PROPS
+@given(raw=RUN, tags=st.lists(st.text(max_size=30), min_size=1, max_size=3, unique=True))
+def test_run_files_round_trip_keeps_ids_and_order(raw, tags):
+    """write_run_files, one file per ranker at both levels; read_run gives back each ranker's
+    passage ids in rank order, or its documents in doc_level's order, with strictly falling
+    scores."""
+    run = as_run(raw)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / run_file_name(tag or "r")
-        path.write_text(run_file_text(run, tag, level="passage"), encoding="utf-8")
-        back = read_run(path)
-    assert list(back) == list(run)
-    for qid, hits in run.items():
-        assert [h.doc_id for h in back[qid]] == [h.passage_id for h in hits]
-        scores = [h.score for h in back[qid]]
-        assert scores == sorted(scores, reverse=True) and len(set(scores)) == len(scores)
+        for level in ("passage", "doc"):
+            paths = write_run_files(dict.fromkeys(tags, run), Path(tmp) / level, level=level)
+            assert [p.name for p in paths] == [run_file_name(t) for t in tags]
+            for path in paths:
+                back = read_run(path)
+                assert list(back) == list(run)
+                ranked = run if level == "passage" else doc_level(run)  # best passage first
+                for qid, hits in ranked.items():
+                    want = [h.passage_id if level == "passage" else h.doc_id for h in hits]
+                    assert [h.doc_id for h in back[qid]] == want
+                    scores = [h.score for h in back[qid]]
+                    assert scores == sorted(scores, reverse=True) and len(set(scores)) == len(
+                        scores
+                    )
 
 
 @PROPS
@@ -331,10 +349,7 @@ def test_run_file_names_are_safe_and_distinct(names):
 def test_written_run_reads_back_in_trec_evals_order(raw, tag):
     """A run file RankLens writes, read by the run-file reader (trec_eval's order: score, then
     document id, both descending), gives back every hit in its rank order."""
-    run = {
-        qid: [Hit(qid, pid, pid, score, r) for r, (pid, score) in enumerate(hits, 1)]
-        for qid, hits in raw.items()
-    }
+    run = as_run(raw)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / run_file_name(tag or "r")
         path.write_text(run_file_text(run, tag, level="passage"), encoding="utf-8")

@@ -21,16 +21,10 @@ from ranklens.ranking.recipes import available_rankers, make_rankers
 from ranklens.ranking.runfiles import read_run_scores
 from ranklens.types import Doc, Qrel, Query
 
-from .conftest import FakeEncoder, write_jsonl
+from .conftest import TWO_PASSAGE_DOCS, FakeEncoder, docs_jsonl, module_home
 
 FAKE = "fake-runs-enc"
-DOCS = [
-    ("bread", "Sourdough", "Sourdough bread rises with wild yeast. " * 40),  # two passages
-    ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
-    ("moon", "The Moon", "The Moon orbits the Earth and causes the tides."),
-    ("rust", "Rust", "Rust guarantees memory safety through ownership."),
-    ("html", "<i>Markup</i>", "<script>alert(1)</script> bread & butter"),
-]
+DOCS = TWO_PASSAGE_DOCS
 QUERIES = [Query("1", "sourdough bread"), Query("2", "tea temperature"), Query("3", "moon")]
 # document ids; "ghost" and "faraway" are not in the corpus; tea and moon tie on 2.0 for query 1
 RUN = """1 Q0 moon 1 2.0 prod
@@ -46,17 +40,9 @@ RUN = """1 Q0 moon 1 2.0 prod
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RANKLENS_HOME", str(root / "home"))
-        for var in ("RANKLENS_CHROMA_HOST", "RANKLENS_CHROMA_PORT", "RANKLENS_DB_URL"):
-            mp.delenv(var, raising=False)
-        from ranklens.config import get_settings
-
+    with module_home(root) as settings:
         models.register_encoder(FakeEncoder(FAKE))
-        path = write_jsonl(
-            root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS]
-        )
-        c = ingest(path, "tiny", ["bm25", FAKE], get_settings())
+        c = ingest(docs_jsonl(root / "docs.jsonl", DOCS), "tiny", ["bm25", FAKE], settings)
         c.add_query_set("test", QUERIES)
         c.add_query_set("other", [Query("9", "rust memory")])
         (root / "prod.trec").write_text(RUN)
@@ -72,6 +58,17 @@ def cli(capsys, *argv):
 
 def _state(c) -> list[str]:
     return sorted(p.name for p in imported_runs.runs_dir(c).iterdir() if p.suffix != ".lock")
+
+
+def refused_import(corpus, capsys, path) -> str:
+    """`runs import PATH` as "bad": exit code 2 and nothing stored (no run, no staging folder
+    left behind); returns the error printed."""
+    before = _state(corpus)
+    argv = ["runs", "import", str(path), "--corpus", "tiny", "--name", "bad", "--queries", "test"]
+    code, _, err = cli(capsys, *argv)
+    assert code == 2, err
+    assert _state(corpus) == before
+    return err
 
 
 # ---------------------------------------------------------------- import, list, show, delete
@@ -138,20 +135,8 @@ def test_bad_run_files_store_nothing(corpus, tmp_path, capsys, text, words, line
     before = _state(corpus)
     path = tmp_path / "bad.trec"
     path.write_text(text)
-    code, out, err = cli(
-        capsys,
-        "runs",
-        "import",
-        str(path),
-        "--corpus",
-        "tiny",
-        "--name",
-        "bad",
-        "--queries",
-        "test",
-    )
-    assert code == 2 and words in err and f"{path}, line {line}:" in err, err
-    assert _state(corpus) == before  # no run, no staging folder left behind
+    err = refused_import(corpus, capsys, path)
+    assert words in err and f"{path}, line {line}:" in err, err
     # a failed --replace keeps the version in use
     code, _, err = cli(
         capsys, "runs", "import", str(path), "--corpus", "tiny", "--name", "prod", "--replace"
@@ -446,20 +431,7 @@ def test_rerank_of_a_run_rescores_what_has_text(corpus):
     ],
 )
 def test_bad_csv_and_json_store_nothing(corpus, tmp_path, capsys, name, text, words):
-    before = _state(corpus)
     path = tmp_path / name
     path.write_text(text)
-    code, _, err = cli(
-        capsys,
-        "runs",
-        "import",
-        str(path),
-        "--corpus",
-        "tiny",
-        "--name",
-        "bad",
-        "--queries",
-        "test",
-    )
-    assert code == 2 and words in err and str(path) in err, err
-    assert _state(corpus) == before
+    err = refused_import(corpus, capsys, path)
+    assert words in err and str(path) in err, err

@@ -11,7 +11,7 @@ from ranklens.corpus import index, ingest
 from ranklens.corpus.chunking import ChunkSettings
 from ranklens.errors import InputError, NotFoundError, RankLensError
 
-from .conftest import FakeEncoder, kill_when_counted, write_jsonl
+from .conftest import FAST_MODEL, FakeEncoder, kill_ingest_when_counted, write_jsonl
 
 
 def corpus_files(settings, name):
@@ -231,47 +231,23 @@ def test_real_model_ingest_end_to_end(home, small_jsonl):
     """The fastest real model, on five documents: embeddings are the model's, normalised."""
     import numpy as np
 
-    c = ingest.ingest(small_jsonl, "real", ["all-MiniLM-L6-v2"], home)
-    got = c.collection("all-MiniLM-L6-v2").get(ids=["moon#0"], include=["embeddings"])
+    c = ingest.ingest(small_jsonl, "real", [FAST_MODEL], home)
+    got = c.collection(FAST_MODEL).get(ids=["moon#0"], include=["embeddings"])
     v = np.asarray(got["embeddings"][0])
     assert v.shape == (384,) and abs(float(np.linalg.norm(v)) - 1) < 1e-4
 
 
-KILLED_WRITER = """
-import sys, time
-sys.path.insert(0, {root!r})
-from tests.conftest import FakeEncoder
-from ranklens.corpus import index
-from ranklens.corpus import ingest
-from ranklens import models
-from ranklens.config import get_settings
-
-class Slow(FakeEncoder):
-    def encode_documents(self, texts):
-        time.sleep(0.05)
-        return super().encode_documents(texts)
-
-models.register_encoder(Slow("fake-killed"))
-def report(p):
-    if p.stage == "fake-killed":
-        print(p.done, flush=True)
-ingest.ingest({path!r}, "killed", ["bm25", "fake-killed"], get_settings(), progress=report)
-"""
-
-
 def test_ingest_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch):
-
     from ranklens import models
-
-    from .conftest import ROOT
 
     records = [
         {"_id": f"d{i}", "text": f"document number {i} about topic {i % 7}"} for i in range(400)
     ]
     path = write_jsonl(tmp_path / "many.jsonl", records)
     monkeypatch.setenv("RANKLENS_BATCH_SIZE", "4")
-    script = KILLED_WRITER.format(root=str(ROOT), path=str(path))
-    done = kill_when_counted(script, 40)
+    models_ = ["bm25", "fake-killed"]
+    call = f"ingest.ingest({str(path)!r}, 'killed', {models_!r}, get_settings(), progress=report)"
+    done = kill_ingest_when_counted(call, 40)
     assert 40 <= done < 400
     c = index.open_corpus("killed", index.get_settings())
     assert c.status == "indexing"

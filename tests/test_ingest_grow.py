@@ -13,7 +13,8 @@ from ranklens.errors import InputError
 from ranklens.ranking.recipes import make_ranker
 from ranklens.types import Query
 
-from .conftest import ROOT, FakeEncoder, kill_when_counted, write_jsonl
+from .conftest import FAST_MODEL as MODEL
+from .conftest import FakeEncoder, kill_ingest_when_counted, write_jsonl
 
 NEW = [
     {"_id": "kite", "title": "Kite", "text": "A kite flies on the wind, held by a long string."},
@@ -114,28 +115,6 @@ def test_killed_after_the_journal_the_next_run_finishes(home, tmp_path, grown, m
     assert stored_ids(c, "fake-other") == set(c.passage_ids())
 
 
-KILLED_APPEND = """
-import sys, time
-sys.path.insert(0, {root!r})
-from tests.conftest import FakeEncoder
-from ranklens.corpus import index
-from ranklens.corpus import ingest
-from ranklens import models
-from ranklens.config import get_settings
-
-class Slow(FakeEncoder):
-    def encode_documents(self, texts):
-        time.sleep(0.05)
-        return super().encode_documents(texts)
-
-models.register_encoder(Slow("fake-killed"))
-def report(p):
-    if p.stage == "fake-killed":
-        print(p.done, flush=True)
-ingest.add_documents({path!r}, "grow", get_settings(), progress=report)
-"""
-
-
 def test_append_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch):
     first = [{"_id": f"a{i}", "text": f"first batch document {i}"} for i in range(20)]
     models.register_encoder(FakeEncoder("fake-killed"))
@@ -147,8 +126,8 @@ def test_append_killed_with_sigkill_resumes_exactly(home, tmp_path, monkeypatch)
     ]
     path = write_jsonl(tmp_path / "b.jsonl", more)
     monkeypatch.setenv("RANKLENS_BATCH_SIZE", "4")
-    script = KILLED_APPEND.format(root=str(ROOT), path=str(path))
-    done = kill_when_counted(script, 40)
+    call = f"ingest.add_documents({str(path)!r}, 'grow', get_settings(), progress=report)"
+    done = kill_ingest_when_counted(call, 40)
     assert 40 <= done < 300
     assert c.passages == 320 and c.status == "indexing"  # the passages changed all at once
     enc = FakeEncoder("fake-killed")
@@ -180,7 +159,7 @@ def test_cli_append_and_replace(home, tmp_path, small_jsonl, capsys):
 
 def test_append_and_embeddings_jobs_run_in_a_worker(home, tmp_path, small_jsonl):
     """The jobs the Corpus page starts: adding documents, importing vectors (a real model, since
-    the worker is its own process)."""
+    the worker is its own process: the one that loads fastest)."""
     import numpy as np
 
     from ranklens import jobs
@@ -193,10 +172,10 @@ def test_append_and_embeddings_jobs_run_in_a_worker(home, tmp_path, small_jsonl)
     vecs = rng.standard_normal((c.passages, 384)).astype(np.float32)
     np.save(tmp_path / "v.npy", vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
     (tmp_path / "v.ids.txt").write_text("\n".join(c.passage_ids()))
-    job = jobs.embeddings_job("jobbed", "all-MiniLM-L6-v2", tmp_path / "v.npy", settings=home)
+    job = jobs.embeddings_job("jobbed", MODEL, tmp_path / "v.npy", settings=home)
     done = jobs.wait(job.id, home, timeout=300)
     assert done.state == jobs.DONE, done.error
-    assert c.models() == ["bm25", "all-MiniLM-L6-v2"]
+    assert c.models() == ["bm25", MODEL]
     bad = jobs.append_job(
         "jobbed", write_jsonl(tmp_path / "x.jsonl", [{"_id": "owl", "text": "x"}]), settings=home
     )

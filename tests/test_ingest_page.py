@@ -9,13 +9,13 @@ from streamlit.testing.v1 import AppTest
 from ranklens import jobs
 from ranklens.corpus import ingest
 
-from .conftest import ROOT, write_jsonl
+from .conftest import FAST_MODEL, ROOT, write_jsonl
 
 PAGE = str(ROOT / "pages" / "corpus" / "page.py")
 
 
 def _submit(at: AppTest, button: str, fields: dict[str, str]) -> AppTest:
-    for t in at.text_input:
+    for t in [*at.text_input, *at.selectbox]:
         if t.key in fields:
             t.set_value(fields[t.key])
     next(b for b in at.button if b.label == button).click().run()
@@ -49,10 +49,11 @@ def test_import_vectors_tab_checks_then_imports(home, small_jsonl, tmp_path):
     (tmp_path / "v.ids.txt").write_text("\n".join(c.passage_ids()[1:]))  # one id short
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
-    at = _submit(at, "Import vectors", {"rl_vectors_path": str(tmp_path / "v.npy")})
-    assert "all-MiniLM-L6-v2" not in c.indexes()
+    fields = {"rl_vectors_path": str(tmp_path / "v.npy"), "rl_vectors_model": FAST_MODEL}
+    at = _submit(at, "Import vectors", fields)
+    assert FAST_MODEL not in c.indexes()
     (tmp_path / "v.ids.txt").write_text("\n".join(c.passage_ids()))
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
-    _submit(at, "Import vectors", {"rl_vectors_path": str(tmp_path / "v.npy")})
-    assert c.models() == ["bm25", "all-MiniLM-L6-v2"]
+    _submit(at, "Import vectors", fields)
+    assert c.models() == ["bm25", FAST_MODEL]

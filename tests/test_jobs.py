@@ -15,9 +15,9 @@ from ranklens import jobs
 from ranklens.corpus import index, ingest
 from ranklens.corpus.ingest import existing_ids
 
-from .conftest import write_jsonl
+from .conftest import FAST_MODEL, write_jsonl
 
-MODEL = "bge-small-en-v1.5"  # a real model that loads in about a second here (ONNX, no torch)
+MODEL = FAST_MODEL  # a real model: workers are processes of their own
 
 
 @pytest.fixture
@@ -194,8 +194,9 @@ def test_cli_lists_shows_and_cancels(home, small_jsonl, capsys):
     assert "no job 'nosuchjob'" in capsys.readouterr().err
 
 
-def test_suggestions_job_stores_what_make_suggestions_stores(home, small_jsonl):
-    from ranklens import models
+def suggestion_pool(home, small_jsonl, depth: int):
+    """Corpus "sugg" (BM25) with query set "qs" of two queries, and a BM25 pool of that depth;
+    returns both."""
     from ranklens.judging import JudgmentStore, pooling
     from ranklens.ranking.recipes import make_ranker
     from ranklens.types import Query
@@ -203,7 +204,14 @@ def test_suggestions_job_stores_what_make_suggestions_stores(home, small_jsonl):
     corpus = ingest.ingest(small_jsonl, "sugg", ["bm25"], home)
     corpus.add_query_set("qs", [Query("q1", "green tea"), Query("q2", "memory safety")])
     with JudgmentStore.from_settings(home) as store:
-        pool = pooling.make_pool(store, corpus, "qs", [make_ranker("bm25", corpus)], 3)
+        return corpus, pooling.make_pool(store, corpus, "qs", [make_ranker("bm25", corpus)], depth)
+
+
+def test_suggestions_job_stores_what_make_suggestions_stores(home, small_jsonl):
+    from ranklens import models
+    from ranklens.judging import JudgmentStore, pooling
+
+    corpus, pool = suggestion_pool(home, small_jsonl, 3)
     model = pooling.default_suggestion_model()
     job = jobs.suggestions_job("sugg", pool.id, model, [-3.0, 1.0, 5.0], settings=home)
     done = jobs.wait(job.id, home, timeout=300)

@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ranklens import jobs
-from ranklens.corpus import index, ingest
+from ranklens.corpus import index
 
 from .conftest import ROOT
-from .test_jobs import MODEL, assert_exactly_indexed, embedded, wait_for
+from .test_jobs import MODEL, assert_exactly_indexed, embedded, suggestion_pool, wait_for
 
 PAGE = str(ROOT / "pages" / "corpus" / "page.py")
 APP = str(ROOT / "app.py")
@@ -102,15 +102,10 @@ def test_sidebar_panel_shows_running_jobs_on_every_page(home, big_file, monkeypa
 
 
 def test_panel_says_how_a_suggestions_job_ended(home, small_jsonl, monkeypatch):
-    from ranklens.judging import JudgmentStore, pooling
-    from ranklens.ranking.recipes import make_ranker
-    from ranklens.types import Query
+    from ranklens.judging import pooling
 
     monkeypatch.setenv("RANKLENS_DEMO", "0")
-    corpus = ingest.ingest(small_jsonl, "sugg", ["bm25"], home)
-    corpus.add_query_set("qs", [Query("q1", "green tea"), Query("q2", "memory safety")])
-    with JudgmentStore.from_settings(home) as store:
-        pool = pooling.make_pool(store, corpus, "qs", [make_ranker("bm25", corpus)], 2)
+    _, pool = suggestion_pool(home, small_jsonl, 2)
     model = pooling.default_suggestion_model()
     job = jobs.suggestions_job("sugg", pool.id, model, [-3.0, 1.0, 5.0], settings=home)
     running = wait_for(

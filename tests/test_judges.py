@@ -41,10 +41,7 @@ def store(tmp_path):
     s.close()
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 def llm(url: str, prompt: Prompt | None = None, **kw) -> LLMJudge:

@@ -45,14 +45,6 @@ def corpus(home, fake_encoder, small_jsonl):
     return c
 
 
-@pytest.fixture
-def store(home, store_url, monkeypatch):  # SQLite and PostgreSQL (tests/conftest.py)
-    monkeypatch.setenv("RANKLENS_DB_URL", store_url)  # the CLI commands below use it too
-    s = JudgmentStore(store_url)
-    yield s
-    s.close()
-
-
 def _json(capsys, argv: list[str]) -> dict:
     assert cli_main(argv) == 0, capsys.readouterr().err
     return json.loads(capsys.readouterr().out)

@@ -18,6 +18,8 @@ from ranklens.judging import JudgmentStore, annotators
 from ranklens.llm.prompt import Prompt
 from ranklens.schema import SCHEMA_VERSION, label_events, make_engine, meta_table, metadata
 
+from .judging_data import label_row
+
 # tables that modules of their own declared (and made on first use) before they all moved here
 LATER_TABLES = {
     "annotator_keys",
@@ -47,19 +49,7 @@ def test_an_older_database_gains_the_missing_tables_and_keeps_its_rows(store_url
     with engine.connect() as conn, conn.begin():
         metadata.create_all(conn, tables=older)
         conn.execute(sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
-        conn.execute(
-            sa.insert(label_events).values(
-                corpus="c",
-                annotator="alice",
-                query_id="q1",
-                passage_id="d1#0",
-                doc_id="d1",
-                grade=2,
-                created_at=1.0,
-                source="human",
-                kind="label",
-            )
-        )
+        conn.execute(sa.insert(label_events).values(**label_row(grade=2)))
     assert not LATER_TABLES & set(sa.inspect(engine).get_table_names())
     engine.dispose()
 

@@ -25,7 +25,7 @@ from ranklens.judging.agreement import (
 from ranklens.schema import label_events
 from ranklens.types import Qrel
 
-from .judging_data import DOCS, PASSAGES, write
+from .judging_data import DOCS, PASSAGES, label_row, write
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -199,19 +199,7 @@ def test_the_small_stores_share_one_database_and_its_write_queue(store):
         writer = threading.Thread(target=save)
         writer.start()
         assert not done.wait(0.2)  # queued behind the write in progress
-        conn.execute(
-            sa.insert(label_events).values(
-                corpus="c",
-                annotator="alice",
-                query_id="q1",
-                passage_id="d1#0",
-                doc_id="d1",
-                grade=1,
-                created_at=1.0,
-                source="human",
-                kind="label",
-            )
-        )
+        conn.execute(sa.insert(label_events).values(**label_row()))
     writer.join(30)
     assert done.is_set()
     assert len(store.pools("c")) == 1 and store.label_of("c", "alice", "q1", "d1#0")

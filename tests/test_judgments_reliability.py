@@ -9,7 +9,6 @@ import json
 import multiprocessing as mp
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,8 @@ import pytest
 
 from ranklens.judging import JudgmentStore
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import spawn_python
+
 N_LABELS = 1000
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and fork-free spawn")
 
@@ -89,15 +89,7 @@ while True:
 
 
 def _run_and_kill(url: str, start: int, kill_after: int) -> list[tuple[int, int]]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, url, str(start)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = spawn_python(WRITER, url, str(start))
     try:
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
         acked: list[tuple[int, int]] = []
@@ -164,14 +156,7 @@ def test_kill_in_the_middle_of_an_import_leaves_nothing_half_written(tmp_path, s
     url = store_url  # SQLite and PostgreSQL (tests/conftest.py)
     qrels = tmp_path / "big.trec"
     qrels.write_text("".join(f"q{i % 50} 0 d{i} {i % 4}\n" for i in range(30_000)))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", IMPORTER, url, str(qrels)],
-        cwd=REPO,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = spawn_python(IMPORTER, url, str(qrels))
     try:
         line = proc.stdout.readline()
         assert line.startswith("inserted 15000"), proc.stderr.read()

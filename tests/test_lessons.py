@@ -3,33 +3,30 @@ and each step table gives the number the library itself reports."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 from ranklens import models
-from ranklens.config import DEMO_DIR, get_settings
+from ranklens.config import DEMO_DIR
 from ranklens.corpus import index, ingest
 from ranklens.evaluation.measures import evaluate_runs, per_query_table
 from ranklens.ranking import ann
 from ranklens.ranking.recipes import make_ranker
 from ranklens.teaching import lessons
 
-from .conftest import FakeEncoder
+from .conftest import FakeEncoder, module_home
 
 
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory):
-    home = tmp_path_factory.mktemp("lessons-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RANKLENS_HOME", str(home))
-        for var in ("RANKLENS_CHROMA_HOST", "RANKLENS_CHROMA_PORT", "RANKLENS_DB_URL"):
-            mp.delenv(var, raising=False)
+    with module_home(tmp_path_factory.mktemp("lessons")) as settings:
         enc = FakeEncoder()
         models.register_encoder(enc)
-        settings = get_settings()
-        corpus = ingest.ingest(DEMO_DIR, "demo-lessons", ["bm25", enc.name], settings)
+        big_batches = dataclasses.replace(settings, batch_size=512)  # few Chroma adds
+        corpus = ingest.ingest(DEMO_DIR, "demo-lessons", ["bm25", enc.name], big_batches)
         qrels = corpus.shipped_qrels()["faq"]
         yield lessons.prepare(corpus, "faq", qrels, dense=enc.name)
 

@@ -5,11 +5,9 @@ The server's behaviour is chosen by markers in the passage text; nothing leaves 
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -26,10 +24,12 @@ from ranklens.llm.prompt import (
 from ranklens.llm.reports import JudgePair, format_dry_run
 from ranklens.scale import Scale
 
+from .local_http import QuietHandler, chat_reply, serving
+
 KEY = "sk-test-secret-0123456789"
 
 
-class FakeChat(BaseHTTPRequestHandler):
+class FakeChat(QuietHandler):
     """Speaks POST /v1/chat/completions. Passage markers: GRADE=n (reply with that score),
     RATE (a 429 the first time, then the score), FAIL (always 500), NOSCORE (no final score),
     SLOW (sleeps past the client's timeout). Every request must carry the key and the model."""
@@ -38,74 +38,49 @@ class FakeChat(BaseHTTPRequestHandler):
     seen_rate: set[str] = set()
     lock = threading.Lock()
 
-    def log_message(self, *args) -> None:  # keep the test output quiet
-        pass
-
-    def _send(self, status: int, body: dict | str, headers: dict | None = None) -> None:
-        data = (body if isinstance(body, str) else json.dumps(body)).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         prompt = body["messages"][0]["content"]
         with self.lock:
             self.calls.append(
                 {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
             )
         if self.path != "/v1/chat/completions":
-            return self._send(404, {"error": "no such route"})
+            return self.send_json(404, {"error": "no such route"})
         if self.headers.get("Authorization") != f"Bearer {KEY}":
-            return self._send(401, {"error": "bad key"})
+            return self.send_json(401, {"error": "bad key"})
         if body["model"] != "fake-model":
-            return self._send(404, {"error": "model not found"})
+            return self.send_json(404, {"error": "model not found"})
         passage = prompt.split("Passage: ", 1)[1]
         if "FAIL" in passage:
-            return self._send(500, {"error": "boom"})
+            return self.send_json(500, {"error": "boom"})
         if "RATE" in passage:
             with self.lock:
                 first = passage not in self.seen_rate
                 self.seen_rate.add(passage)
             if first:
-                return self._send(429, {"error": "slow down"}, {"Retry-After": "0"})
+                return self.send_json(429, {"error": "slow down"}, {"Retry-After": "0"})
         if "SLOW" in passage:
-            time.sleep(1.5)
+            time.sleep(0.8)  # past the 0.3 s timeout of the impatient client
         if "NOSCORE" in passage:
             content = "The passage seems related, I would say fairly relevant."
         else:
             m = re.search(r"GRADE=(\d)", passage)
             content = f"M: 2, T: 2\n##final score: {m.group(1) if m else 0}"
-        self._send(
-            200,
-            {
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
-                "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": 7},
-            },
-        )
+        usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": 7}
+        self.send_json(200, chat_reply(content, usage))
 
 
 @pytest.fixture
-def server():
+def server(no_proxy):
+    """The FakeChat server's /v1 URL (with the proxy variables cleared)."""
     FakeChat.calls = []
     FakeChat.seen_rate = set()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeChat)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(FakeChat, "/v1") as url:
+        yield url
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 def config(url: str, **kw) -> LLMConfig:

@@ -25,21 +25,18 @@ from ranklens.types import Query
 
 from .conftest import write_jsonl
 
-pytestmark = pytest.mark.skipif(
-    local_judge.missing() is not None, reason=f"no local judge: {local_judge.missing()}"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        local_judge.missing() is not None, reason=f"no local judge: {local_judge.missing()}"
+    ),
+    pytest.mark.usefixtures("no_proxy"),
+]
 
 PAIRS = [
     JudgePair("q1", "how to reverse a list", "p1", "d1", "Use list.reverse() to reverse a list."),
     JudgePair("q1", "how to reverse a list", "p2", "d2", "Paris is the capital of France."),
     JudgePair("q2", "what is a tuple", "p3", "d3", "A tuple is an immutable sequence."),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="module")

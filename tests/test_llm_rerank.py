@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -19,7 +18,8 @@ from ranklens.ranking import recipes
 from ranklens.ranking.llm_rerank import LLMRerank, parse_preference
 from ranklens.types import Query
 
-from .conftest import free_port, write_jsonl
+from .conftest import free_port, index_docs, write_jsonl
+from .local_http import QuietHandler, chat_reply, serving
 
 DOCS = [
     ("a", "Bread", "Bread rises with yeast."),
@@ -40,18 +40,15 @@ def overlap(query: str, passage: str) -> int:
     return len(words(query) & words(passage))
 
 
-class Oracle(BaseHTTPRequestHandler):
+class Oracle(QuietHandler):
     """Pointwise: grade = min(3, query words in the passage). PRP: the passage with more query
     words (B on a tie, so a tie never swaps). JSON when response_format is asked for."""
 
     calls: list[dict] = []
     lock = threading.Lock()
 
-    def log_message(self, *args) -> None:
-        pass
-
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         text = body["messages"][0]["content"]
         with self.lock:
             Oracle.calls.append(body)
@@ -72,38 +69,23 @@ class Oracle(BaseHTTPRequestHandler):
                 if structured
                 else (f"##final score: {g}")
             )
-        data = json.dumps(
-            {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(200, chat_reply(content))
 
 
 @pytest.fixture(scope="module")
 def oracle():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Oracle)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    """The Oracle server's /v1 URL, one per module (clear the proxies with `no_proxy`)."""
+    with serving(Oracle, "/v1") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory, oracle):
     root = tmp_path_factory.mktemp("llmrerank")
-    settings = Settings(home=root / "home", batch_size=8, llm_url=oracle, llm_model="oracle")
-    path = write_jsonl(root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS])
-    return ingest(path, "llm-tiny", ["bm25"], settings)
+    return index_docs(root, DOCS, "llm-tiny", ["bm25"], llm_url=oracle, llm_model="oracle")
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 def expected(corpus, first_run, key) -> dict[str, list[str]]:

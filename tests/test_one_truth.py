@@ -18,7 +18,6 @@ from streamlit.testing.v1 import AppTest
 from components import state
 from ranklens import models
 from ranklens.cli import main
-from ranklens.config import get_settings
 from ranklens.corpus.ingest import ingest
 from ranklens.corpus.trec_files import read_run, run_file_name
 from ranklens.evaluation import measures as ev
@@ -26,7 +25,7 @@ from ranklens.ranking import rankers
 from ranklens.ranking.recipes import make_ranker, make_rankers
 from ranklens.types import Qrel, Query, doc_level
 
-from .conftest import ROOT, FakeEncoder, write_jsonl
+from .conftest import ROOT, FakeEncoder, module_home, write_jsonl
 
 FAKE = "fake-truth-enc"
 CORPUS = "longdoc"
@@ -81,11 +80,8 @@ QRELS = (
 def truth(tmp_path_factory):
     """The corpus, and what rankers.rank_all says: top-10 documents and nDCG@10 per recipe."""
     root = tmp_path_factory.mktemp("truth")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RANKLENS_HOME", str(root / "home"))
-        for var in ("RANKLENS_CHROMA_HOST", "RANKLENS_CHROMA_PORT", "RANKLENS_DB_URL"):
-            mp.delenv(var, raising=False)
-        corpus = long_document_corpus(root, get_settings())
+    with module_home(root) as settings:
+        corpus = long_document_corpus(root, settings)
         chosen = make_rankers(RECIPES, corpus)
         ranked = rankers.rank_all(
             chosen, QUERIES, 10, level="doc", passages_per_doc=rankers.passages_per_doc(corpus)

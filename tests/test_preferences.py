@@ -17,12 +17,6 @@ from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Qrel
 
 
-@pytest.fixture
-def store(store_url):
-    with JudgmentStore(store_url) as s:
-        yield s
-
-
 def test_events_undo_and_keys(store):
     a = pref_store.record(store, "c", "ann", "q1", "d1#0", "d2#0", "ArrowLeft", left_doc="d1")
     pref_store.record(store, "c", "ann", "q1", "d2#0", "d3#0", "=")

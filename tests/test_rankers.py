@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from ranklens import models
-from ranklens.config import Settings
 from ranklens.corpus.chunking import index_text
 from ranklens.corpus.ingest import ingest
 from ranklens.errors import RankLensError
@@ -14,31 +13,15 @@ from ranklens.ranking import composites, rankers, retrievers
 from ranklens.ranking.recipes import available_rankers, make_ranker, make_rankers
 from ranklens.types import LEVELS, Hit, Passage, Query
 
-from .conftest import FakeEncoder, write_jsonl
+from .conftest import SEARCH_DOCS, FakeEncoder, index_docs
 
-DOCS = [
-    ("bread", "Sourdough", "Sourdough bread rises with wild yeast and lactic acid bacteria."),
-    ("rye", "Rye bread", "Rye bread is dense; bakers add sourdough starter for flavour."),
-    ("tea", "Green tea", "Green tea is brewed at a lower temperature than black tea."),
-    ("oolong", "Oolong", "Oolong tea sits between green and black tea in oxidation."),
-    ("rust", "Rust", "Rust guarantees memory safety through ownership and borrowing."),
-    ("py", "Python lists", "Python lists are mutable sequences; append items and sort them."),
-    ("moon", "The Moon", "The Moon orbits the Earth roughly every 27 days and causes tides."),
-    ("tides", "Tides", "Ocean tides rise and fall twice a day because of the Moon's gravity."),
-    ("html", "Markup", "<b>bold</b> & <script>alert('x')</script> tags in a passage."),
-    ("mars", "Mars", "Mars is the fourth planet; its two moons are Phobos and Deimos."),
-    ("report#2", "Report", "The quarterly report, whose document id holds a hash."),
-]
 FAKE = "fake-rankers-enc"
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("rankers")
-    settings = Settings(home=root / "home", batch_size=8)
-    models.register_encoder(FakeEncoder(FAKE))
-    path = write_jsonl(root / "docs.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS])
-    return ingest(path, "tiny", ["bm25", FAKE], settings)
+    return index_docs(root, SEARCH_DOCS, "tiny", ["bm25", FAKE], encoders=[FakeEncoder(FAKE)])
 
 
 class FixedRanker:
@@ -153,7 +136,7 @@ def test_dense_ranker_scores_are_cosines(corpus):
         dv = enc.encode_documents([index_text(passages[h.passage_id])])[0]
         assert h.score == pytest.approx(float(qv @ dv), abs=1e-5)
     assert hits[0].doc_id == "tea" and [h.rank for h in hits] == [1, 2, 3, 4]
-    assert len(r.rank([Query("q", "tea")], 999)["q"]) == len(DOCS)
+    assert len(r.rank([Query("q", "tea")], 999)["q"]) == len(SEARCH_DOCS)
 
 
 @pytest.fixture(scope="module")
@@ -280,20 +263,33 @@ def test_k_out_of_range(corpus, k):
 # ---------------------------------------------------------------- rank_all: several rankers, one pass
 
 
-def test_rank_all_ranks_shared_inputs_once():
-    a = FixedRanker("A", {"q": [(f"a{i}#0", 1.0 / i) for i in range(1, 150)]})
-    b = FixedRanker("B", {"q": [(f"b{i}#0", 1.0 / i) for i in range(1, 150)]})
+def test_rank_all_ranks_shared_inputs_once(monkeypatch):
+    """A fake clock that only the leaves move (A: 2 ms, B: 5 ms): the fusion's latency is its
+    inputs' plus its own (none), each input counted once."""
+    clock = [1000.0]
+    monkeypatch.setattr(rankers.time, "perf_counter", lambda: clock[0])
+
+    class Clocked(FixedRanker):
+        def __init__(self, name, lists, seconds):
+            super().__init__(name, lists)
+            self.seconds = seconds
+
+        def rank(self, queries, k):
+            clock[0] += self.seconds
+            return super().rank(queries, k)
+
+    a = Clocked("A", {"q": [(f"a{i}#0", 1.0 / i) for i in range(1, 150)]}, 0.002)
+    b = Clocked("B", {"q": [(f"b{i}#0", 1.0 / i) for i in range(1, 150)]}, 0.005)
     fused = composites.Fusion([a, b])
     out = rankers.rank_all([a, b, fused], Q, 5)
     assert a.calls == [100] and b.calls == [100]  # once, at the fusion's depth
     assert list(out.runs) == ["A", "B", "rrf(A,B)"]
+    assert out.latency_ms == pytest.approx({"A": 2.0, "B": 5.0, "rrf(A,B)": 7.0})
+    assert out.own_ms == pytest.approx({"A": 2.0, "B": 5.0, "rrf(A,B)": 0.0})
+    assert out.wall_ms == pytest.approx(7.0)
     assert all(len(run["q"]) == 5 for run in out.runs.values())
     assert out.runs["A"]["q"] == a.rank(Q, 5)["q"]
     assert out.runs["rrf(A,B)"]["q"] == fused.rank(Q, 5)["q"]
-    lat = out.latency_ms
-    assert lat["rrf(A,B)"] >= lat["A"] + lat["B"]
-    assert lat["rrf(A,B)"] == pytest.approx(sum(out.own_ms.values()))
-    assert out.wall_ms >= max(lat.values())
 
 
 def test_rank_all_real_rankers(corpus):

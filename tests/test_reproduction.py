@@ -8,12 +8,10 @@ all-MiniLM-L6-v2 exact cosine 0.382 / 0.772. Skipped when the dataset is absent.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from ranklens.cli import main
-from ranklens.config import get_settings
 from ranklens.corpus import index, ingest
 from ranklens.corpus.chunking import ChunkSettings
 from ranklens.evaluation import measures as ev
@@ -21,7 +19,9 @@ from ranklens.ranking.exact import exact_search
 from ranklens.ranking.recipes import make_ranker
 from ranklens.types import Hit
 
-CRANFIELD = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cranfield"
+from .conftest import SHARED, module_home
+
+CRANFIELD = SHARED / "cranfield"
 ONE_PASSAGE = ChunkSettings(max_words=2000, overlap_words=0)
 TOLERANCE = 0.01
 
@@ -33,17 +33,12 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def cran_home(tmp_path_factory):
     """One RANKLENS_HOME for the module: Cranfield with and without a stemmer (BM25 only)."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("RANKLENS_HOME", str(tmp_path_factory.mktemp("cranhome")))
-    for var in ("RANKLENS_CHROMA_HOST", "RANKLENS_CHROMA_PORT", "RANKLENS_DB_URL"):
-        mp.delenv(var, raising=False)
-    settings = get_settings()
-    plain = index.BM25Settings(k1=0.9, b=0.4, stopwords="en", stemmer=None)
-    stemmed = index.BM25Settings(k1=0.9, b=0.4, stopwords="en", stemmer="english")
-    for name, bm25 in (("cran", plain), ("cran-stem", stemmed)):
-        ingest.ingest(CRANFIELD, name, ["bm25"], settings, chunking=ONE_PASSAGE, bm25=bm25)
-    yield settings
-    mp.undo()
+    with module_home(tmp_path_factory.mktemp("cran")) as settings:
+        plain = index.BM25Settings(k1=0.9, b=0.4, stopwords="en", stemmer=None)
+        stemmed = index.BM25Settings(k1=0.9, b=0.4, stopwords="en", stemmer="english")
+        for name, bm25 in (("cran", plain), ("cran-stem", stemmed)):
+            ingest.ingest(CRANFIELD, name, ["bm25"], settings, chunking=ONE_PASSAGE, bm25=bm25)
+        yield settings
 
 
 def cli_means(capsys, corpus: str, *extra: str) -> dict:

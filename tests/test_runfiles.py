@@ -3,6 +3,7 @@ ranklens.corpus.external_docs (texts an outside system returned for documents th
 
 from __future__ import annotations
 
+import functools
 import json
 
 import ir_measures
@@ -17,6 +18,8 @@ from ranklens.ranking.runfiles import (
     trec_order,
 )
 from ranklens.types import Doc
+
+from .conftest import assert_input_error
 
 
 def test_trec_order_is_score_then_doc_id_descending():
@@ -57,11 +60,8 @@ def test_three_formats_read_the_same(tmp_path):
     ],
 )
 def test_bad_trec_lines_name_file_and_line(tmp_path, text, line, words):
-    path = tmp_path / "bad.run"
-    path.write_text(text)
-    with pytest.raises(InputError) as err:
-        read_run_scores(path, "trec")
-    assert err.value.line == line and str(path) in str(err.value) and words in str(err.value)
+    read = functools.partial(read_run_scores, fmt="trec")
+    assert_input_error(read, tmp_path / "bad.run", text, line, words)
 
 
 def test_query_id_outside_the_set_is_refused(tmp_path):

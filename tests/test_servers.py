@@ -7,12 +7,7 @@ from __future__ import annotations
 
 import functools
 import http.server
-import shutil
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -22,51 +17,28 @@ from ranklens.config import get_settings
 from ranklens.corpus import index, ingest
 from ranklens.errors import InputError
 
-from .conftest import free_port, write_jsonl
+from .chroma_server import ChromaServer
+from .conftest import write_jsonl
 
 
 @pytest.fixture
-def chroma_server(tmp_path):
-    exe = Path(sys.executable).parent / "chroma"
-    if not exe.exists():
-        exe = Path(shutil.which("chroma") or "chroma")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(exe),
-            "run",
-            "--path",
-            str(tmp_path / "server"),
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def chroma_server(tmp_path, home, monkeypatch):
+    """The port of a `chroma run` server over a folder of this test's, which RANKLENS_CHROMA_HOST
+    and RANKLENS_CHROMA_PORT name."""
+    server = ChromaServer(tmp_path / "server")
+    server.start()
+    monkeypatch.setenv("RANKLENS_CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("RANKLENS_CHROMA_PORT", str(server.port))
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("chroma server did not start") from None
-                time.sleep(0.3)
-        yield port
+        yield server.port
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.stop()
 
 
 @pytest.mark.slow
 def test_ingest_into_chroma_server(
     home, monkeypatch, chroma_server, small_jsonl, fake_encoder, tmp_path
 ):
-    monkeypatch.setenv("RANKLENS_CHROMA_HOST", "127.0.0.1")
-    monkeypatch.setenv("RANKLENS_CHROMA_PORT", str(chroma_server))
     settings = get_settings()
     assert settings.uses_chroma_server
     c = ingest.ingest(small_jsonl, "remote", ["bm25", "fake-encoder"], settings)
@@ -91,8 +63,6 @@ def test_grow_import_and_export_against_chroma_server(
 
     from ranklens.corpus import embeddings
 
-    monkeypatch.setenv("RANKLENS_CHROMA_HOST", "127.0.0.1")
-    monkeypatch.setenv("RANKLENS_CHROMA_PORT", str(chroma_server))
     settings = get_settings()
     c = ingest.ingest(small_jsonl, "remote", ["bm25", "fake-encoder"], settings)
     new = write_jsonl(tmp_path / "new.jsonl", [{"_id": "kite", "text": "kites fly on wind"}])

@@ -18,10 +18,9 @@ from ranklens.corpus.trec_files import read_run
 from ranklens.errors import InputError, NotFoundError, RankLensError
 from ranklens.evaluation import measures as ev
 from ranklens.evaluation import snapshots, snapshots_store
-from ranklens.judging import JudgmentStore
 from ranklens.types import Hit, Qrel
 
-from .conftest import write_jsonl
+from .conftest import write_beir, write_topics
 
 QUERIES = [
     ("q1", "python list append sort"),
@@ -68,12 +67,6 @@ def _snap(name, order, qrels, corpus=None, settings=None):
 QR = [Qrel("a", "d1", 1), Qrel("b", "d2", 2), Qrel("c", "d3", 1)]
 BEFORE = {"a": ["d1", "d2"], "b": ["d1", "d2"], "c": ["d3", "d1"]}
 AFTER = {"a": ["d2", "d1"], "b": ["d2", "d1"], "c": ["d3", "d2"]}  # a worse, b better, c moved
-
-
-@pytest.fixture
-def store(store_url):
-    with JudgmentStore(store_url) as s:
-        yield s
 
 
 def test_labels_hash_is_content_only():
@@ -204,10 +197,7 @@ def test_export_is_trec_runs_and_a_manifest(tmp_path):
 @pytest.fixture
 def tiny(home, small_jsonl, fake_encoder, tmp_path):
     corpus = ingest.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
-    queries = write_jsonl(tmp_path / "queries.jsonl", [{"_id": q, "text": t} for q, t in QUERIES])
-    qrels = tmp_path / "qrels.txt"
-    qrels.write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in QRELS))
-    return corpus, queries, qrels
+    return (corpus, *write_topics(tmp_path, QUERIES, QRELS))
 
 
 def test_cli_evaluate_snapshot_then_list_show_compare_export(tiny, capsys, tmp_path, fake_encoder):
@@ -266,19 +256,10 @@ def test_cli_evaluate_snapshot_then_list_show_compare_export(tiny, capsys, tmp_p
 
 
 def test_cli_show_warns_when_shipped_labels_changed(home, tmp_path, capsys):
-    folder = tmp_path / "beirtiny"
-    (folder / "qrels").mkdir(parents=True)
-    write_jsonl(
-        folder / "corpus.jsonl",
-        [
-            {"_id": "d1", "title": "Tea", "text": "green tea is brewed cooler than black tea"},
-            {"_id": "d2", "title": "Moon", "text": "the moon causes the tides"},
-        ],
-    )
-    write_jsonl(
-        folder / "queries.jsonl", [{"_id": "1", "text": "tea"}, {"_id": "2", "text": "tides"}]
-    )
-    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t2\n2\td2\t1\n")
+    tea = ("d1", "Tea", "green tea is brewed cooler than black tea")
+    queries = [("1", "tea"), ("2", "tides")]
+    docs = [tea, ("d2", "Moon", "the moon causes the tides")]
+    folder = write_beir(tmp_path / "beirtiny", docs, queries, [("1", "d1", 2), ("2", "d2", 1)])
     ingest.ingest(folder, "beirtiny", ["bm25"], home)
     argv = ["evaluate", "--corpus", "beirtiny", "--measures", "nDCG@10", "--snapshot", "s1"]
     assert main(argv) == 0
@@ -286,14 +267,8 @@ def test_cli_show_warns_when_shipped_labels_changed(home, tmp_path, capsys):
     assert main(["snapshots", "show", "s1", "--corpus", "beirtiny"]) == 0
     assert "warning" not in capsys.readouterr().err
     # the same corpus ingested again from changed documents
-    write_jsonl(
-        folder / "corpus.jsonl",
-        [
-            {"_id": "d1", "title": "Tea", "text": "green tea is brewed cooler than black tea"},
-            {"_id": "d2", "title": "Moon", "text": "the moon pulls the oceans into tides"},
-        ],
-    )
-    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n2\td2\t1\n")
+    docs = [tea, ("d2", "Moon", "the moon pulls the oceans into tides")]
+    write_beir(folder, docs, queries, [("1", "d1", 1), ("2", "d2", 1)])
     assert main(["delete", "--corpus", "beirtiny", "--yes"]) == 0
     ingest.ingest(folder, "beirtiny", ["bm25"], home)
     capsys.readouterr()

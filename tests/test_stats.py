@@ -16,22 +16,9 @@ from scipy import stats as sps
 from ranklens.errors import RankLensError
 from ranklens.evaluation import measures as ev
 from ranklens.evaluation import stats
-from ranklens.types import Hit, Qrel
+from ranklens.types import Qrel
 
-from .test_evaluate import tiny_table
-
-
-def make_run(ranked: dict[str, list[tuple[str, float]]], passages: bool = False) -> dict:
-    """A Run from {qid: [(id, score), ...]} in display order. ``passages``: id is "doc#n"."""
-    run = {}
-    for qid, items in ranked.items():
-        hits = []
-        for rank, (pid, score) in enumerate(items, 1):
-            doc = pid.rpartition("#")[0] if passages else pid
-            hits.append(Hit(qid, pid if passages else f"{pid}#0", doc, float(score), rank))
-        run[qid] = hits
-    return run
-
+from .evaluation_data import make_run, tiny_table
 
 # --------------------------------------------------------------------------------------------
 # summary, tables

@@ -13,15 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from ranklens.errors import InputError
-from ranklens.judging import JudgmentStore
 from ranklens.schema import label_events
 
-
-@pytest.fixture
-def store(store_url):
-    s = JudgmentStore(store_url)
-    yield s
-    s.close()
+from .judging_data import label_row
 
 
 def test_nul_characters_and_overlong_ids_are_refused_alike(store):
@@ -52,12 +46,8 @@ def test_writers_take_turns(store):
 
     def first() -> None:
         with store.write() as conn:
-            conn.execute(
-                sa.insert(label_events).values(
-                    corpus="c", annotator="a", query_id="q1", passage_id="p#0", doc_id="p",
-                    grade=1, created_at=time.time(), source="human", kind="label",
-                )
-            )  # fmt: skip
+            row = label_row(annotator="a", passage_id="p#0", doc_id="p", created_at=time.time())
+            conn.execute(sa.insert(label_events).values(**row))
             inside.set()
             release.wait(timeout=30)
             order.append("first commits")

@@ -6,14 +6,12 @@ from __future__ import annotations
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from ranklens.config import Settings
-from ranklens.corpus.ingest import ingest
 from ranklens.llm.client import LLMConfig, LLMJudge
 from ranklens.scale import Scale
 from ranklens.teaching import tiny_judge
 from ranklens.types import Qrel, Query
 
-from .conftest import write_jsonl
+from .conftest import index_docs
 from .test_llm_rerank import DOCS, oracle  # noqa: F401 - the stub server fixture
 
 QUERIES = [
@@ -25,17 +23,13 @@ QUERIES = [
 KNOWN = [Qrel("q1", "b", 1), Qrel("q2", "e", 1), Qrel("q3", "c", 1)]
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
-    path = write_jsonl(root / "d.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS])
-    c = ingest(path, "tinyjudge", ["bm25"], Settings(home=root / "home"))
+    c = index_docs(root, DOCS, "tinyjudge", ["bm25"])
     c.add_query_set("faq", QUERIES)
     return c
 

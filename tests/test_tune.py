@@ -20,7 +20,7 @@ from ranklens.ranking import composites, rankers
 from ranklens.ranking.recipes import make_rankers
 from ranklens.types import Hit, Qrel, Query
 
-from .conftest import write_jsonl
+from .conftest import write_topics
 
 # ---------------------------------------------------------------- the grid and z-scores
 
@@ -204,10 +204,7 @@ QRELS = [("q1", "py", 2), ("q2", "rust", 3), ("q3", "tea", 1), ("q4", "moon", 2)
 @pytest.fixture
 def tiny(home, small_jsonl, fake_encoder, tmp_path):
     corpus = ingest.ingest(small_jsonl, "tiny", ["bm25", fake_encoder.name], home)
-    queries = write_jsonl(tmp_path / "queries.jsonl", [{"_id": q, "text": t} for q, t in QUERIES])
-    qrels = tmp_path / "qrels.txt"
-    qrels.write_text("".join(f"{q} 0 {d} {g}\n" for q, d, g in QRELS))
-    return corpus, queries, qrels
+    return (corpus, *write_topics(tmp_path, QUERIES, QRELS))
 
 
 def test_grid_points_score_as_their_recipes_do(tiny, fake_encoder):

@@ -1,5 +1,6 @@
-"""Tests of the LLM judge's requests against a streaming chat-completions stub on 127.0.0.1:
-output modes and their fallback, the reply limit, the three timeouts, cancel, retries, throttling.
+"""Tests of ranklens.llm.http (the LLM judge's requests) against a streaming chat-completions
+stub on 127.0.0.1: output modes and their fallback, the reply limit, the three timeouts, cancel,
+retries, throttling.
 
 The stub streams server-sent events like llama.cpp's server; markers in the passage pick its
 behaviour, and `accepts` which response_format types it takes (others get HTTP 422).
@@ -11,7 +12,6 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -23,8 +23,10 @@ from ranklens.llm.prompt import FewShot, Prompt, parse_reply, reply_reason
 from ranklens.llm.reports import JudgePair
 from ranklens.scale import Scale
 
+from .local_http import QuietHandler, serving
 
-class StreamChat(BaseHTTPRequestHandler):
+
+class StreamChat(QuietHandler):
     """Markers: GRADE=n; ENDLESS (streams until the client leaves); STALL (waits 1 s before the
     first byte); TRUNC (a JSON reply cut at the limit); ALWAYS429; FLAKY (times out the first
     time: the stream stalls mid-reply)."""
@@ -38,24 +40,13 @@ class StreamChat(BaseHTTPRequestHandler):
     lock = threading.Lock()
     protocol_version = "HTTP/1.0"
 
-    def log_message(self, *args) -> None:
-        pass
-
-    def _json(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def _event(self, chunk: dict | str) -> None:
         data = chunk if isinstance(chunk, str) else json.dumps(chunk)
         self.wfile.write(f"data: {data}\n\n".encode())
         self.wfile.flush()
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_json()
         prompt = body["messages"][0]["content"]
         passage = prompt.rsplit("Passage: ", 1)[1]
         with self.lock:
@@ -74,12 +65,12 @@ class StreamChat(BaseHTTPRequestHandler):
     def _answer(self, body: dict, passage: str) -> None:
         fmt = body.get("response_format")
         if fmt is not None and fmt.get("type") not in self.accepts:
-            return self._json(422, {"detail": "response_format: unsupported type"})
+            return self.send_json(422, {"detail": "response_format: unsupported type"})
         if "TOOLONG" in passage:
-            return self._json(400, {"error": "the prompt exceeds the context length"})
+            return self.send_json(400, {"error": "the prompt exceeds the context length"})
         if "ALWAYS429" in passage:
             time.sleep(0.05)
-            return self._json(429, {"error": "slow down"})
+            return self.send_json(429, {"error": "slow down"})
         if "STALL" in passage:
             time.sleep(1.0)
         m = re.search(r"GRADE=(\d)", passage)
@@ -113,23 +104,15 @@ class StreamChat(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def server():
+def server(no_proxy):
     StreamChat.calls, StreamChat.disconnects, StreamChat.flaky_seen = [], [], set()
     StreamChat.accepts = {"json_schema", "json_object"}
     StreamChat.active = StreamChat.most_active = 0
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), StreamChat)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(StreamChat, "/v1") as url:
+        yield url
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 def config(url: str, **kw) -> LLMConfig:

@@ -7,7 +7,6 @@ Oracles are hand-computed numbers (written out in comments), closed forms (the t
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import pytrec_eval
 
@@ -16,20 +15,7 @@ from ranklens.evaluation import measures as ev
 from ranklens.evaluation import stats
 from ranklens.types import Hit, Qrel, doc_level
 
-# --------------------------------------------------------------------------------------------
-# fixtures (kept here: tests/conftest.py belongs to the whole suite)
-
-
-def make_run(ranked: dict[str, list[tuple[str, float]]], passages: bool = False) -> dict:
-    """A Run from {qid: [(id, score), ...]} in display order. ``passages``: id is "doc#n"."""
-    run = {}
-    for qid, items in ranked.items():
-        hits = []
-        for rank, (pid, score) in enumerate(items, 1):
-            doc = pid.rpartition("#")[0] if passages else pid
-            hits.append(Hit(qid, pid if passages else f"{pid}#0", doc, float(score), rank))
-        run[qid] = hits
-    return run
+from .evaluation_data import make_run, tiny_table
 
 
 def synthetic(seed: int = 7, n_queries: int = 50, n_docs: int = 150, depth: int = 100):
@@ -354,25 +340,6 @@ def test_doc_ranking_matches_types_doc_level():
 
 # --------------------------------------------------------------------------------------------
 # tables
-
-
-def tiny_table():
-    # query  measure  A    B    C
-    #   1      m     0.5  0.5  0.1
-    #   2      m     0.2  0.9  0.4
-    #   1      k     1.0  0.0  0.0
-    #   2      k     0.3  0.2  0.1
-    rows = []
-    vals = {
-        ("1", "m"): (0.5, 0.5, 0.1),
-        ("2", "m"): (0.2, 0.9, 0.4),
-        ("1", "k"): (1.0, 0.0, 0.0),
-        ("2", "k"): (0.3, 0.2, 0.1),
-    }
-    for r_i, r in enumerate("ABC"):
-        for (q, m), v in vals.items():
-            rows.append((r, q, m, v[r_i]))
-    return pd.DataFrame(rows, columns=ev.COLUMNS)
 
 
 def test_per_query_table_and_differences_and_means():
