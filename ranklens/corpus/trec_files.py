@@ -236,7 +236,8 @@ def write_run_files(runs: dict[str, Run], out_dir: Path, level: str = "doc") -> 
 
 
 def read_run(path: Path) -> Run:
-    """A TREC run file; hits keep the file's order by rank."""
+    """A TREC run file RankLens wrote (`run --out`); hits keep the file's order by rank. Run files
+    made by other systems go through ranklens.ranking.runfiles (checked, in trec_eval's order)."""
     run: Run = {}
     for number, text in text_lines(path):
         if not text.strip():
