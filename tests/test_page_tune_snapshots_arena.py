@@ -131,6 +131,8 @@ def test_pool_these_queries_opens_set_up_on_that_set(corpus, home):
 def test_snapshots_tab_saves_lists_and_compares(corpus, home):
     at = evaluate_tab("Snapshots")
     assert any("No snapshot of this corpus yet" in i.value for i in at.info)
+    said = [c.value for c in at.caption if "Saved with these settings" in c.value]
+    assert said and "condensed lists off" in said[0] and "level doc" in said[0]
     at.text_input(key=state.EVAL_SNAP_NAME).set_value("first")
     submit = next(b for b in at.button if b.label == "Save as snapshot")
     check(submit.click().run())

@@ -27,6 +27,15 @@ def _settings(setup: Setup) -> dict:
     }
 
 
+def _settings_text(setup: Setup) -> str:
+    """The settings a snapshot saved now keeps, as the form says them."""
+    s = _settings(setup)
+    return (
+        f"k {s['k']} · level {s['level']} · condensed lists {'on' if s['condensed'] else 'off'} · "
+        f"labels {s['label_source']} · rule {s['rule']} · test {s['test']} · alpha {s['alpha']:g}"
+    )
+
+
 @auth.guarded  # team mode: only the signed-in owner of this session
 def _save(setup: Setup, corpus, runs: dict, labels, per_query: pd.DataFrame) -> None:
     name = str(st.session_state.get(state.EVAL_SNAP_NAME) or "").strip()
@@ -68,6 +77,7 @@ def render(setup: Setup, corpus, runs: dict, labels, per_query: pd.DataFrame) ->
             "Enter saves.",
         )
         st.checkbox("Replace a snapshot of the same name", key=state.EVAL_SNAP_REPLACE)
+        st.caption(safe.md(f"Saved with these settings: {_settings_text(setup)}."))
         st.form_submit_button(
             "Save as snapshot",
             on_click=_save,
