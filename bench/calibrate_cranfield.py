@@ -2,7 +2,8 @@
 held-out queries without and with few-shot examples from the other queries, pairs per minute.
 
     .venv/bin/python bench/calibrate_cranfield.py --url http://127.0.0.1:PORT/v1 --model smollm2 \
-        [--home DIR] [--queries 20] [--examples 6] [--seed 0] [--max-tokens 64]
+        [--home DIR] [--queries 20] [--examples 6] [--seed 0] [--max-tokens 64] \
+        [--structured auto|json|text]
 
 Method: the corpus is ingested once (BM25 and all-MiniLM-L6-v2, one passage per document); a query
 set of the first --queries judged queries (in id order) is added; Cranfield's judgments of those
@@ -11,7 +12,9 @@ ranklens.judges.calibration.calibrate (what `judgments calibrate` runs) splits t
 seed, takes the examples from the calibration half and judges every labelled pair of the held-out
 half with UMBRELA's prompt without and with them; Kendall's tau compares the order of BM25,
 MiniLM and their RRF by nDCG@10. The endpoint is any OpenAI-compatible server (scripts/
-local-judge.sh starts llama.cpp's with SmolLM2-135M-Instruct); --max-tokens caps each reply.
+local-judge.sh starts llama.cpp's with SmolLM2-135M-Instruct); --max-tokens caps each reply;
+--structured picks the reply mode as `judgments suggest --structured` does (auto: JSON schema, the
+text prompt where refused; json; text).
 Prints the report, seconds and pairs per minute per arm, and the load average.
 """
 
@@ -33,6 +36,7 @@ from ranklens.judges import calibration as cal  # noqa: E402
 from ranklens.judging import JudgmentStore, Scale, pooling  # noqa: E402
 from ranklens.judging.rules import natural_key  # noqa: E402
 from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache  # noqa: E402
+from ranklens.llm.http import STRUCTURED_CHOICES  # noqa: E402
 from ranklens.llm.prompt import Prompt  # noqa: E402
 
 RANKERS = ["bm25", "all-MiniLM-L6-v2", "rrf(bm25,all-MiniLM-L6-v2)"]
@@ -49,6 +53,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--timeout", type=float, default=180.0)
+    ap.add_argument(
+        "--structured",
+        choices=STRUCTURED_CHOICES,
+        default="auto",
+        help="reply mode: auto (JSON schema, the text prompt where refused), json or text",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if not DATA.is_dir():
@@ -83,6 +93,7 @@ def main() -> int:
             concurrency=1,
             max_tokens=args.max_tokens,
             max_failures=10,
+            structured=args.structured,
         )
         cache = ReplyCache(Path(args.home) / "replies.sqlite3")
         scale = store.scale(corpus.name)
@@ -104,12 +115,14 @@ def main() -> int:
     print(file=sys.stderr)
     load_after = os.getloadavg()
     data = report.to_dict()
+    data["structured"] = args.structured
     data["seconds"] = round(seconds, 1)
     data["load_average_before"] = [round(x, 2) for x in load_before]
     data["load_average_after"] = [round(x, 2) for x in load_after]
     if args.json:
         print(json.dumps(data, indent=1))
         return 0
+    print(f"reply mode: {args.structured}; seed {args.seed}; {args.examples} examples")
     print(report.summary())
     for a in report.arms:
         sent = a.pairs - a.cached
