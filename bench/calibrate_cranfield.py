@@ -35,8 +35,8 @@ from ranklens.config import get_settings  # noqa: E402
 from ranklens.judges import calibration as cal  # noqa: E402
 from ranklens.judging import JudgmentStore, Scale, pooling  # noqa: E402
 from ranklens.judging.rules import natural_key  # noqa: E402
-from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache  # noqa: E402
 from ranklens.llm.http import STRUCTURED_CHOICES  # noqa: E402
+from ranklens.llm.judge import LLMConfig, LLMJudge, ReplyCache  # noqa: E402
 from ranklens.llm.prompt import Prompt  # noqa: E402
 
 RANKERS = ["bm25", "all-MiniLM-L6-v2", "rrf(bm25,all-MiniLM-L6-v2)"]

@@ -29,7 +29,7 @@ import httpx  # noqa: E402
 from sklearn.metrics import cohen_kappa_score  # noqa: E402
 
 from ranklens.llm import local_server as local_judge  # noqa: E402
-from ranklens.llm.client import DEFAULT_MAX_TOKENS, LLMConfig, LLMJudge, ReplyCache  # noqa: E402
+from ranklens.llm.judge import DEFAULT_MAX_TOKENS, LLMConfig, LLMJudge, ReplyCache  # noqa: E402
 from ranklens.llm.prompt import Prompt  # noqa: E402
 from ranklens.llm.reports import JudgePair  # noqa: E402
 from ranklens.scale import Scale  # noqa: E402

@@ -15,7 +15,7 @@ from ranklens.judges import few_shot as fs
 from ranklens.judges import judges
 from ranklens.judging import JudgmentStore, PoolItem, Scale, accepted
 from ranklens.llm import prompt_versions
-from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.judge import LLMConfig, LLMJudge, ReplyCache
 from ranklens.llm.prompt import UMBRELA_PROMPT, Prompt
 from ranklens.types import Hit, Passage, Query
 

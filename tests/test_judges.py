@@ -12,7 +12,7 @@ from ranklens.judges import judges
 from ranklens.judges.judge_agreement import judge_agreement
 from ranklens.judging import JudgmentStore, PoolInfo, PoolItem, Scale
 from ranklens.llm import prompt_versions
-from ranklens.llm.client import LLMConfig, LLMJudge
+from ranklens.llm.judge import LLMConfig, LLMJudge
 from ranklens.llm.prompt import UMBRELA_PROMPT, Prompt
 from ranklens.types import Hit, Passage, Query
 

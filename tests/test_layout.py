@@ -116,3 +116,16 @@ def test_the_readme_layout_names_every_page_folder(layout):
     pages = [p for p in (ROOT / "pages").iterdir() if (p / "page.py").exists()]
     assert pages
     assert not [p.name for p in pages if f"{p.name}/" not in layout]
+
+
+def test_no_core_module_name_is_used_twice():
+    """One name, one idea: the CLI's command modules aside (one per command group, named after
+    the core module they face), no two core modules share a file name."""
+    seen: dict[str, list[str]] = {}
+    for path in CORE.rglob("*.py"):
+        if "__pycache__" in path.parts or path.name in ("__init__.py", "__main__.py"):
+            continue
+        if path.parent.name == "cli":
+            continue
+        seen.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert not {n: p for n, p in seen.items() if len(p) > 1}

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from ranklens.errors import RankLensError
-from ranklens.llm.client import LLMConfig, LLMJudge
 from ranklens.llm.cost import CHARS_PER_TOKEN, Price, estimate, parse_price, spent_text
+from ranklens.llm.judge import LLMConfig, LLMJudge
 from ranklens.llm.prompt import Prompt
 from ranklens.llm.reports import DryRunItem, JudgePair, Judgment
 from ranklens.scale import Scale

@@ -18,7 +18,7 @@ import pytest
 from ranklens.config import get_settings
 from ranklens.errors import RankLensError
 from ranklens.llm import http as llm_http
-from ranklens.llm.client import DEFAULT_MAX_TOKENS, TEXT_STOP, LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.judge import DEFAULT_MAX_TOKENS, TEXT_STOP, LLMConfig, LLMJudge, ReplyCache
 from ranklens.llm.prompt import FewShot, Prompt, parse_reply, reply_reason
 from ranklens.llm.reports import JudgePair
 from ranklens.scale import Scale

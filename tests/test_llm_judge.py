@@ -1,4 +1,4 @@
-"""Tests of ranklens.llm.client against a small chat-completions server on 127.0.0.1 started here.
+"""Tests of ranklens.llm.judge against a small chat-completions server on 127.0.0.1 started here.
 
 The server's behaviour is chosen by markers in the passage text; nothing leaves the machine.
 """
@@ -12,7 +12,7 @@ import time
 import pytest
 
 from ranklens.config import get_settings
-from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.judge import LLMConfig, LLMJudge, ReplyCache
 from ranklens.llm.prompt import (
     UMBRELA_PROMPT,
     LLMError,

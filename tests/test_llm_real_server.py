@@ -16,7 +16,7 @@ import pytest
 from ranklens.config import Settings
 from ranklens.corpus.ingest import ingest
 from ranklens.llm import local_server as local_judge
-from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.judge import LLMConfig, LLMJudge, ReplyCache
 from ranklens.llm.prompt import Prompt
 from ranklens.llm.reports import JudgePair
 from ranklens.ranking import recipes

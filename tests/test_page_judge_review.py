@@ -11,7 +11,7 @@ from ranklens.judges import calibration as cal
 from ranklens.judges import judges
 from ranklens.judging import JudgmentStore, accepted
 from ranklens.llm import prompt_versions
-from ranklens.llm.client import BatchReport, JudgePair, Judgment, Prompt
+from ranklens.llm.judge import BatchReport, JudgePair, Judgment, Prompt
 
 from . import judge_pages
 from .judge_pages import QUERIES, build_pool, button, check, open_page

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from ranklens.llm.client import LLMConfig, LLMJudge
+from ranklens.llm.judge import LLMConfig, LLMJudge
 from ranklens.scale import Scale
 from ranklens.teaching import tiny_judge
 from ranklens.types import Qrel, Query

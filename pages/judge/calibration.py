@@ -18,7 +18,7 @@ from ranklens.judges import calibration as cal
 from ranklens.judges import judges
 from ranklens.judging import JudgmentStore, pooling
 from ranklens.llm import prompt_versions
-from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.judge import LLMConfig, LLMJudge, ReplyCache
 from ranklens.llm.prompt import Prompt
 
 from .display import code, fmt, table, when

@@ -1,7 +1,7 @@
 """The Set up tab's "LLM judge" section: the endpoint in use (never its key), the corpus's prompt
 and its versions, a dry run of 5 pairs, and a batch of suggestions with progress.
 
-Every rule is in ranklens.llm.client / judges (the CLI's `judgments suggest --judge llm`).
+Every rule is in ranklens.llm.judge / judges (the CLI's `judgments suggest --judge llm`).
 Prompts and replies are untrusted text: shown only as code blocks or table cells.
 """
 
@@ -15,7 +15,7 @@ from ranklens.errors import RankLensError
 from ranklens.judges import judges
 from ranklens.judging import JudgmentStore
 from ranklens.llm import cost as llm_cost
-from ranklens.llm.client import DEFAULT_MAX_TOKENS, LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.judge import DEFAULT_MAX_TOKENS, LLMConfig, LLMJudge, ReplyCache
 from ranklens.llm.prompt import UMBRELA_PROMPT, Prompt
 from ranklens.llm.reports import BatchReport
 

@@ -13,7 +13,7 @@ from components import resources, safe, state
 from ranklens.corpus.index import Corpus
 from ranklens.errors import RankLensError
 from ranklens.llm import local_server as local_judge
-from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.judge import LLMConfig, LLMJudge, ReplyCache
 from ranklens.teaching import tiny_judge
 from ranklens.types import Qrel
 

@@ -43,7 +43,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Calibrate the LLM judge on the query set's labelled queries; report on held-out ones."""
     from ranklens.judges.calibration import calibrate, use_calibration
     from ranklens.judging import JudgmentStore
-    from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+    from ranklens.llm.judge import LLMConfig, LLMJudge, ReplyCache
 
     settings = options.settings_of(args)
     corpus = options.open_corpus(args.corpus, settings)

@@ -95,7 +95,7 @@ def _read_prompt(path: Path) -> str:
 
 
 def _llm_judge(store, corpus_name: str, settings, prompt_file: Path | None, args=None):
-    from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+    from ranklens.llm.judge import LLMConfig, LLMJudge, ReplyCache
     from ranklens.llm.prompt import Prompt
 
     if prompt_file is not None:

@@ -45,7 +45,7 @@ from ranklens.judges.few_shot import (
 from ranklens.judges.judge_agreement import JudgeAgreement, common_units, judge_agreement, kappa
 from ranklens.judging.records import CurrentLabel
 from ranklens.judging.rules import check_name, final_qrels_from
-from ranklens.llm.client import LLMJudge
+from ranklens.llm.judge import LLMJudge
 from ranklens.llm.prompt import Prompt
 from ranklens.llm.reports import BatchReport
 from ranklens.scale import Scale

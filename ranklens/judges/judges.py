@@ -30,7 +30,7 @@ from ranklens.corpus.chunking import index_text
 from ranklens.judges.judge_agreement import JudgeAgreement, judge_agreement
 from ranklens.judging.records import CurrentLabel, PoolInfo, PoolItem
 from ranklens.judging.rules import check_name, final_qrels_from
-from ranklens.llm.client import LLMJudge
+from ranklens.llm.judge import LLMJudge
 from ranklens.llm.prompt import JUDGE_PREFIX, Prompt, judge_name
 from ranklens.llm.prompt_versions import (
     PromptVersion,

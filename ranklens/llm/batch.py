@@ -1,7 +1,7 @@
 """Many LLM requests at a time: a throttle (halved by timeouts and 429s, grown back by successes)
 and run_batch, which retries an item a few times and stops after a run of final failures.
 
-See ranklens.llm.client's decisions; the errors it acts on are llm_http's.
+See ranklens.llm.judge's decisions; the errors it acts on are llm_http's.
 """
 
 from __future__ import annotations

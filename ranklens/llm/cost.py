@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ranklens.errors import RankLensError
-from ranklens.llm.client import LLMJudge
+from ranklens.llm.judge import LLMJudge
 from ranklens.llm.reports import BatchReport, DryRunItem, JudgePair
 
 CHARS_PER_TOKEN = 4.0  # a rough rule for English text with BPE tokenisers

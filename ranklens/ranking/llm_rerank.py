@@ -3,7 +3,7 @@ with the judge's prompt (pointwise); rerank(FIRST_STAGE, llm-pairwise, DEPTH) or
 
 Decisions (read before changing anything here):
 
-- Both ask through an LLMJudge (ranklens.llm.client): the same endpoint, reply limit, output
+- Both ask through an LLMJudge (ranklens.llm.judge): the same endpoint, reply limit, output
   modes, reply cache, concurrency, retries and time limits as the judge; pointwise grades with
   the corpus's current judge prompt (its latest saved version, else UMBRELA's). The model is the one in
   RANKLENS_LLM_MODEL when the recipe is built; `.model` names it (the circularity warning).
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from ranklens.corpus import index as index_mod
 from ranklens.corpus.chunking import index_text
 from ranklens.errors import RankLensError
-from ranklens.llm.client import LLMConfig, LLMJudge, ReplyCache
+from ranklens.llm.judge import LLMConfig, LLMJudge, ReplyCache
 from ranklens.llm.prompt import LLMError, Prompt, prompt_hash
 from ranklens.llm.prompt_versions import current_prompt
 from ranklens.llm.reports import BatchReport, JudgePair, Reply

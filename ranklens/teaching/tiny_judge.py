@@ -24,7 +24,7 @@ from ranklens.corpus.chunking import index_text
 from ranklens.errors import RankLensError
 from ranklens.judges.judge_agreement import JudgeAgreement, judge_agreement
 from ranklens.judging.agreement import cohen_kappa
-from ranklens.llm.client import LLMJudge
+from ranklens.llm.judge import LLMJudge
 from ranklens.llm.reports import BatchReport, JudgePair
 from ranklens.ranking.rankers import passages_per_doc, rank_all
 from ranklens.ranking.recipes import make_rankers
