@@ -44,8 +44,8 @@ def _stage(dotted: str) -> str:
 
 def _module(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    if parts[-1] == "__init__" and len(parts) > 1 and parts[:2] != ["ranklens", "__init__"]:
-        parts = parts[:-1] if len(parts) > 2 else ["ranklens"]
+    if parts[-1] == "__init__" and len(parts) > 2:  # a stage's package; ranklens/__init__ stays
+        parts = parts[:-1]
     return ".".join(parts)
 
 
